@@ -1,0 +1,121 @@
+"""Shared fixtures: a migrated database per test run, on SQLite or PostgreSQL.
+
+`TEST_DATABASE=sqlite` (default) or `TEST_DATABASE=postgresql` picks the backend; `make test`
+runs the suite once on each. The schema is built with `alembic upgrade head`, so every test also
+exercises the migrations. PostgreSQL gets a fresh database per run (from the `test` database on
+127.0.0.1), dropped at the end, so parallel runs never share rows.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from alembic import command
+from sqlmodel import Session, SQLModel
+
+from tutor_app import db as app_db
+from tutor_app.catalog import seed_catalog
+from tutor_app.cli import alembic_config
+from tutor_app.settings import Settings, reload_settings
+
+BACKEND = os.environ.get("TEST_DATABASE", "sqlite")
+PG_ADMIN_URL = os.environ.get(
+    "TEST_POSTGRES_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+def pytest_report_header() -> str:
+    return f"database backend: {BACKEND}"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A migrated, empty database for this test run; its URL."""
+    if BACKEND == "sqlite":
+        path = tmp_path_factory.mktemp("db") / "test.db"
+        url = f"sqlite:///{path}"
+        _migrate(url)
+        yield url
+        return
+    if BACKEND != "postgresql":
+        raise pytest.UsageError(f"TEST_DATABASE must be sqlite or postgresql, not {BACKEND!r}")
+    name = f"tutor_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    url = str(sa.make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False))
+    try:
+        _migrate(url)
+        yield url
+    finally:
+        app_db.use_engine(None)
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+def _migrate(url: str) -> None:
+    command.upgrade(alembic_config(url), "head")
+
+
+@pytest.fixture(scope="session")
+def _engine(database_url: str) -> Iterator[sa.Engine]:
+    os.environ["DATABASE_URL"] = database_url
+    reload_settings()
+    engine = app_db.build_engine(database_url)
+    app_db.use_engine(engine)
+    yield engine
+    app_db.use_engine(None)
+
+
+@pytest.fixture
+def database(_engine: sa.Engine) -> sa.Engine:
+    """An empty database (tutor catalog loaded) for one test; the engine the app uses."""
+    tables = [t.name for t in reversed(SQLModel.metadata.sorted_tables)]
+    with _engine.begin() as conn:
+        if _engine.dialect.name == "postgresql":
+            conn.exec_driver_sql("TRUNCATE " + ", ".join(tables) + " CASCADE")
+        else:
+            for table in tables:
+                conn.exec_driver_sql(f"DELETE FROM {table}")
+    with Session(_engine) as session:
+        seed_catalog(session)
+        session.commit()
+    return _engine
+
+
+@pytest.fixture
+def session(database: sa.Engine) -> Iterator[Session]:
+    """A session on the clean test database, for arranging and asserting rows."""
+    with Session(database, expire_on_commit=False) as s:
+        yield s
+
+
+@pytest.fixture
+def configure(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Settings]]:
+    """Set environment variables for the app's settings for one test: configure(KEY=value)."""
+
+    def apply(**env: str | None) -> Settings:
+        for key, value in env.items():
+            if value is None:
+                monkeypatch.delenv(key, raising=False)
+            else:
+                monkeypatch.setenv(key, value)
+        return reload_settings()
+
+    yield apply
+    monkeypatch.undo()
+    reload_settings()
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    """Where browser tests save screenshots (kept by CI as test artifacts)."""
+    path = Path(__file__).resolve().parent.parent / "test-artifacts"
+    path.mkdir(exist_ok=True)
+    return path

@@ -1,0 +1,18 @@
+"""The HTTP API mounted on Reflex's backend (`rx.App(api_transformer=build_api())`)."""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+from starlette.routing import BaseRoute
+
+from tutor_app.api import health
+
+
+def api_routes() -> list[BaseRoute]:
+    """Every /api route; each module holds the routes of one resource."""
+    return [*health.routes]
+
+
+def build_api() -> Starlette:
+    """A Starlette app with every route; also served on its own by the API tests."""
+    return Starlette(routes=api_routes())

@@ -1,0 +1,72 @@
+"""Command-line tasks: `python -m tutor_app.cli <command>` (the Makefile wraps them)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from alembic import command
+from alembic.config import Config
+
+from tutor_app import db
+from tutor_app.catalog import seed_catalog
+from tutor_app.settings import PROJECT_ROOT, SettingsError, get_settings
+
+log = logging.getLogger("tutor_app.cli")
+
+
+def alembic_config(url: str | None = None) -> Config:
+    """Alembic's config for this project, optionally aimed at another database."""
+    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(PROJECT_ROOT / "alembic"))
+    if url:
+        config.set_main_option("sqlalchemy.url", url)
+    config.attributes["configure_logger"] = False  # keep the app's own logging set-up
+    return config
+
+
+def migrate_and_seed() -> None:
+    """Bring the schema to head and the tutor table in line with the catalog."""
+    command.upgrade(alembic_config(get_settings().database_url), "head")
+    with db.session() as session:
+        result = seed_catalog(session)
+        session.commit()
+    log.info("catalog: %d added, %d updated, %d hidden", result.added, result.updated,
+             result.deactivated)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="tutor_app.cli")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("prestart", help="migrate the database and seed the tutor catalog")
+    sub.add_parser("check-settings", help="fail with a message when the settings cannot run")
+    grant = sub.add_parser("grant-role", help="give a user a role")
+    grant.add_argument("email")
+    grant.add_argument("role", choices=["student", "tutor", "admin"])
+    grant.add_argument("--tutor", help="catalog tutor id, required for the tutor role")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        get_settings()
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.command == "prestart":
+        migrate_and_seed()
+    elif args.command == "grant-role":
+        from tutor_app.accounts import RoleError, grant_role
+
+        try:
+            with db.session() as session:
+                user = grant_role(session, email=args.email, role=args.role, tutor_id=args.tutor)
+                session.commit()
+        except RoleError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        print(f"{user.email} is now {user.role}" + (f" ({user.tutor_id})" if user.tutor_id else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,94 @@
+"""The single database engine and the sessions the services use.
+
+SQLite is the embedded default; PostgreSQL is the scale-out database. Writes that must not
+overlap (bookings, slot holds) open their transaction with `write_session()`, which on SQLite
+takes the write lock at BEGIN (`BEGIN IMMEDIATE`) so that check-then-insert runs serialized;
+on PostgreSQL the constraints in the schema do that job.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine, make_url
+from sqlmodel import Session, create_engine
+
+from tutor_app.settings import get_settings
+
+_engine: Engine | None = None
+_IMMEDIATE = "tutor_app_immediate"
+
+
+def build_engine(url: str) -> Engine:
+    """Create an engine with the per-dialect settings the app relies on."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=20,
+            max_overflow=40,
+        )
+        _configure_sqlite(engine)
+        return engine
+    if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
+        url = str(parsed.set(drivername="postgresql+psycopg"))
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    # pysqlite's own transaction handling cannot express BEGIN IMMEDIATE, so we take over
+    # BEGIN ourselves (SQLAlchemy's documented recipe) and pick the mode per connection.
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        immediate = connection.get_execution_options().get(_IMMEDIATE, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def engine() -> Engine:
+    """The process-wide engine, built from settings on first use."""
+    global _engine
+    if _engine is None:
+        _engine = build_engine(get_settings().database_url)
+    return _engine
+
+
+def use_engine(new_engine: Engine | None) -> None:
+    """Swap the process-wide engine (tests, benchmarks); None rebuilds it from settings."""
+    global _engine
+    if _engine is not None and _engine is not new_engine:
+        _engine.dispose()
+    _engine = new_engine
+
+
+def is_sqlite() -> bool:
+    return engine().dialect.name == "sqlite"
+
+
+@contextmanager
+def session() -> Iterator[Session]:
+    """A session for reads and ordinary writes; the caller commits."""
+    with Session(engine(), expire_on_commit=False) as db:
+        yield db
+
+
+@contextmanager
+def write_session() -> Iterator[Session]:
+    """A session whose transaction holds the write lock from its start on SQLite."""
+    bind = engine().execution_options(**{_IMMEDIATE: True})
+    with Session(bind, expire_on_commit=False) as db:
+        yield db

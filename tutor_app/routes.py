@@ -1,0 +1,22 @@
+"""Page routes, named once (DESIGN.md, Contracts)."""
+
+DIRECTORY = "/"
+TUTOR_PROFILE = "/tutors/[tutor_id]"
+BOOK_NOW = "/book-now"
+PAYMENT_SUCCESS = "/payment/success"
+PAYMENT_CANCEL = "/payment/cancel"
+DASHBOARD = "/dashboard"
+LOGIN = "/login"
+SIGNUP = "/signup"
+ACCOUNT = "/account"
+TUTOR_PORTAL = "/tutor"
+ADMIN_PORTAL = "/admin"
+DEV_CHECKOUT = "/dev/checkout"
+
+
+def tutor_profile(tutor_id: str) -> str:
+    return f"/tutors/{tutor_id}"
+
+
+def book_now(tutor_id: str | None = None) -> str:
+    return f"{BOOK_NOW}?tutor={tutor_id}" if tutor_id else BOOK_NOW

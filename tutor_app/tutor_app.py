@@ -1,0 +1,19 @@
+"""The Reflex app: pages from tutor_app.pages, the HTTP API from tutor_app.api."""
+
+from __future__ import annotations
+
+import logging
+
+import reflex as rx
+
+from tutor_app import pages  # noqa: F401  (registers the @rx.page pages)
+from tutor_app.api import build_api
+from tutor_app.settings import get_settings
+
+logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+get_settings()  # fail fast, naming what is missing, before serving anything
+
+app = rx.App(
+    theme=rx.theme(accent_color="indigo", radius="large"),
+    api_transformer=build_api(),
+)
