@@ -1,0 +1,531 @@
+"""The /api/auth routes over real HTTP: cookies, throttling, redirects and OpenID sign-in.
+
+Redirects are followed by hand, as a browser would, so each hop (our login route, the
+provider's /authorize, our callback) can be checked on its own.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+from sqlmodel import Session, col, select
+
+from tests.fakes.oidc_provider import FakeOIDCProvider
+from tests.fakes.server import ThreadedServer
+from tutor_app import accounts, auth_sessions
+from tutor_app.api.auth import OIDC_CANCELLED, OIDC_FAILED, TICKET_EXPIRED
+from tutor_app.models import AuthSession, OAuthIdentity, OAuthState, User, utcnow
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def client(api_server: ThreadedServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=api_server.url, follow_redirects=False, timeout=10) as c:
+        yield c
+
+
+def _set_cookie(response: httpx.Response) -> dict[str, str]:
+    """The session cookie's attributes as sent in Set-Cookie (lower-case names)."""
+    headers = [v for v in response.headers.get_list("set-cookie")
+               if v.startswith(auth_sessions.SESSION_COOKIE + "=")]
+    assert len(headers) == 1, response.headers.get_list("set-cookie")
+    raw = headers[0]
+    attributes = {"value": raw.split(";", 1)[0].split("=", 1)[1]}
+    for part in raw.split(";")[1:]:
+        name, _, value = part.strip().partition("=")
+        attributes[name.lower()] = value or "true"
+    return attributes
+
+
+def _no_session_cookie(response: httpx.Response) -> bool:
+    return not any(
+        v.startswith(auth_sessions.SESSION_COOKIE + "=")
+        for v in response.headers.get_list("set-cookie")
+    )
+
+
+def _with_cookie(token: str | None) -> dict[str, str]:
+    """A Cookie header holding just this token (the client's own jar is bypassed)."""
+    return {"cookie": f"{auth_sessions.SESSION_COOKIE}={token}"} if token else {}
+
+
+def _me(client: httpx.Client, token: str | None) -> httpx.Response:
+    client.cookies.clear()
+    return client.get("/api/auth/me", headers=_with_cookie(token))
+
+
+def _signup(client: httpx.Client, email: str = "ann@example.com", **extra: str) -> httpx.Response:
+    return client.post("/api/auth/signup",
+                       json={"email": email, "password": PASSWORD, "name": "Ann", **extra})
+
+
+def _login(client: httpx.Client, email: str, password: str) -> httpx.Response:
+    return client.post("/api/auth/login", json={"email": email, "password": password})
+
+
+def _login_error(response: httpx.Response) -> str:
+    assert response.status_code == 303
+    location = urlsplit(response.headers["location"])
+    assert location.path == "/login"
+    return parse_qs(location.query)["error"][0]
+
+
+# -- sign-up, sign-in, sign-out --------------------------------------------------------------
+
+
+def test_signup_answers_the_user_and_sets_a_locked_down_cookie(client: httpx.Client) -> None:
+    response = _signup(client, email="  Ann@Example.COM ")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["user"]["email"] == "ann@example.com"
+    assert body["user"]["name"] == "Ann"
+    cookie = _set_cookie(response)
+    assert cookie["httponly"] == "true"
+    assert cookie["samesite"].lower() == "lax"
+    assert cookie["path"] == "/"
+    assert cookie["max-age"] == str(30 * 24 * 3600)
+    assert "secure" not in cookie  # APP_URL is http here
+    assert _me(client, cookie["value"]).json()["user"]["id"] == body["user"]["id"]
+
+
+def test_cookie_is_secure_when_the_app_is_served_over_https(
+    client: httpx.Client, configure: object
+) -> None:
+    configure(APP_URL="https://tutors.example.com")  # type: ignore[operator]
+
+    cookie = _set_cookie(_signup(client))
+
+    assert cookie["secure"] == "true"
+    assert cookie["httponly"] == "true"
+
+
+def test_only_the_hash_of_the_token_is_stored(client: httpx.Client, session: Session) -> None:
+    token = _set_cookie(_signup(client))["value"]
+
+    stored = session.exec(select(AuthSession.token_hash)).all()
+    assert stored == [auth_sessions.hash_token(token)]
+    assert token not in stored
+
+
+@pytest.mark.parametrize(
+    ("body", "errors"),
+    [
+        ({"email": "not-an-email", "password": PASSWORD},
+         {"email": "Enter a valid email address"}),
+        ({"email": "ann@example.com", "password": "short"},
+         {"password": "Use at least 8 characters"}),
+    ],
+)
+def test_signup_rejects_bad_input_with_field_messages(
+    client: httpx.Client, body: dict[str, str], errors: dict[str, str]
+) -> None:
+    response = client.post("/api/auth/signup", json=body)
+
+    assert response.status_code == 400
+    assert response.json() == {"errors": errors}
+    assert _no_session_cookie(response)
+
+
+def test_signup_reports_all_bad_fields_together(client: httpx.Client) -> None:
+    response = client.post("/api/auth/signup", json={"email": "ann@", "password": "short"})
+
+    assert response.status_code == 400
+    assert response.json() == {"errors": {"email": "Enter a valid email address",
+                                          "password": "Use at least 8 characters"}}
+
+
+def test_signup_with_a_taken_email_is_refused(client: httpx.Client) -> None:
+    assert _signup(client).status_code == 200
+
+    response = _signup(client, email="ANN@example.com")
+
+    assert response.status_code == 400
+    assert response.json() == {"errors": {"email": "An account with this email already exists"}}
+
+
+def test_signup_accepts_a_form_body(client: httpx.Client) -> None:
+    response = client.post("/api/auth/signup",
+                           data={"email": "bo@example.com", "password": PASSWORD})
+
+    assert response.status_code == 200
+    assert response.json()["user"]["email"] == "bo@example.com"
+
+
+def test_login_with_the_right_password_signs_in(client: httpx.Client) -> None:
+    user_id = _signup(client).json()["user"]["id"]
+
+    response = client.post("/api/auth/login",
+                           json={"email": "ann@example.com", "password": PASSWORD})
+
+    assert response.status_code == 200
+    assert response.json()["user"]["id"] == user_id
+    assert _me(client, _set_cookie(response)["value"]).status_code == 200
+
+
+def test_login_with_a_wrong_password_or_unknown_email_says_the_same(client: httpx.Client) -> None:
+    _signup(client)
+
+    wrong = _login(client, "ann@example.com", "x" * 9)
+    unknown = _login(client, "zed@example.com", PASSWORD)
+
+    for response in (wrong, unknown):
+        assert response.status_code == 400
+        assert response.json() == {"errors": {"password": "Wrong email or password"}}
+        assert _no_session_cookie(response)
+
+
+def test_repeated_failures_are_throttled_even_with_the_right_password(
+    client: httpx.Client,
+) -> None:
+    _signup(client)
+    for _ in range(accounts.FREE_FAILURES):
+        bad = _login(client, "ann@example.com", "nope-nope")
+        assert bad.status_code == 400
+
+    response = _login(client, "ann@example.com", PASSWORD)
+
+    assert response.status_code == 429
+    message = response.json()["errors"]["password"]
+    assert message.startswith("Too many attempts. Try again in ")
+    assert 0 < int(response.headers["retry-after"]) <= 30
+    assert _no_session_cookie(response)
+
+
+def test_logout_revokes_the_session_and_clears_the_cookie(client: httpx.Client) -> None:
+    token = _set_cookie(_signup(client))["value"]
+
+    client.cookies.clear()
+    response = client.post("/api/auth/logout", headers=_with_cookie(token))
+
+    assert response.status_code == 303
+    assert response.headers["location"] == "/"
+    cleared = _set_cookie(response)
+    assert cleared["value"] in ("", '""')
+    assert cleared["max-age"] == "0"
+    assert _me(client, token).status_code == 401  # the old token is dead, not just forgotten
+
+
+def test_cross_site_posts_are_refused(client: httpx.Client, api_server: ThreadedServer) -> None:
+    _signup(client)
+    body = {"email": "ann@example.com", "password": PASSWORD}
+
+    foreign = client.post("/api/auth/login", json=body, headers={"Origin": "https://evil.example"})
+    own = client.post("/api/auth/login", json=body, headers={"Origin": api_server.url})
+
+    assert foreign.status_code == 403
+    assert _no_session_cookie(foreign)
+    assert own.status_code == 200
+
+
+def test_me_without_a_cookie_is_401(client: httpx.Client) -> None:
+    assert _me(client, None).status_code == 401
+    assert _me(client, "made-up-token").status_code == 401
+
+
+# -- the form sign-in handoff ----------------------------------------------------------------
+
+
+def _ticket(session: Session, email: str = "ann@example.com") -> tuple[str, User]:
+    user = accounts.sign_up(session, email=email, password=PASSWORD, name="Ann")
+    ticket = auth_sessions.create_handoff(session, user_id=user.id)
+    session.commit()
+    return ticket, user
+
+
+def test_handoff_swaps_the_ticket_for_a_cookie_and_goes_to_next(
+    client: httpx.Client, session: Session
+) -> None:
+    ticket, user = _ticket(session)
+
+    response = client.get("/api/auth/session", params={"ticket": ticket, "next": "/dashboard?x=1"})
+
+    assert response.status_code == 303
+    assert response.headers["location"] == "/dashboard?x=1"
+    token = _set_cookie(response)["value"]
+    assert token != ticket
+    assert _me(client, token).json()["user"]["id"] == user.id
+    assert _me(client, ticket).status_code == 401  # a ticket is never a session
+
+
+def test_a_ticket_works_once(client: httpx.Client, session: Session) -> None:
+    ticket, _ = _ticket(session)
+    assert client.get("/api/auth/session", params={"ticket": ticket}).status_code == 303
+
+    again = client.get("/api/auth/session", params={"ticket": ticket, "next": "/dashboard"})
+
+    assert _login_error(again) == TICKET_EXPIRED
+    assert parse_qs(urlsplit(again.headers["location"]).query)["next"] == ["/dashboard"]
+    assert _no_session_cookie(again)
+
+
+@pytest.mark.parametrize(
+    "next_url",
+    ["//evil.example/x", "https://evil.example/", "/\\evil.example", "javascript:alert(1)",
+     "dashboard"],
+)
+def test_next_never_leaves_the_site(
+    client: httpx.Client, session: Session, next_url: str
+) -> None:
+    ticket, _ = _ticket(session)
+
+    response = client.get("/api/auth/session", params={"ticket": ticket, "next": next_url})
+
+    assert response.status_code == 303
+    assert response.headers["location"] == "/"
+
+
+# -- OpenID Connect --------------------------------------------------------------------------
+
+
+def _start(client: httpx.Client, next_url: str = "/dashboard") -> httpx.Response:
+    response = client.get("/api/auth/login/google", params={"next": next_url})
+    assert response.status_code == 302, response.text
+    return response
+
+
+def _through_provider(start: httpx.Response) -> str:
+    """The provider's answer to our redirect: the callback URL it sends the browser to."""
+    at_provider = httpx.get(start.headers["location"], follow_redirects=False)
+    assert at_provider.status_code == 302, at_provider.text
+    return at_provider.headers["location"]
+
+
+def _oidc_sign_in(client: httpx.Client, next_url: str = "/dashboard") -> httpx.Response:
+    return client.get(_through_provider(_start(client, next_url)))
+
+
+def test_google_sign_in_end_to_end(
+    client: httpx.Client, oidc: FakeOIDCProvider, api_server: ThreadedServer, session: Session
+) -> None:
+    start = _start(client, "/book-now?tutor=maria-garcia")
+    authorize = parse_qs(urlsplit(start.headers["location"]).query)
+    assert start.headers["location"].startswith(oidc.authorization_endpoint + "?")
+    assert authorize["redirect_uri"] == [api_server.url + "/api/auth/callback/google"]
+    assert authorize["code_challenge_method"] == ["S256"]
+    assert authorize["nonce"] and authorize["state"] and authorize["code_challenge"]
+    assert "openid" in authorize["scope"][0].split()
+
+    callback = client.get(_through_provider(start))
+
+    assert callback.status_code == 303
+    assert callback.headers["location"] == "/book-now?tutor=maria-garcia"
+    cookie = _set_cookie(callback)
+    assert cookie["httponly"] == "true"
+    assert cookie["samesite"].lower() == "lax"
+    me = _me(client, cookie["value"]).json()["user"]
+    assert me["email"] == oidc.user["email"]
+    assert me["name"] == oidc.user["name"]
+    user = session.get(User, me["id"])
+    assert user is not None and user.email_verified and user.password_hash is None
+    identity = session.exec(select(OAuthIdentity)).one()
+    assert (identity.provider, identity.subject) == ("google", oidc.user["sub"])
+    assert session.exec(select(OAuthState)).all() == []  # the state was used up
+
+
+def test_google_sign_in_again_is_the_same_user(
+    client: httpx.Client, oidc: FakeOIDCProvider
+) -> None:
+    first = _me(client, _set_cookie(_oidc_sign_in(client))["value"]).json()["user"]["id"]
+    oidc.user = {**oidc.user, "email": "renamed@example.com"}
+
+    second = _me(client, _set_cookie(_oidc_sign_in(client))["value"]).json()["user"]["id"]
+
+    assert second == first  # found by (provider, subject), not by email
+
+
+def test_verified_google_email_joins_the_password_account(
+    client: httpx.Client, oidc: FakeOIDCProvider
+) -> None:
+    user_id = _signup(client, email=oidc.user["email"]).json()["user"]["id"]
+
+    callback = _oidc_sign_in(client)
+
+    assert callback.status_code == 303
+    assert _me(client, _set_cookie(callback)["value"]).json()["user"]["id"] == user_id
+
+
+def test_unverified_google_email_never_joins_an_existing_account(
+    client: httpx.Client, oidc: FakeOIDCProvider, session: Session
+) -> None:
+    _signup(client, email=oidc.user["email"])
+    oidc.user = {**oidc.user, "email_verified": False}
+
+    callback = _oidc_sign_in(client)
+
+    assert _login_error(callback) == accounts.UNVERIFIED_EMAIL_CLASH
+    assert _no_session_cookie(callback)
+    assert session.exec(select(OAuthIdentity)).all() == []
+
+
+def test_login_route_is_404_when_google_is_not_configured(client: httpx.Client) -> None:
+    assert client.get("/api/auth/login/google").status_code == 404
+    assert client.get("/api/auth/callback/google", params={"state": "x"}).status_code == 404
+
+
+def test_only_the_google_provider_name_exists(
+    client: httpx.Client, oidc: FakeOIDCProvider
+) -> None:
+    assert client.get("/api/auth/login/github").status_code == 404
+    assert client.get("/api/auth/callback/github", params={"state": "x"}).status_code == 404
+
+
+def test_login_route_drops_a_foreign_next(
+    client: httpx.Client, oidc: FakeOIDCProvider, session: Session
+) -> None:
+    _start(client, "https://evil.example/")
+
+    assert session.exec(select(OAuthState.next_url)).all() == ["/"]
+
+
+def _assert_refused(callback: httpx.Response, session: Session, message: str = OIDC_FAILED) -> None:
+    assert _login_error(callback) == message
+    assert _no_session_cookie(callback)
+    assert session.exec(select(AuthSession)).all() == []
+    assert session.exec(select(User)).all() == []
+
+
+def test_callback_with_an_unknown_state_is_refused(
+    client: httpx.Client, oidc: FakeOIDCProvider, session: Session
+) -> None:
+    oidc.state_override = "forged-state"
+
+    _assert_refused(_oidc_sign_in(client), session)
+
+
+def test_callback_replayed_is_refused(
+    client: httpx.Client, oidc: FakeOIDCProvider, session: Session
+) -> None:
+    callback_url = _through_provider(_start(client))
+    assert client.get(callback_url).status_code == 303
+    session.exec(select(AuthSession)).one()
+
+    again = client.get(callback_url)
+
+    assert _login_error(again) == OIDC_FAILED
+    assert _no_session_cookie(again)
+    assert len(session.exec(select(AuthSession)).all()) == 1
+
+
+def test_callback_with_an_expired_state_is_refused(
+    client: httpx.Client, oidc: FakeOIDCProvider, session: Session
+) -> None:
+    callback_url = _through_provider(_start(client))
+    row = session.exec(select(OAuthState)).one()
+    row.created_at = utcnow() - timedelta(minutes=11)
+    session.add(row)
+    session.commit()
+
+    _assert_refused(client.get(callback_url), session)
+    assert session.exec(select(OAuthState)).all() == []
+
+
+@pytest.mark.parametrize(
+    ("overrides", "reason"),
+    [
+        pytest.param({"nonce": "x"}, "'nonce'", id="bad-nonce"),
+        pytest.param({"iss": "https://accounts.evil.example"}, "'iss'", id="wrong-issuer"),
+        pytest.param({"aud": "someone-else.apps.googleusercontent.com"}, "'aud'",
+                     id="wrong-audience"),
+        pytest.param({"exp": 1_000_000_000}, "expired", id="expired"),
+    ],
+)
+def test_callback_with_a_bad_id_token_is_refused(
+    client: httpx.Client,
+    oidc: FakeOIDCProvider,
+    session: Session,
+    caplog: pytest.LogCaptureFixture,
+    overrides: dict[str, object],
+    reason: str,
+) -> None:
+    oidc.id_token_overrides = overrides
+
+    with caplog.at_level(logging.WARNING, logger="tutor_app.api.auth"):
+        callback = _oidc_sign_in(client)
+
+    _assert_refused(callback, session)
+    (record,) = [r for r in caplog.records if r.name == "tutor_app.api.auth"]
+    assert "id_token rejected" in record.getMessage()
+    assert reason in record.getMessage()  # refused for this reason, not some other one
+
+
+def test_callback_with_a_forged_signature_is_refused(
+    client: httpx.Client, oidc: FakeOIDCProvider, session: Session
+) -> None:
+    oidc.sign_with_wrong_key = True
+
+    _assert_refused(_oidc_sign_in(client), session)
+
+
+def test_callback_when_the_token_endpoint_fails_is_refused(
+    client: httpx.Client, oidc: FakeOIDCProvider, session: Session
+) -> None:
+    oidc.fail_token_endpoint = True
+
+    _assert_refused(_oidc_sign_in(client), session)
+
+
+def test_consent_denied_says_it_was_cancelled(
+    client: httpx.Client, oidc: FakeOIDCProvider, session: Session
+) -> None:
+    oidc.deny_consent = True
+
+    callback = _oidc_sign_in(client, "/dashboard")
+
+    _assert_refused(callback, session, OIDC_CANCELLED)
+    assert parse_qs(urlsplit(callback.headers["location"]).query)["next"] == ["/dashboard"]
+    assert session.exec(select(OAuthState)).all() == []  # the state is spent anyway
+
+
+def test_failure_messages_do_not_leak_details(
+    client: httpx.Client, oidc: FakeOIDCProvider
+) -> None:
+    oidc.id_token_overrides = {"aud": "someone-else"}
+
+    location = _oidc_sign_in(client).headers["location"]
+
+    assert "aud" not in location.lower()
+    assert "token" not in location.lower()
+
+
+def test_redirect_uri_follows_app_url_not_the_issuer(
+    client: httpx.Client, oidc: FakeOIDCProvider, configure: object
+) -> None:
+    configure(APP_URL="https://tutors.example.com")  # type: ignore[operator]
+
+    start = client.get("/api/auth/login/google")
+
+    query = parse_qs(urlsplit(start.headers["location"]).query)
+    assert query["redirect_uri"] == ["https://tutors.example.com/api/auth/callback/google"]
+
+
+def test_abandoned_states_are_cleared_by_later_sign_ins(
+    client: httpx.Client, oidc: FakeOIDCProvider, session: Session
+) -> None:
+    _start(client)
+    stale = session.exec(select(OAuthState)).one()
+    stale.created_at = utcnow() - timedelta(minutes=11)
+    session.add(stale)
+    session.commit()
+
+    _start(client)
+
+    states = session.exec(select(OAuthState.state)).all()
+    assert len(states) == 1 and states[0] != stale.state
+
+
+def test_state_rows_are_single_use_in_the_database(
+    client: httpx.Client, oidc: FakeOIDCProvider, session: Session
+) -> None:
+    _start(client)
+    _start(client)
+
+    states = session.exec(select(OAuthState).where(col(OAuthState.purpose) == "login")).all()
+    assert len(states) == 2
+    assert len({(s.state, s.nonce, s.code_verifier) for s in states}) == 2

@@ -1,0 +1,360 @@
+"""AuthState, LoginState and SignupState handlers, driven without a browser.
+
+Reflex 0.10.1 lets the state tree be built directly under pytest; the router data (headers
+with the cookie, the page URL) is set on the root the way the websocket handler sets it, so the
+handlers read the same `router.headers.cookie` and `router.url` as in the running app.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+from urllib.parse import parse_qs, quote, urlsplit
+
+import pytest
+import reflex as rx
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+from reflex.istate.data import RouterData
+from reflex_base.constants import RouteVar
+from reflex_base.utils.format import json_dumps
+from sqlmodel import Session, select
+
+from tutor_app import accounts, auth_sessions, passwords
+from tutor_app.models import AuthSession, User
+from tutor_app.settings import Settings
+from tutor_app.state.auth import (
+    GENERIC_SIGN_IN_ERROR,
+    AuthState,
+    LoginState,
+    SignupState,
+    login_url,
+)
+
+T = TypeVar("T", bound=rx.State)
+ORIGIN = "http://localhost:3000"
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(autouse=True)
+def fast_hashing(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setattr(passwords, "_hasher",
+                        PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    passwords._dummy_hash.cache_clear()
+    yield
+    passwords._dummy_hash.cache_clear()
+
+
+def _state(cls: type[T], url: str, *, cookie: str = "", route: str | None = None) -> T:
+    """A fresh state tree on page `url` (with this Cookie header); the substate `cls`."""
+    root = rx.State(_reflex_internal_init=True)
+    headers = {"origin": ORIGIN}
+    if cookie:
+        headers["cookie"] = cookie
+    root.router = RouterData.from_router_data({
+        RouteVar.HEADERS: headers,
+        RouteVar.PATH: route or urlsplit(url).path,
+        RouteVar.ORIGIN: url,
+    })
+    return root.get_substate(cls.get_full_name().split("."))
+
+
+def _signed_in(session: Session, *, role: str = "student", email: str = "ann@example.com") -> str:
+    user = accounts.sign_up(session, email=email, password=PASSWORD, name="Ann")
+    user.role = role
+    session.add(user)
+    token = auth_sessions.create_session(session, user_id=user.id)
+    session.commit()
+    return f"theme=dark; {auth_sessions.SESSION_COOKIE}={token}"
+
+
+def _redirect_target(spec: Any) -> str:
+    assert spec.handler.fn.__qualname__ == "_redirect"
+    args = {name._js_expr: value._var_value for name, value in spec.args}
+    assert args["external"] is False
+    return str(args["path"])
+
+
+def _navigation_target(spec: Any) -> str:
+    """Where a full-page navigation (window.location.assign) sends the browser."""
+    assert spec.handler.fn.__qualname__ == "_call_script"
+    args = {name._js_expr: value for name, value in spec.args}
+    script = args["javascript_code"]._var_value
+    match = re.fullmatch(r'window\.location\.assign\("([^"]*)"\)', script)
+    assert match, script
+    return match.group(1)
+
+
+def _run(coro: Any) -> Any:
+    return asyncio.run(coro)
+
+
+# -- AuthState -------------------------------------------------------------------------------
+
+
+def test_load_user_reads_the_session_cookie(session: Session) -> None:
+    cookie = _signed_in(session, role="admin")
+    state = _state(AuthState, "/", cookie=cookie)
+
+    state.load_user()
+
+    user = session.exec(select(User)).one()
+    assert state.user_id == user.id
+    assert state.user_email == "ann@example.com"
+    assert state.user_name == "Ann"
+    assert state.user_role == "admin"
+    assert state.signed_in is True
+    assert state.is_admin is True
+    assert state.is_tutor is False
+
+
+def test_load_user_without_a_cookie_is_signed_out(database: sa.Engine) -> None:
+    state = _state(AuthState, "/")
+
+    state.load_user()
+
+    assert (state.user_id, state.user_email, state.user_name, state.user_role) == ("", "", "", "")
+    assert state.signed_in is False
+
+
+def test_load_user_forgets_a_revoked_session(session: Session) -> None:
+    cookie = _signed_in(session)
+    state = _state(AuthState, "/", cookie=cookie)
+    state.load_user()
+    assert state.signed_in
+
+    token = auth_sessions.token_from_cookie_header(cookie)
+    auth_sessions.revoke_session(session, token=token)
+    session.commit()
+    state.load_user()
+
+    assert state.user_id == ""
+    assert state.signed_in is False
+
+
+def test_require_login_sends_a_signed_out_visitor_to_login_and_back(database: sa.Engine) -> None:
+    state = _state(AuthState, "/dashboard?tab=past")
+
+    spec = state.require_login()
+
+    assert _redirect_target(spec) == "/login?next=%2Fdashboard%3Ftab%3Dpast"
+    assert parse_qs(urlsplit(_redirect_target(spec)).query)["next"] == ["/dashboard?tab=past"]
+
+
+def test_require_login_lets_a_signed_in_user_stay(session: Session) -> None:
+    state = _state(AuthState, "/dashboard", cookie=_signed_in(session, role="tutor"))
+
+    assert state.require_login() is None
+    assert state.is_tutor is True
+
+
+def test_current_user_is_looked_up_on_every_call(session: Session) -> None:
+    state = _state(AuthState, "/", cookie=_signed_in(session))
+    user = state._current_user()
+    assert user is not None
+
+    user.role = "admin"
+    session.add(session.merge(user))
+    session.commit()
+
+    again = state._current_user()
+    assert again is not None and again.role == "admin"
+
+
+def test_login_url_refuses_foreign_next() -> None:
+    assert login_url("//evil.example") == "/login?next=%2F"
+    assert login_url("/book-now?tutor=x") == "/login?next=%2Fbook-now%3Ftutor%3Dx"
+
+
+# -- LoginState ------------------------------------------------------------------------------
+
+
+def test_login_page_sends_a_signed_in_visitor_on_to_next(session: Session) -> None:
+    state = _state(LoginState, "/login?next=%2Fdashboard", cookie=_signed_in(session))
+
+    spec = state.on_load()
+
+    assert _redirect_target(spec) == "/dashboard"
+
+
+def test_login_page_with_a_foreign_next_goes_home(session: Session) -> None:
+    state = _state(LoginState, "/login?next=https%3A%2F%2Fevil.example",
+                   cookie=_signed_in(session))
+
+    assert _redirect_target(state.on_load()) == "/"
+    assert state.next_path == "/"
+
+
+def test_login_page_for_a_signed_out_visitor_stays(database: sa.Engine) -> None:
+    state = _state(LoginState, "/login?next=%2Fdashboard")
+
+    assert state.on_load() is None
+    assert state.next_path == "/dashboard"
+    assert state.signup_link == "/signup?next=%2Fdashboard"
+
+
+def test_login_submit_with_good_credentials_hands_off_to_the_cookie_route(
+    session: Session,
+) -> None:
+    user = accounts.sign_up(session, email="ann@example.com", password=PASSWORD)
+    session.commit()
+    state = _state(LoginState, "/login?next=%2Fbook-now%3Ftutor%3Dmaria-garcia")
+
+    spec = _run(state.submit({"email": " Ann@Example.com", "password": PASSWORD}))
+
+    target = urlsplit(_navigation_target(spec))
+    assert target.path == "/api/auth/session"
+    query = parse_qs(target.query)
+    assert query["next"] == ["/book-now?tutor=maria-garcia"]
+    redeemed = auth_sessions.redeem_handoff(session, ticket=query["ticket"][0])
+    session.commit()
+    assert redeemed is not None and redeemed[1].id == user.id
+    assert (state.email_error, state.password_error) == ("", "")
+
+
+def test_login_submit_with_a_wrong_password_shows_it_by_the_field(session: Session) -> None:
+    accounts.sign_up(session, email="ann@example.com", password=PASSWORD)
+    session.commit()
+    state = _state(LoginState, "/login")
+
+    spec = _run(state.submit({"email": "ann@example.com", "password": "not the password"}))
+
+    assert spec is None
+    assert state.password_error == "Wrong email or password"
+    assert state.email == "ann@example.com"
+    assert session.exec(select(AuthSession)).all() == []
+
+
+def test_login_submit_with_a_bad_email_shows_it_by_the_field(database: sa.Engine) -> None:
+    state = _state(LoginState, "/login")
+
+    _run(state.submit({"email": "ann", "password": PASSWORD}))
+
+    assert state.email_error == "Enter a valid email address"
+    assert state.password_error == ""
+
+
+def test_login_submit_when_throttled_says_when_to_try_again(session: Session) -> None:
+    accounts.sign_up(session, email="ann@example.com", password=PASSWORD)
+    session.commit()
+    state = _state(LoginState, "/login")
+    for _ in range(accounts.FREE_FAILURES):
+        _run(state.submit({"email": "ann@example.com", "password": "wrong password"}))
+
+    spec = _run(state.submit({"email": "ann@example.com", "password": PASSWORD}))
+
+    assert spec is None
+    assert state.password_error.startswith("Too many attempts. Try again in ")
+
+
+def test_no_state_var_holds_the_password_or_a_token(session: Session) -> None:
+    accounts.sign_up(session, email="ann@example.com", password=PASSWORD)
+    session.commit()
+    cookie_token = "cookie-token-value"
+    state = _state(LoginState, "/login",
+                   cookie=f"{auth_sessions.SESSION_COOKIE}={cookie_token}")
+
+    spec = _run(state.submit({"email": "ann@example.com", "password": PASSWORD}))
+    ticket = parse_qs(urlsplit(_navigation_target(spec)).query)["ticket"][0]
+
+    sent = json_dumps(state._get_root_state().dict())  # serialised as deltas to the browser are
+    assert PASSWORD not in sent
+    assert ticket not in sent
+    assert cookie_token not in sent
+
+
+@pytest.mark.parametrize(
+    ("error", "shown"),
+    [
+        ("Google sign-in failed. Please try again.", "Google sign-in failed. Please try again."),
+        (accounts.UNVERIFIED_EMAIL_CLASH, accounts.UNVERIFIED_EMAIL_CLASH),
+        ("Call +1 555 0100 to unlock your account", GENERIC_SIGN_IN_ERROR),
+        ("", ""),
+    ],
+)
+def test_login_page_shows_only_its_own_error_messages(
+    database: sa.Engine, error: str, shown: str
+) -> None:
+    state = _state(LoginState, f"/login?error={quote(error)}" if error else "/login")
+
+    assert state.query_error == shown
+
+
+def test_google_button_follows_the_settings(
+    database: sa.Engine, configure: Callable[..., Settings]
+) -> None:
+    configure(GOOGLE_CLIENT_ID=None, GOOGLE_CLIENT_SECRET=None)
+    assert _state(LoginState, "/login").google_login_enabled is False
+
+    configure(GOOGLE_CLIENT_ID="id.apps.googleusercontent.com", GOOGLE_CLIENT_SECRET="s")
+    state = _state(SignupState, "/signup?next=%2Fdashboard")
+
+    assert state.google_login_enabled is True
+    assert state.google_login_url == "/api/auth/login/google?next=%2Fdashboard"
+
+
+# -- SignupState -----------------------------------------------------------------------------
+
+
+def test_signup_submit_creates_the_account_and_hands_off(session: Session) -> None:
+    state = _state(SignupState, "/signup?next=%2Fdashboard")
+
+    spec = _run(state.submit({"name": " Ann Lee ", "email": "ann@example.com",
+                              "password": PASSWORD}))
+
+    query = parse_qs(urlsplit(_navigation_target(spec)).query)
+    assert query["next"] == ["/dashboard"]
+    user = session.exec(select(User)).one()
+    assert (user.email, user.name) == ("ann@example.com", "Ann Lee")
+    redeemed = auth_sessions.redeem_handoff(session, ticket=query["ticket"][0])
+    assert redeemed is not None and redeemed[1].id == user.id
+
+
+@pytest.mark.parametrize(
+    ("form", "field", "message"),
+    [
+        ({"email": "nope", "password": PASSWORD}, "email_error", "Enter a valid email address"),
+        ({"email": "ann@example.com", "password": "short"}, "password_error",
+         "Use at least 8 characters"),
+        ({"email": "ann@example.com", "password": PASSWORD, "name": "n" * 101}, "name_error",
+         "Use at most 100 characters"),
+    ],
+)
+def test_signup_submit_shows_each_error_by_its_field(
+    database: sa.Engine, form: dict[str, str], field: str, message: str
+) -> None:
+    state = _state(SignupState, "/signup")
+
+    assert _run(state.submit(form)) is None
+
+    assert getattr(state, field) == message
+    errors = {"email_error", "password_error", "name_error"} - {field}
+    assert all(getattr(state, other) == "" for other in errors)
+
+
+def test_signup_shows_every_wrong_field_at_once(database: sa.Engine) -> None:
+    state = _state(SignupState, "/signup")
+
+    _run(state.submit({"email": "ann@", "password": "short", "name": ""}))
+
+    assert state.email_error == "Enter a valid email address"
+    assert state.password_error == "Use at least 8 characters"
+    assert state.name_error == ""
+
+
+def test_signup_with_a_taken_email_says_so(session: Session) -> None:
+    accounts.sign_up(session, email="ann@example.com", password=PASSWORD)
+    session.commit()
+    state = _state(SignupState, "/signup")
+
+    _run(state.submit({"email": "Ann@example.com", "password": PASSWORD}))
+
+    assert state.email_error == "An account with this email already exists"
+
+
+def test_signup_links_back_to_login_keeping_next(database: sa.Engine) -> None:
+    state = _state(SignupState, "/signup?next=%2Fbook-now%3Ftutor%3Dx")
+
+    assert state.login_link == "/login?next=%2Fbook-now%3Ftutor%3Dx"

@@ -1,0 +1,416 @@
+"""Accounts: sign-up and its messages, sign-in and its throttle, OpenID linking, roles."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from argon2 import PasswordHasher
+from sqlmodel import Session, select
+
+from tutor_app import accounts, passwords
+from tutor_app.accounts import (
+    AuthError,
+    RoleError,
+    ThrottledError,
+    authenticate,
+    find_or_create_by_email,
+    grant_role,
+    sign_in_with_oidc,
+    sign_up,
+)
+from tutor_app.models import Booking, LoginThrottle, OAuthIdentity, User, utcnow
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(autouse=True)
+def fast_hashing(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Argon2id with tiny costs: the rules under test do not depend on the hash's strength."""
+    monkeypatch.setattr(passwords, "_hasher",
+                        PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    passwords._dummy_hash.cache_clear()
+    yield
+    passwords._dummy_hash.cache_clear()
+
+
+def _error(call: object, *args: object, **kwargs: object) -> AuthError:
+    with pytest.raises(AuthError) as info:
+        call(*args, **kwargs)  # type: ignore[operator]
+    return info.value
+
+
+def _account(session: Session, email: str = "ann@example.com") -> User:
+    user = sign_up(session, email=email, password=PASSWORD, name="Ann")
+    session.commit()
+    return user
+
+
+# -- sign-up ---------------------------------------------------------------------------------
+
+
+def test_sign_up_normalises_the_email_and_hashes_the_password(session: Session) -> None:
+    user = sign_up(session, email="  Ann@Example.COM ", password=PASSWORD, name="  Ann   Lee ")
+    session.commit()
+
+    assert user.email == "ann@example.com"
+    assert user.name == "Ann Lee"
+    assert user.role == "student"
+    assert user.password_hash is not None and user.password_hash.startswith("$argon2id$")
+    assert passwords.verify_password(user.password_hash, PASSWORD)
+
+
+@pytest.mark.parametrize("email", ["", "ann", "ann@", "@example.com", "ann@example", "a b@x.com",
+                                   "ann@@example.com", "ann@example.com" + "m" * 320])
+def test_sign_up_refuses_a_malformed_email(session: Session, email: str) -> None:
+    error = _error(sign_up, session, email=email, password=PASSWORD)
+
+    assert (error.field, error.message) == ("email", "Enter a valid email address")
+
+
+def test_sign_up_refuses_a_short_password(session: Session) -> None:
+    error = _error(sign_up, session, email="ann@example.com", password="1234567")
+
+    assert (error.field, error.message) == ("password", "Use at least 8 characters")
+
+
+def test_sign_up_refuses_an_absurdly_long_password(session: Session) -> None:
+    error = _error(sign_up, session, email="ann@example.com", password="x" * 1025)
+
+    assert error.field == "password"
+
+
+def test_sign_up_reports_every_wrong_field_at_once(session: Session) -> None:
+    error = _error(sign_up, session, email="ann@", password="short", name="n" * 101)
+
+    assert error.errors == {
+        "email": "Enter a valid email address",
+        "password": "Use at least 8 characters",
+        "name": "Use at most 100 characters",
+    }
+    assert (error.field, error.message) == ("email", "Enter a valid email address")
+
+
+def test_sign_up_refuses_a_too_long_name(session: Session) -> None:
+    error = _error(sign_up, session, email="ann@example.com", password=PASSWORD, name="n" * 101)
+
+    assert error.field == "name"
+
+
+def test_sign_up_refuses_a_taken_email_whatever_its_case(session: Session) -> None:
+    _account(session)
+
+    error = _error(sign_up, session, email="ANN@example.com ", password=PASSWORD)
+
+    assert (error.field, error.message) == ("email", "An account with this email already exists")
+
+
+def test_sign_up_claims_an_unclaimed_user_and_keeps_its_bookings(session: Session) -> None:
+    unclaimed = find_or_create_by_email(session, email="ann@example.com")
+    now = utcnow()
+    session.add(Booking(user_id=unclaimed.id, tutor_id="maria-garcia", start_time=now,
+                        end_time=now + timedelta(hours=1), price_cents=4500,
+                        stripe_checkout_session_id="cs_test_claim"))
+    session.commit()
+
+    user = sign_up(session, email="Ann@example.com", password=PASSWORD, name="Ann")
+    session.commit()
+
+    assert user.id == unclaimed.id
+    assert passwords.verify_password(user.password_hash or "", PASSWORD)
+    booking = session.exec(select(Booking)).one()
+    assert booking.user_id == user.id
+    assert len(session.exec(select(User)).all()) == 1
+
+
+def test_a_google_user_cannot_be_claimed_by_a_password_sign_up(session: Session) -> None:
+    sign_in_with_oidc(session, provider="google", subject="g-1", email="ann@example.com",
+                      email_verified=True, name="Ann")
+    session.commit()
+
+    error = _error(sign_up, session, email="ann@example.com", password=PASSWORD)
+
+    assert error.message == "An account with this email already exists"
+
+
+# -- sign-in ---------------------------------------------------------------------------------
+
+
+def test_authenticate_with_the_right_password(session: Session) -> None:
+    user = _account(session)
+
+    assert authenticate(session, email=" ANN@example.com", password=PASSWORD).id == user.id
+
+
+@pytest.mark.parametrize(
+    ("email", "password"),
+    [("ann@example.com", "wrong password"), ("nobody@example.com", PASSWORD)],
+)
+def test_wrong_password_and_unknown_email_get_the_same_message(
+    session: Session, email: str, password: str
+) -> None:
+    _account(session)
+
+    error = _error(authenticate, session, email=email, password=password)
+
+    assert (error.field, error.message) == ("password", "Wrong email or password")
+
+
+def test_an_unclaimed_user_cannot_sign_in_with_any_password(session: Session) -> None:
+    find_or_create_by_email(session, email="ann@example.com")
+    session.commit()
+
+    error = _error(authenticate, session, email="ann@example.com", password=PASSWORD)
+
+    assert error.message == "Wrong email or password"
+
+
+def test_an_unknown_email_costs_one_argon2_verification(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[str] = []
+    real = passwords.dummy_verify
+    monkeypatch.setattr(passwords, "dummy_verify", lambda pw: (calls.append(pw), real(pw)))
+
+    _error(authenticate, session, email="nobody@example.com", password=PASSWORD)
+
+    assert calls == [PASSWORD]
+
+
+def test_authenticate_asks_for_a_missing_password(session: Session) -> None:
+    error = _error(authenticate, session, email="ann@example.com", password="")
+
+    assert (error.field, error.message) == ("password", "Enter your password")
+
+
+def test_authenticate_upgrades_a_weak_hash(session: Session) -> None:
+    user = _account(session)
+    user.password_hash = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash(PASSWORD)
+    session.add(user)
+    session.commit()
+
+    authenticate(session, email="ann@example.com", password=PASSWORD)
+    session.commit()
+
+    session.refresh(user)
+    assert user.password_hash is not None
+    assert not passwords.needs_rehash(user.password_hash)
+
+
+def _fail(session: Session, now: object, email: str = "ann@example.com") -> AuthError:
+    return _error(authenticate, session, email=email, password="wrong password", now=now)
+
+
+def test_five_failures_lock_the_email_even_for_the_right_password(session: Session) -> None:
+    _account(session)
+    now = utcnow()
+    for i in range(accounts.FREE_FAILURES):
+        assert _fail(session, now + timedelta(seconds=i)).message == "Wrong email or password"
+    last = now + timedelta(seconds=accounts.FREE_FAILURES - 1)
+
+    error = _error(authenticate, session, email="ann@example.com", password=PASSWORD,
+                   now=last + timedelta(seconds=1))
+
+    assert isinstance(error, ThrottledError)
+    assert error.message == "Too many attempts. Try again in 29 seconds."
+    assert error.retry_after == 29
+
+
+def test_the_lock_doubles_per_extra_failure_up_to_fifteen_minutes(session: Session) -> None:
+    _account(session)
+    now = utcnow()
+    for _ in range(accounts.FREE_FAILURES):
+        _fail(session, now)
+    waits = []
+    for _ in range(8):
+        wait = _error(authenticate, session, email="ann@example.com", password=PASSWORD, now=now)
+        assert isinstance(wait, ThrottledError)
+        waits.append(wait.retry_after)
+        now += timedelta(seconds=wait.retry_after)  # wait it out, then fail again
+        assert _fail(session, now).message == "Wrong email or password"
+
+    assert waits == [30, 60, 120, 240, 480, 900, 900, 900]
+
+
+def test_the_lock_is_lifted_after_its_delay(session: Session) -> None:
+    user = _account(session)
+    now = utcnow()
+    for _ in range(accounts.FREE_FAILURES):
+        _fail(session, now)
+
+    assert authenticate(session, email="ann@example.com", password=PASSWORD,
+                        now=now + timedelta(seconds=30)).id == user.id
+
+
+def test_a_success_resets_the_count(session: Session) -> None:
+    _account(session)
+    now = utcnow()
+    for _ in range(accounts.FREE_FAILURES - 1):
+        _fail(session, now)
+    authenticate(session, email="ann@example.com", password=PASSWORD, now=now)
+    session.commit()
+
+    assert session.get(LoginThrottle, "ann@example.com") is None
+    assert _fail(session, now).message == "Wrong email or password"  # the count starts over
+
+
+def test_failures_older_than_the_window_are_forgotten(session: Session) -> None:
+    _account(session)
+    now = utcnow()
+    for _ in range(accounts.FREE_FAILURES - 1):
+        _fail(session, now)
+
+    later = now + accounts.FAILURE_WINDOW
+    assert _fail(session, later).message == "Wrong email or password"
+    row = session.get(LoginThrottle, "ann@example.com")
+    assert row is not None
+    session.refresh(row)
+    assert row.failures == 1
+
+
+def test_unknown_emails_are_throttled_too(session: Session) -> None:
+    now = utcnow()
+    for _ in range(accounts.FREE_FAILURES):
+        _fail(session, now, email="nobody@example.com")
+
+    assert isinstance(_fail(session, now, email="Nobody@example.com"), ThrottledError)
+
+
+def test_failures_survive_the_caller_rolling_back(session: Session) -> None:
+    _account(session)
+    _fail(session, utcnow())
+    session.rollback()
+
+    row = session.get(LoginThrottle, "ann@example.com")
+    assert row is not None and row.failures == 1
+
+
+# -- find_or_create_by_email -----------------------------------------------------------------
+
+
+def test_find_or_create_by_email_creates_an_unclaimed_user_once(session: Session) -> None:
+    first = find_or_create_by_email(session, email=" Ann@Example.com", name="Ann")
+    again = find_or_create_by_email(session, email="ann@example.com")
+    session.commit()
+
+    assert first.id == again.id
+    assert first.email == "ann@example.com"
+    assert first.password_hash is None
+    assert len(session.exec(select(User)).all()) == 1
+
+
+def test_find_or_create_by_email_returns_an_existing_account(session: Session) -> None:
+    user = _account(session)
+
+    assert find_or_create_by_email(session, email="ann@example.com").id == user.id
+
+
+# -- OpenID sign-in --------------------------------------------------------------------------
+
+
+def _oidc(session: Session, **overrides: object) -> User:
+    claims: dict[str, object] = {"provider": "google", "subject": "g-1",
+                                 "email": "ann@example.com", "email_verified": True, "name": "Ann"}
+    claims.update(overrides)
+    user = sign_in_with_oidc(session, **claims)  # type: ignore[arg-type]
+    session.commit()
+    return user
+
+
+def test_a_new_identity_creates_a_user(session: Session) -> None:
+    user = _oidc(session, email="New@Example.com", name="New Person")
+
+    assert user.email == "new@example.com"
+    assert user.name == "New Person"
+    assert user.email_verified is True
+    assert user.password_hash is None
+    identity = session.exec(select(OAuthIdentity)).one()
+    assert (identity.user_id, identity.subject) == (user.id, "g-1")
+
+
+def test_a_known_identity_is_found_by_subject_not_email(session: Session) -> None:
+    user = _oidc(session)
+
+    again = _oidc(session, email="changed@example.com", email_verified=False)
+
+    assert again.id == user.id
+    assert len(session.exec(select(OAuthIdentity)).all()) == 1
+
+
+def test_a_verified_email_links_to_the_password_account(session: Session) -> None:
+    account = _account(session)
+
+    user = _oidc(session, email="ANN@example.com")
+
+    assert user.id == account.id
+    assert user.email_verified is True
+    assert passwords.verify_password(user.password_hash or "", PASSWORD)  # password still works
+
+
+def test_an_unverified_email_never_merges_into_an_account(session: Session) -> None:
+    _account(session)
+
+    error = _error(sign_in_with_oidc, session, provider="google", subject="g-2",
+                   email="ann@example.com", email_verified=False, name="")
+
+    assert error.field == "email"
+    assert error.message == accounts.UNVERIFIED_EMAIL_CLASH
+    assert session.exec(select(OAuthIdentity)).all() == []
+
+
+def test_an_identity_without_email_is_refused(session: Session) -> None:
+    error = _error(sign_in_with_oidc, session, provider="google", subject="g-3", email=None,
+                   email_verified=False, name="")
+
+    assert error.message == accounts.NO_PROVIDER_EMAIL
+
+
+def test_an_unclaimed_user_is_claimed_by_a_verified_identity(session: Session) -> None:
+    unclaimed = find_or_create_by_email(session, email="ann@example.com")
+    session.commit()
+
+    assert _oidc(session).id == unclaimed.id
+
+
+# -- roles -----------------------------------------------------------------------------------
+
+
+def test_grant_tutor_role_links_a_catalog_tutor(session: Session) -> None:
+    _account(session)
+
+    user = grant_role(session, email="Ann@example.com", role="tutor", tutor_id="maria-garcia")
+    session.commit()
+
+    assert (user.role, user.tutor_id) == ("tutor", "maria-garcia")
+
+
+def test_another_role_clears_the_tutor_link(session: Session) -> None:
+    _account(session)
+    grant_role(session, email="ann@example.com", role="tutor", tutor_id="maria-garcia")
+
+    user = grant_role(session, email="ann@example.com", role="admin")
+
+    assert (user.role, user.tutor_id) == ("admin", None)
+
+
+@pytest.mark.parametrize(
+    ("email", "role", "tutor_id", "says"),
+    [
+        ("nobody@example.com", "admin", None, "no user"),
+        ("ann@example.com", "tutor", None, "tutor id"),
+        ("ann@example.com", "tutor", "no-such-tutor", "no-such-tutor"),
+        ("ann@example.com", "owner", None, "unknown role"),
+    ],
+)
+def test_grant_role_refusals(
+    session: Session, email: str, role: str, tutor_id: str | None, says: str
+) -> None:
+    _account(session)
+
+    with pytest.raises(RoleError) as info:
+        grant_role(session, email=email, role=role, tutor_id=tutor_id)
+
+    assert says in str(info.value)
+    user = session.exec(select(User).where(User.email == "ann@example.com")).one()
+    assert user.role == "student"

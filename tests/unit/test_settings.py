@@ -1,0 +1,142 @@
+"""Settings: dev defaults, and a production start refused with a message naming what is missing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from tutor_app.settings import DEV_SECRET_KEY, Settings, SettingsError
+
+GOOD_SECRET = "s" * 48
+PROD = {
+    "APP_ENV": "prod",
+    "APP_URL": "https://tutors.example.com",
+    "SECRET_KEY": GOOD_SECRET,
+    "STRIPE_SECRET_KEY": "sk_live_x",
+    "STRIPE_WEBHOOK_SECRET": "whsec_x",
+}
+
+
+def _refusal(env: dict[str, str]) -> str:
+    with pytest.raises(SettingsError) as info:
+        Settings.from_env(env)
+    return str(info.value)
+
+
+def test_an_empty_environment_runs_in_dev_with_safe_defaults() -> None:
+    settings = Settings.from_env({})
+
+    assert settings.app_env == "dev"
+    assert not settings.is_prod
+    assert settings.app_url == "http://localhost:3000"
+    assert settings.secret_key == DEV_SECRET_KEY
+    assert settings.database_url.startswith("sqlite:///")
+    assert settings.redis_url is None
+    assert settings.dev_payments is True  # no Stripe key in dev: the local test checkout
+    assert settings.google_login_enabled is False
+    assert settings.secure_cookies is False
+    assert settings.oidc_discovery_url == (
+        "https://accounts.google.com/.well-known/openid-configuration"
+    )
+
+
+def test_values_come_from_the_environment() -> None:
+    settings = Settings.from_env({
+        "APP_URL": "https://tutors.example.com/",
+        "DATABASE_URL": "postgresql://u@db/tutor",
+        "REDIS_URL": "redis://cache:6379",
+        "GOOGLE_CLIENT_ID": "id.apps.googleusercontent.com",
+        "GOOGLE_CLIENT_SECRET": "secret",
+        "OIDC_DISCOVERY_URL": "https://idp.example/.well-known/openid-configuration",
+    })
+
+    assert settings.app_url == "https://tutors.example.com"  # no trailing slash
+    assert settings.secure_cookies is True
+    assert settings.database_url == "postgresql://u@db/tutor"
+    assert settings.redis_url == "redis://cache:6379"
+    assert settings.google_login_enabled is True
+    assert settings.oidc_discovery_url.startswith("https://idp.example/")
+
+
+def test_blank_values_count_as_unset() -> None:
+    settings = Settings.from_env({"APP_URL": "  ", "GOOGLE_CLIENT_ID": " "})
+
+    assert settings.app_url == "http://localhost:3000"
+    assert settings.google_login_enabled is False
+
+
+def test_a_complete_production_environment_starts() -> None:
+    settings = Settings.from_env(PROD)
+
+    assert settings.is_prod
+    assert settings.secure_cookies is True
+
+
+def test_prod_without_secret_key_refuses_and_names_it() -> None:
+    env = {k: v for k, v in PROD.items() if k != "SECRET_KEY"}
+
+    message = _refusal(env)
+
+    assert "SECRET_KEY" in message
+    assert "APP_ENV=prod" in message
+
+
+@pytest.mark.parametrize("key", [DEV_SECRET_KEY, "too-short-key"])
+def test_prod_refuses_the_dev_key_or_a_short_key(key: str) -> None:
+    assert "SECRET_KEY" in _refusal({**PROD, "SECRET_KEY": key})
+
+
+def test_prod_names_every_missing_secret_at_once() -> None:
+    message = _refusal({"APP_ENV": "prod"})
+
+    for name in ("SECRET_KEY", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"):
+        assert name in message
+
+
+def test_prod_refuses_the_test_only_stripe_api_base() -> None:
+    assert "STRIPE_API_BASE" in _refusal({**PROD, "STRIPE_API_BASE": "http://127.0.0.1:1"})
+
+
+def test_dev_payments_are_never_on_in_prod() -> None:
+    settings = Settings.from_env(PROD)
+    assert settings.dev_payments is False
+    assert settings.webhook_secret == "whsec_x"
+    # Even a hand-built prod settings object without a Stripe key never falls back to it.
+    assert Settings(app_env="prod", stripe_secret_key=None).dev_payments is False
+    assert Settings(app_env="prod", stripe_secret_key=None).webhook_secret is None
+
+
+def test_dev_payments_are_off_in_dev_once_stripe_is_configured() -> None:
+    assert Settings.from_env({"STRIPE_SECRET_KEY": "sk_test_x"}).dev_payments is False
+
+
+@pytest.mark.parametrize("value", ["production", "staging", "test"])
+def test_an_unknown_app_env_is_refused(value: str) -> None:
+    message = _refusal({"APP_ENV": value})
+
+    assert "APP_ENV" in message
+    assert value in message
+
+
+def test_app_env_is_case_insensitive() -> None:
+    assert Settings.from_env({**PROD, "APP_ENV": "PROD"}).is_prod
+
+
+def test_google_client_id_without_its_secret_is_refused() -> None:
+    message = _refusal({"GOOGLE_CLIENT_ID": "id.apps.googleusercontent.com"})
+
+    assert "GOOGLE_CLIENT_SECRET" in message
+
+
+def test_refund_share_out_of_range_is_refused() -> None:
+    assert "REFUND_SHARE_PERCENT" in _refusal({"REFUND_SHARE_PERCENT": "150"})
+
+
+def test_get_settings_reads_the_environment_again_on_reload(
+    configure: Callable[..., Settings],
+) -> None:
+    settings = configure(APP_URL="https://reloaded.example.com", APP_ENV="dev")
+
+    assert settings.app_url == "https://reloaded.example.com"
+    assert settings.secure_cookies is True

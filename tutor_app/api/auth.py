@@ -1,0 +1,286 @@
+"""/api/auth: the routes that set and clear the session cookie.
+
+- `GET /api/auth/login/{provider}` and `GET /api/auth/callback/{provider}`: OpenID sign-in.
+- `GET /api/auth/session?ticket=&next=`: swaps a form sign-in's handoff ticket for the cookie.
+- `POST /api/auth/logout`: revokes the session and clears the cookie (a native form POST).
+- `POST /api/auth/signup`, `POST /api/auth/login`: the same for non-browser clients (JSON or
+  form body), answering JSON; `GET /api/auth/me`: who the cookie signs in, or 401.
+
+Blocking work (database, Argon2, calls to the provider) runs in Starlette's thread pool: the
+GET routes are plain functions, the POST routes hand their service call to a thread, so the
+event loop that also carries Reflex's websockets never waits on it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from sqlalchemy.exc import IntegrityError
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from tutor_app import accounts, auth_sessions
+from tutor_app import db as app_db
+from tutor_app import routes as pages
+from tutor_app.accounts import AuthError, ThrottledError
+from tutor_app.api.deps import current_user, session_token
+from tutor_app.integrations import oidc
+from tutor_app.integrations.oidc import OIDCError
+from tutor_app.models import User
+from tutor_app.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+OIDC_FAILED = accounts.GOOGLE_FAILED
+OIDC_CANCELLED = accounts.GOOGLE_CANCELLED
+TICKET_EXPIRED = accounts.TICKET_EXPIRED
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def _not_found() -> Response:
+    return PlainTextResponse("Not Found", status_code=404, headers=NO_STORE)
+
+
+def _redirect(url: str, *, status_code: int = 303) -> RedirectResponse:
+    return RedirectResponse(url, status_code=status_code, headers=NO_STORE)
+
+
+def _signed_in_redirect(token: str, next_path: str) -> RedirectResponse:
+    response = _redirect(auth_sessions.safe_next(next_path))
+    response.set_cookie(**auth_sessions.session_cookie(token))
+    return response
+
+
+def _login_error(message: str, next_path: str = "/") -> RedirectResponse:
+    url = f"{pages.LOGIN}?error={quote(message, safe='')}"
+    if next_path != "/":
+        url += f"&next={quote(next_path, safe='')}"
+    return _redirect(url)
+
+
+def _same_site_request(request: Request) -> bool:
+    """False for a browser POST from another site (login CSRF, forced sign-out).
+
+    SameSite=Lax already keeps the cookie off cross-site POSTs; this also stops another site
+    from signing a visitor in to an account of its choosing. Clients that send no Origin (curl,
+    servers) are not browsers and pass.
+    """
+    if request.headers.get("sec-fetch-site", "") == "cross-site":
+        return False
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True
+    allowed = {
+        _origin(get_settings().app_url),
+        f"{request.url.scheme}://{request.url.netloc}",
+    }
+    return origin in allowed
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+# -- OpenID Connect --------------------------------------------------------------------------
+
+
+def oidc_login(request: Request) -> Response:
+    """Send the browser to the provider with a fresh state, nonce and PKCE challenge."""
+    provider = request.path_params["provider"]
+    if not oidc.is_enabled(provider):
+        return _not_found()
+    next_path = auth_sessions.safe_next(request.query_params.get("next"))
+    try:
+        with app_db.session() as db:
+            url = oidc.start_login(db, provider=provider, next_url=next_path)
+            db.commit()
+    except OIDCError as exc:
+        log.warning("%s sign-in could not start: %s", provider, exc)
+        return _login_error(OIDC_FAILED, next_path)
+    return _redirect(url, status_code=302)
+
+
+def oidc_callback(request: Request) -> Response:
+    """Finish an OpenID sign-in: on success the cookie and a 303 to `next`, else /login?error=.
+
+    The state is consumed first, whatever happens next, so a callback URL works once. The
+    reason of a failure goes to the log; the visitor sees a short message only.
+    """
+    provider = request.path_params["provider"]
+    if not oidc.is_enabled(provider):
+        return _not_found()
+    params = request.query_params
+    with app_db.session() as db:
+        try:
+            stored = oidc.take_state(db, provider=provider, state=params.get("state", ""))
+        except OIDCError as exc:
+            db.commit()
+            log.warning("%s callback refused: %s", provider, exc)
+            return _login_error(OIDC_FAILED)
+        db.commit()
+    next_path = auth_sessions.safe_next(stored.next_url)
+    if params.get("error"):
+        log.info("%s sign-in ended by the provider: %s", provider, params["error"][:64])
+        cancelled = params["error"] == "access_denied"
+        return _login_error(OIDC_CANCELLED if cancelled else OIDC_FAILED, next_path)
+    try:
+        identity = oidc.finish_login(provider=provider, code=params.get("code", ""),
+                                     stored=stored)
+    except OIDCError as exc:
+        log.warning("%s callback refused: %s", provider, exc)
+        return _login_error(OIDC_FAILED, next_path)
+    try:
+        with app_db.session() as db:
+            user = accounts.sign_in_with_oidc(
+                db, provider=provider, subject=identity.subject, email=identity.email,
+                email_verified=identity.email_verified, name=identity.name,
+            )
+            token = auth_sessions.create_session(db, user_id=user.id)
+            db.commit()
+    except AuthError as exc:
+        log.info("%s sign-in refused for the account: %s", provider, exc.message)
+        return _login_error(exc.message, next_path)
+    except IntegrityError:
+        log.warning("%s sign-in raced with another sign-in of the same identity", provider)
+        return _login_error(OIDC_FAILED, next_path)
+    log.info("user %s signed in with %s", user.id, provider)
+    return _signed_in_redirect(token, next_path)
+
+
+# -- form sign-in handoff and sign-out -------------------------------------------------------
+
+
+def session_handoff(request: Request) -> Response:
+    """Swap a handoff ticket (from the sign-in or sign-up form) for the session cookie."""
+    next_path = auth_sessions.safe_next(request.query_params.get("next"))
+    with app_db.session() as db:
+        redeemed = auth_sessions.redeem_handoff(db, ticket=request.query_params.get("ticket", ""))
+        db.commit()
+    if redeemed is None:
+        return _login_error(TICKET_EXPIRED, next_path)
+    token, user = redeemed
+    log.info("user %s signed in", user.id)
+    return _signed_in_redirect(token, next_path)
+
+
+def logout(request: Request) -> Response:
+    """Revoke this browser's session, clear its cookie and go home."""
+    if not _same_site_request(request):
+        return JSONResponse({"error": "cross-site request refused"}, 403, headers=NO_STORE)
+    with app_db.session() as db:
+        auth_sessions.revoke_session(db, token=session_token(request))
+        db.commit()
+    response = _redirect(pages.DIRECTORY)
+    response.delete_cookie(**auth_sessions.cleared_session_cookie())
+    return response
+
+
+# -- JSON API for non-browser clients --------------------------------------------------------
+
+
+def _user_json(user: User) -> dict[str, Any]:
+    return {"id": user.id, "email": user.email, "name": user.name}
+
+
+def _errors(errors: dict[str, str], status_code: int = 400, **headers: str) -> JSONResponse:
+    return JSONResponse({"errors": errors}, status_code, headers={**NO_STORE, **headers})
+
+
+async def _fields(request: Request) -> dict[str, str] | None:
+    """The body's string fields, JSON or form-encoded; None when it cannot be read."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    try:
+        if content_type == "application/json":
+            body = await request.json()
+        else:
+            body = dict(await request.form())
+    except (ValueError, json.JSONDecodeError, UnicodeDecodeError):
+        return None
+    except Exception:  # multipart parser errors have no common public base
+        return None
+    if not isinstance(body, dict):
+        return None
+    return {key: value for key, value in body.items() if isinstance(value, str)}
+
+
+async def _sign_in_with(
+    request: Request, service: Callable[[dict[str, str]], User], *, what: str
+) -> Response:
+    if not _same_site_request(request):
+        return _errors({"form": "Cross-site request refused"}, 403)
+    fields = await _fields(request)
+    if fields is None:
+        return _errors({"form": "Send a JSON object or a form"})
+
+    def work() -> tuple[User, str]:
+        user = service(fields)
+        with app_db.session() as db:
+            token = auth_sessions.create_session(db, user_id=user.id)
+            db.commit()
+        return user, token
+
+    try:
+        user, token = await run_in_threadpool(work)
+    except ThrottledError as exc:
+        return _errors({exc.field: exc.message}, 429, **{"Retry-After": str(exc.retry_after)})
+    except AuthError as exc:
+        return _errors(exc.errors)
+    log.info("user %s %s through the API", user.id, what)
+    response = JSONResponse({"user": _user_json(user)}, headers=NO_STORE)
+    response.set_cookie(**auth_sessions.session_cookie(token))
+    return response
+
+
+def _sign_up(fields: dict[str, str]) -> User:
+    with app_db.session() as db:
+        user = accounts.sign_up(
+            db, email=fields.get("email", ""), password=fields.get("password", ""),
+            name=fields.get("name", ""),
+        )
+        db.commit()
+        return user
+
+
+def _authenticate(fields: dict[str, str]) -> User:
+    with app_db.session() as db:
+        user = accounts.authenticate(
+            db, email=fields.get("email", ""), password=fields.get("password", "")
+        )
+        db.commit()
+        return user
+
+
+def me(request: Request) -> Response:
+    """The signed-in user as JSON, or 401: how a non-browser client checks its cookie."""
+    user = current_user(request)
+    if user is None:
+        return _errors({"session": "Not signed in"}, 401)
+    return JSONResponse({"user": _user_json(user)}, headers=NO_STORE)
+
+
+async def api_signup(request: Request) -> Response:
+    """Create an account (or claim an unclaimed one) and sign it in: 200 JSON + cookie."""
+    return await _sign_in_with(request, _sign_up, what="signed up")
+
+
+async def api_login(request: Request) -> Response:
+    """Sign in with email and password: 200 JSON + cookie, 400 on bad input, 429 throttled."""
+    return await _sign_in_with(request, _authenticate, what="signed in")
+
+
+routes = [
+    Route("/api/auth/login/{provider}", oidc_login, methods=["GET"]),
+    Route("/api/auth/callback/{provider}", oidc_callback, methods=["GET"]),
+    Route("/api/auth/session", session_handoff, methods=["GET"]),
+    Route("/api/auth/logout", logout, methods=["POST"]),
+    Route("/api/auth/signup", api_signup, methods=["POST"]),
+    Route("/api/auth/login", api_login, methods=["POST"]),
+    Route("/api/auth/me", me, methods=["GET"]),
+]

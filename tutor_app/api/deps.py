@@ -1,0 +1,22 @@
+"""What every API route may need from a request: the signed-in user, declared once."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+
+from tutor_app.auth_sessions import SESSION_COOKIE, user_for_cookie_header
+from tutor_app.models import User
+
+
+def session_token(request: Request) -> str | None:
+    """The session token the request carries in its cookie, if any."""
+    return request.cookies.get(SESSION_COOKIE) or None
+
+
+def current_user(request: Request) -> User | None:
+    """The user signed in by the request's session cookie; None when signed out.
+
+    A revoked, expired or unknown session counts as signed out. Looks the session up in its own
+    database session, so call it from a worker thread in async routes.
+    """
+    return user_for_cookie_header(request.headers.get("cookie"))

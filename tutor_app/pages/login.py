@@ -1,0 +1,138 @@
+"""`/login`: sign in with email and password, or with Google when it is configured."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import reflex as rx
+from reflex.vars import Var
+
+from tutor_app import routes, style
+from tutor_app.components.layout import page_layout
+from tutor_app.state.auth import LoginState
+
+S = LoginState
+
+
+# The pieces below are shared with the sign-up page (pages/signup.py imports them).
+
+
+def field_error(message: Var[str], error_id: str) -> rx.Component:
+    """The message next to a field, announced by screen readers when it appears."""
+    return rx.cond(
+        message != "",
+        rx.text(message, id=error_id, role="alert", size="2", color=rx.color("red", 11)),
+    )
+
+
+def form_alert(message: Var[str], alert_id: str) -> rx.Component:
+    """A message about the whole form (e.g. why a Google sign-in did not complete)."""
+    return rx.cond(
+        message != "",
+        rx.callout(message, icon="triangle_alert", color_scheme="red", role="alert",
+                   id=alert_id, width="100%"),
+    )
+
+
+def labelled_input(
+    label: str, name: str, *, error: Var[str], hint: str = "", **input_props: Any
+) -> rx.Component:
+    """A labelled input (id and name both `name`) with its hint and its error under it."""
+    error_id = f"{name}-error"
+    return rx.vstack(
+        rx.el.label(label, html_for=name, font_weight="500", font_size="0.875rem"),
+        rx.input(
+            id=name,
+            name=name,
+            size="3",
+            width="100%",
+            custom_attrs={
+                "aria-invalid": rx.cond(error != "", "true", "false"),
+                "aria-describedby": error_id,
+            },
+            **input_props,
+        ),
+        rx.cond(hint != "", rx.text(hint, size="1", color=style.MUTED_TEXT)),
+        field_error(error, error_id),
+        spacing="1",
+        width="100%",
+    )
+
+
+def submit_button(label: str, busy: Var[bool]) -> rx.Component:
+    return rx.button(label, type="submit", id="submit", size="3", width="100%", loading=busy)
+
+
+def google_button(href: Var[str]) -> rx.Component:
+    """A link to the OpenID redirect route, styled as a button, that loads a whole new page.
+
+    `rx.el.a` is React Router's Link in Reflex 0.10: without `reload_document` the click would
+    be routed client-side to a page that does not exist and never reach the API.
+    """
+    return rx.vstack(
+        rx.button(
+            rx.el.a(
+                rx.icon("log-in", size=18, aria_hidden="true"),
+                "Continue with Google",
+                href=href,
+                reload_document=True,
+                id="google-login",
+            ),
+            as_child=True,
+            variant="outline",
+            size="3",
+            width="100%",
+        ),
+        rx.hstack(
+            rx.separator(size="4", flex="1"),
+            rx.text("or", size="1", color=style.MUTED_TEXT),
+            rx.separator(size="4", flex="1"),
+            align="center",
+            width="100%",
+        ),
+        spacing="4",
+        width="100%",
+    )
+
+
+@rx.page(route=routes.LOGIN, title="Sign in · Tutorly", on_load=LoginState.on_load)
+def login() -> rx.Component:
+    return page_layout(
+        rx.card(
+            rx.vstack(
+                rx.heading("Sign in", as_="h1", size="7"),
+                rx.text("Welcome back. Sign in to book and manage your lessons.",
+                        color=style.MUTED_TEXT, size="2"),
+                form_alert(S.query_error, "login-query-error"),
+                rx.cond(S.google_login_enabled, google_button(S.google_login_url)),
+                rx.form(
+                    rx.vstack(
+                        labelled_input("Email", "email", type="email",
+                                       auto_complete="username", default_value=S.email,
+                                       error=S.email_error),
+                        labelled_input("Password", "password", type="password",
+                                       auto_complete="current-password",
+                                       error=S.password_error),
+                        field_error(S.form_error, "form-error"),
+                        submit_button("Sign in", S.submitting),
+                        spacing="4",
+                        width="100%",
+                    ),
+                    on_submit=S.submit,
+                    reset_on_submit=False,
+                    no_validate=True,  # our messages, by the field, not the browser's bubbles
+                    width="100%",
+                ),
+                rx.text(
+                    "New here? ",
+                    rx.link("Create an account", href=S.signup_link, id="to-signup"),
+                    size="2",
+                ),
+                spacing="4",
+                width="100%",
+            ),
+            size="4",
+            width="100%",
+        ),
+        max_width="28rem",
+    )

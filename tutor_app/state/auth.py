@@ -1,0 +1,249 @@
+"""Who is signed in, and the sign-in and sign-up forms.
+
+`AuthState` reads the HttpOnly session cookie on the backend (`router.headers.cookie`, from
+the websocket handshake; Reflex 0.10.1 never sends it to the browser) and keeps only the
+user's id, email, name and role. Feature states subclass it and call `self._current_user()`.
+
+The forms cannot set an HttpOnly cookie over the websocket, so a successful submit creates a
+60-second handoff ticket and sends the browser on a full-page navigation to
+`/api/auth/session?ticket=...`, which sets the cookie and redirects to `next`; the page load
+also makes the websocket reconnect carrying the new cookie.
+
+The password is read from the submitted form data and never stored in state: state may live in
+Redis, and state vars travel back to the browser in every delta.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+from urllib.parse import quote
+
+import reflex as rx
+from reflex.event import EventSpec
+
+from tutor_app import accounts, auth_sessions, routes
+from tutor_app import db as app_db
+from tutor_app.accounts import AuthError
+from tutor_app.models import Role, User
+from tutor_app.settings import get_settings
+
+GENERIC_SIGN_IN_ERROR = accounts.SIGN_IN_FAILED
+
+
+def login_url(next_path: str) -> str:
+    """The sign-in page that returns the visitor to `next_path` afterwards."""
+    return f"{routes.LOGIN}?next={quote(auth_sessions.safe_next(next_path), safe='')}"
+
+
+def _full_page_navigation(url: str) -> EventSpec:
+    """Load `url` as a new page (not React Router's client-side navigation).
+
+    `rx.redirect` navigates client-side for same-site paths, which would never reach the API
+    route nor reconnect the websocket with the new cookie.
+    """
+    return rx.call_script(f"window.location.assign({json.dumps(url)})")
+
+
+class AuthState(rx.State):
+    """The signed-in user, as far as the pages need to know ("" everywhere when signed out)."""
+
+    user_id: str = ""
+    user_email: str = ""
+    user_name: str = ""
+    user_role: str = ""
+
+    @rx.var
+    def signed_in(self) -> bool:
+        return self.user_id != ""
+
+    @rx.var
+    def is_tutor(self) -> bool:
+        return self.user_role == Role.TUTOR.value
+
+    @rx.var
+    def is_admin(self) -> bool:
+        return self.user_role == Role.ADMIN.value
+
+    def _current_user(self) -> User | None:
+        """The user of this connection's session cookie, looked up afresh (None if signed out).
+
+        Fresh on every call, so a revoked session or a changed role takes effect at once.
+        """
+        return auth_sessions.user_for_cookie_header(self.router.headers.cookie)
+
+    def _show_user(self, user: User | None) -> None:
+        self.user_id = user.id if user else ""
+        self.user_email = user.email if user else ""
+        self.user_name = user.name if user else ""
+        self.user_role = user.role if user else ""
+
+    def _current_path(self) -> str:
+        url = self.router.url
+        return url.path + (f"?{url.query}" if url.query else "") or "/"
+
+    @rx.event
+    def load_user(self) -> None:
+        """Fill the user vars from the session cookie (every page's on_load)."""
+        self._show_user(self._current_user())
+
+    @rx.event
+    def require_login(self) -> EventSpec | None:
+        """load_user, then send a signed-out visitor to sign in and back to this page."""
+        self._show_user(self._current_user())
+        if not self.user_id:
+            return rx.redirect(login_url(self._current_path()))
+        return None
+
+
+class AuthFormState(AuthState):
+    """What the sign-in and sign-up forms share: `next`, field errors, the handoff."""
+
+    email: str = ""
+    email_error: str = ""
+    password_error: str = ""
+    form_error: str = ""
+    submitting: bool = False
+
+    @rx.var
+    def next_path(self) -> str:
+        """Where to go after signing in: the page's `?next=`, when it is a path on this site."""
+        return auth_sessions.safe_next(self.router.url.query_parameters.get("next"))
+
+    @rx.var
+    def google_login_enabled(self) -> bool:
+        return get_settings().google_login_enabled
+
+    @rx.var
+    def google_login_url(self) -> str:
+        return f"/api/auth/login/google?next={quote(self.next_path, safe='')}"
+
+    def _clear_errors(self) -> None:
+        self.email_error = ""
+        self.password_error = ""
+        self.form_error = ""
+
+    def _show_error(self, error: AuthError) -> None:
+        for field, message in error.errors.items():
+            self._show_field_error(field, message)
+
+    def _show_field_error(self, field: str, message: str) -> None:
+        if field == "email":
+            self.email_error = message
+        elif field == "password":
+            self.password_error = message
+        else:
+            self.form_error = message
+
+    def _enter_form(self) -> EventSpec | None:
+        """on_load of both forms: a signed-in visitor goes straight on to `next`."""
+        self._clear_errors()
+        self.submitting = False
+        self._show_user(self._current_user())
+        if self.user_id:
+            return rx.redirect(self.next_path, replace=True)
+        return None
+
+
+def _field(form_data: dict[str, Any], name: str) -> str:
+    value = form_data.get(name, "")
+    return value if isinstance(value, str) else ""
+
+
+def _authenticate(email: str, password: str) -> User:
+    with app_db.session() as db:
+        user = accounts.authenticate(db, email=email, password=password)
+        db.commit()
+        return user
+
+
+def _handoff(user_id: str) -> str:
+    with app_db.session() as db:
+        ticket = auth_sessions.create_handoff(db, user_id=user_id)
+        db.commit()
+    return ticket
+
+
+def _sign_up(email: str, password: str, name: str) -> User:
+    with app_db.session() as db:
+        user = accounts.sign_up(db, email=email, password=password, name=name)
+        db.commit()
+        return user
+
+
+class LoginState(AuthFormState):
+    """The sign-in form at /login."""
+
+    @rx.var
+    def query_error(self) -> str:
+        """The message of `/login?error=...` (sent by the OpenID callback), if it is one of ours."""
+        message = self.router.url.query_parameters.get("error", "")
+        if not message:
+            return ""
+        # Only messages the app itself sends there: a crafted link cannot put its own text here.
+        return message if message in accounts.LOGIN_PAGE_ERRORS else GENERIC_SIGN_IN_ERROR
+
+    @rx.var
+    def signup_link(self) -> str:
+        return f"{routes.SIGNUP}?next={quote(self.next_path, safe='')}"
+
+    @rx.event
+    def on_load(self) -> EventSpec | None:
+        return self._enter_form()
+
+    @rx.event
+    async def submit(self, form_data: dict[str, Any]) -> EventSpec | None:
+        """Check the credentials (Argon2, off the event loop), then hand off to the cookie route."""
+        self._clear_errors()
+        self.email = _field(form_data, "email").strip()
+        password = _field(form_data, "password")
+        try:
+            user = await asyncio.to_thread(_authenticate, self.email, password)
+        except AuthError as error:
+            self._show_error(error)
+            return None
+        ticket = await asyncio.to_thread(_handoff, user.id)
+        self.submitting = True
+        return _full_page_navigation(auth_sessions.handoff_url(ticket, self.next_path))
+
+
+class SignupState(AuthFormState):
+    """The sign-up form at /signup."""
+
+    name: str = ""
+    name_error: str = ""
+
+    @rx.var
+    def login_link(self) -> str:
+        return login_url(self.next_path)
+
+    def _clear_errors(self) -> None:
+        super()._clear_errors()
+        self.name_error = ""
+
+    def _show_field_error(self, field: str, message: str) -> None:
+        if field == "name":
+            self.name_error = message
+        else:
+            super()._show_field_error(field, message)
+
+    @rx.event
+    def on_load(self) -> EventSpec | None:
+        return self._enter_form()
+
+    @rx.event
+    async def submit(self, form_data: dict[str, Any]) -> EventSpec | None:
+        """Create the account (or claim the unclaimed one), then hand off to the cookie route."""
+        self._clear_errors()
+        self.email = _field(form_data, "email").strip()
+        self.name = _field(form_data, "name").strip()
+        password = _field(form_data, "password")
+        try:
+            user = await asyncio.to_thread(_sign_up, self.email, password, self.name)
+        except AuthError as error:
+            self._show_error(error)
+            return None
+        ticket = await asyncio.to_thread(_handoff, user.id)
+        self.submitting = True
+        return _full_page_navigation(auth_sessions.handoff_url(ticket, self.next_path))
