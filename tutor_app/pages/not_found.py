@@ -1,0 +1,32 @@
+"""The page for any address the app does not know: a way back instead of a bare 404."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from tutor_app import routes, style
+from tutor_app.components.layout import link_button, page_layout
+from tutor_app.state.auth import AuthState
+
+
+@rx.page(route="404", title=f"Page not found · {style.BRAND}", on_load=AuthState.load_user)
+def not_found() -> rx.Component:
+    """Say what happened and offer the directory."""
+    return page_layout(
+        rx.center(
+            rx.vstack(
+                rx.text("404", size="9", weight="bold", color=rx.color("accent", 9)),
+                rx.heading("We couldn't find that page", as_="h1", size="6"),
+                rx.text(
+                    "The link may be old or mistyped. Our tutors are still here, though.",
+                    size="3",
+                    color=style.MUTED_TEXT,
+                    text_align="center",
+                ),
+                link_button("Find a tutor", href=routes.DIRECTORY, size="3"),
+                spacing="3",
+                align="center",
+            ),
+            padding="4rem 1rem",
+        ),
+    )

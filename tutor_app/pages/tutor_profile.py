@@ -1,0 +1,195 @@
+"""`/tutors/[tutor_id]`: one tutor's profile, with the way to book them."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from tutor_app import routes, style
+from tutor_app.components.layout import link_button, page_layout
+from tutor_app.components.tutor_card import subject_badges, timezone_line, tutor_avatar
+from tutor_app.pricing import ALLOWED_DURATIONS
+from tutor_app.state.auth import AuthState
+from tutor_app.state.directory import TutorProfileState
+
+S = TutorProfileState
+LESSON_LENGTHS = (
+    ", ".join(str(m) for m in ALLOWED_DURATIONS[:-1])
+    + f" or {ALLOWED_DURATIONS[-1]} minute lessons"
+)
+
+
+def _back_link() -> rx.Component:
+    return rx.link(
+        rx.hstack(
+            rx.icon("arrow-left", size=16, aria_hidden="true"),
+            rx.text("All tutors"),
+            spacing="1",
+            align="center",
+        ),
+        href=routes.DIRECTORY,
+        size="2",
+        color_scheme="gray",
+        underline="hover",
+    )
+
+
+def _summary_card() -> rx.Component:
+    """Photo, name, subjects, rate and the main action: what decides a booking."""
+    return rx.card(
+        rx.flex(
+            tutor_avatar(S.tutor, size=style.AVATAR_SIZE_PROFILE),
+            rx.vstack(
+                rx.heading(S.tutor["name"], as_="h1", size="7", weight="bold", id="tutor-name"),
+                subject_badges(S.tutor["subjects"], size="2"),
+                timezone_line(S.tutor["timezone_label"], size="2"),
+                spacing="2",
+                flex="1",
+                min_width="0",
+            ),
+            rx.vstack(
+                rx.text(
+                    S.tutor["rate"],
+                    size="6",
+                    weight="bold",
+                    color=rx.color("accent", 11),
+                    id="tutor-rate",
+                ),
+                rx.text(LESSON_LENGTHS, size="1", color=style.MUTED_TEXT),
+                link_button(
+                    rx.icon("calendar-plus", size=18, aria_hidden="true"),
+                    "Book a lesson",
+                    href=S.book_url,
+                    size="3",
+                    id="book-lesson",
+                    width=["100%", "auto"],
+                ),
+                spacing="2",
+                align=rx.breakpoints(initial="start", sm="end"),
+                width=["100%", "auto"],
+            ),
+            direction=rx.breakpoints(initial="column", sm="row"),
+            align=rx.breakpoints(initial="start", sm="center"),
+            gap="1.25rem",
+        ),
+        size=rx.breakpoints(initial="3", sm="4"),
+        width="100%",
+    )
+
+
+def _about() -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.heading("About", as_="h2", size="4"),
+            rx.text(S.tutor["bio"], size="3", line_height="1.7", id="tutor-bio"),
+            spacing="3",
+        ),
+        size="3",
+        width="100%",
+    )
+
+
+def _hours() -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.heading("Weekly hours", as_="h2", size="4"),
+            rx.text(
+                "In the tutor's time zone, ",
+                rx.text.strong(S.tutor["timezone"]),
+                ". When you book, times are shown in yours.",
+                size="2",
+                color=style.MUTED_TEXT,
+            ),
+            rx.cond(
+                S.hours.length() > 0,
+                rx.el.dl(
+                    rx.foreach(
+                        S.hours,
+                        lambda row: rx.flex(
+                            rx.el.dt(rx.text(row["days"], weight="medium", size="2")),
+                            rx.el.dd(rx.text(row["times"], size="2", color=style.MUTED_TEXT),
+                                     margin="0"),
+                            justify="between",
+                            gap="1rem",
+                            padding_y="0.5rem",
+                            border_bottom=style.SUBTLE_BORDER,
+                        ),
+                    ),
+                    width="100%",
+                    margin="0",
+                    id="weekly-hours",
+                ),
+                rx.text("No regular hours listed right now.", size="2"),
+            ),
+            spacing="3",
+            width="100%",
+        ),
+        size="3",
+        width="100%",
+    )
+
+
+def _profile() -> rx.Component:
+    return rx.vstack(
+        _back_link(),
+        _summary_card(),
+        rx.grid(
+            _about(),
+            _hours(),
+            columns=rx.breakpoints(initial="1", md="2"),
+            gap="1rem",
+            width="100%",
+            align_items="start",
+        ),
+        spacing="5",
+        width="100%",
+    )
+
+
+def _not_found() -> rx.Component:
+    return rx.center(
+        rx.vstack(
+            rx.icon("user-x", size=36, color=style.MUTED_TEXT, aria_hidden="true"),
+            rx.heading("Tutor not found", as_="h1", size="6"),
+            rx.text(
+                "This tutor isn't listed any more, or the link is mistyped.",
+                size="3",
+                color=style.MUTED_TEXT,
+                text_align="center",
+            ),
+            link_button("Browse all tutors", href=routes.DIRECTORY, size="3",
+                        id="back-to-directory"),
+            spacing="3",
+            align="center",
+        ),
+        id="tutor-not-found",
+        padding="4rem 1rem",
+    )
+
+
+def _loading() -> rx.Component:
+    return rx.vstack(
+        rx.skeleton(rx.box(height="9rem", width="100%"), loading=True),
+        rx.skeleton(rx.box(height="12rem", width="100%"), loading=True),
+        spacing="4",
+        width="100%",
+        custom_attrs={"aria-busy": "true"},
+    )
+
+
+@rx.page(
+    route=routes.TUTOR_PROFILE,
+    title=S.page_title,
+    on_load=[AuthState.load_user, TutorProfileState.load_profile],
+)
+def tutor_profile() -> rx.Component:
+    """A tutor's profile, "Tutor not found" for an unknown id."""
+    return page_layout(
+        # is_hydrated turns true only after on_load has run, so moving from one profile to
+        # another never shows the previous tutor for a moment.
+        rx.cond(
+            rx.State.is_hydrated & S.loaded,
+            rx.cond(S.found, _profile(), _not_found()),
+            _loading(),
+        ),
+        max_width=style.NARROW_MAX_WIDTH,
+    )

@@ -1,0 +1,254 @@
+"""The tutor directory (`/`) and a tutor's profile (`/tutors/[tutor_id]`).
+
+Both states hold the catalog as small plain dicts, ready to render: the catalog has a handful
+of tutors, so the directory keeps them all and derives the filtered view with a cached var
+instead of asking the database again on every change of the filter. The subject filter lives in
+the URL (`/?subject=Mathematics`), so a filtered list can be shared and the back button works.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import TypedDict
+from urllib.parse import unquote, urlencode
+
+import reflex as rx
+
+from tutor_app import catalog, db, routes, timefmt
+from tutor_app.models import Tutor
+from tutor_app.pricing import format_money
+from tutor_app.state.auth import AuthState
+from tutor_app.style import BRAND
+from tutor_app.timefmt import EN_DASH
+
+log = logging.getLogger(__name__)
+
+ALL_SUBJECTS = "All subjects"
+_ZERO_CENTS = re.compile(r"\.00(?=\D|$)")
+SUBJECT_PARAM = "subject"
+
+_DAY_NAMES = {"mon": "Mon", "tue": "Tue", "wed": "Wed", "thu": "Thu", "fri": "Fri",
+              "sat": "Sat", "sun": "Sun"}
+
+
+class TutorCard(TypedDict):
+    """What a page shows of one tutor; plain data, so it travels cheaply to the browser."""
+
+    id: str
+    name: str
+    photo_url: str
+    initials: str
+    subjects: list[str]
+    rate: str  # "$45/hour"
+    bio: str
+    timezone: str  # IANA name, e.g. "Europe/Madrid"
+    timezone_label: str  # "Europe/Madrid (CEST, UTC+02:00)": today's offset, named
+
+
+class HoursRow(TypedDict):
+    """One line of a tutor's weekly hours: days that share the same windows."""
+
+    days: str  # "Mon - Fri" (with an en dash)
+    times: str  # "09:00-13:00, 15:00-19:00" (en dashes)
+
+
+EMPTY_CARD: TutorCard = {
+    "id": "", "name": "", "photo_url": "", "initials": "", "subjects": [], "rate": "",
+    "bio": "", "timezone": "", "timezone_label": "",
+}
+
+
+def directory_url(subject: str) -> str:
+    """The shareable address of the directory filtered by `subject` ("/" for all)."""
+    if not subject or subject == ALL_SUBJECTS:
+        return routes.DIRECTORY
+    return f"{routes.DIRECTORY}?{urlencode({SUBJECT_PARAM: subject})}"
+
+
+def tutor_card(tutor: Tutor, *, now: datetime | None = None) -> TutorCard:
+    """Flatten a catalog row into what the directory card and the profile show."""
+    return {
+        "id": tutor.id,
+        "name": tutor.name,
+        "photo_url": tutor.photo_url or catalog.FALLBACK_PHOTO,
+        "initials": "".join(part[0] for part in tutor.name.split()[:2]).upper(),
+        "subjects": list(tutor.subjects),
+        "rate": f"{_whole(format_money(tutor.hourly_rate_cents, tutor.currency))}/hour",
+        "bio": tutor.bio,
+        "timezone": tutor.timezone,
+        "timezone_label": timefmt.zone_label(tutor.timezone, now),
+    }
+
+
+def _whole(amount: str) -> str:
+    """ "$45.00" -> "$45": rates are whole amounts, and the cents only add noise to a card."""
+    return _ZERO_CENTS.sub("", amount)
+
+
+def summarise_weekly_hours(weekly_hours: Mapping[str, Sequence[Sequence[str]]]) -> list[HoursRow]:
+    """Weekly hours as a few readable lines, consecutive days with equal windows merged.
+
+    {"mon".."fri": [["09:00", "17:00"]], "sat": [["10:00", "14:00"]]} becomes
+    "Mon - Fri 09:00-17:00" and "Sat 10:00-14:00" (with en dashes); days without hours are
+    left out.
+    """
+    rows: list[HoursRow] = []
+    run: list[str] = []
+    run_times = ""
+    for day in catalog.DAYS:
+        windows = weekly_hours.get(day) or []
+        times = ", ".join(f"{start}{EN_DASH}{end}" for start, end in windows)
+        if run and times == run_times:
+            run.append(day)
+            continue
+        if run and run_times:
+            rows.append(_hours_row(run, run_times))
+        run, run_times = [day], times
+    if run and run_times:
+        rows.append(_hours_row(run, run_times))
+    return rows
+
+
+def _hours_row(days: list[str], times: str) -> HoursRow:
+    first, last = _DAY_NAMES[days[0]], _DAY_NAMES[days[-1]]
+    if len(days) == 1:
+        label = first
+    elif len(days) == 2:
+        label = f"{first}, {last}"
+    else:
+        label = f"{first} {EN_DASH} {last}"
+    return {"days": label, "times": times}
+
+
+def tutor_id_from_path(path: str) -> str:
+    """The `[tutor_id]` of `/tutors/[tutor_id]`: the last segment of the browser path.
+
+    Read from the URL rather than from Reflex's deprecated page params, so it holds with a
+    configured frontend path prefix and a trailing slash alike.
+    """
+    return unquote(path.rstrip("/").rsplit("/", 1)[-1]).strip()
+
+
+class DirectoryState(AuthState):
+    """The list of active tutors and the subject filter of `/`."""
+
+    tutors: list[TutorCard] = []
+    subjects: list[str] = []
+    subject: str = ALL_SUBJECTS
+    loaded: bool = False
+
+    @rx.event
+    def load_directory(self) -> None:
+        """Read the catalog and take the filter from `?subject=` (on_load of `/`)."""
+        wanted = self.router.url.query_parameters.get(SUBJECT_PARAM, "").strip()
+        with db.session() as s:
+            tutors = catalog.list_tutors(s)
+            subjects = catalog.all_subjects(s)
+        cards = [tutor_card(t) for t in tutors]
+        # Assigning marks a var dirty and resends it; on a filter change nothing else moved.
+        if cards != self.tutors:
+            self.tutors = cards
+        if subjects != self.subjects:
+            self.subjects = subjects
+        self.subject = _canonical_subject(wanted, subjects)
+        self.loaded = True
+
+    @rx.event
+    def set_subject(self, subject: str) -> rx.event.EventSpec:
+        """Filter by `subject` at once and put it in the address bar, so it can be shared."""
+        return self._choose(subject)
+
+    @rx.event
+    def show_all(self) -> rx.event.EventSpec:
+        """Drop the subject filter (the empty result's way out)."""
+        return self._choose(ALL_SUBJECTS)
+
+    def _choose(self, subject: str) -> rx.event.EventSpec:
+        # The list updates now; the redirect only changes the address (its on_load re-reads
+        # the same filter from the URL, which keeps a pasted link and a click consistent).
+        self.subject = subject.strip() or ALL_SUBJECTS
+        return rx.redirect(directory_url(self.subject))
+
+    @rx.var(cache=True)
+    def visible_tutors(self) -> list[TutorCard]:
+        """The tutors who teach the chosen subject (all of them without a filter)."""
+        if self.subject == ALL_SUBJECTS:
+            return self.tutors
+        wanted = self.subject.casefold()
+        return [t for t in self.tutors if any(s.casefold() == wanted for s in t["subjects"])]
+
+    @rx.var(cache=True)
+    def subject_options(self) -> list[str]:
+        """The filter's choices; an unknown subject from a shared link stays shown as chosen."""
+        options = [ALL_SUBJECTS, *self.subjects]
+        if self.subject not in options:
+            options.append(self.subject)
+        return options
+
+    @rx.var(cache=True)
+    def result_summary(self) -> str:
+        """ "10 tutors" or "2 tutors teach Mathematics", announced to screen readers too."""
+        count = len(self.visible_tutors)
+        noun = "tutor" if count == 1 else "tutors"
+        if self.subject == ALL_SUBJECTS:
+            return f"{count} {noun}"
+        verb = "teaches" if count == 1 else "teach"
+        return f"{count} {noun} {verb} {self.subject}"
+
+    @rx.var(cache=True)
+    def empty_message(self) -> str:
+        """Why the list is empty, naming the subject nobody teaches yet."""
+        if self.subject == ALL_SUBJECTS:
+            return "No tutors are listed right now. Please check back soon."
+        return f"No tutors teach {self.subject} yet."
+
+
+def _canonical_subject(wanted: str, subjects: list[str]) -> str:
+    """The catalog's spelling of `wanted` ("mathematics" -> "Mathematics"), else as given."""
+    if not wanted or wanted.casefold() == ALL_SUBJECTS.casefold():
+        return ALL_SUBJECTS
+    for subject in subjects:
+        if subject.casefold() == wanted.casefold():
+            return subject
+    return wanted
+
+
+class TutorProfileState(AuthState):
+    """One tutor's profile, from the `[tutor_id]` of `/tutors/[tutor_id]`."""
+
+    tutor: TutorCard = EMPTY_CARD
+    hours: list[HoursRow] = []
+    found: bool = False
+    loaded: bool = False
+
+    @rx.event
+    def load_profile(self) -> None:
+        """Look the tutor up (on_load); an unknown or hidden id shows "Tutor not found"."""
+        wanted = tutor_id_from_path(self.router.url.path)
+        with db.session() as s:
+            tutor = catalog.get_tutor(s, wanted) if wanted else None
+        if tutor is None:
+            log.info("profile of unknown tutor id %r", wanted[:64])
+            self.tutor = EMPTY_CARD
+            self.hours = []
+            self.found = False
+        else:
+            self.tutor = tutor_card(tutor)
+            self.hours = summarise_weekly_hours(tutor.weekly_hours)
+            self.found = True
+        self.loaded = True
+
+    @rx.var(cache=True)
+    def book_url(self) -> str:
+        """The booking wizard with this tutor already chosen."""
+        return routes.book_now(self.tutor["id"])
+
+    @rx.var(cache=True)
+    def page_title(self) -> str:
+        """The browser tab's title."""
+        if self.loaded and not self.found:
+            return f"Tutor not found · {BRAND}"
+        return f"{self.tutor['name'] or 'Tutor'} · {BRAND}"
