@@ -1,0 +1,134 @@
+"""Stripe's HTTP endpoints: the webhook, and checkout creation for non-browser clients.
+
+Thin by design: parse, authenticate, call one service, map its errors to status codes. Both
+services are synchronous (database, Stripe SDK), so they run in Starlette's thread pool and
+the event loop never waits on them.
+
+Webhook status codes are what Stripe acts on: 2xx only once the effect is committed (or the
+event is known and needs nothing), 400 when the request cannot be trusted or read (Stripe
+does not fix that by retrying), 5xx when we could not store it, so Stripe retries.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from tutor_app import checkout, webhooks
+from tutor_app.api import deps
+from tutor_app.integrations import stripe_gateway
+from tutor_app.pricing import ALLOWED_DURATIONS
+from tutor_app.settings import get_settings
+from tutor_app.timefmt import parse_utc_iso, to_utc_iso
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 512 * 1024  # Stripe events are a few KB; refuse anything absurd unread
+
+
+def _error(status: int, message: str, **extra: Any) -> JSONResponse:
+    return JSONResponse({"error": message, **extra}, status_code=status)
+
+
+async def stripe_webhook(request: Request) -> JSONResponse:
+    """POST /api/stripe/webhook: verify the signature on the raw body, then apply the event."""
+    secret = get_settings().webhook_secret
+    if not secret:
+        log.error("stripe webhook: STRIPE_WEBHOOK_SECRET is not configured; refusing events")
+        return _error(503, "webhook secret not configured")
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        return _error(400, "body too large")
+    payload = await request.body()  # the exact bytes Stripe signed
+    try:
+        event = stripe_gateway.construct_event(
+            payload, request.headers.get("stripe-signature"), secret
+        )
+    except stripe_gateway.InvalidWebhook as exc:
+        log.warning("stripe webhook refused: %s", exc)
+        return _error(400, str(exc))
+    try:
+        result = await run_in_threadpool(webhooks.handle_event, event)
+    except SQLAlchemyError as exc:
+        log.error(
+            "stripe webhook: database error on event %s (%s): %s; Stripe will retry",
+            event["id"], event["type"], type(exc).__name__,
+        )
+        return _error(503, "temporarily unavailable")
+    return JSONResponse({"received": True, "result": result})
+
+
+def _parse_checkout_body(body: Any) -> tuple[str, Any, int, str]:
+    """(tutorId, start, durationMinutes, note) from the JSON body; ValueError names the field."""
+    if not isinstance(body, dict):
+        raise ValueError("the body must be a JSON object")
+    tutor_id = body.get("tutorId")
+    if not isinstance(tutor_id, str) or not tutor_id.strip():
+        raise ValueError("tutorId is required")
+    start = parse_utc_iso(body.get("startDateTimeISO"))
+    if start is None:
+        raise ValueError("startDateTimeISO must be an ISO-8601 time with a zone, e.g. "
+                         "2026-12-01T15:00:00Z")
+    duration = body.get("durationMinutes")
+    if isinstance(duration, str) and duration.isdigit():
+        duration = int(duration)
+    if isinstance(duration, bool) or not isinstance(duration, int):
+        allowed = ", ".join(map(str, ALLOWED_DURATIONS))
+        raise ValueError(f"durationMinutes must be one of {allowed}")
+    note = body.get("note", "")
+    if note is None:
+        note = ""
+    if not isinstance(note, str):
+        raise ValueError("note must be text")
+    return tutor_id.strip(), start, duration, note
+
+
+async def stripe_checkout(request: Request) -> JSONResponse:
+    """POST /api/stripe/checkout: {tutorId, startDateTimeISO, durationMinutes, note?} -> {url, id}.
+
+    JSON only: a cross-site HTML form cannot send `application/json` without a CORS
+    preflight, so the session cookie cannot be ridden from another site.
+    """
+    user = await run_in_threadpool(deps.current_user, request)
+    if user is None:
+        return _error(401, "sign in to book a lesson")
+    if not request.headers.get("content-type", "").startswith("application/json"):
+        return _error(415, "send the lesson as application/json")
+    try:
+        body = await request.json()
+    except ValueError:  # undecodable bytes or malformed JSON
+        return _error(400, "the body is not valid JSON")
+    try:
+        tutor_id, start, duration, note = _parse_checkout_body(body)
+    except ValueError as exc:
+        return _error(400, str(exc))
+    try:
+        started = await run_in_threadpool(
+            lambda: checkout.start_checkout(
+                user=user, tutor_id=tutor_id, start=start, duration_minutes=duration, note=note
+            )
+        )
+    except checkout.SlotTaken as exc:
+        return _error(409, str(exc), alternatives=[to_utc_iso(a) for a in exc.alternatives])
+    except checkout.PaymentProviderError as exc:
+        return _error(502, str(exc))
+    except (checkout.UnknownTutor, checkout.InvalidLesson) as exc:
+        return _error(400, str(exc))
+    except SQLAlchemyError as exc:
+        log.error("checkout: database error for user %s: %s", user.id, type(exc).__name__)
+        return _error(503, "temporarily unavailable")
+    return JSONResponse(
+        {"url": started.url, "id": started.session_id, "resumed": started.resumed}
+    )
+
+
+routes = [
+    Route("/api/stripe/webhook", stripe_webhook, methods=["POST"]),
+    Route("/api/stripe/checkout", stripe_checkout, methods=["POST"]),
+]
