@@ -1,0 +1,425 @@
+"""The booking wizard's handlers, driven without a browser.
+
+The state tree is built directly (`State(_reflex_internal_init=True)`, allowed under pytest) and
+the router data is set on its root the way the websocket handler sets it, so `load` reads the
+same `router.url` and `router.headers.cookie` it reads in the running app. Slots come from the
+real `slots` service on the test database; only `checkout.start_checkout` is replaced, since the
+checkout service has its own tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import reflex as rx
+import sqlalchemy as sa
+from reflex.istate.data import RouterData
+from reflex_base.constants import RouteVar
+from sqlmodel import Session
+
+from tutor_app import auth_sessions, checkout, pricing, timefmt
+from tutor_app.models import Booking, User
+from tutor_app.state.booking import (
+    NOTE_MAX,
+    STEP_LENGTH,
+    STEP_PAY,
+    STEP_REVIEW,
+    STEP_TIME,
+    STEP_TUTOR,
+    TIME_GONE_MESSAGE,
+    UNKNOWN_TUTOR_MESSAGE,
+    BookingWizardState,
+)
+
+ORIGIN = "http://localhost:3000"
+TUTOR = "james-okafor"  # $60/hour
+OTHER_TUTOR = "maria-garcia"
+
+
+def _run(result: Any) -> list[Any]:
+    """The events a handler returned or yielded (it may be a generator)."""
+    if isinstance(result, Iterator):
+        return [event for event in result if event is not None]
+    if result is None:
+        return []
+    return list(result) if isinstance(result, list) else [result]
+
+
+def _args(spec: Any) -> dict[str, Any]:
+    return {name._js_expr: getattr(value, "_var_value", value) for name, value in spec.args}
+
+
+def _redirects(events: list[Any]) -> list[str]:
+    return [
+        _args(e)["path"] for e in events
+        if getattr(getattr(e, "handler", None), "fn", None) is not None
+        and e.handler.fn.__qualname__ == "_redirect"
+    ]
+
+
+def wizard(url: str = "/book-now", *, cookie: str = "") -> BookingWizardState:
+    """A fresh state tree on `url`, with `load` (the page's on_load) already run."""
+    root = rx.State(_reflex_internal_init=True)
+    headers = {"origin": ORIGIN}
+    if cookie:
+        headers["cookie"] = cookie
+    root.router = RouterData.from_router_data(
+        {RouteVar.HEADERS: headers, RouteVar.PATH: "/book-now", RouteVar.ORIGIN: url}
+    )
+    state = root.get_substate(BookingWizardState.get_full_name().split("."))
+    events = _run(state.load())
+    assert any(e.handler.fn.__qualname__ == "_call_script" for e in events), "asks the zone"
+    return state
+
+
+@pytest.fixture
+def student(session: Session) -> tuple[User, str]:
+    """A signed-in student: the user and the cookie header carrying their session."""
+    user = User(email="student@example.com", name="Sam Student")
+    session.add(user)
+    session.commit()
+    token = auth_sessions.create_session(session, user_id=user.id)
+    session.commit()
+    return user, f"{auth_sessions.SESSION_COOKIE}={token}"
+
+
+def _to_review(state: BookingWizardState, *, minutes: int = 60, index: int = 0) -> str:
+    """Walk steps 1-3 by clicking; returns the chosen start."""
+    state.choose_tutor(TUTOR)
+    state.choose_duration(minutes)
+    start = state.slots[index]
+    state.choose_day(timefmt.day_key(timefmt.parse_utc_iso(start), state.viewer_tz))
+    state.choose_start(start)
+    _run(state.next_step())
+    assert state.step == STEP_REVIEW
+    return start
+
+
+def test_a_fresh_wizard_starts_with_the_tutor_list(database: sa.Engine) -> None:
+    state = wizard()
+
+    assert state.step == STEP_TUTOR
+    assert len(state.tutors) == 10
+    assert state.tutor_id == "" and state.message == ""
+    assert state.max_step == STEP_TUTOR
+    assert not state.signed_in
+    _run(state.next_step())
+    assert state.step == STEP_TUTOR  # nothing chosen, nowhere to go
+
+
+def test_durations_are_priced_on_the_server(database: sa.Engine) -> None:
+    state = wizard()
+    state.choose_tutor(TUTOR)
+
+    assert state.step == STEP_LENGTH
+    expected = [
+        pricing.format_money(
+            pricing.quote(tutor_id=TUTOR, hourly_rate_cents=6000, currency="usd",
+                          duration_minutes=m).total_cents, "usd")
+        for m in (30, 60, 90)
+    ]
+    assert [o["minutes"] for o in state.duration_options] == [30, 60, 90]
+    prices = [o["price"] for o in state.duration_options]
+    assert prices == expected == ["$30.00", "$60.00", "$90.00"]
+
+    state.choose_duration(45)  # not on offer: ignored
+    assert state.duration == 0 and state.step == STEP_LENGTH
+    state.choose_duration(90)
+    assert state.step == STEP_TIME
+    assert state.price_label == "$90.00"
+    assert state.price_breakdown == "$60.00/hour \u00d7 90 min = $90.00"
+
+
+def test_choosing_a_day_and_a_free_start(database: sa.Engine) -> None:
+    state = wizard()
+    state.choose_tutor(TUTOR)
+    state.choose_duration(60)
+
+    assert state.slots and all(s.endswith("Z") for s in state.slots)
+    assert state.slots == sorted(state.slots)
+    enabled = [c["key"] for c in state.calendar if c["enabled"]]
+    assert enabled and state.free_day_count == len(enabled)
+    assert state.day == enabled[0]  # the first free day is shown at once
+    second_day = enabled[1]
+    state.choose_day(second_day)
+    assert state.day == second_day
+    assert state.day_times and all(
+        timefmt.day_key(timefmt.parse_utc_iso(t["start"]), "UTC") == second_day
+        for t in state.day_times
+    )
+    disabled = next(c["key"] for c in state.calendar if c["in_range"] and not c["enabled"])
+    state.choose_day(disabled)
+    assert state.day == second_day  # a day without times cannot be chosen
+
+    state.choose_start("2020-01-01T10:00:00Z")  # not offered
+    assert state.start == ""
+    pick = state.day_times[1]["start"]
+    state.choose_start(pick)
+    assert state.start == pick and state.max_step == STEP_REVIEW
+
+
+def test_next_and_back_keep_every_choice(database: sa.Engine) -> None:
+    state = wizard()
+    start = _to_review(state)
+    state.set_note("Calculus, chapter 3")
+
+    for expected in (STEP_TIME, STEP_LENGTH, STEP_TUTOR):
+        state.prev_step()
+        assert state.step == expected
+    assert (state.tutor_id, state.duration, state.start, state.note) == (
+        TUTOR, 60, start, "Calculus, chapter 3"
+    )
+    for expected in (STEP_LENGTH, STEP_TIME, STEP_REVIEW):
+        _run(state.next_step())
+        assert state.step == expected
+    state.go_to_step(STEP_LENGTH)
+    assert state.step == STEP_LENGTH and state.start == start
+
+
+def test_the_note_is_cut_at_500_characters(database: sa.Engine) -> None:
+    state = wizard()
+    state.set_note("x" * 600)
+    assert len(state.note) == NOTE_MAX
+
+
+def test_a_longer_lesson_clears_a_start_it_no_longer_fits(database: sa.Engine) -> None:
+    state = wizard()
+    state.choose_tutor(TUTOR)
+    state.choose_duration(30)
+    thirty = list(state.slots)
+    state.choose_duration(90)
+    ninety = set(state.slots)
+    state.prev_step()
+    state.choose_duration(30)
+    last_of_window = next(s for s in thirty if s not in ninety)
+    fits_both = next(s for s in thirty if s in ninety)
+
+    state.choose_start(fits_both)
+    state.choose_duration(90)
+    assert state.start == fits_both  # still fits: kept
+
+    state.choose_duration(30)
+    state.choose_start(last_of_window)
+    state.choose_duration(90)
+    assert state.start == ""
+    assert state.step == STEP_TIME
+    assert "does not fit" in state.message
+
+
+def test_another_tutor_clears_a_start_they_do_not_offer(database: sa.Engine) -> None:
+    state = wizard()
+    start = _to_review(state)
+    state.go_to_step(STEP_TUTOR)
+    state.choose_tutor(OTHER_TUTOR)
+    other = wizard(f"/book-now?tutor={OTHER_TUTOR}&duration=60")
+    assert (state.start == start) == (start in other.slots)
+    assert state.step == STEP_LENGTH and state.duration == 60
+
+
+def test_tutor_in_the_url_opens_the_length_step(database: sa.Engine) -> None:
+    state = wizard(f"/book-now?tutor={TUTOR}")
+    assert state.step == STEP_LENGTH
+    assert state.tutor_id == TUTOR and state.tutor_name == "James Okafor"
+    assert state.message == ""
+
+
+def test_an_unknown_tutor_falls_back_to_the_list(database: sa.Engine) -> None:
+    state = wizard("/book-now?tutor=nobody-here&duration=60&step=4")
+    assert state.step == STEP_TUTOR
+    assert state.message == UNKNOWN_TUTOR_MESSAGE
+    assert state.message.startswith("We couldn't find that tutor")
+    assert state.tutor_id == "" and len(state.tutors) == 10
+
+
+def test_a_gone_start_in_the_url_stops_at_the_calendar(
+    database: sa.Engine, session: Session
+) -> None:
+    probe = wizard(f"/book-now?tutor={TUTOR}&duration=60")
+    start = probe.slots[0]
+    begin = timefmt.parse_utc_iso(start)
+    session.add(Booking(
+        user_id=None, tutor_id=TUTOR, start_time=begin, end_time=begin + timedelta(hours=1),
+        price_cents=6000, stripe_checkout_session_id="cs_test_taken",
+    ))
+    session.commit()
+
+    state = wizard(f"/book-now?tutor={TUTOR}&duration=60&start={start}&step=4")
+
+    assert state.step == STEP_TIME
+    assert state.start == "" and state.message == TIME_GONE_MESSAGE
+    assert state.day == timefmt.day_key(begin, "UTC")
+
+
+def test_signed_out_review_goes_to_login_with_every_choice(database: sa.Engine) -> None:
+    state = wizard()
+    start = _to_review(state)
+    state.set_note("Exam prep & integrals?")
+
+    (target,) = _redirects(_run(state.next_step()))
+
+    assert state.step == STEP_REVIEW
+    parts = urlsplit(target)
+    assert parts.path == "/login"
+    next_url = parse_qs(parts.query)["next"][0]
+    next_parts = urlsplit(next_url)
+    assert next_parts.path == "/book-now"
+    assert parse_qs(next_parts.query) == {
+        "tutor": [TUTOR], "duration": ["60"], "start": [start],
+        "note": ["Exam prep & integrals?"], "step": ["4"],
+    }
+
+    back = wizard(next_url)
+    assert back.step == STEP_REVIEW
+    assert (back.tutor_id, back.duration, back.start, back.note) == (
+        TUTOR, 60, start, "Exam prep & integrals?"
+    )
+    assert back.start_viewer_label and back.price_label == "$60.00"
+
+
+def test_review_shows_the_time_in_both_zones(database: sa.Engine) -> None:
+    state = wizard()
+    start = _to_review(state)
+    state.set_viewer_tz("America/New_York")
+    begin = timefmt.parse_utc_iso(start)
+    end = begin + timedelta(hours=1)
+
+    assert state.start_viewer_label == timefmt.format_range(begin, end, "America/New_York")
+    assert state.start_tutor_label == timefmt.format_range(begin, end, state.tutor_timezone)
+    assert state.day == timefmt.day_key(begin, "America/New_York")
+    state.set_viewer_tz("Not/AZone")
+    assert state.viewer_tz == "UTC"
+
+
+def test_the_viewers_zone_regroups_the_days(database: sa.Engine) -> None:
+    state = wizard(f"/book-now?tutor={TUTOR}&duration=60")
+    state.set_viewer_tz("Pacific/Auckland")
+    for option in state.day_times:
+        begin = timefmt.parse_utc_iso(option["start"])
+        assert timefmt.day_key(begin, "Pacific/Auckland") == state.day
+        assert option["label"] == timefmt.format_time(begin, "Pacific/Auckland")
+
+
+def test_signed_in_review_goes_to_payment_and_pays(
+    database: sa.Engine, student: tuple[User, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    user, cookie = student
+    calls: list[dict[str, Any]] = []
+
+    def fake_start_checkout(**kwargs: Any) -> checkout.CheckoutStarted:
+        calls.append(kwargs)
+        return checkout.CheckoutStarted(
+            url="https://checkout.stripe.test/c/pay/cs_test_1", session_id="cs_test_1",
+            resumed=False,
+        )
+
+    monkeypatch.setattr(checkout, "start_checkout", fake_start_checkout)
+    state = wizard(cookie=cookie)
+    assert state.signed_in and state.user_id == user.id
+    start = _to_review(state)
+    state.set_note("Hello")
+
+    events = _run(state.next_step())
+    assert _redirects(events) == []
+    assert state.step == STEP_PAY and state.pay_error == ""
+    # The address bar now holds the review, so Back from Stripe lands on it.
+    (script,) = [_args(e)["javascript_code"] for e in events]
+    assert "history.replaceState" in script and state.review_url() in script
+    assert f"start={start.replace(':', '%3A')}" in state.review_url()
+
+    assert _redirects(_run(state.pay())) == ["https://checkout.stripe.test/c/pay/cs_test_1"]
+    (call,) = calls
+    assert call["user"].id == user.id
+    assert call["tutor_id"] == TUTOR
+    assert call["start"] == timefmt.parse_utc_iso(start)
+    assert call["duration_minutes"] == 60 and call["note"] == "Hello"
+
+
+def test_a_taken_slot_offers_alternatives_in_one_click(
+    database: sa.Engine, student: tuple[User, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, cookie = student
+    state = wizard(cookie=cookie)
+    start = _to_review(state)
+    _run(state.next_step())
+    alternatives = [timefmt.parse_utc_iso(s) for s in state.slots[1:5]]
+
+    def taken(**_: Any) -> checkout.CheckoutStarted:
+        raise checkout.SlotTaken("Sorry, that time was just taken.", alternatives)
+
+    monkeypatch.setattr(checkout, "start_checkout", taken)
+    assert _redirects(_run(state.pay())) == []
+
+    assert state.pay_error == "Sorry, that time was just taken."
+    assert state.alternatives == [timefmt.to_utc_iso(a) for a in alternatives[:3]]
+    assert len(state.alternative_options) == 3 and not state.paying
+    assert state.step == STEP_PAY
+
+    state.pick_alternative(state.alternatives[1])
+    assert state.start == timefmt.to_utc_iso(alternatives[1]) != start
+    assert state.pay_error == "" and state.alternatives == []
+
+
+def test_other_checkout_errors_show_their_message(
+    database: sa.Engine, student: tuple[User, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, cookie = student
+    state = wizard(cookie=cookie)
+    _to_review(state)
+    _run(state.next_step())
+
+    def down(**_: Any) -> checkout.CheckoutStarted:
+        raise checkout.PaymentProviderError("Payments are unavailable right now.")
+
+    monkeypatch.setattr(checkout, "start_checkout", down)
+    assert _redirects(_run(state.pay())) == []
+    assert state.pay_error == "Payments are unavailable right now."
+    assert state.alternatives == [] and not state.paying
+
+
+def test_a_slot_taken_meanwhile_is_caught_before_payment(
+    database: sa.Engine, session: Session, student: tuple[User, str]
+) -> None:
+    _, cookie = student
+    state = wizard(cookie=cookie)
+    start = _to_review(state)
+    begin = timefmt.parse_utc_iso(start)
+    session.add(Booking(
+        user_id=None, tutor_id=TUTOR, start_time=begin, end_time=begin + timedelta(hours=1),
+        price_cents=6000, stripe_checkout_session_id="cs_test_other",
+    ))
+    session.commit()
+
+    _run(state.next_step())
+
+    assert state.step == STEP_PAY
+    assert state.pay_error == "Sorry, that time was just taken."
+    assert state.alternatives and start not in state.alternatives
+    assert start not in state.slots
+
+
+def test_refresh_on_focus_drops_a_start_that_was_booked(
+    database: sa.Engine, session: Session
+) -> None:
+    state = wizard()
+    start = _to_review(state)
+    begin = timefmt.parse_utc_iso(start)
+    session.add(Booking(
+        user_id=None, tutor_id=TUTOR, start_time=begin, end_time=begin + timedelta(hours=1),
+        price_cents=6000, stripe_checkout_session_id="cs_test_focus",
+    ))
+    session.commit()
+
+    state.refresh_slots()  # within seconds of the last read: skipped
+    assert state.start == start
+    state._slots_fetched = 0.0
+    state.on_visibility(True)  # hidden: nothing to do
+    assert state.start == start
+    state.on_visibility(False)
+
+    assert start not in state.slots
+    assert state.start == "" and state.step == STEP_TIME
+    assert state.message == TIME_GONE_MESSAGE

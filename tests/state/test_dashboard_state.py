@@ -1,0 +1,220 @@
+"""The dashboard's and the payment pages' handlers, driven without a browser."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from datetime import timedelta
+from typing import Any, TypeVar
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import reflex as rx
+import sqlalchemy as sa
+from reflex.istate.data import RouterData
+from reflex_base.constants import RouteVar
+from sqlmodel import Session
+
+from tutor_app import auth_sessions, booking_signals, routes, timefmt
+from tutor_app.catalog import FALLBACK_PHOTO
+from tutor_app.models import Booking, BookingStatus, User, utcnow
+from tutor_app.state.dashboard import DashboardState
+from tutor_app.state.payment import CONFIRMED, PROCESSING, PaymentState, wait_for_lesson
+
+T = TypeVar("T", bound=rx.State)
+ORIGIN = "http://localhost:3000"
+NY = "America/New_York"
+
+
+def _state(cls: type[T], url: str, *, cookie: str = "") -> T:
+    root = rx.State(_reflex_internal_init=True)
+    headers = {"origin": ORIGIN}
+    if cookie:
+        headers["cookie"] = cookie
+    root.router = RouterData.from_router_data(
+        {RouteVar.HEADERS: headers, RouteVar.PATH: urlsplit(url).path, RouteVar.ORIGIN: url}
+    )
+    return root.get_substate(cls.get_full_name().split("."))
+
+
+def _user(db: Session, email: str) -> tuple[User, str]:
+    user = User(email=email, name=email.split("@")[0].title())
+    db.add(user)
+    db.commit()
+    token = auth_sessions.create_session(db, user_id=user.id)
+    db.commit()
+    return user, f"{auth_sessions.SESSION_COOKIE}={token}"
+
+
+def _book(db: Session, user: User | None, days: float, *, tutor_id: str = "james-okafor",
+          status: str = BookingStatus.SCHEDULED, session_id: str = "", **extra: Any) -> Booking:
+    start = (utcnow() + timedelta(days=days)).replace(second=0, microsecond=0)
+    booking = Booking(
+        user_id=user.id if user else None, tutor_id=tutor_id, start_time=start,
+        end_time=start + timedelta(hours=1), status=status, price_cents=6000,
+        stripe_checkout_session_id=session_id or f"cs_test_{tutor_id}_{days}", **extra,
+    )
+    db.add(booking)
+    db.commit()
+    return booking
+
+
+def _is_call_script(event: Any) -> bool:
+    return event.handler.fn.__qualname__ == "_call_script"
+
+
+# --- dashboard ------------------------------------------------------------------------------
+
+
+def test_dashboard_shows_only_the_signed_in_users_lessons(
+    database: sa.Engine, session: Session
+) -> None:
+    me, cookie = _user(session, "me@example.com")
+    other, _ = _user(session, "other@example.com")
+    soon = _book(session, me, 2)
+    later = _book(session, me, 9, tutor_id="maria-garcia")
+    done = _book(session, me, -3)
+    canceled = _book(session, me, 5, tutor_id="aiko-tanaka", status=BookingStatus.CANCELED,
+                     refunded_cents=6000, cancel_reason="Tutor ill")
+    gone = _book(session, me, -10, tutor_id="left-the-catalog")
+    _book(session, other, 3, tutor_id="liam-murphy")
+
+    state = _state(DashboardState, "/dashboard", cookie=cookie)
+    event = state.load()
+
+    assert _is_call_script(event)
+    assert state.loaded and not state.is_empty
+    assert [c["id"] for c in state.upcoming] == [soon.id, later.id]
+    assert [c["id"] for c in state.past] == [canceled.id, done.id, gone.id]
+    first = state.upcoming[0]
+    assert first["tutor_name"] == "James Okafor"
+    assert first["price"] == "$60.00" and first["duration"] == "1 hour"
+    assert first["status"] == "Scheduled"
+    assert first["book_again_url"] == routes.book_now("james-okafor")
+    assert first["when"] == timefmt.format_range(soon.start_time, soon.end_time, "UTC")
+    refunded = state.past[0]
+    assert refunded["status"] == "Canceled"
+    assert refunded["refund"] == "Refunded $60.00 \u00b7 Tutor ill"
+    orphan = state.past[2]
+    assert orphan["tutor_photo_url"] == FALLBACK_PHOTO and orphan["book_again_url"] == ""
+
+    state.set_viewer_tz(NY)
+    assert state.upcoming[0]["when"] == timefmt.format_range(
+        soon.start_time, soon.end_time, NY
+    )
+    assert state.zone_label.startswith(NY)
+
+
+def test_dashboard_of_a_new_student_is_empty(database: sa.Engine, session: Session) -> None:
+    _, cookie = _user(session, "new@example.com")
+    state = _state(DashboardState, "/dashboard", cookie=cookie)
+    state.load()
+    assert state.loaded and state.is_empty
+    assert state.upcoming == [] and state.past == []
+
+
+def test_dashboard_signed_out_shows_nothing(database: sa.Engine, session: Session) -> None:
+    me, _ = _user(session, "me@example.com")
+    _book(session, me, 2)
+    state = _state(DashboardState, "/dashboard")
+    assert state.load() is None
+    assert state.upcoming == [] and state.past == []
+
+
+# --- payment success and cancel -----------------------------------------------------------
+
+
+def test_success_page_confirms_at_once_when_the_booking_exists(
+    database: sa.Engine, session: Session
+) -> None:
+    me, cookie = _user(session, "me@example.com")
+    booking = _book(session, me, 4, session_id="cs_test_paid")
+    state = _state(PaymentState, "/payment/success?session_id=cs_test_paid", cookie=cookie)
+
+    events = state.load_success()
+
+    assert state.status == CONFIRMED
+    assert state.tutor_name == "James Okafor" and state.price == "$60.00"
+    assert state.duration == "1 hour"
+    assert state.when == timefmt.format_range(booking.start_time, booking.end_time, "UTC")
+    assert all(_is_call_script(e) for e in events)  # no watch needed
+    state.set_viewer_tz(NY)
+    assert state.when.endswith(f"({NY})")
+
+
+def test_success_page_waits_while_the_webhook_has_not_booked(
+    database: sa.Engine, session: Session
+) -> None:
+    _, cookie = _user(session, "me@example.com")
+    other, _ = _user(session, "other@example.com")
+    _book(session, other, 4, session_id="cs_test_theirs")
+
+    state = _state(PaymentState, "/payment/success?session_id=cs_test_theirs", cookie=cookie)
+    events = state.load_success()
+
+    assert state.status == PROCESSING and state.tutor_name == ""
+    assert PaymentState.watch_booking in events
+    assert session.query(Booking).count() == 1  # the page itself never books
+
+
+def test_success_page_ignores_a_malformed_session_id(
+    database: sa.Engine, session: Session
+) -> None:
+    _, cookie = _user(session, "me@example.com")
+    state = _state(PaymentState, "/payment/success?session_id=%27%3Bdrop", cookie=cookie)
+    assert state.load_success() is None
+    assert state.session_id == "" and state.status == PROCESSING
+
+
+@pytest.mark.asyncio
+async def test_the_watch_wakes_when_the_webhook_signals(
+    database: sa.Engine, session: Session
+) -> None:
+    me, _ = _user(session, "me@example.com")
+
+    def webhook() -> None:
+        _book(session, me, 4, session_id="cs_test_signal")
+        booking_signals.notify_booked("cs_test_signal")
+
+    loop = asyncio.get_running_loop()
+    loop.call_later(0.3, lambda: threading.Thread(target=webhook).start())
+    started = loop.time()
+    lesson = await wait_for_lesson(
+        session_id="cs_test_signal", user_id=me.id, timeout=20, check_every=10
+    )
+    assert lesson is not None and lesson.tutor_id == "james-okafor"
+    assert loop.time() - started < 5  # woken by the signal, not the 10-second re-check
+
+
+@pytest.mark.asyncio
+async def test_the_watch_rechecks_the_database_and_gives_up(
+    database: sa.Engine, session: Session
+) -> None:
+    me, _ = _user(session, "me@example.com")
+    loop = asyncio.get_running_loop()
+    # Booked by "another worker": no signal in this process, found by the re-check.
+    loop.call_later(0.2, lambda: _book(session, me, 4, session_id="cs_test_elsewhere"))
+    lesson = await wait_for_lesson(
+        session_id="cs_test_elsewhere", user_id=me.id, timeout=10, check_every=0.1
+    )
+    assert lesson is not None
+
+    started = loop.time()
+    nothing = await wait_for_lesson(
+        session_id="cs_test_never", user_id=me.id, timeout=0.5, check_every=0.1
+    )
+    assert nothing is None and 0.4 < loop.time() - started < 3
+
+
+def test_cancel_page_leads_back_to_the_review(database: sa.Engine) -> None:
+    state = _state(
+        PaymentState,
+        "/payment/cancel?tutor=james-okafor&duration=60&start=2026-12-01T15:00:00Z",
+    )
+    state.load_cancel()
+    parts = urlsplit(state.back_url)
+    assert parts.path == "/book-now"
+    assert parse_qs(parts.query) == {
+        "tutor": ["james-okafor"], "duration": ["60"], "start": ["2026-12-01T15:00:00Z"],
+        "step": ["4"],
+    }

@@ -1,0 +1,116 @@
+"""The wizard's step indicator: where the student is, what is done, what is still ahead.
+
+Render-only: it takes the current step and the furthest reachable one as vars and an event to
+call with a step number; which steps may be visited is decided by the state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import reflex as rx
+from reflex.vars import Var
+
+from tutor_app import style
+
+
+def _marker(number: int, current: Var[int]) -> rx.Component:
+    done = current > number
+    here = current == number
+    return rx.center(
+        rx.cond(done, rx.icon("check", size=14, aria_hidden="true"), rx.text(str(number))),
+        width="1.75rem",
+        height="1.75rem",
+        flex_shrink="0",
+        border_radius="9999px",
+        font_size="0.8rem",
+        font_weight="600",
+        color=rx.cond(done | here, "white", rx.color("gray", 11)),
+        background=rx.cond(
+            here, rx.color("accent", 9), rx.cond(done, rx.color("accent", 8), rx.color("gray", 4))
+        ),
+    )
+
+
+def _step(
+    number: int,
+    label: str,
+    current: Var[int],
+    reachable: Var[int],
+    on_select: Callable[[int], Any],
+) -> rx.Component:
+    here = current == number
+    clickable = (number <= reachable) & ~here
+    return rx.el.li(
+        rx.el.button(
+            _marker(number, current),
+            rx.text(
+                label,
+                size="2",
+                weight=rx.cond(here, "bold", "regular"),
+                color=rx.cond(here, rx.color("gray", 12), style.MUTED_TEXT),
+                display=["none", "none", "inline"],
+                white_space="nowrap",
+            ),
+            on_click=on_select(number),
+            disabled=~clickable,
+            type="button",
+            custom_attrs={
+                "aria-current": rx.cond(here, "step", "false"),
+                "aria-label": f"Step {number}: {label}",
+            },
+            display="flex",
+            align_items="center",
+            gap="0.5rem",
+            background="transparent",
+            border="none",
+            padding="0.25rem",
+            cursor=rx.cond(clickable, "pointer", "default"),
+        ),
+        list_style="none",
+        display="flex",
+        align_items="center",
+        flex="0 0 auto",
+    )
+
+
+def step_indicator(
+    labels: Sequence[str],
+    *,
+    current: Var[int],
+    reachable: Var[int],
+    on_select: Callable[[int], Any],
+) -> rx.Component:
+    """Numbered steps in a row; done ones show a check and can be clicked to go back."""
+    items: list[rx.Component] = []
+    for index, label in enumerate(labels, start=1):
+        items.append(_step(index, label, current, reachable, on_select))
+        if index < len(labels):
+            items.append(
+                rx.el.li(
+                    rx.box(
+                        height="2px",
+                        width="100%",
+                        background=rx.cond(
+                            current > index, rx.color("accent", 8), rx.color("gray", 5)
+                        ),
+                    ),
+                    list_style="none",
+                    flex="1",
+                    min_width="0.75rem",
+                    aria_hidden="true",
+                )
+            )
+    return rx.el.nav(
+        rx.el.ol(*items, display="flex", align_items="center", gap="0.5rem", padding="0",
+                 margin="0"),
+        rx.text(
+            "Step ", current.to_string(), " of ", str(len(labels)),
+            size="1", color=style.MUTED_TEXT, display=["block", "block", "none"],
+            margin_top="0.5rem",
+        ),
+        aria_label="Booking steps",
+        id="steps",
+        width="100%",
+    )

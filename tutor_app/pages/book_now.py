@@ -1,0 +1,522 @@
+"""`/book-now`: the booking wizard (tutor, length, day and time, review, payment).
+
+Render only: every choice is an event on `BookingWizardState`, every text comes from it.
+Stable ids for the browser tests: `#step-1`..`#step-5`, `#duration-30/60/90`, day buttons with
+`data-day="YYYY-MM-DD"` (viewer's zone), time buttons with `data-start="<UTC ISO>"`, `#next`,
+`#back`, `#pay`, `#note`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import reflex as rx
+from reflex.vars import Var
+
+from tutor_app import routes, style
+from tutor_app.components.layout import page_layout
+from tutor_app.components.resume_banner import resume_banner
+from tutor_app.components.steps import step_indicator
+from tutor_app.state.booking import NOTE_MAX, STEP_LABELS, BookingWizardState
+from tutor_app.state.resume_checkout import ResumeCheckoutState
+
+S = BookingWizardState
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+# --- shared pieces ---------------------------------------------------------------------------
+
+
+def _section(step: int, title: str, *children: rx.Component) -> rx.Component:
+    return rx.el.section(
+        rx.vstack(
+            rx.heading(title, as_="h2", size="5"),
+            *children,
+            spacing="4",
+            width="100%",
+        ),
+        id=f"step-{step}",
+        width="100%",
+    )
+
+
+def _nav(
+    *, back: bool = True, next_label: str = "Next", next_enabled: Var[bool] | None = None,
+    show_next: bool = True,
+) -> rx.Component:
+    back_button = rx.button(
+        rx.icon("arrow-left", size=16, aria_hidden="true"),
+        "Back",
+        on_click=S.prev_step,
+        variant="soft",
+        color_scheme="gray",
+        size="3",
+        id="back",
+    )
+    next_button = rx.button(
+        next_label,
+        rx.icon("arrow-right", size=16, aria_hidden="true"),
+        on_click=S.next_step,
+        disabled=~next_enabled if next_enabled is not None else False,
+        size="3",
+        id="next",
+    )
+    return rx.hstack(
+        back_button if back else rx.box(),
+        next_button if show_next else rx.box(),
+        justify="between",
+        width="100%",
+        padding_top="1rem",
+        border_top=style.SUBTLE_BORDER,
+        margin_top="0.5rem",
+    )
+
+
+def _tutor_summary() -> rx.Component:
+    return rx.hstack(
+        rx.avatar(src=S.tutor_photo_url, fallback=S.tutor_initials, size="4",
+                  radius="full", alt=S.tutor_name),
+        rx.vstack(
+            rx.text(S.tutor_name, weight="bold", size="3"),
+            rx.text(S.rate_label, size="2", color=style.MUTED_TEXT),
+            spacing="0",
+        ),
+        spacing="3",
+        align="center",
+    )
+
+
+def _choice_style(selected: Var[bool]) -> dict[str, Any]:
+    return {
+        "border": rx.cond(selected, f"2px solid {rx.color('accent', 9)}", style.SUBTLE_BORDER),
+        "background": rx.cond(selected, rx.color("accent", 2), style.SURFACE),
+        "border_radius": "var(--radius-4)",
+        "cursor": "pointer",
+        "text_align": "left",
+        "width": "100%",
+        "padding": "0.875rem 1rem",
+        "transition": "border-color 0.1s ease, background 0.1s ease",
+        "_hover": {"border_color": rx.color("accent", 8)},
+    }
+
+
+# --- step 1: tutor -----------------------------------------------------------------------------
+
+
+def _tutor_option(tutor: Var[Any]) -> rx.Component:
+    selected = tutor["id"].to(str) == S.tutor_id
+    return rx.el.button(
+        rx.hstack(
+            rx.avatar(src=tutor["photo_url"], fallback=tutor["initials"], size="4",
+                      radius="full", alt=tutor["name"]),
+            rx.vstack(
+                rx.text(tutor["name"], weight="bold", size="3"),
+                rx.text(tutor["subjects"].to(list[str]).join(", "), size="2",
+                        color=style.MUTED_TEXT),
+                rx.text(tutor["rate"], size="2", color=rx.color("accent", 11), weight="medium"),
+                spacing="0",
+                min_width="0",
+            ),
+            spacing="3",
+            align="center",
+        ),
+        on_click=S.choose_tutor(tutor["id"].to(str)),
+        type="button",
+        custom_attrs={
+            "data-tutor": tutor["id"].to(str),
+            "aria-pressed": rx.cond(selected, "true", "false"),
+        },
+        style=_choice_style(selected),
+    )
+
+
+def _step_tutor() -> rx.Component:
+    return _section(
+        1,
+        "Choose your tutor",
+        rx.grid(
+            rx.foreach(S.tutors, _tutor_option),
+            columns=rx.breakpoints(initial="1", sm="2"),  # type: ignore[arg-type]
+            gap="0.75rem",
+            width="100%",
+        ),
+        _nav(back=False, next_enabled=S.tutor_id != ""),
+    )
+
+
+# --- step 2: length ----------------------------------------------------------------------------
+
+
+def _duration_option(option: Var[Any]) -> rx.Component:
+    minutes = option["minutes"].to(int)
+    selected = minutes == S.duration
+    return rx.el.button(
+        rx.vstack(
+            rx.text(option["label"], weight="bold", size="4"),
+            rx.text(option["price"], size="3", color=rx.color("accent", 11), weight="medium"),
+            spacing="1",
+            align="center",
+        ),
+        on_click=S.choose_duration(minutes),
+        type="button",
+        id="duration-" + minutes.to_string(),
+        custom_attrs={"aria-pressed": rx.cond(selected, "true", "false")},
+        style={**_choice_style(selected), "text_align": "center", "padding": "1.25rem 1rem"},
+    )
+
+
+def _step_length() -> rx.Component:
+    return _section(
+        2,
+        "How long should the lesson be?",
+        _tutor_summary(),
+        rx.grid(
+            rx.foreach(S.duration_options, _duration_option),
+            columns="3",
+            gap="0.75rem",
+            width="100%",
+        ),
+        rx.text("The price is for the whole lesson, paid once at checkout.",
+                size="1", color=style.MUTED_TEXT),
+        _nav(next_enabled=S.duration > 0),
+    )
+
+
+# --- step 3: day and time ----------------------------------------------------------------------
+
+
+def _day_face(cell: Var[Any], color: Any) -> rx.Component:
+    """The day number, with the month's short name above it on the first of a month."""
+    return rx.vstack(
+        rx.text(cell["month"], size="1", line_height="1", color=color, height="0.75rem",
+                font_size="0.625rem", text_transform="uppercase", weight="medium"),
+        rx.text(cell["label"], size="2", line_height="1.1"),
+        spacing="0",
+        align="center",
+    )
+
+
+def _day_cell(cell: Var[Any]) -> rx.Component:
+    key = cell["key"].to(str)
+    selected = key == S.day
+    enabled = cell["enabled"].to(bool)
+    return rx.cond(
+        cell["in_range"].to(bool),
+        rx.button(
+            _day_face(cell, "inherit"),
+            on_click=S.choose_day(key),
+            disabled=~enabled,
+            variant=rx.cond(selected, "solid", rx.cond(enabled, "soft", "ghost")),
+            size="2",
+            width="100%",
+            height="2.75rem",
+            custom_attrs={
+                "data-day": key,
+                "aria-pressed": rx.cond(selected, "true", "false"),
+                "aria-label": rx.cond(enabled, key + ", " + cell["count"].to_string()
+                                      + " free times", key + ", no free times"),
+            },
+            style={"font_variant_numeric": "tabular-nums", "padding": "0", "margin": "0"},
+        ),
+        rx.center(
+            _day_face(cell, rx.color("gray", 8)),
+            height="2.75rem",
+            color=rx.color("gray", 8),
+            aria_hidden="true",
+        ),
+    )
+
+
+def _calendar() -> rx.Component:
+    return rx.vstack(
+        rx.grid(
+            *[
+                rx.text(day, size="1", weight="medium", color=style.MUTED_TEXT,
+                        text_align="center")
+                for day in WEEKDAYS
+            ],
+            rx.foreach(S.calendar, _day_cell),
+            columns="7",
+            gap="0.375rem",
+            width="100%",
+            id="calendar",
+        ),
+        width="100%",
+    )
+
+
+def _time_button(option: Var[Any]) -> rx.Component:
+    start = option["start"].to(str)
+    selected = start == S.start
+    return rx.button(
+        option["label"],
+        on_click=S.choose_start(start),
+        variant=rx.cond(selected, "solid", "outline"),
+        size="2",
+        custom_attrs={"data-start": start, "aria-pressed": rx.cond(selected, "true", "false")},
+        style={"font_variant_numeric": "tabular-nums", "min_width": "4.5rem"},
+    )
+
+
+def _times() -> rx.Component:
+    return rx.vstack(
+        rx.heading(S.day_label, as_="h3", size="3"),
+        rx.cond(
+            S.day_times.length() > 0,
+            rx.flex(rx.foreach(S.day_times, _time_button), wrap="wrap", gap="0.5rem",
+                    id="times"),
+            rx.text("Pick a day with free times.", size="2", color=style.MUTED_TEXT),
+        ),
+        spacing="3",
+        width="100%",
+    )
+
+
+def _step_time() -> rx.Component:
+    return _section(
+        3,
+        "Pick a day and a time",
+        rx.hstack(
+            _tutor_summary(),
+            rx.badge(S.duration_label, size="2", variant="soft", radius="full"),
+            justify="between",
+            width="100%",
+            align="center",
+        ),
+        rx.callout(
+            rx.text("Times are shown in your time zone: ", rx.text.strong(S.viewer_zone_label)),
+            icon="globe",
+            size="1",
+            color_scheme="gray",
+            variant="surface",
+            width="100%",
+            id="viewer-zone",
+        ),
+        rx.cond(
+            S.slots_loaded & (S.free_day_count == 0),
+            rx.callout(
+                "No free times in the next 60 days for this length. Try a shorter lesson "
+                "or another tutor.",
+                icon="calendar-x",
+                color_scheme="amber",
+                width="100%",
+                id="no-free-times",
+            ),
+            rx.grid(
+                _calendar(),
+                _times(),
+                columns=rx.breakpoints(initial="1", md="2"),  # type: ignore[arg-type]
+                gap="1.5rem",
+                width="100%",
+            ),
+        ),
+        _nav(next_enabled=S.start != ""),
+    )
+
+
+# --- step 4: review ----------------------------------------------------------------------------
+
+
+def _review_row(label: str, *value: Any, row_id: str = "") -> rx.Component:
+    return rx.data_list.item(
+        rx.data_list.label(label, min_width="9rem"),
+        rx.data_list.value(*value, id=row_id or None),
+    )
+
+
+def _review_list() -> rx.Component:
+    return rx.data_list.root(
+        _review_row("Tutor", _tutor_summary()),
+        _review_row("Your time", rx.text(S.start_viewer_label, weight="medium"),
+                    row_id="review-viewer-time"),
+        _review_row("Tutor's time", rx.text(S.start_tutor_label, color=style.MUTED_TEXT),
+                    row_id="review-tutor-time"),
+        _review_row("Length", S.duration_label, row_id="review-length"),
+        _review_row(
+            "Price",
+            rx.vstack(
+                rx.text(S.price_breakdown, size="2", color=style.MUTED_TEXT),
+                rx.text("Total ", rx.text.strong(S.price_label), size="3"),
+                spacing="0",
+            ),
+            row_id="review-price",
+        ),
+        orientation=rx.breakpoints(initial="vertical", sm="horizontal"),  # type: ignore[arg-type]
+        size="2",
+        width="100%",
+    )
+
+
+def _step_review() -> rx.Component:
+    return _section(
+        4,
+        "Review your lesson",
+        _review_list(),
+        rx.vstack(
+            rx.el.label(
+                rx.text("Note for your tutor (optional)", size="2", weight="medium"),
+                html_for="note",
+            ),
+            rx.debounce_input(
+                rx.text_area(
+                    value=S.note,
+                    on_change=S.set_note,
+                    id="note",
+                    max_length=NOTE_MAX,
+                    placeholder="What would you like to work on?",
+                    rows="3",
+                    width="100%",
+                ),
+                debounce_timeout=300,
+            ),
+            rx.text(S.note_count, size="1", color=style.MUTED_TEXT, align="right",
+                    width="100%"),
+            spacing="1",
+            width="100%",
+        ),
+        rx.cond(
+            ~S.signed_in,
+            rx.text("You'll sign in or create an account before paying; your choices are kept.",
+                    size="2", color=style.MUTED_TEXT),
+        ),
+        _nav(next_label="Continue to payment"),
+    )
+
+
+# --- step 5: payment ---------------------------------------------------------------------------
+
+
+def _alternative(option: Var[Any]) -> rx.Component:
+    start = option["start"].to(str)
+    return rx.button(
+        option["label"],
+        on_click=S.pick_alternative(start),
+        variant="outline",
+        size="2",
+        custom_attrs={"data-start": start},
+    )
+
+
+def _pay_problem() -> rx.Component:
+    return rx.cond(
+        S.pay_error != "",
+        rx.callout.root(
+            rx.callout.icon(rx.icon("triangle-alert")),
+            rx.vstack(
+                rx.callout.text(S.pay_error, id="pay-error"),
+                rx.cond(
+                    S.alternative_options.length() > 0,
+                    rx.vstack(
+                        rx.text("These times are still free:", size="2"),
+                        rx.flex(rx.foreach(S.alternative_options, _alternative), wrap="wrap",
+                                gap="0.5rem", id="alternatives"),
+                        spacing="2",
+                    ),
+                ),
+                spacing="2",
+            ),
+            color_scheme="red",
+            width="100%",
+        ),
+    )
+
+
+def _step_pay() -> rx.Component:
+    return _section(
+        5,
+        "Payment",
+        rx.card(
+            rx.vstack(
+                _tutor_summary(),
+                rx.text(S.start_viewer_label, weight="medium"),
+                rx.hstack(
+                    rx.text(S.duration_label, size="2", color=style.MUTED_TEXT),
+                    rx.text(S.price_label, size="4", weight="bold"),
+                    justify="between",
+                    width="100%",
+                    align="center",
+                ),
+                spacing="2",
+            ),
+            width="100%",
+        ),
+        _pay_problem(),
+        rx.button(
+            rx.icon("lock", size=16, aria_hidden="true"),
+            "Pay with Stripe",
+            on_click=S.pay,
+            loading=S.paying,
+            disabled=S.paying | (S.pay_error != ""),
+            size="4",
+            width="100%",
+            id="pay",
+        ),
+        rx.text(
+            "You'll pay on Stripe's secure page. The lesson is booked as soon as the payment "
+            "goes through; you can cancel before paying and nothing is charged.",
+            size="1",
+            color=style.MUTED_TEXT,
+        ),
+        _nav(show_next=False),
+    )
+
+
+# --- the page --------------------------------------------------------------------------------
+
+
+def _message() -> rx.Component:
+    return rx.cond(
+        S.message != "",
+        rx.callout(S.message, icon="info", color_scheme="amber", width="100%", id="wizard-message"),
+    )
+
+
+def _loading() -> rx.Component:
+    return rx.vstack(
+        rx.skeleton(rx.box(height="1.5rem", width="14rem"), loading=True),
+        rx.skeleton(rx.box(height="12rem", width="100%"), loading=True),
+        width="100%",
+        spacing="4",
+        custom_attrs={"aria-busy": "true"},
+    )
+
+
+@rx.page(
+    route=routes.BOOK_NOW,
+    title="Book a lesson · Tutorly",
+    description="Choose a tutor, a lesson length and a time, and pay securely.",
+    on_load=[S.load, ResumeCheckoutState.load],  # issue 5: offer an unfinished payment
+)
+def book_now() -> rx.Component:
+    """The wizard: step indicator, a notice when needed, and the current step."""
+    return page_layout(
+        rx.window_event_listener(on_focus=S.refresh_slots,
+                                 on_visibility_change=S.on_visibility),
+        rx.vstack(
+            rx.heading("Book a lesson", as_="h1", size="7"),
+            step_indicator(STEP_LABELS, current=S.step, reachable=S.max_step,
+                           on_select=S.go_to_step),
+            _message(),
+            resume_banner(),  # issue 5: "You have a payment in progress ... Resume payment"
+            rx.card(
+                rx.cond(
+                    S.loaded,
+                    rx.match(
+                        S.step,
+                        (1, _step_tutor()),
+                        (2, _step_length()),
+                        (3, _step_time()),
+                        (4, _step_review()),
+                        (5, _step_pay()),
+                        rx.fragment(),
+                    ),
+                    _loading(),
+                ),
+                size="3",
+                width="100%",
+            ),
+            spacing="5",
+            width="100%",
+        ),
+        max_width=style.NARROW_MAX_WIDTH,
+    )

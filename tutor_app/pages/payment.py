@@ -1,0 +1,169 @@
+"""`/payment/success` and `/payment/cancel`: where Stripe Checkout returns the student.
+
+The success page shows "processing" until the webhook has written the booking and then the
+lesson, without a reload (`PaymentState.watch_booking`); `#payment-status` holds the word
+"processing" or "confirmed" for the browser tests. The cancel page leads back to the review
+step with the same choices.
+"""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from tutor_app import routes, style
+from tutor_app.components.layout import link_button, page_layout
+from tutor_app.state.auth import AuthState
+from tutor_app.state.payment import CONFIRMED, DELAYED, PaymentState
+
+P = PaymentState
+
+
+def _status_badge() -> rx.Component:
+    return rx.badge(
+        P.status,
+        id="payment-status",
+        color_scheme=rx.cond(P.status == CONFIRMED, "green", "amber"),  # type: ignore[arg-type]
+        size="2",
+        radius="full",
+        variant="soft",
+        custom_attrs={"aria-live": "polite"},
+    )
+
+
+def _processing() -> rx.Component:
+    return rx.vstack(
+        rx.hstack(rx.spinner(size="3"), rx.heading("Processing your payment…", as_="h1",
+                                                   size="6"),
+                  spacing="3", align="center"),
+        rx.text(
+            "Thanks! Stripe is confirming your payment. This page updates by itself as soon as "
+            "your lesson is booked; there is no need to refresh.",
+            size="3",
+            color=style.MUTED_TEXT,
+        ),
+        spacing="3",
+    )
+
+
+def _delayed() -> rx.Component:
+    return rx.vstack(
+        rx.hstack(rx.icon("hourglass", size=24, aria_hidden="true"),
+                  rx.heading("Your payment is still processing", as_="h1", size="6"),
+                  spacing="3", align="center"),
+        rx.text(
+            "Some payments take longer to confirm. You don't need to pay again: your lesson "
+            "will appear on your dashboard as soon as the payment goes through, and we'll "
+            "email you.",
+            size="3",
+            color=style.MUTED_TEXT,
+        ),
+        spacing="3",
+    )
+
+
+def _confirmed() -> rx.Component:
+    return rx.vstack(
+        rx.hstack(rx.icon("circle-check", size=28, color=rx.color("green", 10),
+                          aria_hidden="true"),
+                  rx.heading("Confirmed — your lesson is booked", as_="h1", size="6"),
+                  spacing="3", align="center"),
+        rx.card(
+            rx.hstack(
+                rx.avatar(src=P.tutor_photo_url, fallback="T", size="5", radius="full",
+                          alt=P.tutor_name),
+                rx.vstack(
+                    rx.text(P.tutor_name, weight="bold", size="4", id="lesson-tutor"),
+                    rx.text(P.when, size="3", id="lesson-when"),
+                    rx.text("Tutor's time: ", P.when_tutor, size="2", color=style.MUTED_TEXT),
+                    rx.hstack(
+                        rx.text(P.duration, size="2", id="lesson-duration"),
+                        rx.text("·", size="2", color=style.MUTED_TEXT),
+                        rx.text(P.price, size="2", weight="medium", id="lesson-price"),
+                        spacing="2",
+                    ),
+                    spacing="1",
+                ),
+                spacing="4",
+                align="center",
+            ),
+            width="100%",
+        ),
+        rx.text("It is on your dashboard now, under Upcoming.", size="2",
+                color=style.MUTED_TEXT),
+        spacing="4",
+        width="100%",
+    )
+
+
+@rx.page(
+    route=routes.PAYMENT_SUCCESS,
+    title="Payment · Tutorly",
+    on_load=[AuthState.require_login, P.load_success],
+)
+def payment_success() -> rx.Component:
+    """Processing, then the booked lesson; links to the dashboard and to book again."""
+    return page_layout(
+        rx.card(
+            rx.vstack(
+                rx.hstack(rx.text("Status", size="2", color=style.MUTED_TEXT), _status_badge(),
+                          spacing="2", align="center"),
+                rx.match(
+                    P.status,
+                    (CONFIRMED, _confirmed()),
+                    (DELAYED, _delayed()),
+                    _processing(),
+                ),
+                rx.hstack(
+                    link_button("View my lessons", href=routes.DASHBOARD, size="3",
+                                id="view-lessons"),
+                    link_button("Book another", href=P.book_again_url, size="3", variant="soft",
+                                id="book-another"),
+                    spacing="3",
+                    wrap="wrap",
+                ),
+                spacing="5",
+                width="100%",
+            ),
+            size="4",
+            width="100%",
+        ),
+        max_width=style.NARROW_MAX_WIDTH,
+    )
+
+
+@rx.page(
+    route=routes.PAYMENT_CANCEL,
+    title="Payment canceled · Tutorly",
+    on_load=[AuthState.load_user, P.load_cancel],
+)
+def payment_cancel() -> rx.Component:
+    """Nothing was charged; one click back to the review step with the same choices."""
+    return page_layout(
+        rx.card(
+            rx.vstack(
+                rx.hstack(rx.icon("circle-x", size=28, color=rx.color("gray", 10),
+                                  aria_hidden="true"),
+                          rx.heading("Payment canceled — you were not charged", as_="h1",
+                                     size="6"),
+                          spacing="3", align="center"),
+                rx.text(
+                    "Your choices are saved. Go back to the review to pay, or pick another time.",
+                    size="3",
+                    color=style.MUTED_TEXT,
+                ),
+                rx.hstack(
+                    link_button("Back to your booking", href=P.back_url, size="3",
+                                id="back-to-review"),
+                    link_button("Find another tutor", href=routes.DIRECTORY, size="3",
+                                variant="soft"),
+                    spacing="3",
+                    wrap="wrap",
+                ),
+                spacing="4",
+                width="100%",
+            ),
+            size="4",
+            width="100%",
+        ),
+        max_width=style.NARROW_MAX_WIDTH,
+    )

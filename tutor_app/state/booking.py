@@ -1,0 +1,622 @@
+"""The five-step booking wizard of `/book-now`: tutor, length, day and time, review, payment.
+
+The state holds the student's choices and a compact list of free starts (UTC ISO strings for
+the chosen tutor and length); everything the page shows from them (the calendar, the times of
+a day, prices, the review's wording) is derived in cached vars, so a step change sends only a
+few small fields over the websocket. Rules live in the services: free starts come from
+`slots`, prices from `pricing`, and paying goes through `checkout.start_checkout`, which checks
+the slot again in its own transaction.
+
+The wizard's choices round-trip through the URL (`/book-now?tutor=&duration=&start=&note=&
+step=4`): that is how the login gate and the Stripe cancel page bring a student back to the
+review with everything kept.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Iterator, Mapping
+from datetime import date, datetime, timedelta
+from typing import Any, TypedDict
+from urllib.parse import urlencode
+
+import reflex as rx
+from reflex.event import EventSpec
+
+from tutor_app import catalog, checkout, db, pricing, routes, slots, timefmt
+from tutor_app.availability import HORIZON
+from tutor_app.models import User, utcnow
+from tutor_app.state.auth import AuthState, login_url
+from tutor_app.state.directory import TutorCard, tutor_card
+
+log = logging.getLogger(__name__)
+
+STEP_TUTOR, STEP_LENGTH, STEP_TIME, STEP_REVIEW, STEP_PAY = 1, 2, 3, 4, 5
+STEP_LABELS = ("Tutor", "Length", "Day & time", "Review", "Payment")
+NOTE_MAX = 500
+# A focus/visibility refresh closer than this to the previous fetch is skipped.
+REFRESH_MIN_SECONDS = 5.0
+UNKNOWN_TUTOR_MESSAGE = "We couldn't find that tutor. Please choose one from the list."
+TIME_GONE_MESSAGE = "The time you picked is no longer available. Please choose another."
+TZ_SCRIPT = "Intl.DateTimeFormat().resolvedOptions().timeZone"
+
+
+class DurationOption(TypedDict):
+    minutes: int
+    label: str  # "1 hour"
+    price: str  # "$60.00"
+
+
+class CalendarCell(TypedDict):
+    key: str  # "2026-12-01" in the viewer's zone
+    label: str  # the day of the month, "1"
+    month: str  # "Dec" on the first of a month and on the first cell, else ""
+    enabled: bool  # has free starts
+    in_range: bool  # between today and the horizon
+    count: int  # free starts that day
+
+
+class TimeOption(TypedDict):
+    start: str  # UTC ISO, "2026-12-01T15:00:00Z"
+    label: str  # "10:00" in the viewer's zone
+
+
+def wizard_url(
+    *, tutor: str = "", duration: int = 0, start: str = "", note: str = "", step: int = 0
+) -> str:
+    """`/book-now?...` carrying the given choices (empty ones left out)."""
+    params: dict[str, str] = {}
+    if tutor:
+        params["tutor"] = tutor
+    if duration:
+        params["duration"] = str(duration)
+    if start:
+        params["start"] = start
+    if note:
+        params["note"] = note
+    if step:
+        params["step"] = str(step)
+    return f"{routes.BOOK_NOW}?{urlencode(params)}" if params else routes.BOOK_NOW
+
+
+def _int(value: str | None) -> int:
+    try:
+        return int(value or "")
+    except ValueError:
+        return 0
+
+
+def calendar_cells(slot_days: Mapping[str, int], today: date) -> list[CalendarCell]:
+    """Whole weeks (Monday first) from today's week to the horizon's, for a 7-column grid."""
+    last = today + timedelta(days=HORIZON.days)
+    first = today - timedelta(days=today.weekday())
+    end = last + timedelta(days=6 - last.weekday())
+    cells: list[CalendarCell] = []
+    day = first
+    while day <= end:
+        key = day.isoformat()
+        count = slot_days.get(key, 0)
+        cells.append(
+            {
+                "key": key,
+                "label": str(day.day),
+                "month": f"{day:%b}" if day.day == 1 or day == first else "",
+                "enabled": count > 0,
+                "in_range": today <= day <= last,
+                "count": count,
+            }
+        )
+        day += timedelta(days=1)
+    return cells
+
+
+class BookingWizardState(AuthState):
+    """The wizard's choices, the tutor list and the free starts for the chosen length."""
+
+    step: int = STEP_TUTOR
+    loaded: bool = False
+    tutors: list[TutorCard] = []
+    tutor_id: str = ""
+    tutor_name: str = ""
+    tutor_photo_url: str = ""
+    tutor_timezone: str = "UTC"
+    tutor_rate_cents: int = 0
+    tutor_currency: str = "usd"
+    duration: int = 0
+    # Free starts (UTC ISO strings) for the chosen tutor and duration, sorted.
+    slots: list[str] = []
+    slots_loaded: bool = False
+    viewer_tz: str = "UTC"
+    tz_detected: bool = False
+    day: str = ""  # the chosen day, YYYY-MM-DD in the viewer's zone
+    start: str = ""  # the chosen start, UTC ISO
+    note: str = ""
+    message: str = ""  # a notice above the steps (unknown tutor, a time that went away)
+    pay_error: str = ""
+    alternatives: list[str] = []  # UTC ISO starts offered when the chosen one was taken
+    paying: bool = False
+
+    _slots_for: tuple[str, int] = ("", 0)
+    _slots_fetched: float = 0.0
+
+    # --- loading ---------------------------------------------------------------------------
+
+    @rx.event
+    def load(self) -> Iterator[EventSpec | None]:
+        """on_load of /book-now: sign-in, tutors, and the choices the URL carries."""
+        user = self._load_signed_in_user()
+        self._reset_choices()
+        params = self.router.url.query_parameters
+        with db.session() as s:
+            cards = [tutor_card(t) for t in catalog.list_tutors(s)]
+        if cards != self.tutors:  # assigning resends the list; usually nothing changed
+            self.tutors = cards
+        self._restore(params, user)
+        self.loaded = True
+        yield rx.call_script(TZ_SCRIPT, callback=BookingWizardState.set_viewer_tz)
+
+    def _load_signed_in_user(self) -> User | None:
+        user = self._current_user()
+        self._show_user(user)
+        return user
+
+    def _reset_choices(self) -> None:
+        self.step = STEP_TUTOR
+        self.tutor_id = self.tutor_name = self.tutor_photo_url = ""
+        self.tutor_timezone = "UTC"
+        self.tutor_rate_cents = 0
+        self.tutor_currency = "usd"
+        self.duration = 0
+        self.slots = []
+        self.slots_loaded = False
+        self.day = self.start = self.note = self.message = self.pay_error = ""
+        self.alternatives = []
+        self.paying = False
+        self._slots_for = ("", 0)
+
+    def _restore(self, params: Mapping[str, str], user: User | None) -> None:
+        """Apply `?tutor&duration&start&note&step`; each missing or bad piece stops there."""
+        self.note = params.get("note", "")[:NOTE_MAX]
+        wanted_tutor = params.get("tutor", "").strip()
+        if not wanted_tutor:
+            return
+        if not self._set_tutor(wanted_tutor):
+            log.info("wizard: unknown tutor id %r", wanted_tutor[:64])
+            self.message = UNKNOWN_TUTOR_MESSAGE
+            return
+        self.step = STEP_LENGTH
+        duration = _int(params.get("duration"))
+        if duration not in pricing.ALLOWED_DURATIONS:
+            return
+        self.duration = duration
+        self._fetch_slots(user)
+        self.step = STEP_TIME
+        start = timefmt.parse_utc_iso(params.get("start"))
+        if start is None:
+            return
+        iso = timefmt.to_utc_iso(start)
+        self.day = timefmt.day_key(start, self.viewer_tz)
+        if iso not in self.slots:
+            self.message = TIME_GONE_MESSAGE
+            return
+        self.start = iso
+        if _int(params.get("step")) >= STEP_REVIEW:
+            self.step = STEP_REVIEW
+
+    def _set_tutor(self, tutor_id: str) -> bool:
+        with db.session() as s:
+            tutor = catalog.get_tutor(s, tutor_id)
+        if tutor is None:
+            return False
+        self.tutor_id = tutor.id
+        self.tutor_name = tutor.name
+        self.tutor_photo_url = tutor.photo_url or catalog.FALLBACK_PHOTO
+        self.tutor_timezone = tutor.timezone
+        self.tutor_rate_cents = tutor.hourly_rate_cents
+        self.tutor_currency = tutor.currency
+        return True
+
+    def _fetch_slots(self, user: User | None = None, *, force: bool = True) -> None:
+        """Read the free starts for the current tutor and length (the student's holds count
+        as free for them, so a half-finished checkout can be resumed)."""
+        if not self.tutor_id or self.duration not in pricing.ALLOWED_DURATIONS:
+            self.slots, self.slots_loaded = [], False
+            return
+        key = (self.tutor_id, self.duration)
+        if not force and key == self._slots_for:
+            return
+        user_id = user.id if user is not None else (self.user_id or None)
+        with db.session() as s:
+            starts = slots.free_slots_for(
+                s, tutor_id=self.tutor_id, duration_minutes=self.duration, for_user_id=user_id
+            )
+        fresh = [timefmt.to_utc_iso(t) for t in starts]
+        if fresh != self.slots:
+            self.slots = fresh
+        self.slots_loaded = True
+        self._slots_for = key
+        self._slots_fetched = time.monotonic()
+
+    def _keep_fitting_time(self) -> None:
+        """After tutor, length or a refresh changed the slots: drop a start that left them."""
+        if self.start and self.start not in self.slots:
+            self.start = ""
+            if self.step > STEP_TIME:
+                self.step = STEP_TIME
+            self.message = TIME_GONE_MESSAGE
+        self._default_day()
+
+    def _default_day(self) -> None:
+        """Show the chosen start's day, else keep a day that has times, else the first one."""
+        if self.start:
+            parsed = timefmt.parse_utc_iso(self.start)
+            if parsed is not None:
+                self.day = timefmt.day_key(parsed, self.viewer_tz)
+                return
+        if self.day and self.day in self._day_counts():
+            return
+        self.day = next(iter(self._day_counts()), self.day)
+
+    def _day_counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for iso in self.slots:
+            parsed = timefmt.parse_utc_iso(iso)
+            if parsed is not None:
+                key = timefmt.day_key(parsed, self.viewer_tz)
+                counts[key] = counts.get(key, 0) + 1
+        return counts
+
+    @rx.event
+    def set_viewer_tz(self, tz: Any) -> None:
+        """The browser's IANA zone (from `Intl`), validated; an unknown one means UTC."""
+        zone = timefmt.safe_zone(tz if isinstance(tz, str) else None)
+        self.tz_detected = True
+        if zone != self.viewer_tz:
+            self.viewer_tz = zone
+            self._default_day()
+
+    @rx.event
+    def refresh_slots(self) -> None:
+        """Re-read free starts when the tab regains focus (others may have booked meanwhile)."""
+        if not self.loaded or self.step not in (STEP_TIME, STEP_REVIEW, STEP_PAY):
+            return
+        if time.monotonic() - self._slots_fetched < REFRESH_MIN_SECONDS:
+            return
+        self._fetch_slots()
+        if self.step != STEP_PAY:
+            self._keep_fitting_time()
+
+    @rx.event
+    def on_visibility(self, hidden: Any) -> None:
+        """`visibilitychange`: refresh when the page becomes visible again."""
+        if not hidden:
+            self.refresh_slots()
+
+    # --- choices ---------------------------------------------------------------------------
+
+    @rx.event
+    def choose_tutor(self, tutor_id: str) -> None:
+        """Step 1: pick a tutor and move on to the length."""
+        self.message = ""
+        if tutor_id != self.tutor_id:
+            if not self._set_tutor(tutor_id):
+                self.message = UNKNOWN_TUTOR_MESSAGE
+                return
+            self._fetch_slots()
+            self._keep_fitting_time()
+            if self.message == TIME_GONE_MESSAGE:
+                self.message = ""  # a new tutor: the old time simply does not apply
+        self.step = STEP_LENGTH
+
+    @rx.event
+    def choose_duration(self, minutes: int) -> None:
+        """Step 2: pick 30, 60 or 90 minutes and move on to the calendar."""
+        minutes = _int(str(minutes))
+        if minutes not in pricing.ALLOWED_DURATIONS or not self.tutor_id:
+            return
+        self.message = ""
+        if minutes != self.duration:
+            self.duration = minutes
+            self._fetch_slots()
+            had_start = bool(self.start)
+            self._keep_fitting_time()
+            if had_start and not self.start:
+                self.message = "Your chosen time does not fit a lesson of that length."
+        self.step = STEP_TIME
+
+    @rx.event
+    def choose_day(self, key: str) -> None:
+        """Step 3: show the free times of one day."""
+        if key in self._day_counts():
+            self.day = key
+
+    @rx.event
+    def choose_start(self, iso: str) -> None:
+        """Step 3: pick a free start (only starts from the current list are accepted)."""
+        if iso in self.slots:
+            self.start = iso
+            self.message = ""
+            self._default_day()
+
+    @rx.event
+    def set_note(self, text: str) -> None:
+        """Step 4: the optional note to the tutor, cut at 500 characters."""
+        self.note = str(text)[:NOTE_MAX]
+
+    # --- moving between steps ---------------------------------------------------------------
+
+    @rx.var(cache=True)
+    def max_step(self) -> int:
+        """The furthest step the choices so far allow (payment only through `next_step`)."""
+        if not self.tutor_id:
+            return STEP_TUTOR
+        if not self.duration:
+            return STEP_LENGTH
+        if not self.start:
+            return STEP_TIME
+        return STEP_REVIEW
+
+    @rx.event
+    def next_step(self) -> EventSpec | None:
+        """Next: step 4 -> 5 goes through the sign-in gate and a fresh slot check."""
+        if self.step == STEP_REVIEW and self.start:
+            return self._to_payment()
+        if self.step < STEP_REVIEW and self.step < self.max_step:
+            self.step += 1
+            self.message = ""
+        return None
+
+    @rx.event
+    def prev_step(self) -> None:
+        """Back: one step earlier, every choice kept."""
+        if self.step > STEP_TUTOR:
+            self.step -= 1
+            self.pay_error = ""
+            self.alternatives = []
+
+    @rx.event
+    def go_to_step(self, step: int) -> EventSpec | None:
+        """A click in the step indicator: any step already reachable."""
+        step = _int(str(step))
+        if step == STEP_PAY and self.step == STEP_REVIEW:
+            return self._to_payment()
+        if STEP_TUTOR <= step <= self.max_step:
+            self.step = step
+            self.pay_error = ""
+            self.alternatives = []
+        return None
+
+    def review_url(self) -> str:
+        """This wizard's review step with every choice, as a URL (login and cancel targets)."""
+        return wizard_url(
+            tutor=self.tutor_id, duration=self.duration, start=self.start, note=self.note,
+            step=STEP_REVIEW,
+        )
+
+    def _to_payment(self) -> EventSpec | None:
+        user = self._load_signed_in_user()
+        if user is None:
+            return rx.redirect(login_url(self.review_url()))
+        self.pay_error = ""
+        self.alternatives = []
+        self._fetch_slots(user)
+        self.step = STEP_PAY
+        start = timefmt.parse_utc_iso(self.start)
+        if start is None:
+            self.step = STEP_TIME
+            return None
+        try:
+            with db.session() as s:
+                slots.check_slot(
+                    s, tutor_id=self.tutor_id, start=start, duration_minutes=self.duration,
+                    user_id=user.id,
+                )
+        except slots.SlotUnavailable as exc:
+            self._offer_alternatives(str(exc), exc.alternatives)
+        return self._remember_in_url()
+
+    def _remember_in_url(self) -> EventSpec:
+        """Put the review's URL in the address bar, without navigating (so no on_load).
+
+        Back from Stripe, or a reload of the payment step, then returns to the review with
+        every choice instead of to an empty wizard.
+        """
+        return rx.call_script(
+            f"window.history.replaceState(window.history.state, '', "
+            f"{json.dumps(self.review_url())})"
+        )
+
+    def _offer_alternatives(self, message: str, alternatives: list[datetime]) -> None:
+        self.pay_error = message
+        self.alternatives = [timefmt.to_utc_iso(a) for a in alternatives[: slots.ALTERNATIVES]]
+
+    # --- paying ------------------------------------------------------------------------------
+
+    @rx.event
+    def pick_alternative(self, iso: str) -> EventSpec | None:
+        """Step 5: take one of the offered nearby times instead (one click, then Pay)."""
+        if iso not in self.alternatives:
+            return None
+        self._fetch_slots()
+        if iso not in self.slots:
+            self.alternatives = [a for a in self.alternatives if a != iso]
+            self.pay_error = "That time has just gone too. Please pick another."
+            return None
+        self.start = iso
+        self.pay_error = ""
+        self.alternatives = []
+        self._default_day()
+        return self._remember_in_url()
+
+    @rx.event
+    def pay(self) -> Iterator[EventSpec | None]:
+        """Step 5: create the Stripe Checkout Session and send the browser to it."""
+        if self.paying:
+            return
+        user = self._load_signed_in_user()
+        if user is None:
+            yield rx.redirect(login_url(self.review_url()))
+            return
+        start = timefmt.parse_utc_iso(self.start)
+        if start is None or not self.tutor_id or not self.duration:
+            self.step = self.max_step
+            return
+        self.paying = True
+        self.pay_error = ""
+        self.alternatives = []
+        yield None
+        try:
+            started = checkout.start_checkout(
+                user=user, tutor_id=self.tutor_id, start=start,
+                duration_minutes=self.duration, note=self.note,
+            )
+        except checkout.SlotTaken as exc:
+            self.paying = False
+            self._offer_alternatives(str(exc), exc.alternatives)
+            self._fetch_slots(user)
+            return
+        except checkout.CheckoutError as exc:
+            self.paying = False
+            self.pay_error = str(exc)
+            return
+        except Exception:
+            log.exception("wizard: checkout failed for user %s", user.id)
+            self.paying = False
+            self.pay_error = "We could not start the payment. Please try again in a moment."
+            return
+        log.info("wizard: checkout %s for user %s (resumed=%s)", started.session_id, user.id,
+                 started.resumed)
+        yield rx.redirect(started.url)
+
+    # --- derived -----------------------------------------------------------------------------
+
+    @rx.var(cache=True)
+    def duration_options(self) -> list[DurationOption]:
+        """30/60/90 minutes with this tutor's price for each, priced by `pricing.quote`."""
+        if not self.tutor_id or self.tutor_rate_cents <= 0:
+            return []
+        options: list[DurationOption] = []
+        for minutes in pricing.ALLOWED_DURATIONS:
+            q = pricing.quote(
+                tutor_id=self.tutor_id, hourly_rate_cents=self.tutor_rate_cents,
+                currency=self.tutor_currency, duration_minutes=minutes,
+            )
+            options.append(
+                {
+                    "minutes": minutes,
+                    "label": timefmt.format_duration(minutes),
+                    "price": pricing.format_money(q.total_cents, q.currency),
+                }
+            )
+        return options
+
+    @rx.var(cache=True)
+    def calendar(self) -> list[CalendarCell]:
+        """The next 60 days as whole weeks, days with free starts enabled (viewer's zone)."""
+        if not self.slots_loaded:
+            return []  # nothing to pick from yet; keeps the first page load small
+        today = timefmt.local(utcnow(), self.viewer_tz).date()
+        return calendar_cells(self._day_counts(), today)
+
+    @rx.var(cache=True)
+    def free_day_count(self) -> int:
+        """How many days have at least one free start."""
+        return len(self._day_counts())
+
+    @rx.var(cache=True)
+    def day_times(self) -> list[TimeOption]:
+        """The free starts of the chosen day, as wall-clock times in the viewer's zone.
+
+        In the repeated hour of a fall-back two starts read the same; those get the zone's
+        abbreviation so the student can tell them apart.
+        """
+        picked: list[datetime] = []
+        for iso in self.slots:
+            parsed = timefmt.parse_utc_iso(iso)
+            if parsed is not None and timefmt.day_key(parsed, self.viewer_tz) == self.day:
+                picked.append(parsed)
+        labels = [timefmt.format_time(p, self.viewer_tz) for p in picked]
+        options: list[TimeOption] = []
+        for parsed, label in zip(picked, labels, strict=True):
+            if labels.count(label) > 1:
+                label = f"{label} {timefmt.local(parsed, self.viewer_tz):%Z}"
+            options.append({"start": timefmt.to_utc_iso(parsed), "label": label})
+        return options
+
+    @rx.var(cache=True)
+    def day_label(self) -> str:
+        """The chosen day, spelled out ("Tue 1 Dec 2026")."""
+        parsed = timefmt.parse_day_key(self.day)
+        return timefmt.format_day(parsed) if parsed else ""
+
+    @rx.var(cache=True)
+    def viewer_zone_label(self) -> str:
+        """ "America/New_York (EST, UTC-05:00)": the zone times are shown in."""
+        return timefmt.zone_label(self.viewer_tz)
+
+    @rx.var(cache=True)
+    def start_viewer_label(self) -> str:
+        """The chosen lesson in the student's zone, start to end."""
+        return self._range_in(self.viewer_tz)
+
+    @rx.var(cache=True)
+    def start_tutor_label(self) -> str:
+        """The chosen lesson in the tutor's zone, start to end."""
+        return self._range_in(self.tutor_timezone)
+
+    def _range_in(self, tz: str) -> str:
+        start = timefmt.parse_utc_iso(self.start)
+        if start is None or not self.duration:
+            return ""
+        return timefmt.format_range(start, start + timedelta(minutes=self.duration), tz)
+
+    @rx.var(cache=True)
+    def tutor_initials(self) -> str:
+        return "".join(part[0] for part in self.tutor_name.split()[:2]).upper()
+
+    @rx.var(cache=True)
+    def duration_label(self) -> str:
+        return timefmt.format_duration(self.duration) if self.duration else ""
+
+    @rx.var(cache=True)
+    def rate_label(self) -> str:
+        """The tutor's hourly rate ("$60.00/hour")."""
+        if self.tutor_rate_cents <= 0:
+            return ""
+        return f"{pricing.format_money(self.tutor_rate_cents, self.tutor_currency)}/hour"
+
+    @rx.var(cache=True)
+    def price_label(self) -> str:
+        """The lesson's total, from the same quote checkout will charge."""
+        if not self.tutor_id or self.duration not in pricing.ALLOWED_DURATIONS:
+            return ""
+        q = pricing.quote(
+            tutor_id=self.tutor_id, hourly_rate_cents=self.tutor_rate_cents,
+            currency=self.tutor_currency, duration_minutes=self.duration,
+        )
+        return pricing.format_money(q.total_cents, q.currency)
+
+    @rx.var(cache=True)
+    def price_breakdown(self) -> str:
+        """ "$60.00/hour x 90 min = $90.00" (with a multiplication sign)."""
+        if not self.price_label:
+            return ""
+        return f"{self.rate_label} \u00d7 {self.duration} min = {self.price_label}"
+
+    @rx.var(cache=True)
+    def alternative_options(self) -> list[TimeOption]:
+        """The offered alternatives with their full date and time in the viewer's zone."""
+        options: list[TimeOption] = []
+        for iso in self.alternatives:
+            parsed = timefmt.parse_utc_iso(iso)
+            if parsed is not None:
+                options.append(
+                    {"start": iso, "label": timefmt.format_datetime(parsed, self.viewer_tz)}
+                )
+        return options
+
+    @rx.var(cache=True)
+    def note_count(self) -> str:
+        return f"{len(self.note)}/{NOTE_MAX}"

@@ -1,0 +1,113 @@
+"""`/dashboard`: the signed-in student's upcoming and past lessons.
+
+The lessons are read once per visit (`lessons.dashboard_lessons`) and kept as backend-only
+views; what the page shows is text formatted for the viewer's time zone, which the browser
+reports after the first render, so the cards are re-formatted (not re-read) when it arrives.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypedDict
+
+import reflex as rx
+from reflex.event import EventSpec
+
+from tutor_app import db, lessons, pricing, routes, timefmt
+from tutor_app.cancellation import cancel_reason_for_student
+from tutor_app.models import BookingStatus
+from tutor_app.state.auth import AuthState
+
+TZ_SCRIPT = "Intl.DateTimeFormat().resolvedOptions().timeZone"
+
+_STATUS = {
+    BookingStatus.SCHEDULED: ("Scheduled", "green"),
+    BookingStatus.COMPLETED: ("Completed", "gray"),
+    BookingStatus.CANCELED: ("Canceled", "red"),
+}
+
+
+class LessonCard(TypedDict):
+    """One lesson as its card shows it; plain strings so the page only renders."""
+
+    id: str
+    tutor_name: str
+    tutor_photo_url: str
+    tutor_initials: str
+    when: str  # "Tue 1 Dec 2026, 10:00-11:00 (America/New_York)"
+    duration: str  # "1 hour"
+    price: str  # "$60.00"
+    status: str  # "Scheduled"
+    status_color: str  # a Radix colour name for the badge
+    refund: str  # "Refunded $60.00 · Tutor ill", or ""
+    book_again_url: str  # "" when the tutor is no longer bookable
+
+
+def lesson_card(view: lessons.LessonView, tz: str) -> LessonCard:
+    """Format one lesson for a viewer in `tz`."""
+    status, color = _STATUS.get(view.status, (view.status.title(), "gray"))
+    refund = ""
+    if view.refunded_cents:
+        refund = f"Refunded {pricing.format_money(view.refunded_cents, view.currency)}"
+    if view.cancel_reason:
+        reason = cancel_reason_for_student(view.cancel_reason)  # issue 5: codes in words
+        refund = f"{refund} · {reason}" if refund else reason
+    return {
+        "id": view.id,
+        "tutor_name": view.tutor_name,
+        "tutor_photo_url": view.tutor_photo_url,
+        "tutor_initials": "".join(p[0] for p in view.tutor_name.split()[:2]).upper(),
+        "when": timefmt.format_range(view.start, view.end, tz),
+        "duration": timefmt.format_duration(view.duration_minutes),
+        "price": pricing.format_money(view.price_cents, view.currency),
+        "status": status,
+        "status_color": color,
+        "refund": refund,
+        "book_again_url": routes.book_now(view.tutor_id) if view.tutor_bookable else "",
+    }
+
+
+class DashboardState(AuthState):
+    """Upcoming and past lessons of the signed-in user."""
+
+    upcoming: list[LessonCard] = []
+    past: list[LessonCard] = []
+    viewer_tz: str = "UTC"
+    loaded: bool = False
+
+    _upcoming: list[lessons.LessonView] = []
+    _past: list[lessons.LessonView] = []
+
+    @rx.event
+    def load(self) -> EventSpec | None:
+        """on_load (after `require_login`): read the lessons and ask the browser its zone."""
+        user = self._current_user()
+        if user is None:
+            self._upcoming, self._past = [], []
+        else:
+            with db.session() as s:
+                self._upcoming, self._past = lessons.dashboard_lessons(s, user_id=user.id)
+        self._render()
+        self.loaded = True
+        if user is None:
+            return None
+        return rx.call_script(TZ_SCRIPT, callback=DashboardState.set_viewer_tz)
+
+    @rx.event
+    def set_viewer_tz(self, tz: Any) -> None:
+        """The browser's zone (validated; UTC when unknown); the cards are re-formatted."""
+        zone = timefmt.safe_zone(tz if isinstance(tz, str) else None)
+        if zone != self.viewer_tz:
+            self.viewer_tz = zone
+            self._render()
+
+    def _render(self) -> None:
+        self.upcoming = [lesson_card(v, self.viewer_tz) for v in self._upcoming]
+        self.past = [lesson_card(v, self.viewer_tz) for v in self._past]
+
+    @rx.var(cache=True)
+    def zone_label(self) -> str:
+        return timefmt.zone_label(self.viewer_tz)
+
+    @rx.var(cache=True)
+    def is_empty(self) -> bool:
+        return not self.upcoming and not self.past
