@@ -9,7 +9,8 @@ checkout service has its own tests.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -41,7 +42,13 @@ OTHER_TUTOR = "maria-garcia"
 
 
 def _run(result: Any) -> list[Any]:
-    """The events a handler returned or yielded (it may be a generator)."""
+    """The events a handler returned or yielded (it may be a generator, sync or async)."""
+    if isinstance(result, AsyncIterator):
+
+        async def drain() -> list[Any]:
+            return [event async for event in result if event is not None]
+
+        return asyncio.run(drain())
     if isinstance(result, Iterator):
         return [event for event in result if event is not None]
     if result is None:

@@ -14,10 +14,11 @@ review with everything kept.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from datetime import date, datetime, timedelta
 from typing import Any, TypedDict
 from urllib.parse import urlencode
@@ -451,8 +452,12 @@ class BookingWizardState(AuthState):
         return self._remember_in_url()
 
     @rx.event
-    def pay(self) -> Iterator[EventSpec | None]:
-        """Step 5: create the Stripe Checkout Session and send the browser to it."""
+    async def pay(self) -> AsyncIterator[EventSpec | None]:
+        """Step 5: create the Stripe Checkout Session and send the browser to it.
+
+        The Stripe call runs in a thread so it never stalls the event loop (and with it every
+        other visitor's websocket) for the few hundred milliseconds Stripe takes.
+        """
         if self.paying:
             return
         user = self._load_signed_in_user()
@@ -468,7 +473,8 @@ class BookingWizardState(AuthState):
         self.alternatives = []
         yield None
         try:
-            started = checkout.start_checkout(
+            started = await asyncio.to_thread(
+                checkout.start_checkout,
                 user=user, tutor_id=self.tutor_id, start=start,
                 duration_minutes=self.duration, note=self.note,
             )
