@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from tutor_app import accounts, booking_signals, checkout, db, holds
+from tutor_app import accounts, booking_signals, checkout, db, holds, lesson_events
 from tutor_app.models import Booking, BookingStatus, User, utcnow
 
 log = logging.getLogger(__name__)
@@ -203,6 +203,10 @@ def record_paid_session(
     )
     if outcome in (BookingOutcome.CREATED, BookingOutcome.REFUND_NEEDED):
         booking_signals.notify_booked(lesson.session_id)
+    if outcome is BookingOutcome.CREATED and booking_id is not None:
+        # Email and calendar run after the commit, off the webhook's thread: Stripe gets its
+        # answer at once, and their failures are retried by their own jobs.
+        lesson_events.after_booking_created(booking_id, wait=False)
     if outcome is BookingOutcome.REFUND_NEEDED and booking_id is not None:
         refund_needed(booking_id=booking_id, session_id=lesson.session_id)
     if displaced:

@@ -8,6 +8,7 @@ import reflex as rx
 
 from tutor_app import pages  # noqa: F401  (registers the @rx.page pages)
 from tutor_app.api import build_api
+from tutor_app.jobs import periodic_jobs
 from tutor_app.settings import get_settings
 
 logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -17,3 +18,6 @@ app = rx.App(
     theme=rx.theme(accent_color="indigo", radius="large"),
     api_transformer=build_api(),
 )
+# Reminders, retries, reconciliation and lesson completion; each job takes a database lease,
+# so with several workers one of them runs it at a time.
+app.register_lifespan_task(periodic_jobs)

@@ -1,0 +1,93 @@
+"""GET /api/bookings/{id}/calendar.ics over real HTTP: the owner's lesson, nobody else's."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+from icalendar import Calendar
+from sqlmodel import Session
+
+from tests.fakes.server import ThreadedServer
+from tutor_app import auth_sessions
+from tutor_app.ids import new_id
+from tutor_app.models import Booking, User
+
+
+@pytest.fixture
+def client(api_server: ThreadedServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=api_server.url, follow_redirects=False, timeout=10) as c:
+        yield c
+
+
+def _signed_in(session: Session, email: str) -> tuple[User, dict[str, str]]:
+    user = User(email=email, name=email.split("@")[0].title())
+    session.add(user)
+    session.commit()
+    token = auth_sessions.create_session(session, user_id=user.id)
+    session.commit()
+    return user, {"cookie": f"{auth_sessions.SESSION_COOKIE}={token}"}
+
+
+def _booking(session: Session, user: User) -> Booking:
+    start = datetime(2026, 12, 1, 15, 0, tzinfo=UTC)
+    booking = Booking(user_id=user.id, tutor_id="james-okafor", start_time=start,
+                      end_time=start + timedelta(minutes=90), price_cents=9000,
+                      stripe_checkout_session_id=f"cs_test_{new_id()}", note="Essay, draft 2")
+    session.add(booking)
+    session.commit()
+    return booking
+
+
+def _url(booking_id: str) -> str:
+    return f"/api/bookings/{booking_id}/calendar.ics"
+
+
+def test_owner_downloads_the_lesson_as_a_calendar_file(
+    client: httpx.Client, session: Session, api_server: ThreadedServer
+) -> None:
+    owner, cookie = _signed_in(session, "ann@example.com")
+    booking = _booking(session, owner)
+
+    response = client.get(_url(booking.id), headers=cookie)
+
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/calendar; charset=utf-8"
+    assert response.headers["content-disposition"] == (
+        f'attachment; filename="lesson-{booking.id}.ics"'
+    )
+    assert "no-store" in response.headers["cache-control"]
+    calendar = Calendar.from_ical(response.content)
+    [event] = calendar.walk("VEVENT")
+    host = urlsplit(api_server.url).hostname
+    assert calendar["METHOD"] == "PUBLISH"
+    assert str(event["UID"]) == f"booking-{booking.id}@{host}"
+    assert str(event["SUMMARY"]) == "Lesson with James Okafor"
+    assert event["DTSTART"].dt == booking.start_time
+    assert event["DTEND"].dt == booking.end_time
+    assert "Essay, draft 2" in str(event["DESCRIPTION"])
+
+
+def test_another_user_gets_404_like_an_unknown_id(client: httpx.Client, session: Session) -> None:
+    owner, _ = _signed_in(session, "ann@example.com")
+    _, stranger = _signed_in(session, "eve@example.com")
+    booking = _booking(session, owner)
+
+    theirs = client.get(_url(booking.id), headers=stranger)
+    unknown = client.get(_url("cnosuchbooking0000000000000"), headers=stranger)
+
+    assert theirs.status_code == unknown.status_code == 404
+    assert theirs.text == unknown.text
+    assert b"VCALENDAR" not in theirs.content
+
+
+def test_signed_out_gets_404(client: httpx.Client, session: Session) -> None:
+    owner, _ = _signed_in(session, "ann@example.com")
+    booking = _booking(session, owner)
+
+    assert client.get(_url(booking.id)).status_code == 404
+    bogus = {"cookie": f"{auth_sessions.SESSION_COOKIE}=not-a-real-token"}
+    assert client.get(_url(booking.id), headers=bogus).status_code == 404
