@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from alembic import command
 from sqlmodel import Session, SQLModel
 
+from tutor_app import busy_calendar
 from tutor_app import db as app_db
 from tutor_app.catalog import seed_catalog
 from tutor_app.cli import alembic_config
@@ -86,6 +87,7 @@ def database(_engine: sa.Engine) -> sa.Engine:
     with Session(_engine) as session:
         seed_catalog(session)
         session.commit()
+    busy_calendar.clear_cache()  # its answers are per tutor, and tutors are reused across tests
     return _engine
 
 

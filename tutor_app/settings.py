@@ -39,6 +39,7 @@ class Settings:
     stripe_secret_key: str | None = None
     stripe_webhook_secret: str | None = None
     stripe_api_base: str | None = None
+    google_api_base: str | None = None  # tests only: a local fake of Google's Calendar API
     google_client_id: str | None = None
     google_client_secret: str | None = None
     oidc_discovery_url: str = "https://accounts.google.com/.well-known/openid-configuration"
@@ -95,6 +96,7 @@ class Settings:
             stripe_secret_key=opt("STRIPE_SECRET_KEY"),
             stripe_webhook_secret=opt("STRIPE_WEBHOOK_SECRET"),
             stripe_api_base=opt("STRIPE_API_BASE"),
+            google_api_base=opt("GOOGLE_API_BASE"),
             google_client_id=opt("GOOGLE_CLIENT_ID"),
             google_client_secret=opt("GOOGLE_CLIENT_SECRET"),
             oidc_discovery_url=opt("OIDC_DISCOVERY_URL") or defaults.oidc_discovery_url,
@@ -126,6 +128,8 @@ class Settings:
             missing.append("STRIPE_WEBHOOK_SECRET")
         if self.stripe_api_base:
             missing.append("no STRIPE_API_BASE (it is for tests only)")
+        if self.google_api_base:
+            missing.append("no GOOGLE_API_BASE (it is for tests only)")
         if missing:
             raise SettingsError("APP_ENV=prod refuses to start; set: " + ", ".join(missing))
 

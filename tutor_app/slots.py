@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
-from tutor_app import availability, catalog
+from tutor_app import availability, busy_calendar, catalog
 from tutor_app.availability import Busy
 from tutor_app.models import Booking, BookingStatus, HoldStatus, SlotHold, Tutor, utcnow
 
@@ -43,7 +43,7 @@ def busy_for(
     now: datetime,
     for_user_id: str | None = None,
 ) -> list[Busy]:
-    """The tutor's busy spans overlapping `[start, end)`: scheduled bookings and live holds.
+    """The tutor's busy spans overlapping `[start, end)`: bookings, live holds, their calendar.
 
     A hold is live while it is active and `expires_at > now`; a lapsed one blocks nothing even
     before anything marks it released. Holds of `for_user_id` are left out (see module doc).
@@ -68,7 +68,13 @@ def busy_for(
     if for_user_id is not None:
         hold_query = hold_query.where(SlotHold.user_id != for_user_id)
     holds = db.exec(hold_query).all()
-    return [Busy(s, e) for s, e in [*bookings, *holds]]
+    spans = [Busy(s, e) for s, e in [*bookings, *holds]]
+    # The tutor's connected Google Calendar (cached briefly; [] on any error). It also shows
+    # the events we made for our own bookings: count those spans once, so that a reschedule
+    # can take its own booking's span out again.
+    booked = set(spans[: len(bookings)])
+    spans += [b for b in busy_calendar.calendar_busy(tutor_id, start, end) if b not in booked]
+    return spans
 
 
 def _window(now: datetime) -> tuple[datetime, datetime]:

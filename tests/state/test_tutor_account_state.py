@@ -1,0 +1,140 @@
+"""The tutor portal's state (`/tutor`), driven without a browser."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+import reflex as rx
+import sqlalchemy as sa
+from reflex.istate.data import RouterData
+from reflex_base.constants import RouteVar
+from sqlmodel import Session
+
+from tutor_app import auth_sessions, calendar_connections, timefmt
+from tutor_app.models import Booking, Role, User, utcnow
+from tutor_app.state.tutor_account import TutorAccountState
+
+TUTOR_ID = "aiko-tanaka"  # Asia/Tokyo
+
+
+def _state(url: str, *, cookie: str = "") -> TutorAccountState:
+    root = rx.State(_reflex_internal_init=True)
+    headers = {"origin": "http://localhost:3000"}
+    if cookie:
+        headers["cookie"] = cookie
+    root.router = RouterData.from_router_data(
+        {RouteVar.HEADERS: headers, RouteVar.PATH: urlsplit(url).path, RouteVar.ORIGIN: url}
+    )
+    return root.get_substate(TutorAccountState.get_full_name().split("."))  # type: ignore[return-value]
+
+
+def _user(db: Session, email: str, **fields: Any) -> tuple[User, str]:
+    user = User(email=email, name=email.split("@")[0].title(), **fields)
+    db.add(user)
+    db.commit()
+    token = auth_sessions.create_session(db, user_id=user.id)
+    db.commit()
+    return user, f"{auth_sessions.SESSION_COOKIE}={token}"
+
+
+def _book(db: Session, student: User, days: int, **fields: Any) -> Booking:
+    start = (utcnow() + timedelta(days=days)).replace(second=0, microsecond=0)
+    booking = Booking(
+        user_id=student.id, tutor_id=TUTOR_ID, start_time=start,
+        end_time=start + timedelta(hours=1), price_cents=4000,
+        stripe_checkout_session_id=f"cs_test_portal_{days}", **fields,
+    )
+    db.add(booking)
+    db.commit()
+    return booking
+
+
+def _load(state: TutorAccountState) -> Any:
+    return asyncio.run(state.load())  # type: ignore[arg-type]
+
+
+def test_connected_tutor_sees_the_account_and_each_lessons_sync_state(
+    database: sa.Engine, session: Session
+) -> None:
+    tutor, cookie = _user(session, "aiko@example.com", role=Role.TUTOR, tutor_id=TUTOR_ID)
+    student, _ = _user(session, "ann@example.com")
+    calendar_connections.save_connection(
+        session, user_id=tutor.id, google_email="aiko.cal@gmail.com",
+        token={"access_token": "ya29.x", "refresh_token": "1//y"},
+    )
+    session.commit()
+    synced = _book(session, student, 2, calendar_sync_status="synced")
+    failed = _book(session, student, 3, calendar_sync_status="failed",
+                   calendar_sync_error="Google Calendar answered 400 (invalid)")
+    _book(session, student, -2, calendar_sync_status="synced")  # over: not listed
+    state = _state("/tutor?calendar=connected", cookie=cookie)
+
+    assert _load(state) is None
+
+    assert state.loaded and state.tutor_linked and state.is_tutor
+    assert (state.calendar_status, state.google_email) == ("connected", "aiko.cal@gmail.com")
+    assert state.notice.startswith("Google Calendar connected")
+    assert [row["id"] for row in state.lessons] == [synced.id, failed.id]
+    first, second = state.lessons
+    assert first["when"] == timefmt.format_range(synced.start_time, synced.end_time, "Asia/Tokyo")
+    assert (first["sync"], first["sync_label"], first["can_retry"]) == (
+        "synced", "In calendar", False
+    )
+    assert (second["sync"], second["sync_label"], second["can_retry"]) == (
+        "failed", "Sync failed", True
+    )
+    assert second["sync_error"] == "Google Calendar answered 400 (invalid)"
+    assert first["student"] == "Ann (ann@example.com)"
+
+
+def test_reconnect_needed_is_shown_and_the_old_success_notice_is_not(
+    database: sa.Engine, session: Session
+) -> None:
+    tutor, cookie = _user(session, "aiko@example.com", role=Role.TUTOR, tutor_id=TUTOR_ID)
+    row = calendar_connections.save_connection(
+        session, user_id=tutor.id, google_email="aiko.cal@gmail.com", token={"access_token": "x"}
+    )
+    row.status = "reconnect_needed"
+    session.add(row)
+    session.commit()
+    state = _state("/tutor?calendar=connected", cookie=cookie)
+
+    _load(state)
+
+    assert state.calendar_status == "reconnect_needed"
+    assert state.notice == ""
+
+
+def test_tutor_without_calendar_is_offered_to_connect_when_google_is_set_up(
+    database: sa.Engine, session: Session, configure: Any
+) -> None:
+    _tutor, cookie = _user(session, "aiko@example.com", role=Role.TUTOR, tutor_id=TUTOR_ID)
+    configure(GOOGLE_CLIENT_ID="cid", GOOGLE_CLIENT_SECRET="secret")
+    state = _state("/tutor?calendar=error", cookie=cookie)
+
+    _load(state)
+
+    assert (state.calendar_status, state.calendar_configured) == ("disconnected", True)
+    assert state.notice_is_error and "not connected" in state.notice
+    assert state.lessons == []
+
+
+def test_students_are_told_the_page_is_for_tutors(database: sa.Engine, session: Session) -> None:
+    _student, cookie = _user(session, "ann@example.com")
+    state = _state("/tutor", cookie=cookie)
+
+    _load(state)
+
+    assert state.loaded and not state.is_tutor and not state.tutor_linked
+
+
+def test_signed_out_visitor_is_sent_to_sign_in(database: sa.Engine) -> None:
+    state = _state("/tutor")
+
+    event = _load(state)
+
+    assert event is not None and not state.loaded
+    assert "/login?next=%2Ftutor" in str(event)
