@@ -65,8 +65,10 @@ def _migrate(url: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def _engine(database_url: str) -> Iterator[sa.Engine]:
+def _engine(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[sa.Engine]:
     os.environ["DATABASE_URL"] = database_url
+    # Mails written in dev mode go to a throwaway outbox, never the project's var/outbox.
+    os.environ.setdefault("OUTBOX_DIR", str(tmp_path_factory.mktemp("outbox")))
     reload_settings()
     engine = app_db.build_engine(database_url)
     app_db.use_engine(engine)
@@ -78,13 +80,13 @@ def _engine(database_url: str) -> Iterator[sa.Engine]:
 def database(_engine: sa.Engine) -> sa.Engine:
     """An empty database (tutor catalog loaded) for one test; the engine the app uses."""
     tables = [t.name for t in reversed(SQLModel.metadata.sorted_tables)]
-    with _engine.begin() as conn:
+    with app_db.write_session() as session:
+        conn = session.connection()
         if _engine.dialect.name == "postgresql":
             conn.exec_driver_sql("TRUNCATE " + ", ".join(tables) + " CASCADE")
         else:
             for table in tables:
                 conn.exec_driver_sql(f"DELETE FROM {table}")
-    with Session(_engine) as session:
         seed_catalog(session)
         session.commit()
     busy_calendar.clear_cache()  # its answers are per tutor, and tutors are reused across tests

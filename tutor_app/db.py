@@ -4,6 +4,12 @@ SQLite is the embedded default; PostgreSQL is the scale-out database. Writes tha
 overlap (bookings, slot holds) open their transaction with `write_session()`, which on SQLite
 takes the write lock at BEGIN (`BEGIN IMMEDIATE`) so that check-then-insert runs serialized;
 on PostgreSQL the constraints in the schema do that job.
+
+Use `write_session()` too for any transaction that reads and then writes rows other
+connections may write meanwhile: in WAL mode a deferred SQLite transaction whose snapshot went
+stale fails at once with "database is locked" when it tries to write, instead of waiting its
+turn. Plain `session()` stays deferred so that a read nested inside a write transaction (for
+example a cache lookup) never waits on its own caller's lock.
 """
 
 from __future__ import annotations
