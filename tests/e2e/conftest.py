@@ -1,0 +1,204 @@
+"""Browser tests against the real app, as a user gets it from `make run`.
+
+`live_app` starts `reflex run --env prod --single-port` once for the browser tests, on a free
+port, on the test database (SQLite or PostgreSQL, as `TEST_DATABASE` says) with the catalog
+seeded, in dev-payments mode (no Stripe key: checkout goes to the app's own test-checkout
+page). The app and the tests share that database, so every test signs up with its own unique
+email instead of relying on cleanup between tests.
+
+`page` is a fresh Chromium context per test (no cookies carried over). Reflex pages are driven
+over a websocket; `page` counts the state deltas the backend has sent (a small script wraps
+`WebSocket`), so a test waits for "the backend has answered" instead of sleeping.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
+from playwright.sync_api import Error as PlaywrightError
+from sqlmodel import Session
+
+from tests.e2e.app_server import (
+    PROJECT_ROOT,
+    WS_PROBE,
+    ChromiumMissing,
+    ReflexApp,
+    launch_chromium,
+)
+from tests.fakes.fake_google import FakeGoogle
+from tutor_app.catalog import seed_catalog
+
+# Settings the dev machine may carry that would change what the live app does.
+_DROPPED_ENV = (
+    "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "STRIPE_API_BASE", "REDIS_URL",
+    "GOOGLE_CLIENT_ID", "GOOGLE_CLIENT_SECRET", "OIDC_DISCOVERY_URL", "SMTP_URL", "SECRET_KEY",
+)
+STUDENT_TIMEZONE = "America/New_York"
+# Generous: on a busy machine, signing up (Argon2) and the full-page reload after it take
+# seconds; an action that never happens still fails, just later.
+DEFAULT_TIMEOUT_MS = 15_000
+expect.set_options(timeout=DEFAULT_TIMEOUT_MS)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> object:
+    """Keep each phase's report on the test item, so fixtures can see that a test failed."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
+
+
+@pytest.fixture(scope="package")
+def fake_google() -> Iterator[FakeGoogle]:
+    """A local Google (OAuth consent + Calendar API) that the live app is configured with.
+
+    Started before the app, since the app reads its settings once, at start: Google sign-in
+    ("Continue with Google") and the tutors' calendar connection both lead here, never to
+    Google. Tests may set `.user` (who consents) and read `.events`.
+    """
+    with FakeGoogle() as google:
+        yield google
+
+
+@pytest.fixture(scope="package")
+def live_app(
+    database_url: str,
+    _engine: sa.Engine,
+    artifacts_dir: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    fake_google: FakeGoogle,
+) -> Iterator[ReflexApp]:
+    """The real app on a free port, serving the test database with the catalog loaded.
+
+    Package-scoped: it stops when the browser tests are done, before later tests start
+    truncating the shared database under it.
+    """
+    with Session(_engine) as db:
+        seed_catalog(db)
+        db.commit()
+    backend = _engine.dialect.name
+    app = ReflexApp(
+        app_dir=PROJECT_ROOT,
+        name=f"tutor-e2e-{backend}",
+        log_path=artifacts_dir / f"e2e-app-{backend}.log",
+        drop_env=_DROPPED_ENV,
+        ready_paths=("/api/health", "/"),
+    )
+    app.extra_env.update(
+        {
+            "DATABASE_URL": database_url,
+            "APP_ENV": "dev",
+            "APP_URL": app.url,
+            # Not under the states dir: Reflex empties that one at every start.
+            "OUTBOX_DIR": str(tmp_path_factory.mktemp("e2e-outbox")),
+            "GOOGLE_CLIENT_ID": fake_google.client_id,
+            "GOOGLE_CLIENT_SECRET": fake_google.client_secret,
+            "OIDC_DISCOVERY_URL": fake_google.discovery_url,
+            "GOOGLE_API_BASE": fake_google.api_root,
+        }
+    )
+    app.start(timeout=300)
+    try:
+        yield app
+    finally:
+        app.stop()
+
+
+@pytest.fixture(scope="session")
+def playwright_instance() -> Iterator[Playwright]:
+    with sync_playwright() as pw:
+        yield pw
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_instance: Playwright) -> Iterator[Browser]:
+    """Debian's Chromium (the Makefile's `browser` target installs it); never a download."""
+    try:
+        browser = launch_chromium(playwright_instance)
+    except ChromiumMissing as exc:
+        pytest.fail(f"{exc} The browser tests are not optional.", pytrace=False)
+    yield browser
+    browser.close()
+
+
+@pytest.fixture
+def page(
+    browser: Browser, live_app: ReflexApp, artifacts_dir: Path, request: pytest.FixtureRequest
+) -> Iterator[Page]:
+    """A new visitor: a fresh context (no cookies) in the student's time zone.
+
+    When the test fails, the page as it was is saved (`<test>__FAILED.png`) and the tail of
+    the app's log is printed with the failure.
+    """
+    context = browser.new_context(
+        base_url=live_app.url,
+        timezone_id=STUDENT_TIMEZONE,
+        locale="en-US",
+        viewport={"width": 1280, "height": 900},
+    )
+    context.add_init_script(WS_PROBE)
+    context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield page
+    failed = getattr(request.node, "rep_call", None)
+    if failed is not None and failed.failed:
+        name = re.sub(r"[^A-Za-z0-9_]+", "-", request.node.name)
+        backend = os.environ.get("TEST_DATABASE", "sqlite")
+        shot = artifacts_dir / "e2e" / f"{backend}__{name}__FAILED.png"
+        shot.parent.mkdir(exist_ok=True)
+        try:
+            page.screenshot(path=str(shot), full_page=True)
+        except PlaywrightError as exc:
+            print(f"no failure screenshot: {exc}")
+        print(f"page at failure: {page.url} (screenshot {shot})")
+        print(live_app.log_tail(40))
+    context.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+@dataclass
+class Shots:
+    """Numbered screenshots named for the test and the step: `<test>__03-review.png`."""
+
+    page: Page
+    folder: Path
+    prefix: str
+    count: int = 0
+
+    def __call__(self, step: str, page: Page | None = None) -> Path:
+        self.count += 1
+        slug = re.sub(r"[^a-z0-9]+", "-", step.lower()).strip("-")
+        path = self.folder / f"{self.prefix}__{self.count:02d}-{slug}.png"
+        (page or self.page).screenshot(path=str(path), full_page=True)
+        return path
+
+
+@pytest.fixture
+def shot(page: Page, artifacts_dir: Path, request: pytest.FixtureRequest) -> Shots:
+    """Call `shot("step name")` after each step; the image lands in test-artifacts/."""
+    folder = artifacts_dir / "e2e"
+    folder.mkdir(exist_ok=True)
+    prefix = re.sub(r"[^A-Za-z0-9_]+", "-", request.node.name)
+    backend = os.environ.get("TEST_DATABASE", "sqlite")
+    return Shots(page=page, folder=folder, prefix=f"{backend}__{prefix}")
+
+
+@pytest.fixture
+def new_email() -> Callable[[str], str]:
+    """A unique address per call: the live app and the tests share one database."""
+
+    def make(who: str = "student") -> str:
+        return f"{who}-{uuid.uuid4().hex[:12]}@example.test"
+
+    return make
+
