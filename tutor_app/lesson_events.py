@@ -25,7 +25,7 @@ import importlib
 import logging
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 
 from tutor_app import notifications
 
@@ -48,6 +48,7 @@ _lock = threading.Lock()
 _load_lock = threading.Lock()
 _modules_loaded = False
 _pool: ThreadPoolExecutor | None = None
+_pending: set[Future[None]] = set()
 
 
 def _name(fn: FollowUp) -> str:
@@ -120,9 +121,28 @@ def _dispatch(event: str, booking_id: str, wait: bool) -> None:
             if _pool is None:
                 _pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="lesson-events")
             pool = _pool
-        pool.submit(_run, event, booking_id)
+        future = pool.submit(_run, event, booking_id)
+        with _lock:
+            _pending.add(future)
+        future.add_done_callback(_forget)
     except Exception:
         log.exception("%s follow-ups could not run for booking %s", event, booking_id)
+
+
+def _forget(future: Future[None]) -> None:
+    with _lock:
+        _pending.discard(future)
+
+
+def wait_idle(timeout: float = 30.0) -> bool:
+    """Wait until every queued follow-up has finished; False if some still run at `timeout`.
+
+    For orderly shutdown and for tests, which must not reset the database under a follow-up.
+    """
+    with _lock:
+        pending = list(_pending)
+    _done, not_done = wait(pending, timeout=timeout)
+    return not not_done
 
 
 def after_booking_created(booking_id: str, *, wait: bool = True) -> None:
