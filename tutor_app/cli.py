@@ -45,6 +45,10 @@ def main(argv: list[str] | None = None) -> int:
     grant.add_argument("email")
     grant.add_argument("role", choices=["student", "tutor", "admin"])
     grant.add_argument("--tutor", help="catalog tutor id, required for the tutor role")
+    run_job = sub.add_parser("run-job", help="run one periodic job once (e.g. reminders)")
+    run_job.add_argument("name")
+    recon = sub.add_parser("reconcile", help="book paid Checkout Sessions the webhook missed")
+    recon.add_argument("--hours", type=int, default=72, help="how far back to look (72)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
@@ -65,6 +69,20 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {exc}", file=sys.stderr)
             return 2
         print(f"{user.email} is now {user.role}" + (f" ({user.tutor_id})" if user.tutor_id else ""))
+    elif args.command == "run-job":
+        from tutor_app.jobs import run_job as run_one_job
+
+        try:
+            print(f"{args.name}: {run_one_job(args.name)}")
+        except KeyError as exc:
+            print(f"error: {exc.args[0]}", file=sys.stderr)
+            return 2
+    elif args.command == "reconcile":
+        from tutor_app.reconcile import reconcile_command
+
+        code, message = reconcile_command(hours=args.hours)
+        print(message, file=sys.stderr if code else sys.stdout)
+        return code
     return 0
 
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute
 
-from tutor_app.api import health
+from tutor_app.api import auth, bookings, calendar, health, ics, stripe
 
 
 def api_routes() -> list[BaseRoute]:
     """Every /api route; each module holds the routes of one resource."""
-    return [*health.routes]
+    return [*auth.routes, *health.routes, *stripe.routes, *ics.routes, *calendar.routes,
+            *bookings.routes]
 
 
 def build_api() -> Starlette:

@@ -1,7 +1,9 @@
 """One lesson on the dashboard: tutor, when (viewer's zone), length, price, status, book again.
 
 Takes one `LessonCard` (plain strings formatted by `DashboardState`); the card carries the
-class `lesson-card` and its "Book again" link the id `book-again-<booking id>`.
+class `lesson-card` and its "Book again" link the id `book-again-<booking id>`. An upcoming
+lesson also offers "Add to calendar": `#add-to-calendar-<booking id>` (the `.ics` file) and
+`#google-calendar-<booking id>` (Google Calendar's event form, in a new tab).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from typing import Any
 
 import reflex as rx
 from reflex.vars import Var
+from reflex_components_core.react_router.dom import ReactRouterLink
 
 from tutor_app import style
 from tutor_app.components.layout import link_button
@@ -22,6 +25,55 @@ def _detail(icon: str, text: Var[Any]) -> rx.Component:
         rx.text(text, size="2"),
         spacing="2",
         align="center",
+    )
+
+
+def _calendar_link(icon: str, label: str, **link_props: Any) -> rx.Component:
+    """A small button-styled `<a>` that the browser follows itself, never React Router.
+
+    `rx.link`/`rx.el.a` are React Router links in Reflex 0.10: the `.ics` route would be
+    routed client-side to a page that does not exist, so it needs `reload_document` (and
+    `download`, so the file is saved and the dashboard stays); an absolute URL with
+    `target="_blank"` is left to the browser as well.
+    """
+    return rx.button(
+        ReactRouterLink.create(rx.icon(icon, size=14, aria_hidden="true"), label, **link_props),
+        as_child=True,
+        variant="ghost",
+        size="1",
+    )
+
+
+def _add_to_calendar(lesson: Var[Any]) -> rx.Component:
+    """"Add to calendar" for an upcoming lesson: the `.ics` file and a Google Calendar link."""
+    booking_id = lesson["id"].to(str)
+    return rx.cond(
+        lesson["calendar_file_url"].to(str) != "",
+        rx.hstack(
+            _calendar_link(
+                "calendar-plus",
+                "Add to calendar",
+                to=lesson["calendar_file_url"].to(str),
+                reload_document=True,
+                download="",
+                id="add-to-calendar-" + booking_id,
+                title="Download an .ics file for Apple Calendar, Outlook and others",
+            ),
+            _calendar_link(
+                "external-link",
+                "Google Calendar",
+                to=lesson["google_calendar_url"].to(str),
+                reload_document=True,
+                target="_blank",
+                rel="noopener noreferrer",
+                id="google-calendar-" + booking_id,
+                aria_label="Add to Google Calendar (opens in a new tab)",
+            ),
+            spacing="4",
+            wrap="wrap",
+            padding_top="0.25rem",
+            class_name="add-to-calendar",
+        ),
     )
 
 
@@ -64,6 +116,7 @@ def lesson_card(lesson: Var[Any]) -> rx.Component:
                         rx.text(lesson["refund"], size="2", color=rx.color("red", 11),
                                 class_name="lesson-refund"),
                     ),
+                    _add_to_calendar(lesson),  # issue 4
                     spacing="1",
                     min_width="0",
                 ),

@@ -1,3 +1,14 @@
 """Importing this package registers every page (each module uses `@rx.page`)."""
 
-from tutor_app.pages import directory  # noqa: F401
+from tutor_app.pages import (  # noqa: F401
+    book_now,
+    dashboard,
+    dev_checkout,
+    directory,
+    login,
+    not_found,
+    payment,
+    signup,
+    tutor_portal,
+    tutor_profile,
+)

@@ -12,7 +12,7 @@ from typing import Any, TypedDict
 import reflex as rx
 from reflex.event import EventSpec
 
-from tutor_app import db, lessons, pricing, routes, timefmt
+from tutor_app import db, ics, lessons, pricing, routes, timefmt
 from tutor_app.cancellation import cancel_reason_for_student
 from tutor_app.models import BookingStatus
 from tutor_app.state.auth import AuthState
@@ -40,10 +40,23 @@ class LessonCard(TypedDict):
     status_color: str  # a Radix colour name for the badge
     refund: str  # "Refunded $60.00 · Tutor ill", or ""
     book_again_url: str  # "" when the tutor is no longer bookable
+    # "Add to calendar" (issue 4), both "" unless the lesson is upcoming and scheduled:
+    calendar_file_url: str  # the lesson's .ics, downloaded as a whole document
+    google_calendar_url: str  # Google Calendar's "new event" form, filled in
 
 
-def lesson_card(view: lessons.LessonView, tz: str) -> LessonCard:
-    """Format one lesson for a viewer in `tz`."""
+def calendar_file_url(booking_id: str) -> str:
+    """The `.ics` route of `api/ics.py`; it serves only the booking's own student."""
+    return f"/api/bookings/{booking_id}/calendar.ics"
+
+
+def lesson_card(view: lessons.LessonView, tz: str, *, upcoming: bool = False) -> LessonCard:
+    """Format one lesson for a viewer in `tz`.
+
+    Only an `upcoming` scheduled lesson offers "Add to calendar": a past or canceled one has
+    nothing left to put in a calendar.
+    """
+    addable = upcoming and view.status == BookingStatus.SCHEDULED
     status, color = _STATUS.get(view.status, (view.status.title(), "gray"))
     refund = ""
     if view.refunded_cents:
@@ -63,6 +76,10 @@ def lesson_card(view: lessons.LessonView, tz: str) -> LessonCard:
         "status_color": color,
         "refund": refund,
         "book_again_url": routes.book_now(view.tutor_id) if view.tutor_bookable else "",
+        "calendar_file_url": calendar_file_url(view.id) if addable else "",
+        "google_calendar_url": ics.google_calendar_url(
+            tutor_name=view.tutor_name, start=view.start, end=view.end, note=view.note
+        ) if addable else "",
     }
 
 
@@ -101,7 +118,7 @@ class DashboardState(AuthState):
             self._render()
 
     def _render(self) -> None:
-        self.upcoming = [lesson_card(v, self.viewer_tz) for v in self._upcoming]
+        self.upcoming = [lesson_card(v, self.viewer_tz, upcoming=True) for v in self._upcoming]
         self.past = [lesson_card(v, self.viewer_tz) for v in self._past]
 
     @rx.var(cache=True)

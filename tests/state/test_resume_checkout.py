@@ -1,0 +1,68 @@
+"""The wizard's "resume your payment" offer, driven without a browser."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+import pytest
+import reflex as rx
+from reflex.istate.data import RouterData
+from reflex_base.constants import RouteVar
+from sqlmodel import Session
+
+from tests.money_helpers import TUTOR, free_start
+from tests.stripe_helpers import make_hold, make_user
+from tutor_app import auth_sessions, checkout
+from tutor_app.models import User, utcnow
+from tutor_app.settings import Settings
+from tutor_app.state.resume_checkout import ResumeCheckoutState
+
+
+@pytest.fixture(autouse=True)
+def _dev_payments(configure: Callable[..., Settings], database: object) -> None:
+    configure(STRIPE_SECRET_KEY=None, STRIPE_API_BASE=None, STRIPE_WEBHOOK_SECRET=None,
+              APP_ENV="dev")
+
+
+def _state(session: Session, user: User | None) -> ResumeCheckoutState:
+    headers = {"origin": "http://localhost:3000"}
+    if user is not None:
+        session.commit()  # end any read first: SQLite refuses a write on a stale snapshot
+        token = auth_sessions.create_session(session, user_id=user.id)
+        session.commit()
+        headers["cookie"] = f"{auth_sessions.SESSION_COOKIE}={token}"
+    root = rx.State(_reflex_internal_init=True)
+    root.router = RouterData.from_router_data(
+        {RouteVar.HEADERS: headers, RouteVar.PATH: urlsplit("/book-now").path,
+         RouteVar.ORIGIN: "http://localhost:3000/book-now"}
+    )
+    return root.get_substate(ResumeCheckoutState.get_full_name().split("."))
+
+
+def test_an_open_session_is_offered_with_its_url(session: Session) -> None:
+    me = make_user(session)
+    start = free_start(session)
+    started = checkout.start_checkout(user=me, tutor_id=TUTOR, start=start, duration_minutes=60)
+    state = _state(session, me)
+
+    assert state.load() is not None  # asks the browser for its zone
+    state.set_viewer_tz("America/New_York")
+
+    assert state.resume_url == started.url
+    assert state.resume_tutor == "James Okafor"
+    assert "(America/New_York)" in state.resume_when
+    assert len(state.resume_until) == 5  # "16:31"
+
+
+def test_nothing_is_offered_to_others_signed_out_or_after_the_hold_lapsed(
+    session: Session
+) -> None:
+    me = make_user(session)
+    make_hold(session, user=me, start=free_start(session), session_id="cs_dev_x",
+              expires_at=utcnow() + timedelta(minutes=2))  # lapses before it could be paid
+    for user in (me, make_user(session), None):
+        state = _state(session, user)
+        assert state.load() is None
+        assert state.resume_url == "" and state.resume_tutor == ""

@@ -1,0 +1,236 @@
+"""The dashboard's "Reschedule" and "Cancel" buttons and their two dialogs; render only.
+
+`manage_buttons(lesson)` goes on each lesson card (shown for scheduled lessons): buttons
+`#reschedule-<id>` and `#cancel-<id>`. `manage_dialogs()` goes once on the page: the cancel
+dialog (the policy's sentence, then `#confirm-cancel`), the reschedule dialog (a day calendar
+and the free times of the chosen day, like the wizard's step 3, then `#confirm-reschedule`)
+and the notice (`#manage-notice`) saying what the last change did.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import reflex as rx
+from reflex.vars import Var
+
+from tutor_app import style
+from tutor_app.state.manage_lesson import ManageLessonState
+
+M = ManageLessonState
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+SCHEDULED_LABEL = "Scheduled"  # DashboardState's status label of a SCHEDULED lesson
+
+
+def manage_buttons(lesson: Var[Any]) -> rx.Component:
+    """Reschedule and Cancel for one lesson card (scheduled lessons only)."""
+    booking_id = lesson["id"].to(str)
+    return rx.cond(
+        lesson["status"].to(str) == SCHEDULED_LABEL,
+        rx.hstack(
+            rx.button(
+                rx.icon("calendar-clock", size=14, aria_hidden="true"),
+                "Reschedule",
+                on_click=M.open_reschedule(booking_id),
+                variant="soft",
+                size="2",
+                id="reschedule-" + booking_id,
+            ),
+            rx.button(
+                rx.icon("x", size=14, aria_hidden="true"),
+                "Cancel",
+                on_click=M.open_cancel(booking_id),
+                variant="soft",
+                color_scheme="red",
+                size="2",
+                id="cancel-" + booking_id,
+            ),
+            spacing="2",
+            wrap="wrap",
+        ),
+    )
+
+
+def _error(text: Var[str], error_id: str) -> rx.Component:
+    return rx.cond(
+        text != "",
+        rx.callout(text, icon="triangle-alert", color_scheme="red", size="1", width="100%",
+                   id=error_id, role="alert"),
+    )
+
+
+def _cancel_dialog() -> rx.Component:
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title("Cancel this lesson?"),
+            rx.vstack(
+                rx.text(M.cancel_lesson_label, size="2", weight="medium"),
+                rx.text(M.cancel_message, size="3", id="cancel-refund-message"),
+                _error(M.cancel_error, "cancel-error"),
+                rx.hstack(
+                    rx.dialog.close(
+                        rx.button("Keep lesson", variant="soft", color_scheme="gray",
+                                  disabled=M.canceling, id="keep-lesson"),
+                    ),
+                    rx.button(
+                        rx.cond(M.canceling, "Canceling…", "Cancel lesson"),
+                        on_click=M.confirm_cancel,
+                        color_scheme="red",
+                        loading=M.canceling,
+                        disabled=~M.cancel_allowed,
+                        id="confirm-cancel",
+                    ),
+                    spacing="3",
+                    justify="end",
+                    width="100%",
+                ),
+                spacing="4",
+                width="100%",
+            ),
+            max_width="28rem",
+            id="cancel-dialog",
+        ),
+        open=M.cancel_open,
+        on_open_change=M.set_cancel_open,
+    )
+
+
+def _day_cell(cell: Var[Any]) -> rx.Component:
+    key = cell["key"].to(str)
+    selected = key == M.reschedule_day
+    enabled = cell["enabled"].to(bool)
+    return rx.cond(
+        cell["in_range"].to(bool),
+        rx.button(
+            rx.vstack(
+                rx.text(cell["month"], font_size="0.625rem", line_height="1",
+                        height="0.625rem", text_transform="uppercase"),
+                rx.text(cell["label"], size="2", line_height="1.1"),
+                spacing="0",
+                align="center",
+            ),
+            on_click=M.choose_reschedule_day(key),
+            disabled=~enabled,
+            variant=rx.cond(selected, "solid", rx.cond(enabled, "soft", "ghost")),
+            size="1",
+            width="100%",
+            height="2.5rem",
+            custom_attrs={"data-day": key,
+                          "aria-pressed": rx.cond(selected, "true", "false")},
+            style={"padding": "0", "font_variant_numeric": "tabular-nums"},
+        ),
+        rx.box(height="2.5rem", aria_hidden="true"),
+    )
+
+
+def _time_button(option: Var[Any]) -> rx.Component:
+    start = option["start"].to(str)
+    selected = start == M.reschedule_start
+    return rx.button(
+        option["label"],
+        on_click=M.choose_reschedule_start(start),
+        variant=rx.cond(selected, "solid", "outline"),
+        size="2",
+        custom_attrs={"data-start": start, "aria-pressed": rx.cond(selected, "true", "false")},
+        style={"font_variant_numeric": "tabular-nums", "min_width": "4.5rem"},
+    )
+
+
+def _picker() -> rx.Component:
+    return rx.vstack(
+        rx.text("Times are shown in ", M.zone_label, ".", size="1", color=style.MUTED_TEXT),
+        rx.grid(
+            *[rx.text(d, size="1", weight="medium", color=style.MUTED_TEXT, text_align="center")
+              for d in WEEKDAYS],
+            rx.foreach(M.reschedule_calendar, _day_cell),
+            columns="7",
+            gap="0.25rem",
+            width="100%",
+            id="reschedule-calendar",
+        ),
+        rx.heading(M.reschedule_day_label, as_="h3", size="3"),
+        rx.cond(
+            M.reschedule_times.length() > 0,
+            rx.flex(rx.foreach(M.reschedule_times, _time_button), wrap="wrap", gap="0.5rem",
+                    id="reschedule-times"),
+            rx.text("Pick a day with free times.", size="2", color=style.MUTED_TEXT),
+        ),
+        spacing="3",
+        width="100%",
+    )
+
+
+def _reschedule_dialog() -> rx.Component:
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title("Reschedule this lesson"),
+            rx.vstack(
+                rx.text(M.reschedule_lesson_label, size="2", weight="medium"),
+                rx.text("Same tutor, same length, no new payment.", size="2",
+                        color=style.MUTED_TEXT),
+                _error(M.reschedule_error, "reschedule-error"),
+                rx.cond(
+                    M.reschedule_allowed,
+                    rx.cond(
+                        M.reschedule_slots.length() > 0,
+                        _picker(),
+                        rx.callout("No other free times in the next 60 days.",
+                                   icon="calendar-x", color_scheme="amber", width="100%"),
+                    ),
+                ),
+                rx.cond(
+                    M.reschedule_choice_label != "",
+                    rx.text("New time: ", rx.text.strong(M.reschedule_choice_label), size="2",
+                            id="reschedule-choice"),
+                ),
+                rx.hstack(
+                    rx.dialog.close(
+                        rx.button("Close", variant="soft", color_scheme="gray",
+                                  disabled=M.moving),
+                    ),
+                    rx.button(
+                        "Move lesson",
+                        on_click=M.confirm_reschedule,
+                        loading=M.moving,
+                        disabled=M.reschedule_start == "",
+                        id="confirm-reschedule",
+                    ),
+                    spacing="3",
+                    justify="end",
+                    width="100%",
+                ),
+                spacing="4",
+                width="100%",
+            ),
+            max_width="34rem",
+            id="reschedule-dialog",
+        ),
+        open=M.reschedule_open,
+        on_open_change=M.set_reschedule_open,
+    )
+
+
+def manage_dialogs() -> rx.Component:
+    """Once per dashboard page: the notice and both dialogs (closed until a button opens one)."""
+    return rx.fragment(
+        rx.cond(
+            M.notice != "",
+            rx.callout(
+                rx.hstack(
+                    rx.text(M.notice, size="2"),
+                    rx.icon_button(rx.icon("x", size=14), on_click=M.dismiss_notice,
+                                   variant="ghost", size="1", aria_label="Dismiss"),
+                    justify="between",
+                    align="center",
+                    width="100%",
+                ),
+                icon="circle-check",
+                color_scheme="green",
+                width="100%",
+                id="manage-notice",
+                role="status",
+            ),
+        ),
+        _cancel_dialog(),
+        _reschedule_dialog(),
+    )

@@ -1,0 +1,66 @@
+"""The wizard's "resume your payment" offer: finds the student's own open Checkout Session.
+
+A separate small state so the wizard's own state stays as it is: `/book-now` adds `load` to
+its on_load and renders `components.resume_banner`. The link is the session's own URL (Stripe
+Checkout, or the dev test-checkout page), so resuming never creates a second session.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import reflex as rx
+from reflex.event import EventSpec
+
+from tutor_app import db, resume, timefmt
+from tutor_app.state.auth import AuthState
+
+TZ_SCRIPT = "Intl.DateTimeFormat().resolvedOptions().timeZone"
+
+
+class ResumeCheckoutState(AuthState):
+    """The student's unfinished payment, if any ("" everywhere when there is none)."""
+
+    resume_url: str = ""
+    resume_tutor: str = ""
+    viewer_tz: str = "UTC"
+
+    _start_iso: str = ""
+    _end_iso: str = ""
+    _expires_iso: str = ""
+
+    @rx.event
+    def load(self) -> EventSpec | None:
+        """on_load of /book-now: look for an open session of this student."""
+        user = self._current_user()
+        found = None
+        if user is not None:
+            with db.session() as s:
+                found = resume.open_checkout(s, user_id=user.id)
+        if found is None:
+            self.resume_url = self.resume_tutor = ""
+            self._start_iso = self._end_iso = self._expires_iso = ""
+            return None
+        self.resume_url = found.url
+        self.resume_tutor = found.tutor_name
+        self._start_iso = timefmt.to_utc_iso(found.start)
+        self._end_iso = timefmt.to_utc_iso(found.end)
+        self._expires_iso = timefmt.to_utc_iso(found.expires_at)
+        return rx.call_script(TZ_SCRIPT, callback=ResumeCheckoutState.set_viewer_tz)
+
+    @rx.event
+    def set_viewer_tz(self, tz: Any) -> None:
+        self.viewer_tz = timefmt.safe_zone(tz if isinstance(tz, str) else None)
+
+    @rx.var(cache=True)
+    def resume_when(self) -> str:
+        """The held lesson's time in the viewer's zone."""
+        start = timefmt.parse_utc_iso(self._start_iso)
+        end = timefmt.parse_utc_iso(self._end_iso)
+        return timefmt.format_range(start, end, self.viewer_tz) if start and end else ""
+
+    @rx.var(cache=True)
+    def resume_until(self) -> str:
+        """Until when the slot is held ("16:31"), in the viewer's zone."""
+        expires = timefmt.parse_utc_iso(self._expires_iso)
+        return timefmt.format_time(expires, self.viewer_tz) if expires else ""
