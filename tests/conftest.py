@@ -36,6 +36,12 @@ def pytest_report_header() -> str:
     return f"database backend: {BACKEND}"
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests last: the fast suites report first, and the live app (which shares the
+    test database) never runs while other tests reset it."""
+    items.sort(key=lambda item: item.nodeid.startswith("tests/e2e/"))
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A migrated, empty database for this test run; its URL."""

@@ -44,7 +44,7 @@ _DROPPED_ENV = (
 STUDENT_TIMEZONE = "America/New_York"
 # Generous: on a busy machine, signing up (Argon2) and the full-page reload after it take
 # seconds; an action that never happens still fails, just later.
-DEFAULT_TIMEOUT_MS = 15_000
+DEFAULT_TIMEOUT_MS = 30_000
 expect.set_options(timeout=DEFAULT_TIMEOUT_MS)
 
 
@@ -112,13 +112,15 @@ def live_app(
         app.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def playwright_instance() -> Iterator[Playwright]:
+    """Package-scoped: Playwright's sync API keeps an event loop running in this thread, and
+    the tests that run after the browser tests start their own loops."""
     with sync_playwright() as pw:
         yield pw
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright_instance: Playwright) -> Iterator[Browser]:
     """Debian's Chromium (the Makefile's `browser` target installs it); never a download."""
     try:
