@@ -10,6 +10,8 @@ checkout service has its own tests.
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from typing import Any
@@ -68,8 +70,13 @@ def _redirects(events: list[Any]) -> list[str]:
     ]
 
 
-def wizard(url: str = "/book-now", *, cookie: str = "") -> BookingWizardState:
-    """A fresh state tree on `url`, with `load` (the page's on_load) already run."""
+def wizard(
+    url: str = "/book-now", *, cookie: str = "", asks_zone: bool = True
+) -> BookingWizardState:
+    """A fresh state tree on `url`, with `load` (the page's on_load) already run.
+
+    `asks_zone`: whether `load` must ask the browser its zone (no usable `tz` cookie).
+    """
     root = rx.State(_reflex_internal_init=True)
     headers = {"origin": ORIGIN}
     if cookie:
@@ -79,8 +86,14 @@ def wizard(url: str = "/book-now", *, cookie: str = "") -> BookingWizardState:
     )
     state = root.get_substate(BookingWizardState.get_full_name().split("."))
     events = _run(state.load())
-    assert any(e.handler.fn.__qualname__ == "_call_script" for e in events), "asks the zone"
+    asked = any(e.handler.fn.__qualname__ == "_call_script" for e in events)
+    assert asked == asks_zone, "asks the browser its zone only without a tz cookie"
     return state
+
+
+def _sent_to_browser(payload: dict[str, Any]) -> str:
+    """A delta or a full state dict as the JSON the websocket carries."""
+    return json.dumps(payload, default=str)
 
 
 @pytest.fixture
@@ -98,7 +111,7 @@ def _to_review(state: BookingWizardState, *, minutes: int = 60, index: int = 0) 
     """Walk steps 1-3 by clicking; returns the chosen start."""
     state.choose_tutor(TUTOR)
     state.choose_duration(minutes)
-    start = state.slots[index]
+    start = state._slots[index]
     state.choose_day(timefmt.day_key(timefmt.parse_utc_iso(start), state.viewer_tz))
     state.choose_start(start)
     _run(state.next_step())
@@ -146,8 +159,8 @@ def test_choosing_a_day_and_a_free_start(database: sa.Engine) -> None:
     state.choose_tutor(TUTOR)
     state.choose_duration(60)
 
-    assert state.slots and all(s.endswith("Z") for s in state.slots)
-    assert state.slots == sorted(state.slots)
+    assert state._slots and all(s.endswith("Z") for s in state._slots)
+    assert state._slots == sorted(state._slots)
     enabled = [c["key"] for c in state.calendar if c["enabled"]]
     assert enabled and state.free_day_count == len(enabled)
     assert state.day == enabled[0]  # the first free day is shown at once
@@ -167,6 +180,24 @@ def test_choosing_a_day_and_a_free_start(database: sa.Engine) -> None:
     pick = state.day_times[1]["start"]
     state.choose_start(pick)
     assert state.start == pick and state.max_step == STEP_REVIEW
+
+
+def test_the_free_starts_stay_on_the_server(database: sa.Engine) -> None:
+    state = wizard(f"/book-now?tutor={TUTOR}")
+    root = state._get_root_state()
+    root._clean()
+
+    state.choose_duration(60)
+    delta = _sent_to_browser(root.get_delta())
+    hydrate = _sent_to_browser(root.dict())
+
+    assert len(state._slots) > 50  # weeks of free starts behind the calendar
+    shown = {t["start"] for t in state.day_times}
+    for payload in (delta, hydrate):
+        sent = set(re.findall(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", payload))
+        assert sent == shown  # only the chosen day's times, none of the other starts
+        assert "calendar" in payload and '"_slots' not in payload
+    assert len(delta) < 12_000
 
 
 def test_next_and_back_keep_every_choice(database: sa.Engine) -> None:
@@ -197,9 +228,9 @@ def test_a_longer_lesson_clears_a_start_it_no_longer_fits(database: sa.Engine) -
     state = wizard()
     state.choose_tutor(TUTOR)
     state.choose_duration(30)
-    thirty = list(state.slots)
+    thirty = list(state._slots)
     state.choose_duration(90)
-    ninety = set(state.slots)
+    ninety = set(state._slots)
     state.prev_step()
     state.choose_duration(30)
     last_of_window = next(s for s in thirty if s not in ninety)
@@ -223,7 +254,7 @@ def test_another_tutor_clears_a_start_they_do_not_offer(database: sa.Engine) -> 
     state.go_to_step(STEP_TUTOR)
     state.choose_tutor(OTHER_TUTOR)
     other = wizard(f"/book-now?tutor={OTHER_TUTOR}&duration=60")
-    assert (state.start == start) == (start in other.slots)
+    assert (state.start == start) == (start in other._slots)
     assert state.step == STEP_LENGTH and state.duration == 60
 
 
@@ -246,7 +277,7 @@ def test_a_gone_start_in_the_url_stops_at_the_calendar(
     database: sa.Engine, session: Session
 ) -> None:
     probe = wizard(f"/book-now?tutor={TUTOR}&duration=60")
-    start = probe.slots[0]
+    start = probe._slots[0]
     begin = timefmt.parse_utc_iso(start)
     session.add(Booking(
         user_id=None, tutor_id=TUTOR, start_time=begin, end_time=begin + timedelta(hours=1),
@@ -301,6 +332,21 @@ def test_review_shows_the_time_in_both_zones(database: sa.Engine) -> None:
     assert state.viewer_tz == "UTC"
 
 
+def test_the_zone_cookie_spares_the_browser_a_round_trip(database: sa.Engine) -> None:
+    probe = wizard(f"/book-now?tutor={TUTOR}&duration=60")
+    start = probe._slots[0]
+    url = f"/book-now?tutor={TUTOR}&duration=60&start={start}&step=4"
+
+    state = wizard(url, cookie="other=1; tz=America%2FNew_York", asks_zone=False)
+
+    assert state.viewer_tz == "America/New_York" and state.tz_detected
+    assert state.day == timefmt.day_key(timefmt.parse_utc_iso(start), "America/New_York")
+    assert state.step == STEP_REVIEW
+    for bad in ("tz=Not%2FAZone", "tz=", "tzx=Europe%2FParis"):
+        fallback = wizard(cookie=bad)  # asks the browser instead
+        assert fallback.viewer_tz == "UTC"
+
+
 def test_the_viewers_zone_regroups_the_days(database: sa.Engine) -> None:
     state = wizard(f"/book-now?tutor={TUTOR}&duration=60")
     state.set_viewer_tz("Pacific/Auckland")
@@ -352,7 +398,7 @@ def test_a_taken_slot_offers_alternatives_in_one_click(
     state = wizard(cookie=cookie)
     start = _to_review(state)
     _run(state.next_step())
-    alternatives = [timefmt.parse_utc_iso(s) for s in state.slots[1:5]]
+    alternatives = [timefmt.parse_utc_iso(s) for s in state._slots[1:5]]
 
     def taken(**_: Any) -> checkout.CheckoutStarted:
         raise checkout.SlotTaken("Sorry, that time was just taken.", alternatives)
@@ -405,7 +451,7 @@ def test_a_slot_taken_meanwhile_is_caught_before_payment(
     assert state.step == STEP_PAY
     assert state.pay_error == "Sorry, that time was just taken."
     assert state.alternatives and start not in state.alternatives
-    assert start not in state.slots
+    assert start not in state._slots
 
 
 def test_refresh_on_focus_drops_a_start_that_was_booked(
@@ -427,6 +473,6 @@ def test_refresh_on_focus_drops_a_start_that_was_booked(
     assert state.start == start
     state.on_visibility(False)
 
-    assert start not in state.slots
+    assert start not in state._slots
     assert state.start == "" and state.step == STEP_TIME
     assert state.message == TIME_GONE_MESSAGE

@@ -1,11 +1,12 @@
 """The five-step booking wizard of `/book-now`: tutor, length, day and time, review, payment.
 
-The state holds the student's choices and a compact list of free starts (UTC ISO strings for
-the chosen tutor and length); everything the page shows from them (the calendar, the times of
-a day, prices, the review's wording) is derived in cached vars, so a step change sends only a
-few small fields over the websocket. Rules live in the services: free starts come from
-`slots`, prices from `pricing`, and paying goes through `checkout.start_checkout`, which checks
-the slot again in its own transaction.
+The state holds the student's choices and, as a backend-only var (`_slots`, never sent to the
+browser), the free starts for the chosen tutor and length; everything the page shows from them
+(the calendar cells, the times of the chosen day, prices, the review's wording) is derived in
+cached vars, so a step change sends only a few small fields over the websocket and choosing a
+length sends the calendar, not the hundreds of starts behind it. Rules live in the services:
+free starts come from `slots`, prices from `pricing`, and paying goes through
+`checkout.start_checkout`, which checks the slot again in its own transaction.
 
 The wizard's choices round-trip through the URL (`/book-now?tutor=&duration=&start=&note=&
 step=4`): that is how the login gate and the Stripe cancel page bring a student back to the
@@ -21,7 +22,7 @@ import time
 from collections.abc import AsyncIterator, Iterator, Mapping
 from datetime import date, datetime, timedelta
 from typing import Any, TypedDict
-from urllib.parse import urlencode
+from urllib.parse import unquote, urlencode
 
 import reflex as rx
 from reflex.event import EventSpec
@@ -42,6 +43,15 @@ REFRESH_MIN_SECONDS = 5.0
 UNKNOWN_TUTOR_MESSAGE = "We couldn't find that tutor. Please choose one from the list."
 TIME_GONE_MESSAGE = "The time you picked is no longer available. Please choose another."
 TZ_SCRIPT = "Intl.DateTimeFormat().resolvedOptions().timeZone"
+# The browser's zone as a plain (non-credential) cookie, written by a tiny inline script of the
+# page before the websocket connects, so the first on_load already knows it: no extra round
+# trip to ask the browser. `call_script(TZ_SCRIPT)` remains the fallback when it is missing.
+TZ_COOKIE = "tz"
+TZ_COOKIE_SCRIPT = (
+    "try{document.cookie='" + TZ_COOKIE + "='+encodeURIComponent("
+    "Intl.DateTimeFormat().resolvedOptions().timeZone)+';path=/;max-age=31536000;"
+    "SameSite=Lax'}catch(e){}"
+)
 
 
 class DurationOption(TypedDict):
@@ -80,6 +90,23 @@ def wizard_url(
     if step:
         params["step"] = str(step)
     return f"{routes.BOOK_NOW}?{urlencode(params)}" if params else routes.BOOK_NOW
+
+
+def zone_from_cookie_header(cookie_header: str | None) -> str | None:
+    """The viewer's IANA zone from the `tz` cookie of a raw `Cookie:` header, validated.
+
+    None when the cookie is missing or names no known zone (then the page asks the browser).
+    Parsed by hand like the session cookie: one malformed cookie must not hide the others.
+    """
+    if not cookie_header:
+        return None
+    for part in cookie_header.split(";"):
+        name, sep, value = part.strip().partition("=")
+        if sep and name.strip() == TZ_COOKIE:
+            raw = unquote(value.strip().strip('"'))
+            zone = timefmt.safe_zone(raw)
+            return zone if zone == raw else None
+    return None
 
 
 def _int(value: str | None) -> int:
@@ -126,8 +153,6 @@ class BookingWizardState(AuthState):
     tutor_rate_cents: int = 0
     tutor_currency: str = "usd"
     duration: int = 0
-    # Free starts (UTC ISO strings) for the chosen tutor and duration, sorted.
-    slots: list[str] = []
     slots_loaded: bool = False
     viewer_tz: str = "UTC"
     tz_detected: bool = False
@@ -139,6 +164,9 @@ class BookingWizardState(AuthState):
     alternatives: list[str] = []  # UTC ISO starts offered when the chosen one was taken
     paying: bool = False
 
+    # Free starts (UTC ISO strings) for the chosen tutor and duration, sorted. Backend-only:
+    # a few hundred entries the browser never needs (it gets the calendar and one day's times).
+    _slots: list[str] = []
     _slots_for: tuple[str, int] = ("", 0)
     _slots_fetched: float = 0.0
 
@@ -146,9 +174,14 @@ class BookingWizardState(AuthState):
 
     @rx.event
     def load(self) -> Iterator[EventSpec | None]:
-        """on_load of /book-now: sign-in, tutors, and the choices the URL carries."""
+        """on_load of /book-now: sign-in, tutors, the viewer's zone, and the choices the URL
+        carries. One event: the zone comes from the `tz` cookie when the page's script set it;
+        only without it is the browser asked (one more round trip)."""
         user = self._load_signed_in_user()
         self._reset_choices()
+        zone = zone_from_cookie_header(self.router.headers.cookie)
+        if zone is not None:
+            self._set(viewer_tz=zone, tz_detected=True)
         params = self.router.url.query_parameters
         with db.session() as s:
             cards = [tutor_card(t) for t in catalog.list_tutors(s)]
@@ -156,7 +189,14 @@ class BookingWizardState(AuthState):
             self.tutors = cards
         self._restore(params, user)
         self.loaded = True
-        yield rx.call_script(TZ_SCRIPT, callback=BookingWizardState.set_viewer_tz)
+        if zone is None:
+            yield rx.call_script(TZ_SCRIPT, callback=BookingWizardState.set_viewer_tz)
+
+    def _set(self, **values: Any) -> None:
+        """Assign only what differs: every assignment marks a var dirty and resends it."""
+        for name, value in values.items():
+            if getattr(self, name) != value:
+                setattr(self, name, value)
 
     def _load_signed_in_user(self) -> User | None:
         user = self._current_user()
@@ -164,17 +204,13 @@ class BookingWizardState(AuthState):
         return user
 
     def _reset_choices(self) -> None:
-        self.step = STEP_TUTOR
-        self.tutor_id = self.tutor_name = self.tutor_photo_url = ""
-        self.tutor_timezone = "UTC"
-        self.tutor_rate_cents = 0
-        self.tutor_currency = "usd"
-        self.duration = 0
-        self.slots = []
-        self.slots_loaded = False
-        self.day = self.start = self.note = self.message = self.pay_error = ""
-        self.alternatives = []
-        self.paying = False
+        self._set(
+            step=STEP_TUTOR, tutor_id="", tutor_name="", tutor_photo_url="",
+            tutor_timezone="UTC", tutor_rate_cents=0, tutor_currency="usd", duration=0,
+            slots_loaded=False, day="", start="", note="", message="", pay_error="",
+            alternatives=[], paying=False,
+        )
+        self._slots = []
         self._slots_for = ("", 0)
 
     def _restore(self, params: Mapping[str, str], user: User | None) -> None:
@@ -199,7 +235,7 @@ class BookingWizardState(AuthState):
             return
         iso = timefmt.to_utc_iso(start)
         self.day = timefmt.day_key(start, self.viewer_tz)
-        if iso not in self.slots:
+        if iso not in self._slots:
             self.message = TIME_GONE_MESSAGE
             return
         self.start = iso
@@ -223,7 +259,8 @@ class BookingWizardState(AuthState):
         """Read the free starts for the current tutor and length (the student's holds count
         as free for them, so a half-finished checkout can be resumed)."""
         if not self.tutor_id or self.duration not in pricing.ALLOWED_DURATIONS:
-            self.slots, self.slots_loaded = [], False
+            self._slots = []
+            self._set(slots_loaded=False)
             return
         key = (self.tutor_id, self.duration)
         if not force and key == self._slots_for:
@@ -234,15 +271,15 @@ class BookingWizardState(AuthState):
                 s, tutor_id=self.tutor_id, duration_minutes=self.duration, for_user_id=user_id
             )
         fresh = [timefmt.to_utc_iso(t) for t in starts]
-        if fresh != self.slots:
-            self.slots = fresh
-        self.slots_loaded = True
+        if fresh != self._slots:  # reassigning would recompute the calendar for nothing
+            self._slots = fresh
+        self._set(slots_loaded=True)
         self._slots_for = key
         self._slots_fetched = time.monotonic()
 
     def _keep_fitting_time(self) -> None:
         """After tutor, length or a refresh changed the slots: drop a start that left them."""
-        if self.start and self.start not in self.slots:
+        if self.start and self.start not in self._slots:
             self.start = ""
             if self.step > STEP_TIME:
                 self.step = STEP_TIME
@@ -262,7 +299,7 @@ class BookingWizardState(AuthState):
 
     def _day_counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}
-        for iso in self.slots:
+        for iso in self._slots:
             parsed = timefmt.parse_utc_iso(iso)
             if parsed is not None:
                 key = timefmt.day_key(parsed, self.viewer_tz)
@@ -336,7 +373,7 @@ class BookingWizardState(AuthState):
     @rx.event
     def choose_start(self, iso: str) -> None:
         """Step 3: pick a free start (only starts from the current list are accepted)."""
-        if iso in self.slots:
+        if iso in self._slots:
             self.start = iso
             self.message = ""
             self._default_day()
@@ -365,17 +402,14 @@ class BookingWizardState(AuthState):
         if self.step == STEP_REVIEW and self.start:
             return self._to_payment()
         if self.step < STEP_REVIEW and self.step < self.max_step:
-            self.step += 1
-            self.message = ""
+            self._set(step=self.step + 1, message="")
         return None
 
     @rx.event
     def prev_step(self) -> None:
         """Back: one step earlier, every choice kept."""
         if self.step > STEP_TUTOR:
-            self.step -= 1
-            self.pay_error = ""
-            self.alternatives = []
+            self._set(step=self.step - 1, pay_error="", alternatives=[])
 
     @rx.event
     def go_to_step(self, step: int) -> EventSpec | None:
@@ -384,9 +418,7 @@ class BookingWizardState(AuthState):
         if step == STEP_PAY and self.step == STEP_REVIEW:
             return self._to_payment()
         if STEP_TUTOR <= step <= self.max_step:
-            self.step = step
-            self.pay_error = ""
-            self.alternatives = []
+            self._set(step=step, pay_error="", alternatives=[])
         return None
 
     def review_url(self) -> str:
@@ -441,7 +473,7 @@ class BookingWizardState(AuthState):
         if iso not in self.alternatives:
             return None
         self._fetch_slots()
-        if iso not in self.slots:
+        if iso not in self._slots:
             self.alternatives = [a for a in self.alternatives if a != iso]
             self.pay_error = "That time has just gone too. Please pick another."
             return None
@@ -539,7 +571,7 @@ class BookingWizardState(AuthState):
         abbreviation so the student can tell them apart.
         """
         picked: list[datetime] = []
-        for iso in self.slots:
+        for iso in self._slots:
             parsed = timefmt.parse_utc_iso(iso)
             if parsed is not None and timefmt.day_key(parsed, self.viewer_tz) == self.day:
                 picked.append(parsed)
