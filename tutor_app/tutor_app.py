@@ -8,6 +8,7 @@ import reflex as rx
 
 from tutor_app import pages  # noqa: F401  (registers the @rx.page pages)
 from tutor_app.api import build_api
+from tutor_app.api.caching import cache_hashed_assets
 from tutor_app.jobs import periodic_jobs
 from tutor_app.settings import get_settings
 
@@ -16,7 +17,7 @@ get_settings()  # fail fast, naming what is missing, before serving anything
 
 app = rx.App(
     theme=rx.theme(accent_color="indigo", radius="large"),
-    api_transformer=build_api(),
+    api_transformer=[build_api(), cache_hashed_assets],
 )
 # Reminders, retries, reconciliation and lesson completion; each job takes a database lease,
 # so with several workers one of them runs it at a time.
