@@ -84,7 +84,8 @@ def calendar_busy(tutor_id: str, start: datetime, end: datetime) -> list[Busy]:
 def _fetch(tutor_id: str, start: datetime, end: datetime) -> _Entry:
     fetched_at = time.monotonic()
     try:
-        with app_db.session() as db:
+        # Runs inside the caller's write transaction (checkout): read without the write lock.
+        with app_db.read_session() as db:
             row = calendar_connections.connection_for_tutor(db, tutor_id=tutor_id)
             conn = ConnectionRef.of(row) if row is not None else None
         if conn is None or conn.status != ConnectionStatus.CONNECTED:

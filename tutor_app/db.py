@@ -5,11 +5,11 @@ overlap (bookings, slot holds) open their transaction with `write_session()`, wh
 takes the write lock at BEGIN (`BEGIN IMMEDIATE`) so that check-then-insert runs serialized;
 on PostgreSQL the constraints in the schema do that job.
 
-Use `write_session()` too for any transaction that reads and then writes rows other
-connections may write meanwhile: in WAL mode a deferred SQLite transaction whose snapshot went
-stale fails at once with "database is locked" when it tries to write, instead of waiting its
-turn. Plain `session()` stays deferred so that a read nested inside a write transaction (for
-example a cache lookup) never waits on its own caller's lock.
+`session()` starts IMMEDIATE on SQLite as well: in WAL mode a deferred transaction that reads
+and then writes fails at once with "database is locked" (its snapshot went stale) when another
+connection committed in between, instead of waiting its turn — a sign-up that checks the email
+and then inserts would fail under load. `read_session()` stays deferred, for reads that run
+while the same thread already holds a write transaction (they must not wait on their caller).
 """
 
 from __future__ import annotations
@@ -88,13 +88,23 @@ def is_sqlite() -> bool:
 @contextmanager
 def session() -> Iterator[Session]:
     """A session for reads and ordinary writes; the caller commits."""
+    with Session(_immediate(), expire_on_commit=False) as db:
+        yield db
+
+
+@contextmanager
+def read_session() -> Iterator[Session]:
+    """A session that only reads; on SQLite it never waits for the write lock."""
     with Session(engine(), expire_on_commit=False) as db:
         yield db
+
+
+def _immediate() -> Engine:
+    return engine().execution_options(**{_IMMEDIATE: True})
 
 
 @contextmanager
 def write_session() -> Iterator[Session]:
     """A session whose transaction holds the write lock from its start on SQLite."""
-    bind = engine().execution_options(**{_IMMEDIATE: True})
-    with Session(bind, expire_on_commit=False) as db:
+    with Session(_immediate(), expire_on_commit=False) as db:
         yield db
