@@ -10,9 +10,13 @@ No Reflex here: pages and states call these helpers with plain values.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from urllib.parse import unquote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEFAULT_ZONE = "UTC"
+# The browser's zone as a plain (non-credential) cookie, written by a tiny inline script in
+# every page's head before the websocket connects (see `state/viewer_zone.py`).
+TZ_COOKIE = "tz"
 EN_DASH = "\u2013"  # between the start and the end of a range
 
 
@@ -29,6 +33,23 @@ def safe_zone(name: str | None) -> str:
     except (ZoneInfoNotFoundError, ValueError):
         return DEFAULT_ZONE
     return name
+
+
+def zone_from_cookie_header(cookie_header: str | None) -> str | None:
+    """The viewer's IANA zone from the `tz` cookie of a raw `Cookie:` header, validated.
+
+    None when the cookie is missing or names no known zone (then the page asks the browser).
+    Parsed by hand like the session cookie: one malformed cookie must not hide the others.
+    """
+    if not cookie_header:
+        return None
+    for part in cookie_header.split(";"):
+        name, sep, value = part.strip().partition("=")
+        if sep and name.strip() == TZ_COOKIE:
+            raw = unquote(value.strip().strip('"'))
+            zone = safe_zone(raw)
+            return zone if zone == raw else None
+    return None
 
 
 def _zone(name: str) -> ZoneInfo:

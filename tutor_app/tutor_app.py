@@ -11,12 +11,16 @@ from tutor_app.api import build_api
 from tutor_app.api.caching import cache_hashed_assets
 from tutor_app.jobs import periodic_jobs
 from tutor_app.settings import get_settings
+from tutor_app.state.viewer_zone import tz_cookie_script
 
 logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 get_settings()  # fail fast, naming what is missing, before serving anything
 
 app = rx.App(
     theme=rx.theme(accent_color="indigo", radius="large"),
+    # Every page writes the browser's zone to the `tz` cookie before the websocket connects,
+    # so each page's first event already knows the viewer's zone (state/viewer_zone.py).
+    head_components=[tz_cookie_script()],
     api_transformer=[build_api(), cache_hashed_assets],
 )
 # Reminders, retries, reconciliation and lesson completion; each job takes a database lease,

@@ -17,6 +17,7 @@ from tutor_app.timefmt import (
     parse_utc_iso,
     safe_zone,
     to_utc_iso,
+    zone_from_cookie_header,
     zone_label,
 )
 
@@ -74,6 +75,17 @@ def test_bad_zones_fall_back_to_utc() -> None:
         assert safe_zone(bad) == "UTC"
     start = datetime(2026, 12, 1, 15, 0, tzinfo=UTC)
     assert format_with_zone(start, "Not/AZone") == "Tue 1 Dec 2026, 15:00 (UTC)"
+
+
+def test_the_zone_cookie_is_read_from_a_raw_cookie_header_and_validated() -> None:
+    # Written by the head script with encodeURIComponent; other cookies around it.
+    assert zone_from_cookie_header("tutor_session=abc; tz=America%2FNew_York; x=1") == NY
+    assert zone_from_cookie_header('tz="Europe%2FMadrid"') == MADRID
+    assert zone_from_cookie_header("broken; tz=UTC") == "UTC"
+    # Missing, empty, unknown, look-alike names or a tampered value: None, so the page asks.
+    for header in (None, "", "tz=", "tz=Not%2FAZone", "tzx=Europe%2FMadrid",
+                   "xtz=Europe%2FMadrid", "tz=Europe%2FMadrid%3Bpath%3D%2F", "tz=../etc"):
+        assert zone_from_cookie_header(header) is None, header
 
 
 def test_the_wire_form_round_trips_and_refuses_naive_times() -> None:

@@ -1,13 +1,14 @@
 """`/dashboard`: the signed-in student's upcoming and past lessons.
 
 The lessons are read once per visit (`lessons.dashboard_lessons`) and kept as backend-only
-views; what the page shows is text formatted for the viewer's time zone, which the browser
-reports after the first render, so the cards are re-formatted (not re-read) when it arrives.
+views; what the page shows is text formatted for the viewer's time zone (from the `tz` cookie;
+when the browser has to be asked instead, the cards are re-formatted, not re-read, once it
+answers).
 """
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import TypedDict
 
 import reflex as rx
 from reflex.event import EventSpec
@@ -16,8 +17,7 @@ from tutor_app import db, ics, lessons, pricing, routes, timefmt
 from tutor_app.cancellation import cancel_reason_for_student
 from tutor_app.models import BookingStatus
 from tutor_app.state.auth import AuthState
-
-TZ_SCRIPT = "Intl.DateTimeFormat().resolvedOptions().timeZone"
+from tutor_app.state.viewer_zone import ViewerZoneMixin
 
 _STATUS = {
     BookingStatus.SCHEDULED: ("Scheduled", "green"),
@@ -83,12 +83,11 @@ def lesson_card(view: lessons.LessonView, tz: str, *, upcoming: bool = False) ->
     }
 
 
-class DashboardState(AuthState):
+class DashboardState(ViewerZoneMixin, AuthState):
     """Upcoming and past lessons of the signed-in user."""
 
     upcoming: list[LessonCard] = []
     past: list[LessonCard] = []
-    viewer_tz: str = "UTC"
     loaded: bool = False
 
     _upcoming: list[lessons.LessonView] = []
@@ -96,26 +95,21 @@ class DashboardState(AuthState):
 
     @rx.event
     def load(self) -> EventSpec | None:
-        """on_load (after `require_login`): read the lessons and ask the browser its zone."""
+        """on_load (after `require_login`): read the lessons, shown in the viewer's zone."""
         user = self._current_user()
+        ask_zone = None
         if user is None:
             self._upcoming, self._past = [], []
         else:
+            ask_zone = self._detect_viewer_tz()
             with db.session() as s:
                 self._upcoming, self._past = lessons.dashboard_lessons(s, user_id=user.id)
         self._render()
         self.loaded = True
-        if user is None:
-            return None
-        return rx.call_script(TZ_SCRIPT, callback=DashboardState.set_viewer_tz)
+        return ask_zone
 
-    @rx.event
-    def set_viewer_tz(self, tz: Any) -> None:
-        """The browser's zone (validated; UTC when unknown); the cards are re-formatted."""
-        zone = timefmt.safe_zone(tz if isinstance(tz, str) else None)
-        if zone != self.viewer_tz:
-            self.viewer_tz = zone
-            self._render()
+    def _viewer_tz_changed(self) -> None:
+        self._render()  # the cards' times, re-formatted for the browser's zone
 
     def _render(self) -> None:
         self.upcoming = [lesson_card(v, self.viewer_tz, upcoming=True) for v in self._upcoming]

@@ -11,21 +11,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from typing import Any
 
 import reflex as rx
 from reflex.event import EventSpec
 
 from tutor_app import dev_payments, pricing, timefmt
 from tutor_app.settings import get_settings
+from tutor_app.state.viewer_zone import ViewerZoneMixin
 
 log = logging.getLogger(__name__)
 
-TZ_SCRIPT = "Intl.DateTimeFormat().resolvedOptions().timeZone"
 _SESSION_ID = re.compile(r"^cs_dev_[A-Za-z0-9]{1,64}$")
 
 
-class DevCheckoutState(rx.State):
+class DevCheckoutState(ViewerZoneMixin, rx.State):
     """One test checkout: what is being paid for, and the Pay button's progress."""
 
     available: bool = False
@@ -40,7 +39,6 @@ class DevCheckoutState(rx.State):
     cancel_url: str = "/"
     error: str = ""
     paying: bool = False
-    viewer_tz: str = "UTC"
 
     _view: dev_payments.DevCheckout | None = None
 
@@ -66,8 +64,9 @@ class DevCheckoutState(rx.State):
         self.duration = timefmt.format_duration(view.duration_minutes)
         self.amount = pricing.format_money(view.price_cents, view.currency)
         self.cancel_url = view.cancel_url
+        ask_zone = self._detect_viewer_tz()
         self._format_times()
-        return rx.call_script(TZ_SCRIPT, callback=DevCheckoutState.set_viewer_tz)
+        return ask_zone
 
     def _format_times(self) -> None:
         if self._view is None:
@@ -77,10 +76,7 @@ class DevCheckoutState(rx.State):
             self._view.start, self._view.end, self._view.tutor_timezone
         )
 
-    @rx.event
-    def set_viewer_tz(self, tz: Any) -> None:
-        """The browser's zone (validated; UTC when unknown)."""
-        self.viewer_tz = timefmt.safe_zone(tz if isinstance(tz, str) else None)
+    def _viewer_tz_changed(self) -> None:
         self._format_times()
 
     @rx.event(background=True)

@@ -13,7 +13,6 @@ import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 import reflex as rx
 from reflex.event import EventSpec
@@ -21,10 +20,10 @@ from reflex.event import EventSpec
 from tutor_app import booking_signals, db, lessons, pricing, routes, timefmt
 from tutor_app.state.auth import AuthState
 from tutor_app.state.booking import STEP_REVIEW, wizard_url
+from tutor_app.state.viewer_zone import ViewerZoneMixin
 
 log = logging.getLogger(__name__)
 
-TZ_SCRIPT = "Intl.DateTimeFormat().resolvedOptions().timeZone"
 WATCH_SECONDS = 600.0
 CHECK_EVERY_SECONDS = 2.0
 _SESSION_ID = re.compile(r"^[A-Za-z0-9_]{1,255}$")
@@ -72,12 +71,11 @@ async def wait_for_lesson(
             signal_spent = await booking_signals.wait_for_booking(session_id, timeout=pause)
 
 
-class PaymentState(AuthState):
+class PaymentState(ViewerZoneMixin, AuthState):
     """The success page's watch for the booking, and the cancel page's way back."""
 
     session_id: str = ""
     status: str = PROCESSING
-    viewer_tz: str = "UTC"
     tutor_name: str = ""
     tutor_photo_url: str = ""
     when: str = ""
@@ -102,10 +100,9 @@ class PaymentState(AuthState):
         user = self._current_user()
         if user is None or not self.session_id:
             return None
+        ask_zone = self._detect_viewer_tz()
         lesson = _lookup(self.session_id, user.id)
-        events: list[EventSpec] = [
-            rx.call_script(TZ_SCRIPT, callback=PaymentState.set_viewer_tz)
-        ]
+        events: list[EventSpec] = [ask_zone] if ask_zone is not None else []
         if lesson is not None:
             self._show(lesson)
         else:
@@ -159,13 +156,8 @@ class PaymentState(AuthState):
             self._lesson.start, self._lesson.end, self._lesson.tutor_timezone
         )
 
-    @rx.event
-    def set_viewer_tz(self, tz: Any) -> None:
-        """The browser's zone (validated; UTC when unknown)."""
-        zone = timefmt.safe_zone(tz if isinstance(tz, str) else None)
-        if zone != self.viewer_tz:
-            self.viewer_tz = zone
-            self._format_times()
+    def _viewer_tz_changed(self) -> None:
+        self._format_times()
 
     @rx.event
     def load_cancel(self) -> None:

@@ -7,23 +7,19 @@ Checkout, or the dev test-checkout page), so resuming never creates a second ses
 
 from __future__ import annotations
 
-from typing import Any
-
 import reflex as rx
 from reflex.event import EventSpec
 
 from tutor_app import db, resume, timefmt
 from tutor_app.state.auth import AuthState
+from tutor_app.state.viewer_zone import ViewerZoneMixin
 
-TZ_SCRIPT = "Intl.DateTimeFormat().resolvedOptions().timeZone"
 
-
-class ResumeCheckoutState(AuthState):
+class ResumeCheckoutState(ViewerZoneMixin, AuthState):
     """The student's unfinished payment, if any ("" everywhere when there is none)."""
 
     resume_url: str = ""
     resume_tutor: str = ""
-    viewer_tz: str = "UTC"
 
     _start_iso: str = ""
     _end_iso: str = ""
@@ -46,11 +42,7 @@ class ResumeCheckoutState(AuthState):
         self._start_iso = timefmt.to_utc_iso(found.start)
         self._end_iso = timefmt.to_utc_iso(found.end)
         self._expires_iso = timefmt.to_utc_iso(found.expires_at)
-        return rx.call_script(TZ_SCRIPT, callback=ResumeCheckoutState.set_viewer_tz)
-
-    @rx.event
-    def set_viewer_tz(self, tz: Any) -> None:
-        self.viewer_tz = timefmt.safe_zone(tz if isinstance(tz, str) else None)
+        return self._detect_viewer_tz()
 
     @rx.var(cache=True)
     def resume_when(self) -> str:

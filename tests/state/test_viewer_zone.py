@@ -1,0 +1,99 @@
+"""The viewer's zone, learned one way by every page state that shows times (`viewer_zone`).
+
+With the `tz` cookie the head script writes, a page's first event formats in that zone and
+asks the browser nothing; without a usable one it asks, and the answer reaches the asking
+state's own `set_viewer_tz`, which re-formats what it showed.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import reflex as rx
+import sqlalchemy as sa
+from reflex.istate.data import RouterData
+from reflex_base.constants import RouteVar
+from sqlmodel import Session
+
+from tutor_app import auth_sessions, timefmt
+from tutor_app.models import Booking, User, utcnow
+from tutor_app.state.dashboard import DashboardState
+from tutor_app.state.payment import PaymentState
+from tutor_app.state.viewer_zone import TZ_COOKIE_SCRIPT, TZ_SCRIPT
+
+T = TypeVar("T", bound=rx.State)
+TOKYO = "Asia/Tokyo"
+
+
+def _state(cls: type[T], url: str, cookie: str) -> T:
+    root = rx.State(_reflex_internal_init=True)
+    root.router = RouterData.from_router_data(
+        {RouteVar.HEADERS: {"origin": "http://localhost:3000", "cookie": cookie},
+         RouteVar.PATH: urlsplit(url).path, RouteVar.ORIGIN: url}
+    )
+    return root.get_substate(cls.get_full_name().split("."))
+
+
+def _signed_in_with_a_lesson(db: Session) -> tuple[str, Booking]:
+    user = User(email="zone@example.com", name="Zoe Zone")
+    db.add(user)
+    db.commit()
+    start = (utcnow() + timedelta(days=3)).replace(second=0, microsecond=0)
+    booking = Booking(user_id=user.id, tutor_id="james-okafor", start_time=start,
+                      end_time=start + timedelta(hours=1), price_cents=6000,
+                      stripe_checkout_session_id="cs_test_zone")
+    db.add(booking)
+    token = auth_sessions.create_session(db, user_id=user.id)
+    db.commit()
+    return f"{auth_sessions.SESSION_COOKIE}={token}", booking
+
+
+def _args(spec: Any) -> dict[str, Any]:
+    return {name._js_expr: value for name, value in spec.args}
+
+
+def _asks(events: Any) -> list[Any]:
+    """The `call_script(TZ_SCRIPT)` events among what a handler returned."""
+    items = events if isinstance(events, list) else [events]
+    return [e for e in items if e is not None and e.handler.fn.__qualname__ == "_call_script"
+            and TZ_SCRIPT in str(_args(e)["javascript_code"])]
+
+
+def test_states_that_show_times_take_the_zone_from_the_cookie(
+    database: sa.Engine, session: Session
+) -> None:
+    session_cookie, booking = _signed_in_with_a_lesson(session)
+    cookie = f"{session_cookie}; tz=Asia%2FTokyo"
+    expected = timefmt.format_range(booking.start_time, booking.end_time, TOKYO)
+
+    dashboard = _state(DashboardState, "/dashboard", cookie)
+    assert _asks(dashboard.load()) == []
+    assert dashboard.viewer_tz == TOKYO and dashboard.upcoming[0]["when"] == expected
+
+    payment = _state(PaymentState, "/payment/success?session_id=cs_test_zone", cookie)
+    assert _asks(payment.load_success()) == []
+    assert payment.viewer_tz == TOKYO and payment.when == expected
+
+
+def test_without_a_usable_cookie_the_state_asks_and_its_own_setter_reformats(
+    database: sa.Engine, session: Session
+) -> None:
+    session_cookie, booking = _signed_in_with_a_lesson(session)
+
+    dashboard = _state(DashboardState, "/dashboard", f"{session_cookie}; tz=Not%2FAZone")
+    (ask,) = _asks(dashboard.load())
+    assert dashboard.viewer_tz == "UTC"
+    callback = str(_args(ask)["callback"])  # this state's own setter, not a parent's
+    assert f"{DashboardState.get_full_name()}.set_viewer_tz" in callback
+    dashboard.set_viewer_tz(TOKYO)
+    assert dashboard.upcoming[0]["when"] == timefmt.format_range(
+        booking.start_time, booking.end_time, TOKYO
+    )
+
+
+def test_every_page_writes_the_zone_cookie_in_its_head() -> None:
+    from tutor_app.tutor_app import app
+
+    assert any(TZ_COOKIE_SCRIPT in str(c) for c in app.head_components)
