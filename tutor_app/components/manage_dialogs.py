@@ -15,10 +15,10 @@ import reflex as rx
 from reflex.vars import Var
 
 from tutor_app import style
+from tutor_app.components import slot_picker
 from tutor_app.state.manage_lesson import ManageLessonState
 
 M = ManageLessonState
-WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 SCHEDULED_LABEL = "Scheduled"  # DashboardState's status label of a SCHEDULED lesson
 
 
@@ -95,66 +95,18 @@ def _cancel_dialog() -> rx.Component:
     )
 
 
-def _day_cell(cell: Var[Any]) -> rx.Component:
-    key = cell["key"].to(str)
-    selected = key == M.reschedule_day
-    enabled = cell["enabled"].to(bool)
-    return rx.cond(
-        cell["in_range"].to(bool),
-        rx.button(
-            rx.vstack(
-                rx.text(cell["month"], font_size="0.625rem", line_height="1",
-                        height="0.625rem", text_transform="uppercase"),
-                rx.text(cell["label"], size="2", line_height="1.1"),
-                spacing="0",
-                align="center",
-            ),
-            on_click=M.choose_reschedule_day(key),
-            disabled=~enabled,
-            variant=rx.cond(selected, "solid", rx.cond(enabled, "soft", "ghost")),
-            size="1",
-            width="100%",
-            height="2.5rem",
-            custom_attrs={"data-day": key,
-                          "aria-pressed": rx.cond(selected, "true", "false")},
-            style={"padding": "0", "font_variant_numeric": "tabular-nums"},
-        ),
-        rx.box(height="2.5rem", aria_hidden="true"),
-    )
-
-
-def _time_button(option: Var[Any]) -> rx.Component:
-    start = option["start"].to(str)
-    selected = start == M.reschedule_start
-    return rx.button(
-        option["label"],
-        on_click=M.choose_reschedule_start(start),
-        variant=rx.cond(selected, "solid", "outline"),
-        size="2",
-        custom_attrs={"data-start": start, "aria-pressed": rx.cond(selected, "true", "false")},
-        style={"font_variant_numeric": "tabular-nums", "min_width": "4.5rem"},
-    )
-
-
 def _picker() -> rx.Component:
+    """The wizard's day/time picker (`components.slot_picker`), on the reschedule choices."""
     return rx.vstack(
+        slot_picker.picker_styles(),
         rx.text("Times are shown in ", M.zone_label, ".", size="1", color=style.MUTED_TEXT),
-        rx.grid(
-            *[rx.text(d, size="1", weight="medium", color=style.MUTED_TEXT, text_align="center")
-              for d in WEEKDAYS],
-            rx.foreach(M.reschedule_calendar, _day_cell),
-            columns="7",
-            gap="0.25rem",
-            width="100%",
-            id="reschedule-calendar",
-        ),
-        rx.heading(M.reschedule_day_label, as_="h3", size="3"),
-        rx.cond(
-            M.reschedule_times.length() > 0,
-            rx.flex(rx.foreach(M.reschedule_times, _time_button), wrap="wrap", gap="0.5rem",
-                    id="reschedule-times"),
-            rx.text("Pick a day with free times.", size="2", color=style.MUTED_TEXT),
-        ),
+        slot_picker.day_calendar(M.reschedule_calendar, selected_day=M.reschedule_day,
+                                 on_choose=M.choose_reschedule_day,
+                                 calendar_id="reschedule-calendar"),
+        slot_picker.day_times(M.reschedule_times, day_label=M.reschedule_day_label,
+                              selected_start=M.reschedule_start,
+                              on_choose=M.choose_reschedule_start,
+                              times_id="reschedule-times"),
         spacing="3",
         width="100%",
     )

@@ -14,19 +14,14 @@ import reflex as rx
 from reflex.vars import Var
 
 from tutor_app import routes, style
+from tutor_app.components import slot_picker
 from tutor_app.components.layout import page_layout
 from tutor_app.components.resume_banner import resume_banner
 from tutor_app.components.steps import step_indicator
-from tutor_app.state.booking import (
-    NOTE_MAX,
-    STEP_LABELS,
-    TZ_COOKIE_SCRIPT,
-    BookingWizardState,
-)
+from tutor_app.state.booking import NOTE_MAX, STEP_LABELS, BookingWizardState
 from tutor_app.state.resume_checkout import ResumeCheckoutState
 
 S = BookingWizardState
-WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
 # --- shared pieces ---------------------------------------------------------------------------
@@ -190,98 +185,14 @@ def _step_length() -> rx.Component:
 # --- step 3: day and time ----------------------------------------------------------------------
 
 
-# The calendar and the time buttons are plain elements styled by one stylesheet (`_STYLES`):
-# step 3 draws ~70 day cells, and a Radix button per cell (with its emotion styles and two
-# text components) made that step the slowest thing on the page to render.
-_STYLES = """
-.wz-cal{display:grid;grid-template-columns:repeat(7,minmax(0,1fr));gap:.25rem;width:100%}
-.wz-wd{font-size:var(--font-size-1);font-weight:500;color:var(--gray-11);text-align:center}
-.wz-day{display:flex;flex-direction:column;align-items:center;justify-content:center;
-height:2.25rem;width:100%;margin:0;padding:0;border:0;border-radius:var(--radius-3);
-font:inherit;font-size:var(--font-size-2);line-height:1.1;font-variant-numeric:tabular-nums;
-background:transparent;color:var(--gray-8)}
-button.wz-day{cursor:pointer;background:var(--accent-a3);color:var(--accent-a11)}
-button.wz-day:hover{background:var(--accent-a4)}
-button.wz-day:disabled{cursor:default;background:transparent;color:var(--gray-a8)}
-.wz-day[aria-pressed=true],.wz-time[aria-pressed=true]{background:var(--accent-9);
-color:var(--accent-contrast)}
-.wz-day:focus-visible,.wz-time:focus-visible{outline:2px solid var(--focus-8);
-outline-offset:2px}
-.wz-day::before{content:attr(data-month);display:block;height:.75rem;font-size:.625rem;
-line-height:1;font-weight:500;text-transform:uppercase}
-.wz-times{display:flex;flex-wrap:wrap;gap:.5rem}
-.wz-time{min-width:4.5rem;height:var(--space-6);padding:0 var(--space-3);margin:0;
-border-radius:var(--radius-3);font:inherit;font-size:var(--font-size-2);
-font-variant-numeric:tabular-nums;cursor:pointer;background:transparent;
-color:var(--accent-a11);box-shadow:inset 0 0 0 1px var(--accent-a8);border:0}
-.wz-time:hover{background:var(--accent-a2)}
-"""
-
-
-def _styles() -> rx.Component:
-    return rx.el.style(custom_attrs={"dangerouslySetInnerHTML": {"__html": _STYLES}})
-
-
-def _day_cell(cell: Var[Any]) -> rx.Component:
-    key = cell["key"].to(str)
-    enabled = cell["enabled"].to(bool)
-    # The month's short name (first of a month) is drawn by CSS from `data-month`: one
-    # element per cell instead of two.
-    month = cell["month"].to(str)
-    return rx.cond(
-        cell["in_range"].to(bool),
-        rx.el.button(
-            cell["label"],
-            on_click=S.choose_day(key),
-            disabled=~enabled,
-            type="button",
-            class_name="wz-day",
-            custom_attrs={
-                "data-day": key,
-                "data-month": month,
-                "aria-pressed": rx.cond(key == S.day, "true", "false"),
-                "aria-label": rx.cond(enabled, key + ", " + cell["count"].to_string()
-                                      + " free times", key + ", no free times"),
-            },
-        ),
-        rx.el.div(cell["label"], class_name="wz-day", aria_hidden="true",
-                  custom_attrs={"data-month": month}),
-    )
-
-
 def _calendar() -> rx.Component:
-    return rx.el.div(
-        *[rx.el.div(day, class_name="wz-wd") for day in WEEKDAYS],
-        rx.foreach(S.calendar, _day_cell),
-        class_name="wz-cal",
-        id="calendar",
-    )
-
-
-def _time_button(option: Var[Any]) -> rx.Component:
-    start = option["start"].to(str)
-    return rx.el.button(
-        option["label"],
-        on_click=S.choose_start(start),
-        type="button",
-        class_name="wz-time",
-        custom_attrs={"data-start": start,
-                      "aria-pressed": rx.cond(start == S.start, "true", "false")},
-    )
+    return slot_picker.day_calendar(S.calendar, selected_day=S.day, on_choose=S.choose_day,
+                                    calendar_id="calendar")
 
 
 def _times() -> rx.Component:
-    return rx.vstack(
-        rx.heading(S.day_label, as_="h3", size="3"),
-        rx.cond(
-            S.day_times.length() > 0,
-            rx.el.div(rx.foreach(S.day_times, _time_button), class_name="wz-times",
-                      id="times"),
-            rx.text("Pick a day with free times.", size="2", color=style.MUTED_TEXT),
-        ),
-        spacing="3",
-        width="100%",
-    )
+    return slot_picker.day_times(S.day_times, day_label=S.day_label, selected_start=S.start,
+                                 on_choose=S.choose_start, times_id="times")
 
 
 def _step_time() -> rx.Component:
@@ -502,11 +413,7 @@ def _loading() -> rx.Component:
 def book_now() -> rx.Component:
     """The wizard: step indicator, a notice when needed, and the current step."""
     return page_layout(
-        # Runs while the prerendered HTML is parsed, before the app's scripts open the
-        # websocket: the browser's zone rides along as the `tz` cookie, so `load` needs no
-        # second round trip to ask for it. (React never runs it again on client renders.)
-        rx.el.script(custom_attrs={"dangerouslySetInnerHTML": {"__html": TZ_COOKIE_SCRIPT}}),
-        _styles(),
+        slot_picker.picker_styles(),
         rx.window_event_listener(on_focus=S.refresh_slots,
                                  on_visibility_change=S.on_visibility),
         rx.vstack(

@@ -20,18 +20,19 @@ import json
 import logging
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypedDict
-from urllib.parse import unquote, urlencode
+from urllib.parse import urlencode
 
 import reflex as rx
 from reflex.event import EventSpec
 
-from tutor_app import catalog, checkout, db, pricing, routes, slots, timefmt
-from tutor_app.availability import HORIZON
+from tutor_app import catalog, checkout, db, pricing, routes, slot_calendar, slots, timefmt
 from tutor_app.models import User, utcnow
+from tutor_app.slot_calendar import CalendarCell, TimeOption
 from tutor_app.state.auth import AuthState, login_url
 from tutor_app.state.directory import TutorCard, tutor_card
+from tutor_app.state.viewer_zone import ViewerZoneMixin
 
 log = logging.getLogger(__name__)
 
@@ -42,36 +43,12 @@ NOTE_MAX = 500
 REFRESH_MIN_SECONDS = 5.0
 UNKNOWN_TUTOR_MESSAGE = "We couldn't find that tutor. Please choose one from the list."
 TIME_GONE_MESSAGE = "The time you picked is no longer available. Please choose another."
-TZ_SCRIPT = "Intl.DateTimeFormat().resolvedOptions().timeZone"
-# The browser's zone as a plain (non-credential) cookie, written by a tiny inline script of the
-# page before the websocket connects, so the first on_load already knows it: no extra round
-# trip to ask the browser. `call_script(TZ_SCRIPT)` remains the fallback when it is missing.
-TZ_COOKIE = "tz"
-TZ_COOKIE_SCRIPT = (
-    "try{document.cookie='" + TZ_COOKIE + "='+encodeURIComponent("
-    "Intl.DateTimeFormat().resolvedOptions().timeZone)+';path=/;max-age=31536000;"
-    "SameSite=Lax'}catch(e){}"
-)
 
 
 class DurationOption(TypedDict):
     minutes: int
     label: str  # "1 hour"
     price: str  # "$60.00"
-
-
-class CalendarCell(TypedDict):
-    key: str  # "2026-12-01" in the viewer's zone
-    label: str  # the day of the month, "1"
-    month: str  # "Dec" on the first of a month and on the first cell, else ""
-    enabled: bool  # has free starts
-    in_range: bool  # between today and the horizon
-    count: int  # free starts that day
-
-
-class TimeOption(TypedDict):
-    start: str  # UTC ISO, "2026-12-01T15:00:00Z"
-    label: str  # "10:00" in the viewer's zone
 
 
 def wizard_url(
@@ -92,23 +69,6 @@ def wizard_url(
     return f"{routes.BOOK_NOW}?{urlencode(params)}" if params else routes.BOOK_NOW
 
 
-def zone_from_cookie_header(cookie_header: str | None) -> str | None:
-    """The viewer's IANA zone from the `tz` cookie of a raw `Cookie:` header, validated.
-
-    None when the cookie is missing or names no known zone (then the page asks the browser).
-    Parsed by hand like the session cookie: one malformed cookie must not hide the others.
-    """
-    if not cookie_header:
-        return None
-    for part in cookie_header.split(";"):
-        name, sep, value = part.strip().partition("=")
-        if sep and name.strip() == TZ_COOKIE:
-            raw = unquote(value.strip().strip('"'))
-            zone = timefmt.safe_zone(raw)
-            return zone if zone == raw else None
-    return None
-
-
 def _int(value: str | None) -> int:
     try:
         return int(value or "")
@@ -116,31 +76,7 @@ def _int(value: str | None) -> int:
         return 0
 
 
-def calendar_cells(slot_days: Mapping[str, int], today: date) -> list[CalendarCell]:
-    """Whole weeks (Monday first) from today's week to the horizon's, for a 7-column grid."""
-    last = today + timedelta(days=HORIZON.days)
-    first = today - timedelta(days=today.weekday())
-    end = last + timedelta(days=6 - last.weekday())
-    cells: list[CalendarCell] = []
-    day = first
-    while day <= end:
-        key = day.isoformat()
-        count = slot_days.get(key, 0)
-        cells.append(
-            {
-                "key": key,
-                "label": str(day.day),
-                "month": f"{day:%b}" if day.day == 1 or day == first else "",
-                "enabled": count > 0,
-                "in_range": today <= day <= last,
-                "count": count,
-            }
-        )
-        day += timedelta(days=1)
-    return cells
-
-
-class BookingWizardState(AuthState):
+class BookingWizardState(ViewerZoneMixin, AuthState):
     """The wizard's choices, the tutor list and the free starts for the chosen length."""
 
     step: int = STEP_TUTOR
@@ -154,8 +90,6 @@ class BookingWizardState(AuthState):
     tutor_currency: str = "usd"
     duration: int = 0
     slots_loaded: bool = False
-    viewer_tz: str = "UTC"
-    tz_detected: bool = False
     day: str = ""  # the chosen day, YYYY-MM-DD in the viewer's zone
     start: str = ""  # the chosen start, UTC ISO
     note: str = ""
@@ -175,13 +109,11 @@ class BookingWizardState(AuthState):
     @rx.event
     def load(self) -> Iterator[EventSpec | None]:
         """on_load of /book-now: sign-in, tutors, the viewer's zone, and the choices the URL
-        carries. One event: the zone comes from the `tz` cookie when the page's script set it;
+        carries. One event: the zone comes from the `tz` cookie when the head script set it;
         only without it is the browser asked (one more round trip)."""
         user = self._load_signed_in_user()
         self._reset_choices()
-        zone = zone_from_cookie_header(self.router.headers.cookie)
-        if zone is not None:
-            self._set(viewer_tz=zone, tz_detected=True)
+        ask_zone = self._detect_viewer_tz()
         params = self.router.url.query_parameters
         with db.session() as s:
             cards = [tutor_card(t) for t in catalog.list_tutors(s)]
@@ -189,8 +121,8 @@ class BookingWizardState(AuthState):
             self.tutors = cards
         self._restore(params, user)
         self.loaded = True
-        if zone is None:
-            yield rx.call_script(TZ_SCRIPT, callback=BookingWizardState.set_viewer_tz)
+        if ask_zone is not None:
+            yield ask_zone
 
     def _set(self, **values: Any) -> None:
         """Assign only what differs: every assignment marks a var dirty and resends it."""
@@ -298,22 +230,11 @@ class BookingWizardState(AuthState):
         self.day = next(iter(self._day_counts()), self.day)
 
     def _day_counts(self) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for iso in self._slots:
-            parsed = timefmt.parse_utc_iso(iso)
-            if parsed is not None:
-                key = timefmt.day_key(parsed, self.viewer_tz)
-                counts[key] = counts.get(key, 0) + 1
-        return counts
+        return slot_calendar.day_counts(self._slots, self.viewer_tz)
 
-    @rx.event
-    def set_viewer_tz(self, tz: Any) -> None:
-        """The browser's IANA zone (from `Intl`), validated; an unknown one means UTC."""
-        zone = timefmt.safe_zone(tz if isinstance(tz, str) else None)
-        self.tz_detected = True
-        if zone != self.viewer_tz:
-            self.viewer_tz = zone
-            self._default_day()
+    def _viewer_tz_changed(self) -> None:
+        """The days regroup in the new zone: keep the chosen start's day (or a day with times)."""
+        self._default_day()
 
     @rx.event
     def refresh_slots(self) -> None:
@@ -555,8 +476,7 @@ class BookingWizardState(AuthState):
         """The next 60 days as whole weeks, days with free starts enabled (viewer's zone)."""
         if not self.slots_loaded:
             return []  # nothing to pick from yet; keeps the first page load small
-        today = timefmt.local(utcnow(), self.viewer_tz).date()
-        return calendar_cells(self._day_counts(), today)
+        return slot_calendar.calendar(self._slots, self.viewer_tz, now=utcnow())
 
     @rx.var(cache=True)
     def free_day_count(self) -> int:
@@ -565,23 +485,8 @@ class BookingWizardState(AuthState):
 
     @rx.var(cache=True)
     def day_times(self) -> list[TimeOption]:
-        """The free starts of the chosen day, as wall-clock times in the viewer's zone.
-
-        In the repeated hour of a fall-back two starts read the same; those get the zone's
-        abbreviation so the student can tell them apart.
-        """
-        picked: list[datetime] = []
-        for iso in self._slots:
-            parsed = timefmt.parse_utc_iso(iso)
-            if parsed is not None and timefmt.day_key(parsed, self.viewer_tz) == self.day:
-                picked.append(parsed)
-        labels = [timefmt.format_time(p, self.viewer_tz) for p in picked]
-        options: list[TimeOption] = []
-        for parsed, label in zip(picked, labels, strict=True):
-            if labels.count(label) > 1:
-                label = f"{label} {timefmt.local(parsed, self.viewer_tz):%Z}"
-            options.append({"start": timefmt.to_utc_iso(parsed), "label": label})
-        return options
+        """The free starts of the chosen day, as wall-clock times in the viewer's zone."""
+        return slot_calendar.day_times(self._slots, self.day, self.viewer_tz)
 
     @rx.var(cache=True)
     def day_label(self) -> str:

@@ -10,18 +10,17 @@ session cookie, so a booking id sent from the browser reaches only that user's o
 from __future__ import annotations
 
 import logging
-from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime
 
 import reflex as rx
 from reflex.event import EventSpec
 
-from tutor_app import cancellation, catalog, db, reschedule, timefmt
+from tutor_app import cancellation, catalog, db, reschedule, slot_calendar, timefmt
 from tutor_app.lesson_access import NotFound, owned_booking
 from tutor_app.models import Booking, User, utcnow
+from tutor_app.slot_calendar import CalendarCell, TimeOption
 from tutor_app.state.auth import login_url
-from tutor_app.state.booking import CalendarCell, TimeOption, calendar_cells
 from tutor_app.state.dashboard import DashboardState
 
 log = logging.getLogger(__name__)
@@ -237,40 +236,19 @@ class ManageLessonState(DashboardState):
         self.moving = False
 
     def _reschedule_day_counts(self) -> dict[str, int]:
-        counts: Counter[str] = Counter()
-        for iso in self.reschedule_slots:
-            parsed = timefmt.parse_utc_iso(iso)
-            if parsed is not None:
-                counts[timefmt.day_key(parsed, self.viewer_tz)] += 1
-        return dict(counts)
+        return slot_calendar.day_counts(self.reschedule_slots, self.viewer_tz)
 
     @rx.var(cache=True)
     def reschedule_calendar(self) -> list[CalendarCell]:
         """The next 60 days as whole weeks, days with free starts enabled (viewer's zone)."""
         if not self.reschedule_slots:
             return []
-        today = timefmt.local(utcnow(), self.viewer_tz).date()
-        return calendar_cells(self._reschedule_day_counts(), today)
+        return slot_calendar.calendar(self.reschedule_slots, self.viewer_tz, now=utcnow())
 
     @rx.var(cache=True)
     def reschedule_times(self) -> list[TimeOption]:
         """The free starts of the chosen day as wall-clock times in the viewer's zone."""
-        picked: list[datetime] = []
-        for iso in self.reschedule_slots:
-            parsed = timefmt.parse_utc_iso(iso)
-            if parsed is not None and timefmt.day_key(parsed, self.viewer_tz) == (
-                self.reschedule_day
-            ):
-                picked.append(parsed)
-        labels = [timefmt.format_time(p, self.viewer_tz) for p in picked]
-        return [
-            {
-                "start": timefmt.to_utc_iso(p),
-                "label": label if labels.count(label) == 1
-                else f"{label} {timefmt.local(p, self.viewer_tz):%Z}",
-            }
-            for p, label in zip(picked, labels, strict=True)
-        ]
+        return slot_calendar.day_times(self.reschedule_slots, self.reschedule_day, self.viewer_tz)
 
     @rx.var(cache=True)
     def reschedule_day_label(self) -> str:
