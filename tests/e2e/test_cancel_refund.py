@@ -113,8 +113,12 @@ def test_student_reschedules_to_another_free_time(
     expect(dialog).to_be_visible()
     days = dialog.locator("[data-day]:not([disabled])")
     expect(days.first).to_be_visible()
-    days.nth(min(2, days.count() - 1)).click()
+    day = days.nth(min(2, days.count() - 1))
+    day.click()
+    # Read the times only once the picker shows that day (the update is a round trip away).
+    expect(day).to_have_attribute("aria-pressed", "true")
     times = dialog.locator("#reschedule-times [data-start]")
+    expect(times.first).to_be_visible()
     new_start = next(
         s for s in (times.nth(i).get_attribute("data-start") for i in range(times.count()))
         if s and s != start
