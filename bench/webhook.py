@@ -114,7 +114,10 @@ def serve(factory: str, database_url: str, log_path: Path) -> Iterator[str]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", f"bench.webhook:{factory}", "--factory",
          "--host", "127.0.0.1", "--port", str(port), "--no-access-log",
-         "--log-level", "warning", "--lifespan", "off"],
+         "--log-level", "warning", "--lifespan", "off",
+         # A round of one server lasts several seconds while the other's 50 connections wait;
+         # uvicorn's default 5 s keep-alive would close them under the client (ReadError).
+         "--timeout-keep-alive", "300"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"

@@ -6,9 +6,9 @@ built from the session's own amount, currency, ids and metadata, never from the 
 
 Guarantees, from the database rather than from timing:
 
-- One booking per session: the UNIQUE index on `stripe_checkout_session_id`. A pre-check is a
-  fast path only; concurrent deliveries that both pass it meet the index, and the loser rolls
-  back its savepoint and reports DUPLICATE.
+- One booking per session: the UNIQUE index on `stripe_checkout_session_id`, as the arbiter of
+  `INSERT ... ON CONFLICT DO NOTHING`: of concurrent deliveries, the later ones insert nothing
+  and report DUPLICATE.
 - No double-booking: on PostgreSQL the `ex_bookings_no_overlap` exclusion constraint, on
   SQLite an overlap check inside the `BEGIN IMMEDIATE` transaction (writes are serialized).
   A paid session whose slot was taken meanwhile is recorded CANCELED with reason
@@ -17,6 +17,7 @@ Guarantees, from the database rather than from timing:
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -24,11 +25,14 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from tutor_app import accounts, booking_signals, checkout, db, holds, lesson_events
-from tutor_app.models import Booking, BookingStatus, User, utcnow
+from tutor_app.ids import new_id
+from tutor_app.models import Booking, BookingStatus, SlotHold, SyncStatus, User, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -186,17 +190,25 @@ def record_paid_session(
         log.error("paid session %s from %s cannot be booked: %s", session_id, source, exc)
         return BookingOutcome.INVALID
 
-    if claim is None:
-        with db.session() as s:  # fast path; the unique index below is the real guard
-            if booking_for_session(s, session_id=lesson.session_id) is not None:
-                return BookingOutcome.DUPLICATE
-
-    with db.write_session() as s:
-        if claim is not None and not claim(s):
-            s.rollback()
-            return BookingOutcome.ALREADY_HANDLED
-        outcome, booking_id, displaced = _insert_booking(s, lesson, now=now)
-        s.commit()
+    # On SQLite the overlap check under the write lock decides whether the slot is taken; on
+    # PostgreSQL the exclusion constraint does, and a violation aborts the transaction, so the
+    # whole transaction (claim included) is redone once, recording the booking as taken. The
+    # common case pays for no savepoint and no pre-check.
+    taken: bool | None = None
+    while True:
+        with db.writer_turn(), db.write_session() as s:
+            if claim is not None and not claim(s):
+                s.rollback()
+                return BookingOutcome.ALREADY_HANDLED
+            try:
+                outcome, booking_id, displaced = _insert_booking(s, lesson, now=now, taken=taken)
+            except IntegrityError as exc:
+                if taken or holds.violated_constraint(exc) != "ex_bookings_no_overlap":
+                    raise
+                taken = True  # another session's booking holds the slot (PostgreSQL)
+                continue
+            s.commit()
+        break
 
     log.info(
         "booking %s: session %s from %s -> %s", booking_id, lesson.session_id, source, outcome
@@ -214,93 +226,115 @@ def record_paid_session(
     return outcome
 
 
+_bookings = Booking.__table__  # type: ignore[attr-defined]
+_holds = SlotHold.__table__  # type: ignore[attr-defined]
+_users = User.__table__  # type: ignore[attr-defined]
+# Every column a booking row needs, given as bound values: the insert is built once.
+_BOOKING_VALUES = (
+    "id", "user_id", "tutor_id", "start_time", "end_time", "status", "price_cents", "currency",
+    "stripe_checkout_session_id", "stripe_payment_intent_id", "stripe_customer_id",
+    "customer_email", "refunded_cents", "canceled_at", "cancel_reason", "sequence",
+    "calendar_sync_status", "calendar_sync_attempts", "created_at", "updated_at",
+)
+_SLOT_TAKEN = (
+    sa.select(_bookings.c.id)
+    .where(
+        _bookings.c.tutor_id == sa.bindparam("tutor"),
+        _bookings.c.status == BookingStatus.SCHEDULED,
+        _bookings.c.start_time < sa.bindparam("end"),
+        _bookings.c.end_time > sa.bindparam("start"),
+    )
+    .limit(1)
+)
+_USER_EXISTS = sa.select(_users.c.id).where(_users.c.id == sa.bindparam("user"))
+_BOOKING_FOR_SESSION = sa.select(_bookings.c.id).where(
+    _bookings.c.stripe_checkout_session_id == sa.bindparam("session")
+)
+
+
+@functools.cache
+def _insert_statement(dialect_name: str) -> Any:
+    """`INSERT INTO bookings ... ON CONFLICT (session) DO NOTHING RETURNING id` for a dialect.
+
+    The unique index on the session id is the guard against a second booking for a session:
+    a concurrent delivery's insert waits for ours (PostgreSQL) or for the write lock (SQLite)
+    and then inserts nothing. The student's note travels on the hold (checkout wrote it
+    there), not through Stripe, so it is read by a subquery of the same statement.
+    """
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    note = (
+        sa.select(_holds.c.note)
+        .where(_holds.c.checkout_session_id == sa.bindparam("stripe_checkout_session_id"))
+        .scalar_subquery()
+    )
+    return (
+        dialect.insert(_bookings)
+        .values({
+            **{name: sa.bindparam(name, type_=_bookings.c[name].type) for name in _BOOKING_VALUES},
+            "note": sa.func.coalesce(note, ""),
+        })
+        .on_conflict_do_nothing(index_elements=[_bookings.c.stripe_checkout_session_id])
+        .returning(_bookings.c.id)
+    )
+
+
 def _insert_booking(
-    s: Session, lesson: PaidLesson, *, now: datetime
+    s: Session, lesson: PaidLesson, *, now: datetime, taken: bool | None
 ) -> tuple[BookingOutcome, str | None, list[str]]:
-    """Insert the booking in the open transaction: (outcome, booking id, displaced sessions)."""
-    existing = booking_for_session(s, session_id=lesson.session_id)
-    if existing is not None:
-        return BookingOutcome.DUPLICATE, existing.id, []
-    user_id = _resolve_user(s, lesson)
-    hold = holds.find_by_session(s, session_id=lesson.session_id)
-    note = hold.note if hold is not None else ""
-    taken = _slot_taken(s, lesson)
-    booking = _new_booking(lesson, user_id=user_id, note=note, now=now, taken=taken)
-    try:
-        with s.begin_nested():
-            s.add(booking)
-    except IntegrityError as exc:
-        # Another delivery of this session won the race (its commit is visible now), or, on
-        # PostgreSQL, another session's booking took the slot after our check.
-        existing = booking_for_session(s, session_id=lesson.session_id)
-        if existing is not None:
-            return BookingOutcome.DUPLICATE, existing.id, []
-        if taken or holds.violated_constraint(exc) != "ex_bookings_no_overlap":
-            raise
-        taken = True
-        booking = _new_booking(lesson, user_id=user_id, note=note, now=now, taken=True)
-        try:
-            with s.begin_nested():
-                s.add(booking)
-        except IntegrityError:
-            # Another delivery of this session recorded it as taken meanwhile (issue 5 race).
-            existing = booking_for_session(s, session_id=lesson.session_id)
-            if existing is None:
-                raise
-            return BookingOutcome.DUPLICATE, existing.id, []
+    """Insert the booking in the open transaction: (outcome, booking id, displaced sessions).
+
+    A handful of prebuilt statements and no ORM objects: the webhook holds SQLite's write
+    lock for exactly this long. `taken` None means "find out": the overlap check on SQLite
+    (the lock makes it authoritative), the exclusion constraint on PostgreSQL
+    (IntegrityError, and the caller tries again with `taken=True`).
+    """
+    conn = s.connection()
+    dialect_name = conn.dialect.name
+    if taken is None:
+        taken = dialect_name == "sqlite" and conn.execute(
+            _SLOT_TAKEN, {"tutor": lesson.tutor_id, "start": lesson.start, "end": lesson.end}
+        ).first() is not None
+    booking_id = new_id()
+    inserted = conn.execute(_insert_statement(dialect_name), {
+        "id": booking_id,
+        "user_id": _resolve_user(s, lesson),
+        "tutor_id": lesson.tutor_id,
+        "start_time": lesson.start,
+        "end_time": lesson.end,
+        "status": BookingStatus.CANCELED if taken else BookingStatus.SCHEDULED,
+        "price_cents": lesson.price_cents,
+        "currency": lesson.currency,
+        "stripe_checkout_session_id": lesson.session_id,
+        "stripe_payment_intent_id": lesson.payment_intent_id,
+        "stripe_customer_id": lesson.customer_id,
+        "customer_email": lesson.email,
+        "refunded_cents": 0,
+        "canceled_at": now if taken else None,
+        "cancel_reason": SLOT_TAKEN_REASON if taken else None,
+        "sequence": 0,
+        "calendar_sync_status": SyncStatus.NONE,
+        "calendar_sync_attempts": 0,
+        "created_at": now,
+        "updated_at": now,
+    }).scalar_one_or_none()
+    if inserted is None:  # the session has its booking (maybe from a concurrent delivery)
+        existing = conn.execute(
+            _BOOKING_FOR_SESSION, {"session": lesson.session_id}
+        ).scalar_one_or_none()
+        return BookingOutcome.DUPLICATE, existing, []
     if taken:
         holds.release_by_session(s, session_id=lesson.session_id, now=now)
         log.warning(
             "session %s paid for a taken slot of tutor %s: booking %s canceled, refund needed",
-            lesson.session_id, lesson.tutor_id, booking.id,
+            lesson.session_id, lesson.tutor_id, booking_id,
         )
-        return BookingOutcome.REFUND_NEEDED, booking.id, []
+        return BookingOutcome.REFUND_NEEDED, booking_id, []
     holds.convert_by_session(s, session_id=lesson.session_id, now=now)
     displaced = holds.release_overlapping(
         s, tutor_id=lesson.tutor_id, start=lesson.start, end=lesson.end,
         except_session_id=lesson.session_id, now=now,
     )
-    return BookingOutcome.CREATED, booking.id, displaced
-
-
-def _new_booking(
-    lesson: PaidLesson, *, user_id: str | None, note: str, now: datetime, taken: bool
-) -> Booking:
-    return Booking(
-        user_id=user_id,
-        tutor_id=lesson.tutor_id,
-        start_time=lesson.start,
-        end_time=lesson.end,
-        status=BookingStatus.CANCELED if taken else BookingStatus.SCHEDULED,
-        price_cents=lesson.price_cents,
-        currency=lesson.currency,
-        stripe_checkout_session_id=lesson.session_id,
-        stripe_payment_intent_id=lesson.payment_intent_id,
-        stripe_customer_id=lesson.customer_id,
-        note=note,
-        customer_email=lesson.email,
-        canceled_at=now if taken else None,
-        cancel_reason=SLOT_TAKEN_REASON if taken else None,
-        created_at=now,
-        updated_at=now,
-    )
-
-
-def _slot_taken(s: Session, lesson: PaidLesson) -> bool:
-    """Whether another SCHEDULED booking of the tutor overlaps the lesson.
-
-    Authoritative on SQLite (the transaction holds the write lock); on PostgreSQL the
-    exclusion constraint settles races this check cannot see.
-    """
-    clash = s.exec(
-        select(Booking.id).where(
-            Booking.tutor_id == lesson.tutor_id,
-            Booking.status == BookingStatus.SCHEDULED,
-            col(Booking.start_time) < lesson.end,
-            col(Booking.end_time) > lesson.start,
-        )
-    ).first()
-    return clash is not None
+    return BookingOutcome.CREATED, booking_id, displaced
 
 
 def _resolve_user(s: Session, lesson: PaidLesson) -> str | None:
@@ -310,9 +344,11 @@ def _resolve_user(s: Session, lesson: PaidLesson) -> str | None:
     booking. With neither, the booking stays unclaimed with `customer_email` recorded.
     """
     if lesson.user_id is not None:
-        user = s.get(User, lesson.user_id)
-        if user is not None:
-            return user.id
+        found = s.connection().execute(
+            _USER_EXISTS, {"user": lesson.user_id}
+        ).scalar_one_or_none()
+        if found is not None:
+            return str(found)
     if lesson.email:
         try:
             return accounts.find_or_create_by_email(

@@ -173,7 +173,39 @@ def sync_booking(booking_id: str, *, now: datetime | None = None) -> SyncResult:
             return SyncResult(booking_id, SyncStatus.PENDING, error="internal error")
 
 
+def _nothing_to_do(booking_id: str) -> SyncResult | None:
+    """The result for a booking whose tutor has no calendar and which was never synced, else
+    None (then `_prepare` decides).
+
+    Most tutors connect no calendar, and this runs after every booking: one indexed read in a
+    plain (deferred) transaction, instead of `_prepare`'s write transaction, which on SQLite
+    takes the write lock that the next webhook is waiting for.
+    """
+    has_calendar = (
+        sa.exists()
+        .where(col(CalendarConnection.user_id) == col(User.id))
+        .where(col(User.tutor_id) == col(Booking.tutor_id), col(User.role) == Role.TUTOR)
+    )
+    with app_db.session() as db:
+        row = db.execute(
+            sa.select(
+                col(Booking.calendar_sync_status),
+                col(Booking.calendar_sync_next_at),
+                col(Booking.google_calendar_event_id),
+                has_calendar.label("has_calendar"),
+            ).where(col(Booking.id) == booking_id)
+        ).first()
+    if row is None or row.has_calendar:
+        return None
+    if row.calendar_sync_status != SyncStatus.NONE or row.calendar_sync_next_at is not None:
+        return None  # `_prepare` resets it to "none"
+    return SyncResult(booking_id, SyncStatus.NONE, event_id=row.google_calendar_event_id)
+
+
 def _sync(booking_id: str, *, now: datetime | None) -> SyncResult:
+    quick = _nothing_to_do(booking_id)
+    if quick is not None:
+        return quick
     for _round in range(_ROUNDS):
         prepared = _prepare(booking_id, now=now or utcnow())
         if isinstance(prepared, SyncResult):

@@ -14,6 +14,7 @@ while the same thread already holds a write transaction (they must not wait on t
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -108,3 +109,22 @@ def write_session() -> Iterator[Session]:
     """A session whose transaction holds the write lock from its start on SQLite."""
     with Session(_immediate(), expire_on_commit=False) as db:
         yield db
+
+
+# SQLite lets one writer in at a time; the others retry inside `busy_timeout` with sleeps that
+# grow to 100 ms, so under a burst of webhooks a few unlucky ones lose the race again and
+# again for seconds. Queueing this process's hot writers on a lock instead hands the write
+# lock over the moment it is free; other processes still meet the busy timeout, as before.
+# PostgreSQL writers run concurrently: no lock there.
+_sqlite_writers = threading.Lock()
+
+
+@contextmanager
+def writer_turn() -> Iterator[None]:
+    """Hold this process's SQLite writer turn around a short write transaction (no-op on
+    PostgreSQL). Never around anything slow, nor around a read another writer waits for."""
+    if not is_sqlite():
+        yield
+        return
+    with _sqlite_writers:
+        yield

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -21,6 +21,34 @@ from tutor_app.models import HoldStatus, SlotHold
 # How long a student has to pay: Stripe's minimum Checkout Session lifetime, so the session
 # and the hold lapse together.
 HOLD_MINUTES = 30
+
+# The two statements every paid booking runs inside the webhook's write transaction, built
+# once: constructing a statement costs more Python than executing it (and SQLite holds its
+# write lock meanwhile). Plain Core on the session's connection: no ORM objects involved.
+_holds = SlotHold.__table__  # type: ignore[attr-defined]
+_CONVERT_BY_SESSION = (
+    update(_holds)
+    .where(
+        _holds.c.checkout_session_id == bindparam("session_id"),
+        _holds.c.status != HoldStatus.CONVERTED,
+    )
+    .values(status=HoldStatus.CONVERTED, updated_at=bindparam("now"))
+)
+_RELEASE_OVERLAPPING = (
+    update(_holds)
+    .where(
+        _holds.c.tutor_id == bindparam("tutor"),
+        _holds.c.status == HoldStatus.ACTIVE,
+        _holds.c.start_time < bindparam("end"),
+        _holds.c.end_time > bindparam("start"),
+        or_(
+            _holds.c.checkout_session_id.is_(None),
+            _holds.c.checkout_session_id != bindparam("session_id"),
+        ),
+    )
+    .values(status=HoldStatus.RELEASED, updated_at=bindparam("now"))
+    .returning(_holds.c.checkout_session_id)
+)
 
 
 def find_by_session(db: Session, *, session_id: str) -> SlotHold | None:
@@ -74,15 +102,10 @@ def release_by_session(db: Session, *, session_id: str, now: datetime) -> bool:
 
 def convert_by_session(db: Session, *, session_id: str, now: datetime) -> bool:
     """Mark a paid session's hold converted: the booking now blocks the slot instead."""
-    result = db.execute(
-        update(SlotHold)
-        .where(
-            col(SlotHold.checkout_session_id) == session_id,
-            col(SlotHold.status) != HoldStatus.CONVERTED,
-        )
-        .values(status=HoldStatus.CONVERTED, updated_at=now)
+    result = db.connection().execute(
+        _CONVERT_BY_SESSION, {"session_id": session_id, "now": now}
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return bool(result.rowcount)
 
 
 def release_overlapping(
@@ -98,24 +121,15 @@ def release_overlapping(
 
     Happens only when a payment's webhook arrives after its hold lapsed and someone else
     picked the slot meanwhile. Their sessions are returned so they can be expired at Stripe
-    before they pay for a slot that is gone.
+    before they pay for a slot that is gone. One UPDATE ... RETURNING: it runs inside the
+    webhook's write transaction on every booking, nearly always changing nothing.
     """
-    rows = db.exec(
-        select(SlotHold).where(
-            SlotHold.tutor_id == tutor_id,
-            SlotHold.status == HoldStatus.ACTIVE,
-            col(SlotHold.start_time) < end,
-            col(SlotHold.end_time) > start,
-        )
-    ).all()
-    displaced: list[str] = []
-    for hold in rows:
-        if hold.checkout_session_id == except_session_id:
-            continue
-        release(db, hold_id=hold.id, now=now)
-        if hold.checkout_session_id:
-            displaced.append(hold.checkout_session_id)
-    return displaced
+    result = db.connection().execute(
+        _RELEASE_OVERLAPPING,
+        {"tutor": tutor_id, "start": start, "end": end, "session_id": except_session_id,
+         "now": now},
+    )
+    return [session_id for (session_id,) in result if session_id]
 
 
 def keep_until_paid(db: Session, *, session_id: str, now: datetime) -> bool:

@@ -30,12 +30,14 @@ booking) are skipped and marked so (`attempts = MAX_ATTEMPTS`, `last_error = "sk
 
 from __future__ import annotations
 
+import functools
 import html
 import logging
 import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -151,6 +153,11 @@ def send_once(*, booking_id: str, kind: str, key: str, now: datetime | None = No
     if kind not in KINDS:
         raise ValueError(f"unknown notification kind {kind!r}")
     now = now or utcnow()
+    # The email is rendered from the same read as the "still makes sense" check, before the
+    # claim: one read transaction per email instead of a second one after the claim (this runs
+    # after every booking). A claim lost to another sender wastes the rendering, rarely.
+    email: Email | None = None
+    problem: str | Exception | None = None
     with db.session() as session:
         booking = session.get(Booking, booking_id)
         if booking is None:
@@ -160,10 +167,19 @@ def send_once(*, booking_id: str, kind: str, key: str, now: datetime | None = No
         if reason:
             log.info("notification %s for booking %s not sent: %s", kind, booking_id, reason)
             return False
+        try:
+            email = compose(session, booking=booking, kind=kind, now=now)
+        except NoRecipient:
+            problem = "no email address"
+        except Exception as exc:  # a rendering bug: recorded on the claimed row, retried
+            problem = exc
     notification_id = _claim(key=key, booking_id=booking_id, kind=kind, now=now)
     if notification_id is None:
         return False
-    return _attempt(notification_id, now=now)
+    if isinstance(problem, Exception):
+        _record_failure(notification_id, problem)
+        return False
+    return _deliver(notification_id, kind, email, skip=problem, now=now)
 
 
 # ---------------------------------------------------------------- jobs
@@ -316,21 +332,32 @@ jobs.register_job("notification-retries", run_retries, interval=60)
 # ---------------------------------------------------------------- claiming and sending
 
 
-def _claim(*, key: str, booking_id: str, kind: str, now: datetime) -> str | None:
-    """Insert the notification row unless the key exists; its id when this call got it."""
-    engine = db.engine()
-    dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
+@functools.cache
+def _claim_statement(dialect_name: str) -> Any:
+    """`INSERT ... ON CONFLICT (dedupe_key) DO NOTHING RETURNING id`, built once per dialect
+    (it runs after every booking; building it cost more than running it)."""
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
     table = Notification.__table__  # type: ignore[attr-defined]
-    notification_id = new_id()
-    statement = (
+    return (
         dialect.insert(table)
-        .values(id=notification_id, dedupe_key=key, booking_id=booking_id, kind=kind,
-                attempts=0, created_at=now)
+        .values({
+            **{name: sa.bindparam(name, type_=table.c[name].type)
+               for name in ("id", "dedupe_key", "booking_id", "kind", "created_at")},
+            "attempts": 0,
+        })
         .on_conflict_do_nothing(index_elements=[table.c.dedupe_key])
         .returning(table.c.id)  # rowcount of an INSERT is not reliable on every driver
     )
-    with engine.begin() as conn:
-        claimed = conn.execute(statement).scalar_one_or_none()
+
+
+def _claim(*, key: str, booking_id: str, kind: str, now: datetime) -> str | None:
+    """Insert the notification row unless the key exists; its id when this call got it."""
+    engine = db.engine()
+    notification_id = new_id()
+    values = {"id": notification_id, "dedupe_key": key, "booking_id": booking_id, "kind": kind,
+              "created_at": now}
+    with db.writer_turn(), engine.begin() as conn:
+        claimed = conn.execute(_claim_statement(engine.dialect.name), values).scalar_one_or_none()
     return notification_id if claimed == notification_id else None
 
 
@@ -353,6 +380,13 @@ def _attempt(notification_id: str, *, now: datetime) -> bool:
     except Exception as exc:  # a rendering bug is recorded and retried like a mail failure
         _record_failure(notification_id, exc)
         return False
+    return _deliver(notification_id, kind, email, skip=skip, now=now)
+
+
+def _deliver(
+    notification_id: str, kind: str, email: Email | None, *, skip: str | None, now: datetime
+) -> bool:
+    """Send a claimed, rendered notification (or mark it skipped); record the outcome."""
     if skip is not None or email is None:
         _update(notification_id, attempts=MAX_ATTEMPTS, last_error=f"skipped: {skip}")
         log.info("notification %s skipped: %s", notification_id, skip)
@@ -368,14 +402,21 @@ def _attempt(notification_id: str, *, now: datetime) -> bool:
     return True
 
 
-def _update(notification_id: str, **values: object) -> None:
+@functools.cache
+def _update_statement(columns: tuple[str, ...]) -> Any:
+    """UPDATE of `columns` on an unsent row, built once per set of columns."""
     table = Notification.__table__  # type: ignore[attr-defined]
-    with db.engine().begin() as conn:
-        conn.execute(
-            sa.update(table)
-            .where(table.c.id == notification_id, table.c.sent_at.is_(None))
-            .values(**values)
-        )
+    return (
+        sa.update(table)
+        .where(table.c.id == sa.bindparam("notification_id"), table.c.sent_at.is_(None))
+        .values({name: sa.bindparam(name, type_=table.c[name].type) for name in columns})
+    )
+
+
+def _update(notification_id: str, **values: object) -> None:
+    with db.writer_turn(), db.engine().begin() as conn:
+        conn.execute(_update_statement(tuple(sorted(values))),
+                     {"notification_id": notification_id, **values})
 
 
 def _record_failure(notification_id: str, exc: Exception) -> None:

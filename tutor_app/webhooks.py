@@ -18,11 +18,13 @@ A database error propagates (the route answers 5xx and Stripe retries).
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from tutor_app import bookings, db, holds, refunds
@@ -45,28 +47,34 @@ _BOOKING_RESULTS = {
 }
 
 
+@functools.cache
+def _claim_statement(dialect_name: str) -> Any:
+    """`INSERT INTO stripe_events ... ON CONFLICT (id) DO NOTHING RETURNING id`, built once."""
+    table = StripeEvent.__table__  # type: ignore[attr-defined]
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    return (
+        dialect.insert(table)
+        .values({name: sa.bindparam(name, type_=table.c[name].type)
+                 for name in ("id", "type", "object_id", "received_at")})
+        .on_conflict_do_nothing(index_elements=[table.c.id])
+        .returning(table.c.id)
+    )
+
+
 def _claimer(event_id: str, event_type: str, object_id: str | None) -> Callable[[Session], bool]:
     """A function that records the event inside the caller's transaction; False if known.
 
-    The primary key makes this hold under concurrent deliveries of one event: on PostgreSQL
-    the second insert waits for the first transaction and then fails; on SQLite the write
-    lock serializes them and the lookup sees the first.
+    One `INSERT ... ON CONFLICT DO NOTHING RETURNING` on the primary key, which makes this
+    hold under concurrent deliveries of one event: on PostgreSQL the second insert waits for
+    the first transaction and then inserts nothing; on SQLite the write lock serializes them.
+    A redelivery therefore needs no lookup of its own first: the claim is the lookup.
     """
 
     def claim(s: Session) -> bool:
-        if s.get(StripeEvent, event_id) is not None:
-            return False
-        try:
-            with s.begin_nested():
-                s.add(
-                    StripeEvent(
-                        id=event_id, type=event_type[:128], object_id=object_id,
-                        received_at=utcnow(),
-                    )
-                )
-        except IntegrityError:
-            return False
-        return True
+        conn = s.connection()
+        values = {"id": event_id, "type": event_type[:128], "object_id": object_id,
+                  "received_at": utcnow()}
+        return conn.execute(_claim_statement(conn.dialect.name), values).first() is not None
 
     return claim
 
@@ -83,20 +91,21 @@ def handle_event(event: Mapping[str, Any]) -> str:
     obj: Mapping[str, Any] = event["data"]["object"]
     raw_id = obj.get("id")
     object_id = raw_id[:255] if isinstance(raw_id, str) else None
-    if _already_handled(event_id):
-        result = DUPLICATE_EVENT
-    else:
-        claim = _claimer(event_id, event_type, object_id)
-        if event_type in (COMPLETED, ASYNC_SUCCEEDED) and obj.get("payment_status") == "paid":
-            result = _book(obj, event_type, claim)
-        elif event_type == COMPLETED:
-            result = _with_claim(claim, object_id, _keep_hold, "awaiting_payment")
-        elif event_type in (EXPIRED, ASYNC_FAILED):
-            result = _with_claim(claim, object_id, _release_hold, "hold_released")
-        elif event_type == "charge.refunded":  # issue 5: a refund, e.g. made in the dashboard
-            result = str(refunds.handle_charge_refunded(obj, claim=claim))
+    claim = _claimer(event_id, event_type, object_id)
+    if event_type in (COMPLETED, ASYNC_SUCCEEDED) and obj.get("payment_status") == "paid":
+        result = _book(obj, event_type, claim)
+    elif event_type == COMPLETED:
+        result = _with_claim(claim, object_id, _keep_hold, "awaiting_payment")
+    elif event_type in (EXPIRED, ASYNC_FAILED):
+        result = _with_claim(claim, object_id, _release_hold, "hold_released")
+    elif event_type == "charge.refunded":  # issue 5: a refund, e.g. made in the dashboard
+        # Its handler may ask Stripe for the session before it claims: skip a known event.
+        if _already_handled(event_id):
+            result = DUPLICATE_EVENT
         else:
-            result = _with_claim(claim, object_id, None, "ignored")
+            result = str(refunds.handle_charge_refunded(obj, claim=claim))
+    else:
+        result = _with_claim(claim, object_id, None, "ignored")
     log.info("stripe event %s (%s) object %s: %s", event_id, event_type, object_id, result)
     return result
 
