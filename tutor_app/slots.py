@@ -48,7 +48,10 @@ def busy_for(
     A hold is live while it is active and `expires_at > now`; a lapsed one blocks nothing even
     before anything marks it released. Holds of `for_user_id` are left out (see module doc).
     """
-    bookings = db.exec(
+    # Plain rows through the session's connection: the wizard reads up to a thousand spans per
+    # page event, and ORM result handling would cost more than the slot computation itself.
+    conn = db.connection()
+    bookings = conn.execute(
         select(Booking.start_time, Booking.end_time).where(
             Booking.tutor_id == tutor_id,
             Booking.status == BookingStatus.SCHEDULED,
@@ -67,13 +70,15 @@ def busy_for(
     )
     if for_user_id is not None:
         hold_query = hold_query.where(SlotHold.user_id != for_user_id)
-    holds = db.exec(hold_query).all()
+    holds = conn.execute(hold_query).all()
     spans = [Busy(s, e) for s, e in [*bookings, *holds]]
     # The tutor's connected Google Calendar (cached briefly; [] on any error). It also shows
     # the events we made for our own bookings: count those spans once, so that a reschedule
     # can take its own booking's span out again.
-    booked = set(spans[: len(bookings)])
-    spans += [b for b in busy_calendar.calendar_busy(tutor_id, start, end) if b not in booked]
+    calendar = busy_calendar.calendar_busy(tutor_id, start, end)
+    if calendar:
+        booked = set(spans[: len(bookings)])
+        spans += [b for b in calendar if b not in booked]
     return spans
 
 
