@@ -18,10 +18,12 @@ import sqlalchemy as sa
 from alembic import command
 from sqlmodel import Session, SQLModel
 
+from tests.fakes.fake_google import FakeGoogle
 from tutor_app import busy_calendar, lesson_events
 from tutor_app import db as app_db
 from tutor_app.catalog import seed_catalog
 from tutor_app.cli import alembic_config
+from tutor_app.integrations import google_oauth
 from tutor_app.settings import Settings, reload_settings
 
 BACKEND = os.environ.get("TEST_DATABASE", "sqlite")
@@ -132,3 +134,31 @@ def artifacts_dir() -> Path:
     path = Path(__file__).resolve().parent.parent / "test-artifacts"
     path.mkdir(exist_ok=True)
     return path
+
+
+@pytest.fixture(scope="session")
+def running_google() -> Iterator[FakeGoogle]:
+    """One local fake Google (OAuth consent + Calendar API) for the whole run."""
+    with FakeGoogle() as google:
+        yield google
+
+
+@pytest.fixture
+def google(
+    running_google: FakeGoogle, database: sa.Engine, configure: Callable[..., Settings]
+) -> Iterator[FakeGoogle]:
+    """The fake Google, reset and configured as the app's Google, with no cached answers."""
+    running_google.reset()
+    configure(
+        GOOGLE_CLIENT_ID=running_google.client_id,
+        GOOGLE_CLIENT_SECRET=running_google.client_secret,
+        OIDC_DISCOVERY_URL=running_google.discovery_url,
+        GOOGLE_API_BASE=running_google.api_root,
+        APP_URL="http://app.test",
+        APP_ENV="dev",
+    )
+    google_oauth.clear_caches()
+    busy_calendar.clear_cache()
+    yield running_google
+    google_oauth.clear_caches()
+    busy_calendar.clear_cache()

@@ -33,29 +33,17 @@ GOOGLE_ACCOUNT = {
 }
 
 
-@pytest.fixture(scope="module")
-def _running_google() -> Iterator[FakeGoogle]:
-    with FakeGoogle() as google:
-        yield google
-
-
 @pytest.fixture
 def google(
-    _running_google: FakeGoogle, api_server: ThreadedServer, configure: Callable[..., Settings]
-) -> Iterator[FakeGoogle]:
-    """FakeGoogle configured as the app's Google (OAuth client and Calendar API)."""
-    _running_google.reset()
-    _running_google.user = dict(GOOGLE_ACCOUNT)
-    configure(
-        GOOGLE_CLIENT_ID=_running_google.client_id,
-        GOOGLE_CLIENT_SECRET=_running_google.client_secret,
-        OIDC_DISCOVERY_URL=_running_google.discovery_url,
-        GOOGLE_API_BASE=_running_google.api_root,
-        APP_URL=api_server.url,
-    )
+    api_server: ThreadedServer, google: FakeGoogle, configure: Callable[..., Settings]
+) -> FakeGoogle:
+    """The shared fake Google, signing in GOOGLE_ACCOUNT and redirecting to the served API.
+
+    `api_server` comes first: it turns Google sign-in off, and the shared fixture back on."""
+    google.user = dict(GOOGLE_ACCOUNT)
+    configure(APP_URL=api_server.url)
     google_oauth.clear_caches()
-    yield _running_google
-    google_oauth.clear_caches()
+    return google
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import json
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,7 +23,6 @@ from tests.fakes.fake_google import FakeGoogle
 from tests.fakes.server import free_port
 from tutor_app import busy_calendar, calendar_connections, calendar_sync, jobs, lesson_events
 from tutor_app.calendar_sync import event_id_for, sync_booking
-from tutor_app.integrations import google_oauth
 from tutor_app.integrations.google_calendar import (
     CalendarClient,
     CalendarGone,
@@ -38,32 +37,6 @@ TUTOR_ID = "james-okafor"  # America/New_York, Mathematics and Physics
 TUTOR_EMAIL = "james.calendar@example.com"
 START = datetime(2030, 3, 4, 15, 0, tzinfo=UTC)
 NOW = datetime(2030, 3, 1, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture(scope="module")
-def _running_google() -> Iterator[FakeGoogle]:
-    with FakeGoogle() as google:
-        yield google
-
-
-@pytest.fixture
-def google(
-    _running_google: FakeGoogle, database: Any, configure: Callable[..., Settings]
-) -> Iterator[FakeGoogle]:
-    """The fake Google, reset, configured as the app's Google."""
-    _running_google.reset()
-    configure(
-        GOOGLE_CLIENT_ID=_running_google.client_id,
-        GOOGLE_CLIENT_SECRET=_running_google.client_secret,
-        OIDC_DISCOVERY_URL=_running_google.discovery_url,
-        GOOGLE_API_BASE=_running_google.api_root,
-        APP_URL="http://app.test",
-        APP_ENV="dev",
-    )
-    google_oauth.clear_caches()
-    busy_calendar.clear_cache()
-    yield _running_google
-    busy_calendar.clear_cache()
 
 
 @pytest.fixture

@@ -9,9 +9,8 @@ gone) they come back. Google failing, or unreachable, never takes slots away.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
 
 import pytest
 from sqlmodel import Session
@@ -20,7 +19,6 @@ from tests.fakes.fake_google import FakeGoogle
 from tests.fakes.server import free_port
 from tests.stripe_helpers import FIRST_SLOT, FIXED_NOW, TUTOR
 from tutor_app import busy_calendar, calendar_connections, slots
-from tutor_app.integrations import google_oauth
 from tutor_app.models import Role, User
 from tutor_app.settings import Settings
 
@@ -32,32 +30,6 @@ CALENDAR_EMAIL = "james.calendar@example.com"
 DENTIST = (FIRST_SLOT + HOUR, FIRST_SLOT + 2 * HOUR)
 # 60-minute starts that overlap it; 16:00 (ends as it starts) and 18:00 (starts as it ends) don't.
 OVERLAPPING = [FIRST_SLOT + HALF, FIRST_SLOT + HOUR, FIRST_SLOT + HOUR + HALF]
-
-
-@pytest.fixture(scope="module")
-def _running_google() -> Iterator[FakeGoogle]:
-    with FakeGoogle() as google:
-        yield google
-
-
-@pytest.fixture
-def google(
-    _running_google: FakeGoogle, database: Any, configure: Callable[..., Settings]
-) -> Iterator[FakeGoogle]:
-    """The fake Google, reset and configured as the app's Google, with no cached answers."""
-    _running_google.reset()
-    configure(
-        GOOGLE_CLIENT_ID=_running_google.client_id,
-        GOOGLE_CLIENT_SECRET=_running_google.client_secret,
-        OIDC_DISCOVERY_URL=_running_google.discovery_url,
-        GOOGLE_API_BASE=_running_google.api_root,
-        APP_URL="http://app.test",
-        APP_ENV="dev",
-    )
-    google_oauth.clear_caches()
-    busy_calendar.clear_cache()
-    yield _running_google
-    busy_calendar.clear_cache()
 
 
 @pytest.fixture
