@@ -19,6 +19,8 @@ from alembic import command
 from sqlmodel import Session, SQLModel
 
 from tests.fakes.fake_google import FakeGoogle
+from tests.fakes.fake_stripe import FakeStripe
+from tests.stripe_helpers import fake_stripe_configured
 from tutor_app import busy_calendar, lesson_events
 from tutor_app import db as app_db
 from tutor_app.catalog import seed_catalog
@@ -162,3 +164,19 @@ def google(
     yield running_google
     google_oauth.clear_caches()
     busy_calendar.clear_cache()
+
+
+@pytest.fixture(scope="session")
+def stripe_server() -> Iterator[FakeStripe]:
+    """One local fake Stripe API for the whole run (the real `stripe` SDK talks to it)."""
+    with FakeStripe() as server:
+        yield server
+
+
+@pytest.fixture
+def fake(
+    stripe_server: FakeStripe, database: sa.Engine, configure: Callable[..., Settings]
+) -> Iterator[FakeStripe]:
+    """The fake Stripe API, reset, with the app's Stripe settings pointing at it."""
+    with fake_stripe_configured(stripe_server, configure) as configured:
+        yield configured

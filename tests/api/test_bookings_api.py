@@ -19,28 +19,14 @@ from tests.fakes.fake_stripe import FakeStripe
 from tests.fakes.server import ThreadedServer
 from tests.money_helpers import (
     TUTOR,
-    ConfigureFn,
     booking,
     paid_booking,
     refund_requests,
 )
-from tests.stripe_helpers import fake_stripe_configured, make_booking, make_user
+from tests.stripe_helpers import make_booking, make_user
 from tutor_app import auth_sessions, slots
 from tutor_app.models import BookingStatus, User, utcnow
 from tutor_app.timefmt import to_utc_iso
-
-
-@pytest.fixture(scope="module")
-def fake_server() -> Iterator[FakeStripe]:
-    with FakeStripe() as server:
-        yield server
-
-
-@pytest.fixture
-def fake(fake_server: FakeStripe, api_server: ThreadedServer, configure: ConfigureFn
-         ) -> Iterator[FakeStripe]:
-    with fake_stripe_configured(fake_server, configure) as f:
-        yield f
 
 
 @pytest.fixture

@@ -15,19 +15,16 @@ The figures (attempts, bookings, refunds) are printed for the closing note:
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import httpx
-import pytest
 from sqlmodel import Session, select
 
 from tests.fakes.fake_stripe import FakeStripe
 from tests.fakes.server import ThreadedServer
 from tests.money_helpers import (
     TUTOR,
-    ConfigureFn,
     booking,
     free_start,
     paid_booking,
@@ -38,7 +35,6 @@ from tests.stripe_helpers import (
     WEBHOOK_PATH,
     WEBHOOK_SECRET,
     checkout_requests,
-    fake_stripe_configured,
     make_user,
 )
 from tutor_app import auth_sessions, bookings, checkout
@@ -46,19 +42,6 @@ from tutor_app.models import Booking, BookingStatus, HoldStatus, SlotHold, User,
 from tutor_app.timefmt import to_utc_iso
 
 STUDENTS = 20
-
-
-@pytest.fixture(scope="module")
-def fake_server() -> Iterator[FakeStripe]:
-    with FakeStripe() as server:
-        yield server
-
-
-@pytest.fixture
-def fake(fake_server: FakeStripe, api_server: ThreadedServer, configure: ConfigureFn
-         ) -> Iterator[FakeStripe]:
-    with fake_stripe_configured(fake_server, configure) as f:
-        yield f
 
 
 def _cookie(session: Session, user: User) -> dict[str, str]:

@@ -22,7 +22,6 @@ from tests.stripe_helpers import (
     WEBHOOK_SECRET,
     all_bookings,
     checkout_requests,
-    fake_stripe_configured,
     first_free,
     make_hold,
     make_user,
@@ -35,20 +34,6 @@ from tutor_app.timefmt import to_utc_iso
 
 ConfigureFn = Callable[..., Settings]
 CHECKOUT = "/api/stripe/checkout"
-
-
-@pytest.fixture(scope="module")
-def _fake_server() -> Iterator[FakeStripe]:
-    with FakeStripe() as fake:
-        yield fake
-
-
-@pytest.fixture
-def fake(
-    _fake_server: FakeStripe, api_server: ThreadedServer, configure: ConfigureFn
-) -> Iterator[FakeStripe]:
-    with fake_stripe_configured(_fake_server, configure) as f:
-        yield f
 
 
 @pytest.fixture

@@ -6,12 +6,10 @@ lessons are paid at the local fake Stripe API.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-import pytest
 import reflex as rx
 from reflex.istate.data import RouterData
 from reflex_base.constants import RouteVar
@@ -20,12 +18,11 @@ from sqlmodel import Session
 from tests.fakes.fake_stripe import FakeStripe
 from tests.money_helpers import (
     TUTOR,
-    ConfigureFn,
     booking,
     paid_booking,
     refund_requests,
 )
-from tests.stripe_helpers import fake_stripe_configured, make_booking, make_user
+from tests.stripe_helpers import make_booking, make_user
 from tutor_app import auth_sessions, slots, timefmt
 from tutor_app.models import BookingStatus, User, utcnow
 from tutor_app.state.dashboard import DashboardState
@@ -33,18 +30,6 @@ from tutor_app.state.manage_lesson import NOT_FOUND_MESSAGE, ManageLessonState
 
 T = TypeVar("T", bound=rx.State)
 NY = "America/New_York"
-
-
-@pytest.fixture(scope="module")
-def fake_server() -> Iterator[FakeStripe]:
-    with FakeStripe() as server:
-        yield server
-
-
-@pytest.fixture
-def fake(fake_server: FakeStripe, database: Any, configure: ConfigureFn) -> Iterator[FakeStripe]:
-    with fake_stripe_configured(fake_server, configure) as f:
-        yield f
 
 
 def _state(session: Session, user: User | None) -> ManageLessonState:

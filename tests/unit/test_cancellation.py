@@ -7,9 +7,7 @@ what the database says afterwards (status, refunded amount, refund rows).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from sqlmodel import Session
@@ -24,23 +22,10 @@ from tests.money_helpers import (
     refunds_of,
     run_concurrently,
 )
-from tests.stripe_helpers import fake_stripe_configured, make_booking, make_user
+from tests.stripe_helpers import make_booking, make_user
 from tutor_app import cancellation, lesson_events, refunds
 from tutor_app.cancellation import CannotCancel, NotFound
 from tutor_app.models import BookingStatus, utcnow
-
-
-@pytest.fixture(scope="module")
-def fake_server() -> Iterator[FakeStripe]:
-    with FakeStripe() as server:
-        yield server
-
-
-@pytest.fixture
-def fake(fake_server: FakeStripe, database: Any, configure: ConfigureFn) -> Iterator[FakeStripe]:
-    """The fake Stripe API, reset, with the app's Stripe settings pointing at it."""
-    with fake_stripe_configured(fake_server, configure) as f:
-        yield f
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ was written to the database (the slot hold).
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -22,7 +22,6 @@ from tests.stripe_helpers import (
     TUTOR,
     TUTOR_NAME,
     checkout_requests,
-    fake_stripe_configured,
     first_free,
     hold_by_id,
     make_hold,
@@ -34,20 +33,6 @@ from tutor_app.models import HoldStatus, SlotHold, User, utcnow
 from tutor_app.settings import Settings
 
 ConfigureFn = Callable[..., Settings]
-
-
-@pytest.fixture(scope="module")
-def _fake_server() -> Iterator[FakeStripe]:
-    with FakeStripe() as fake:
-        yield fake
-
-
-@pytest.fixture
-def fake(
-    _fake_server: FakeStripe, database: Any, configure: ConfigureFn
-) -> Iterator[FakeStripe]:
-    with fake_stripe_configured(_fake_server, configure) as f:
-        yield f
 
 
 def _holds(session: Session, user: User | None = None) -> list[SlotHold]:

@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import timedelta
-from typing import Any
 
-import pytest
 from sqlmodel import Session, select
 
 from tests.fakes.fake_stripe import FakeStripe
@@ -26,24 +23,11 @@ from tests.money_helpers import (
     refund_requests,
     run_concurrently,
 )
-from tests.stripe_helpers import fake_stripe_configured, make_booking, make_user
+from tests.stripe_helpers import make_booking, make_user
 from tutor_app import bookings, checkout, jobs, reconcile, slots
 from tutor_app.integrations import stripe_gateway
 from tutor_app.models import Booking, BookingStatus, HoldStatus, utcnow
 from tutor_app.settings import PROJECT_ROOT
-
-
-@pytest.fixture(scope="module")
-def fake_server() -> Iterator[FakeStripe]:
-    with FakeStripe() as server:
-        yield server
-
-
-@pytest.fixture
-def fake(fake_server: FakeStripe, database: Any, configure: ConfigureFn) -> Iterator[FakeStripe]:
-    """The fake Stripe API, reset, with the app's Stripe settings pointing at it."""
-    with fake_stripe_configured(fake_server, configure) as f:
-        yield f
 
 
 def _paid_without_webhook(session: Session, fake: FakeStripe, *, days_ahead: float = 3,

@@ -7,7 +7,6 @@ tests/api/test_races.py); payments, refunds and sessions live in the local fake 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -27,26 +26,13 @@ from tests.money_helpers import (
     refund_requests,
     refunds_of,
 )
-from tests.stripe_helpers import event_ids, fake_stripe_configured, make_booking, make_user
+from tests.stripe_helpers import event_ids, make_booking, make_user
 from tutor_app import bookings, cancellation, checkout, refunds, slots, webhooks
 from tutor_app.integrations import stripe_gateway
 from tutor_app.models import Booking, BookingStatus, Refund
 
 COMPLETED = "checkout.session.completed"
 REFUNDED = "charge.refunded"
-
-
-@pytest.fixture(scope="module")
-def fake_server() -> Iterator[FakeStripe]:
-    with FakeStripe() as server:
-        yield server
-
-
-@pytest.fixture
-def fake(fake_server: FakeStripe, database: Any, configure: ConfigureFn) -> Iterator[FakeStripe]:
-    """The fake Stripe API, reset, with the app's Stripe settings pointing at it."""
-    with fake_stripe_configured(fake_server, configure) as f:
-        yield f
 
 
 def _paid_session(session: Session, fake: FakeStripe, **kw: Any) -> dict[str, Any]:

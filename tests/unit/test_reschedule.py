@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from sqlmodel import Session
@@ -12,29 +10,15 @@ from sqlmodel import Session
 from tests.fakes.fake_stripe import FakeStripe
 from tests.money_helpers import (
     TUTOR,
-    ConfigureFn,
     booking,
     free_start,
     paid_booking,
     run_concurrently,
 )
-from tests.stripe_helpers import fake_stripe_configured, make_booking, make_hold, make_user
+from tests.stripe_helpers import make_booking, make_hold, make_user
 from tutor_app import lesson_events, reschedule, slots
 from tutor_app.models import BookingStatus, utcnow
 from tutor_app.reschedule import InvalidReschedule, NotFound, SlotTaken
-
-
-@pytest.fixture(scope="module")
-def fake_server() -> Iterator[FakeStripe]:
-    with FakeStripe() as server:
-        yield server
-
-
-@pytest.fixture
-def fake(fake_server: FakeStripe, database: Any, configure: ConfigureFn) -> Iterator[FakeStripe]:
-    """The fake Stripe API, reset, with the app's Stripe settings pointing at it."""
-    with fake_stripe_configured(fake_server, configure) as f:
-        yield f
 
 
 @pytest.fixture
