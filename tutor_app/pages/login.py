@@ -9,7 +9,7 @@ from reflex.vars import Var
 
 from tutor_app import routes, style
 from tutor_app.components.layout import page_layout
-from tutor_app.state.auth import LoginState
+from tutor_app.state.auth import AuthFormState, LoginState
 
 S = LoginState
 
@@ -95,39 +95,38 @@ def google_button(href: Var[str]) -> rx.Component:
     )
 
 
-@rx.page(route=routes.LOGIN, title="Sign in · Tutorly", on_load=LoginState.on_load)
-def login() -> rx.Component:
+def auth_card(
+    *,
+    title: str,
+    intro: str,
+    state: type[AuthFormState],
+    fields: list[rx.Component],
+    submit_label: str,
+    footer: rx.Component,
+    above: rx.Component | None = None,
+) -> rx.Component:
+    """The sign-in and sign-up card: heading, Google button, the form, a link to the other."""
     return page_layout(
         rx.card(
             rx.vstack(
-                rx.heading("Sign in", as_="h1", size="7"),
-                rx.text("Welcome back. Sign in to book and manage your lessons.",
-                        color=style.MUTED_TEXT, size="2"),
-                form_alert(S.query_error, "login-query-error"),
-                rx.cond(S.google_login_enabled, google_button(S.google_login_url)),
+                rx.heading(title, as_="h1", size="7"),
+                rx.text(intro, color=style.MUTED_TEXT, size="2"),
+                *([above] if above is not None else []),
+                rx.cond(state.google_login_enabled, google_button(state.google_login_url)),
                 rx.form(
                     rx.vstack(
-                        labelled_input("Email", "email", type="email",
-                                       auto_complete="username", default_value=S.email,
-                                       error=S.email_error),
-                        labelled_input("Password", "password", type="password",
-                                       auto_complete="current-password",
-                                       error=S.password_error),
-                        field_error(S.form_error, "form-error"),
-                        submit_button("Sign in", S.submitting),
+                        *fields,
+                        field_error(state.form_error, "form-error"),
+                        submit_button(submit_label, state.submitting),
                         spacing="4",
                         width="100%",
                     ),
-                    on_submit=S.submit,
+                    on_submit=state.submit,
                     reset_on_submit=False,
                     no_validate=True,  # our messages, by the field, not the browser's bubbles
                     width="100%",
                 ),
-                rx.text(
-                    "New here? ",
-                    rx.link("Create an account", href=S.signup_link, id="to-signup"),
-                    size="2",
-                ),
+                footer,
                 spacing="4",
                 width="100%",
             ),
@@ -135,4 +134,26 @@ def login() -> rx.Component:
             width="100%",
         ),
         max_width="28rem",
+    )
+
+
+@rx.page(route=routes.LOGIN, title="Sign in · Tutorly", on_load=LoginState.on_load)
+def login() -> rx.Component:
+    return auth_card(
+        title="Sign in",
+        intro="Welcome back. Sign in to book and manage your lessons.",
+        state=S,
+        above=form_alert(S.query_error, "login-query-error"),
+        fields=[
+            labelled_input("Email", "email", type="email", auto_complete="username",
+                           default_value=S.email, error=S.email_error),
+            labelled_input("Password", "password", type="password",
+                           auto_complete="current-password", error=S.password_error),
+        ],
+        submit_label="Sign in",
+        footer=rx.text(
+            "New here? ",
+            rx.link("Create an account", href=S.signup_link, id="to-signup"),
+            size="2",
+        ),
     )
