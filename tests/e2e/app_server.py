@@ -24,12 +24,11 @@ import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from types import TracebackType
 from typing import IO, TYPE_CHECKING
 
 import httpx
 
-from tests.fakes.server import free_port
+from tests.fakes.server import StartStop, free_port
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page, Playwright
@@ -128,7 +127,7 @@ def _claim_work_dirs(name: str) -> tuple[Path, Path, IO[bytes]]:
     return web, states, lock
 
 
-class ReflexApp:
+class ReflexApp(StartStop):
     """`reflex run --env prod --single-port` on one free port, in its own process group.
 
     `ready_paths` are GET paths that must all answer 200 before `start()` returns (the
@@ -264,16 +263,6 @@ class ReflexApp:
         if self.web_dir.name.startswith("tmp-"):  # a one-off copy: nobody will reuse it
             shutil.rmtree(self.web_dir.parent, ignore_errors=True)
 
-    def __enter__(self) -> ReflexApp:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 def _is_expected(path: str, response: httpx.Response) -> bool:

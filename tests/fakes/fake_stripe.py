@@ -34,7 +34,6 @@ import time
 import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any
 
 import httpx
@@ -44,7 +43,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from tests.fakes.server import ThreadedServer
+from tests.fakes.server import StartStop, ThreadedServer
 
 __all__ = [
     "EVENT_API_VERSION",
@@ -250,7 +249,7 @@ def _expand(params: Mapping[str, Any]) -> list[str]:
 # The fake
 
 
-class FakeStripe:
+class FakeStripe(StartStop):
     """In-memory Stripe over HTTP. All state is guarded by one lock.
 
     Public state (read it, don't mutate it from tests; use the helpers):
@@ -313,16 +312,6 @@ class FakeStripe:
     def port(self) -> int:
         return self._server.port
 
-    def __enter__(self) -> FakeStripe:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def reset(self) -> None:
         """Forget every object, request, event and idempotency key; the server keeps running."""

@@ -34,7 +34,6 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, unquote_plus, urlencode, urlsplit, urlunsplit
 
@@ -45,7 +44,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from tests.fakes.server import ThreadedServer
+from tests.fakes.server import StartStop, ThreadedServer
 
 __all__ = ["DEFAULT_USER", "FakeOIDCProvider", "OIDCRequestError", "s256_challenge"]
 
@@ -153,7 +152,7 @@ def _scopes(scope: str) -> set[str]:
     return set(scope.split())
 
 
-class FakeOIDCProvider:
+class FakeOIDCProvider(StartStop):
     """A Google-like OpenID Connect provider (Starlette app) served on 127.0.0.1 in a thread.
 
     Set from tests at any time: `user` (who signs in at /authorize), `id_token_overrides`
@@ -229,16 +228,6 @@ class FakeOIDCProvider:
     def stop(self) -> None:
         self.server.stop()
 
-    def __enter__(self) -> FakeOIDCProvider:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def reset(self) -> None:
         """Forget requests, codes and tokens, restore the default user and clear every switch."""

@@ -13,6 +13,7 @@ import socket
 import threading
 import time
 from types import TracebackType
+from typing import Self
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -27,7 +28,28 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
-class ThreadedServer:
+class StartStop:
+    """`with Fake() as fake:` for every local stand-in: start on enter, stop on exit."""
+
+    def start(self) -> Self:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+class ThreadedServer(StartStop):
     """uvicorn serving `app` in a daemon thread; `.start()` returns once it accepts connections."""
 
     def __init__(self, app: ASGIApp, host: str = "127.0.0.1", port: int | None = None) -> None:
@@ -103,13 +125,3 @@ class ThreadedServer:
         self._server = None
         self._thread = None
 
-    def __enter__(self) -> ThreadedServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

@@ -19,13 +19,12 @@ import time
 from dataclasses import dataclass
 from email import message_from_bytes, policy
 from email.message import EmailMessage
-from types import TracebackType
 from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from tests.fakes.server import free_port
+from tests.fakes.server import StartStop, free_port
 
 __all__ = ["ReceivedMail", "SmtpServer"]
 
@@ -67,7 +66,7 @@ class _Handler:
         return "250 Message accepted for delivery"
 
 
-class SmtpServer:
+class SmtpServer(StartStop):
     """An aiosmtpd server on 127.0.0.1; optionally requiring AUTH LOGIN/PLAIN credentials."""
 
     def __init__(self, *, username: str | None = None, password: str | None = None) -> None:
@@ -138,13 +137,3 @@ class SmtpServer:
     def stop(self) -> None:
         self._controller.stop()
 
-    def __enter__(self) -> SmtpServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
