@@ -12,24 +12,39 @@ PORT ?= 3000
 # Reflex must never reach the internet here: no telemetry, no version check, npm registry only.
 export REFLEX_TELEMETRY_ENABLED := false
 export REFLEX_CHECK_LATEST_VERSION := false
-export NPM_CONFIG_REGISTRY := https://registry.npmjs.org
+# Reflex probes npm registries unless told which one to use: the machine's own npm setting.
+export NPM_CONFIG_REGISTRY := $(shell npm config get registry 2>/dev/null)
 export REFLEX_BUN_PATH := $(CURDIR)/$(BUN)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test setup browser test-sqlite test-postgres bench lint reconcile prestart clean
+# Days the suite must pass on: a month's last day, the DST changes in New York and London (both
+# ways), 29 February and 31 December. `make test-dates` runs the unit and state tests on each,
+# with the app's clock and the machine's own clock both moved there (tests/pinned_time.py).
+TEST_DATES := 2026-11-30T23:30:00 2027-03-14T06:30:00 2026-11-01T05:30:00 \
+	2027-03-28T00:30:00 2026-10-25T00:30:00 2028-02-29T12:00:00 2026-12-31T23:00:00
+
+.PHONY: run test setup browser test-sqlite test-postgres test-dates bench lint reconcile \
+	prestart clean
 
 run: setup prestart ## serve the app at http://localhost:3000
 	$(VENV)/bin/reflex run --env prod --single-port --frontend-port $(PORT) --backend-port $(PORT)
 
 test: setup browser ## the whole suite, on SQLite and on PostgreSQL
 	$(PY) -m ruff check .
-	$(MAKE) --no-print-directory test-sqlite test-postgres
+	$(MAKE) --no-print-directory test-sqlite test-postgres test-dates
 
 test-sqlite:
 	TEST_DATABASE=sqlite $(PY) -m pytest -p no:cacheprovider
 
 test-postgres:
 	TEST_DATABASE=postgresql $(PY) -m pytest -p no:cacheprovider
+
+test-dates:
+	@for at in $(TEST_DATES); do \
+	  echo "== unit and state tests on $$at UTC"; \
+	  TEST_NOW=$$at+00:00 MACHINE_DATE=$$at+00:00 TEST_DATABASE=sqlite \
+	    $(PY) -m pytest -p no:cacheprovider -q tests/unit tests/state || exit 1; \
+	done
 
 bench: setup browser ## print the benchmark figures
 	$(PY) -m bench

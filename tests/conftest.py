@@ -11,17 +11,20 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+import time_machine
 from alembic import command
 from sqlmodel import Session, SQLModel
 
 from tests.fakes.fake_google import FakeGoogle
 from tests.fakes.fake_stripe import FakeStripe
+from tests.pinned_time import MACHINE_DATE, TEST_NOW
 from tests.stripe_helpers import fake_stripe_configured
-from tutor_app import busy_calendar, lesson_events
+from tutor_app import busy_calendar, clock, lesson_events
 from tutor_app import db as app_db
 from tutor_app.catalog import seed_catalog
 from tutor_app.cli import alembic_config
@@ -36,8 +39,26 @@ PG_ADMIN_URL = os.environ.get(
 )
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    if MACHINE_DATE:
+        time_machine.travel(datetime.fromisoformat(MACHINE_DATE), tick=True).start()
+
+
 def pytest_report_header() -> str:
-    return f"database backend: {BACKEND}"
+    machine = f"; the machine's date is moved to {MACHINE_DATE}" if MACHINE_DATE else ""
+    return (f"database backend: {BACKEND}; the app's clock starts at {TEST_NOW.isoformat()}"
+            + machine)
+
+
+@pytest.fixture(autouse=True)
+def pinned_clock(request: pytest.FixtureRequest) -> Iterator[datetime]:
+    """The app's clock reads TEST_NOW at the start of every test and ticks on from there; a
+    test whose data is laid out for one instant says so with `@pytest.mark.clock_at(instant)`."""
+    marker = request.node.get_closest_marker("clock_at")
+    start: datetime = marker.args[0] if marker else TEST_NOW
+    clock.shift_to(start)
+    yield start
+    clock.reset()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -169,7 +190,8 @@ def google(
 @pytest.fixture(scope="session")
 def stripe_server() -> Iterator[FakeStripe]:
     """One local fake Stripe API for the whole run (the real `stripe` SDK talks to it)."""
-    with FakeStripe() as server:
+    # The fake dates its sessions by the app's clock, as Stripe and the app share real time.
+    with FakeStripe(clock=lambda: clock.now().timestamp()) as server:
         yield server
 
 

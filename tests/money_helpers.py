@@ -25,8 +25,8 @@ from sqlmodel import Session, select
 
 from tests.fakes.fake_stripe import FakeStripe, RecordedRequest
 from tests.stripe_helpers import TUTOR, make_user
-from tutor_app import bookings, checkout, slots
-from tutor_app.models import Booking, Refund, SlotHold, User, utcnow
+from tutor_app import bookings, checkout, clock, slots
+from tutor_app.models import Booking, Refund, SlotHold, User
 from tutor_app.settings import Settings
 
 ConfigureFn = Callable[..., Settings]
@@ -47,7 +47,7 @@ __all__ = [
 def free_start(db: Session, *, days_ahead: float = 3, minutes: int = 60,
                tutor_id: str = TUTOR, now: datetime | None = None) -> datetime:
     """A start the tutor offers at least `days_ahead` days from now (past the policy window)."""
-    now = now or utcnow()
+    now = now or clock.now()
     starts = slots.free_slots_for(db, tutor_id=tutor_id, duration_minutes=minutes, now=now)
     db.commit()  # end the read snapshot (SQLite WAL)
     after = now + timedelta(days=days_ahead)

@@ -17,9 +17,9 @@ import httpx
 from sqlmodel import Session, select
 
 from tests.fakes.fake_stripe import FakeStripe
-from tutor_app import checkout, slots
+from tutor_app import checkout, clock, slots
 from tutor_app.dev_payments import sign_payload
-from tutor_app.models import Booking, HoldStatus, SlotHold, StripeEvent, User, utcnow
+from tutor_app.models import Booking, HoldStatus, SlotHold, StripeEvent, User
 
 WEBHOOK_SECRET = "whsec_test_payments_0123456789"
 STRIPE_KEY = "sk_test_payments_fake"
@@ -57,7 +57,7 @@ def make_hold(
     hold = SlotHold(
         tutor_id=tutor_id, user_id=user.id, start_time=start,
         end_time=start + timedelta(minutes=minutes),
-        expires_at=expires_at or utcnow() + timedelta(minutes=30), status=status,
+        expires_at=expires_at or clock.now() + timedelta(minutes=30), status=status,
         checkout_session_id=session_id, checkout_url="https://example.test/pay" if session_id
         else None, price_cents=price_cents, currency="usd", note=note,
     )
@@ -131,7 +131,7 @@ def event(obj: dict[str, Any], type: str = "checkout.session.completed",
         "id": event_id or "evt_" + secrets.token_hex(12),
         "object": "event",
         "api_version": "2024-06-20",
-        "created": int(utcnow().timestamp()),
+        "created": int(clock.now().timestamp()),
         "type": type,
         "data": {"object": obj},
         "livemode": False,
@@ -186,6 +186,16 @@ def first_free(db: Session, *, tutor_id: str = TUTOR, minutes: int = 60,
     start = slots.free_slots_for(db, tutor_id=tutor_id, duration_minutes=minutes, now=now)[0]
     db.commit()  # end the read transaction: a stale SQLite snapshot cannot write later
     return start
+
+
+def first_free_overlapped(db: Session, *, tutor_id: str = TUTOR, minutes: int = 60,
+                          by: timedelta = timedelta(minutes=30)) -> datetime:
+    """The first offered start whose overlapping neighbour `by` later is offered too (the
+    first start of all may be a day's last, with nothing after it)."""
+    starts = slots.free_slots_for(db, tutor_id=tutor_id, duration_minutes=minutes)
+    db.commit()
+    offered = set(starts)
+    return next(s for s in starts if s + by in offered)
 
 
 @contextmanager

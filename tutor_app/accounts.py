@@ -21,9 +21,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from tutor_app import passwords
+from tutor_app import clock, passwords
 from tutor_app.catalog import get_tutor
-from tutor_app.models import LoginThrottle, OAuthIdentity, Role, User, utcnow
+from tutor_app.models import LoginThrottle, OAuthIdentity, Role, User
 
 log = logging.getLogger(__name__)
 
@@ -168,7 +168,7 @@ def sign_up(db: Session, *, email: str, password: str, name: str = "") -> User:
         existing.password_hash = passwords.hash_password(password)
         if clean_name:
             existing.name = clean_name
-        existing.updated_at = utcnow()
+        existing.updated_at = clock.now()
         db.add(existing)
         db.flush()
         log.info("user %s claimed by sign-up", existing.id)
@@ -193,7 +193,7 @@ def authenticate(
     committed here (it must survive the caller rolling back on the error); on success the
     counter's reset and any rehash are left for the caller to commit.
     """
-    now = now or utcnow()
+    now = now or clock.now()
     normalized = validate_email(email)
     if not password:
         raise AuthError("password", MISSING_PASSWORD)
@@ -325,7 +325,7 @@ def sign_in_with_oidc(
         user.email_verified = True
         if not user.name and clean_name:
             user.name = clean_name
-        user.updated_at = utcnow()
+        user.updated_at = clock.now()
         db.add(user)
         log.info("user %s linked to a %s identity", user.id, provider)
     else:
@@ -360,7 +360,7 @@ def grant_role(db: Session, *, email: str, role: str, tutor_id: str | None = Non
     else:
         user.tutor_id = None
     user.role = wanted.value
-    user.updated_at = utcnow()
+    user.updated_at = clock.now()
     db.add(user)
     db.flush()
     return user

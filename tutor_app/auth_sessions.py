@@ -21,8 +21,9 @@ from urllib.parse import quote, urlsplit
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from tutor_app import clock
 from tutor_app import db as app_db
-from tutor_app.models import AuthSession, User, utcnow
+from tutor_app.models import AuthSession, User
 from tutor_app.settings import get_settings
 
 SESSION_COOKIE = "tutor_session"
@@ -49,7 +50,7 @@ def create_session(db: Session, *, user_id: str, now: datetime | None = None) ->
 
     The user's expired sessions and tickets are deleted on the way, so rows do not pile up.
     """
-    now = now or utcnow()
+    now = now or clock.now()
     db.execute(
         sa.delete(AuthSession)
         .where(col(AuthSession.user_id) == user_id, col(AuthSession.expires_at) <= now)
@@ -68,7 +69,7 @@ def create_session(db: Session, *, user_id: str, now: datetime | None = None) ->
 
 def create_handoff(db: Session, *, user_id: str, now: datetime | None = None) -> str:
     """A 60-second, single-use ticket that `redeem_handoff` turns into a session. Caller commits."""
-    now = now or utcnow()
+    now = now or clock.now()
     ticket = new_token()
     db.add(
         AuthSession(
@@ -90,7 +91,7 @@ def redeem_handoff(
     """
     if not ticket:
         return None
-    now = now or utcnow()
+    now = now or clock.now()
     row = db.exec(
         select(AuthSession).where(col(AuthSession.token_hash) == hash_token(ticket))
     ).first()
@@ -119,7 +120,7 @@ def user_for_token(db: Session, token: str | None, *, now: datetime | None = Non
     """The signed-in user for a cookie token; None when unknown, expired, revoked or a ticket."""
     if not token:
         return None
-    now = now or utcnow()
+    now = now or clock.now()
     row = db.exec(
         select(AuthSession).where(col(AuthSession.token_hash) == hash_token(token))
     ).first()
@@ -137,7 +138,7 @@ def revoke_session(db: Session, *, token: str | None, now: datetime | None = Non
     ).first()
     if row is None or row.revoked_at is not None:
         return False
-    row.revoked_at = now or utcnow()
+    row.revoked_at = now or clock.now()
     db.add(row)
     db.flush()
     return True

@@ -30,9 +30,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from tutor_app import accounts, booking_signals, checkout, db, holds, lesson_events
+from tutor_app import accounts, booking_signals, checkout, clock, db, holds, lesson_events
 from tutor_app.ids import new_id
-from tutor_app.models import Booking, BookingStatus, SlotHold, SyncStatus, User, utcnow
+from tutor_app.models import Booking, BookingStatus, SlotHold, SyncStatus, User
 
 log = logging.getLogger(__name__)
 
@@ -179,7 +179,7 @@ def record_paid_session(
     nothing is written and ALREADY_HANDLED is returned. A database failure raises, leaving
     nothing written, so the caller can answer 5xx and Stripe retries.
     """
-    now = now or utcnow()
+    now = now or clock.now()
     session_id = session.get("id")
     if session.get("payment_status") != "paid":
         return BookingOutcome.NOT_PAID

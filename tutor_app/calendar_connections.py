@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from tutor_app import clock
 from tutor_app import db as app_db
 from tutor_app.integrations import google_oauth
 from tutor_app.integrations.google_calendar import (
@@ -37,15 +38,7 @@ from tutor_app.integrations.google_calendar import (
     credentials_from_token,
     token_from_credentials,
 )
-from tutor_app.models import (
-    Booking,
-    BookingStatus,
-    CalendarConnection,
-    Role,
-    SyncStatus,
-    User,
-    utcnow,
-)
+from tutor_app.models import Booking, BookingStatus, CalendarConnection, Role, SyncStatus, User
 from tutor_app.token_crypto import TokenDecryptError, decrypt_token, encrypt_token
 
 log = logging.getLogger(__name__)
@@ -110,7 +103,7 @@ def save_connection(
     db: Session, *, user_id: str, google_email: str, token: dict[str, Any]
 ) -> CalendarConnection:
     """Store (or replace) the user's grant, encrypted, as "connected". The caller commits."""
-    now = utcnow()
+    now = clock.now()
     row = get_connection(db, user_id=user_id)
     if row is None:
         row = CalendarConnection(
@@ -141,7 +134,7 @@ def queue_upcoming_bookings(db: Session, *, tutor_id: str, now: datetime | None 
     appear, and those that failed while the grant was broken to be retried. The retry job
     picks them up. The caller commits.
     """
-    now = now or utcnow()
+    now = now or clock.now()
     result = db.execute(
         sa.update(Booking)
         .where(
@@ -278,7 +271,7 @@ def mark_reconnect_needed(*, connection_id: str, ciphertext: str, reason: str) -
                 col(CalendarConnection.id) == connection_id,
                 col(CalendarConnection.encrypted_token) == ciphertext,
             )
-            .values(status=ConnectionStatus.RECONNECT_NEEDED, updated_at=utcnow())
+            .values(status=ConnectionStatus.RECONNECT_NEEDED, updated_at=clock.now())
             .execution_options(synchronize_session=False)
         )
         db.commit()
@@ -296,7 +289,7 @@ def _store_refreshed(*, connection_id: str, ciphertext: str, token: dict[str, An
                 col(CalendarConnection.id) == connection_id,
                 col(CalendarConnection.encrypted_token) == ciphertext,
             )
-            .values(encrypted_token=encrypt_token(token), updated_at=utcnow())
+            .values(encrypted_token=encrypt_token(token), updated_at=clock.now())
             .execution_options(synchronize_session=False)
         )
         db.commit()

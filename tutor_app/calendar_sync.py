@@ -37,7 +37,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from tutor_app import calendar_connections, catalog
+from tutor_app import calendar_connections, catalog, clock
 from tutor_app import db as app_db
 from tutor_app.calendar_connections import ConnectionRef, ConnectionStatus
 from tutor_app.integrations.google_calendar import (
@@ -58,7 +58,6 @@ from tutor_app.models import (
     SyncStatus,
     Tutor,
     User,
-    utcnow,
 )
 from tutor_app.settings import get_settings
 
@@ -167,7 +166,7 @@ def sync_booking(booking_id: str, *, now: datetime | None = None) -> SyncResult:
         log.exception("calendar sync of booking %s failed unexpectedly", booking_id)
         try:
             return _record_transient(booking_id, f"internal error: {type(exc).__name__}",
-                                     now=now or utcnow())
+                                     now=now or clock.now())
         except Exception:
             log.exception("calendar sync of booking %s: cannot record the failure", booking_id)
             return SyncResult(booking_id, SyncStatus.PENDING, error="internal error")
@@ -207,7 +206,7 @@ def _sync(booking_id: str, *, now: datetime | None) -> SyncResult:
     if quick is not None:
         return quick
     for _round in range(_ROUNDS):
-        prepared = _prepare(booking_id, now=now or utcnow())
+        prepared = _prepare(booking_id, now=now or clock.now())
         if isinstance(prepared, SyncResult):
             return prepared
         snapshot, conn, body = prepared
@@ -218,7 +217,7 @@ def _sync(booking_id: str, *, now: datetime | None) -> SyncResult:
             log.warning("calendar sync of booking %s: grant refused (%s)", booking_id, exc)
             return _record(booking_id, None, SyncStatus.FAILED, error=RECONNECT_ERROR)
         except CalendarTransientError as exc:
-            return _record_transient(booking_id, str(exc), now=now or utcnow())
+            return _record_transient(booking_id, str(exc), now=now or clock.now())
         except CalendarApiError as exc:
             log.warning("calendar sync of booking %s: %s", booking_id, exc)
             return _record(booking_id, None, SyncStatus.FAILED, error=str(exc)[:1000])
@@ -226,7 +225,9 @@ def _sync(booking_id: str, *, now: datetime | None) -> SyncResult:
         if result.status != _CHANGED:
             return result
         log.info("booking %s changed during its calendar sync; syncing again", booking_id)
-    return _record_transient(booking_id, "booking kept changing during sync", now=now or utcnow())
+    return _record_transient(
+        booking_id, "booking kept changing during sync", now=now or clock.now()
+    )
 
 
 def _prepare(
@@ -352,7 +353,7 @@ def _record(
             booking.google_calendar_event_id = None  # no event any more: nothing to delete
         elif event_id is not None:
             booking.google_calendar_event_id = event_id
-        booking.updated_at = utcnow()
+        booking.updated_at = clock.now()
         db.add(booking)
         db.commit()
         return SyncResult(booking_id, status, action=action,
@@ -416,7 +417,7 @@ def due_bookings(db: Session, *, now: datetime, limit: int = RETRY_BATCH) -> lis
 
 def retry_due(*, now: datetime | None = None) -> str:
     """The `calendar-retry` job: sync every due booking once; a summary for the log."""
-    now = now or utcnow()
+    now = now or clock.now()
     with app_db.session() as db:
         ids = due_bookings(db, now=now)
     if not ids:
@@ -460,7 +461,7 @@ def tutor_lessons(
     db: Session, *, tutor_id: str, now: datetime | None = None, limit: int = 100
 ) -> list[TutorLesson]:
     """The tutor's lessons that have not ended yet (canceled ones too), soonest first."""
-    now = now or utcnow()
+    now = now or clock.now()
     rows = db.exec(
         select(Booking)
         .where(col(Booking.tutor_id) == tutor_id, col(Booking.end_time) > now,

@@ -20,9 +20,9 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from tutor_app import db, pricing, refunds
+from tutor_app import clock, db, pricing, refunds
 from tutor_app.lesson_access import NotFound, notify_canceled, owned_booking, within_policy
-from tutor_app.models import Booking, BookingStatus, utcnow
+from tutor_app.models import Booking, BookingStatus
 from tutor_app.refunds import RefundStatus
 from tutor_app.settings import get_settings
 
@@ -135,7 +135,7 @@ def cancel_preview(
 
     Raises NotFound unless the booking is the user's.
     """
-    now = now or utcnow()
+    now = now or clock.now()
     booking = owned_booking(db, booking_id=booking_id, user_id=user_id)
     if booking.status == BookingStatus.CANCELED:
         return CancelPreview(0, "This lesson is already canceled.", booking.currency, False)
@@ -153,7 +153,7 @@ def cancel_lesson(*, booking_id: str, user_id: str, now: datetime | None = None)
     its refund is still owed and nobody is sending it, sends it). Raises NotFound (not the
     user's booking) or CannotCancel (already started or completed).
     """
-    now = now or utcnow()
+    now = now or clock.now()
     flipped = False
     with db.write_session() as s:
         booking = owned_booking(s, booking_id=booking_id, user_id=user_id, lock=True)

@@ -15,7 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlmodel import Session, col, select
 
-from tutor_app.models import Tutor, utcnow
+from tutor_app import clock
+from tutor_app.models import Tutor
 
 CATALOG_FILE = Path(__file__).resolve().parent / "data" / "tutors.json"
 FALLBACK_PHOTO = "/avatars/fallback.svg"
@@ -134,12 +135,12 @@ def seed_catalog(db: Session, tutors: list[Tutor] | None = None) -> SeedResult:
         if changes:
             for field, value in changes.items():
                 setattr(row, field, value)
-            row.updated_at = utcnow()
+            row.updated_at = clock.now()
             updated += 1
     for row in existing.values():
         if row.active:
             row.active = False
-            row.updated_at = utcnow()
+            row.updated_at = clock.now()
             deactivated += 1
     db.flush()
     return SeedResult(added=added, updated=updated, deactivated=deactivated)

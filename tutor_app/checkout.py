@@ -30,9 +30,9 @@ from urllib.parse import urlencode
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from tutor_app import catalog, db, holds, pricing, routes, slots
+from tutor_app import catalog, clock, db, holds, pricing, routes, slots
 from tutor_app.integrations import stripe_gateway
-from tutor_app.models import HoldStatus, SlotHold, User, utcnow
+from tutor_app.models import HoldStatus, SlotHold, User
 from tutor_app.settings import get_settings
 from tutor_app.timefmt import format_duration, format_range, to_utc_iso
 
@@ -124,7 +124,7 @@ def start_checkout(
     Raises UnknownTutor, InvalidLesson, SlotTaken (with alternatives) or PaymentProviderError.
     On a Stripe failure the hold this call made is released again: nothing is left half-done.
     """
-    now = now or utcnow()
+    now = now or clock.now()
     if not isinstance(start, datetime) or start.tzinfo is None or start.utcoffset() is None:
         raise InvalidLesson("Please choose a start time.")
     start = start.astimezone(UTC)

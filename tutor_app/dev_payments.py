@@ -26,8 +26,8 @@ from typing import Any
 
 import httpx
 
-from tutor_app import catalog, checkout, db, holds
-from tutor_app.models import HoldStatus, SlotHold, User, utcnow
+from tutor_app import catalog, checkout, clock, db, holds
+from tutor_app.models import HoldStatus, SlotHold, User
 from tutor_app.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -86,7 +86,7 @@ def load_dev_checkout(session_id: str, *, now: datetime | None = None) -> DevChe
     """The page's view of a dev session; None when unknown (or when dev payments are off)."""
     if not get_settings().dev_payments or not is_dev_session(session_id):
         return None
-    now = now or utcnow()
+    now = now or clock.now()
     with db.session() as s:
         hold = holds.find_by_session(s, session_id=session_id)
         if hold is None:
@@ -158,7 +158,7 @@ def build_completed_event(session: dict[str, Any]) -> dict[str, Any]:
         "id": "evt_dev_" + secrets.token_hex(12),
         "object": "event",
         "api_version": EVENT_API_VERSION,
-        "created": int(time.time()),
+        "created": int(clock.now().timestamp()),
         "type": "checkout.session.completed",
         "data": {"object": session},
         "livemode": False,
@@ -200,7 +200,7 @@ async def pay_dev_session(
     if loaded is None:
         raise DevPaymentError("This checkout session does not exist.")
     hold, user = loaded
-    status = _status(hold, utcnow())
+    status = _status(hold, clock.now())
     if status == PAID:
         return success_redirect(session_id)  # paid before (a double click): nothing to do
     if status == EXPIRED:

@@ -21,6 +21,7 @@ from urllib.parse import quote, urlencode, urlsplit
 
 from icalendar import Calendar, Event, vCalAddress, vText
 
+from tutor_app import clock
 from tutor_app.models import Booking, BookingStatus
 from tutor_app.settings import get_settings
 from tutor_app.timefmt import format_duration
@@ -86,7 +87,7 @@ def lesson_calendar(
     event = Event()
     event.add("uid", booking_uid(booking.id, app_url=base))
     event.add("sequence", booking.sequence)
-    event.add("dtstamp", (stamp or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0))
+    event.add("dtstamp", (stamp or clock.now()).astimezone(UTC).replace(microsecond=0))
     event.add("dtstart", booking.start_time.astimezone(UTC))
     event.add("dtend", booking.end_time.astimezone(UTC))
     event.add("summary", lesson_summary(tutor_name))

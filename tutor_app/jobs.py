@@ -31,8 +31,8 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from tutor_app import db
-from tutor_app.models import JobLease, utcnow
+from tutor_app import clock, db
+from tutor_app.models import JobLease
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +116,7 @@ def acquire_lease(
     existing row when it has expired or already belongs to `holder` (a renewal).
     Owns its transaction.
     """
-    now = now or utcnow()
+    now = now or clock.now()
     expires_at = now + _ttl(ttl)
     engine = db.engine()
     dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
@@ -144,7 +144,7 @@ def release_lease(name: str, holder: str) -> bool:
 
 def lease_holder(name: str, *, now: datetime | None = None) -> str | None:
     """Who holds the lease `name` now (None when free or expired): for status pages."""
-    now = now or utcnow()
+    now = now or clock.now()
     with db.session() as session:
         row = session.get(JobLease, name)
         if row is None or row.expires_at <= now:

@@ -14,8 +14,8 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlmodel import col
 
-from tutor_app import db
-from tutor_app.models import Booking, BookingStatus, utcnow
+from tutor_app import clock, db
+from tutor_app.models import Booking, BookingStatus
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +25,7 @@ def complete_past_lessons(*, now: datetime | None = None) -> int:
 
     Owns its transaction.
     """
-    now = now or utcnow()
+    now = now or clock.now()
     with db.write_session() as s:
         result = s.execute(
             update(Booking)

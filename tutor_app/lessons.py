@@ -13,8 +13,9 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
+from tutor_app import clock
 from tutor_app.catalog import FALLBACK_PHOTO
-from tutor_app.models import Booking, BookingStatus, Tutor, utcnow
+from tutor_app.models import Booking, BookingStatus, Tutor
 
 UNKNOWN_TUTOR_NAME = "Former tutor"
 
@@ -97,7 +98,7 @@ def dashboard_lessons(
     """
     if not user_id:
         return [], []
-    now = now or utcnow()
+    now = now or clock.now()
     bookings = list(
         db.exec(
             select(Booking)

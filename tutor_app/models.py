@@ -15,11 +15,8 @@ import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
+from tutor_app import clock
 from tutor_app.ids import new_id
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -53,7 +50,7 @@ def _time(nullable: bool = False, index: bool = False) -> Any:
 
 
 def _created() -> Any:
-    return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    return Field(default_factory=clock.now, sa_type=UTCDateTime, nullable=False)
 
 
 class Role(StrEnum):

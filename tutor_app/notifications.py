@@ -43,12 +43,12 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
-from tutor_app import db, jobs
+from tutor_app import clock, db, jobs
 from tutor_app.catalog import get_tutor
 from tutor_app.ics import Method, google_calendar_link, lesson_calendar
 from tutor_app.ids import new_id
 from tutor_app.integrations.mail import Attachment, send_mail
-from tutor_app.models import Booking, BookingStatus, Notification, User, utcnow
+from tutor_app.models import Booking, BookingStatus, Notification, User
 from tutor_app.pricing import format_money
 from tutor_app.settings import get_settings
 from tutor_app.timefmt import format_datetime, format_duration, format_range, safe_zone
@@ -152,7 +152,7 @@ def send_once(*, booking_id: str, kind: str, key: str, now: datetime | None = No
     """
     if kind not in KINDS:
         raise ValueError(f"unknown notification kind {kind!r}")
-    now = now or utcnow()
+    now = now or clock.now()
     # The email is rendered from the same read as the "still makes sense" check, before the
     # claim: one read transaction per email instead of a second one after the claim (this runs
     # after every booking). A claim lost to another sender wastes the rendering, rarely.
@@ -188,7 +188,7 @@ def send_once(*, booking_id: str, kind: str, key: str, now: datetime | None = No
 def send_due_reminders(now: datetime | None = None) -> int:
     """Send the reminders that are due (see the module docstring); returns how many this call
     sent. Safe to run in several workers at once: each reminder is claimed once."""
-    now = now or utcnow()
+    now = now or clock.now()
     with db.session() as session:
         bookings = session.exec(
             select(Booking)
@@ -239,7 +239,7 @@ def retry_failed(now: datetime | None = None) -> int:
     Each retry holds the lease `notification:<id>` while it sends, so two retriers (two
     workers, or the CLI beside the app) never send the same row at the same time.
     """
-    now = now or utcnow()
+    now = now or clock.now()
     deadline = time.monotonic() + RETRY_TIME_BUDGET_SECONDS
     with db.session() as session:
         rows = session.exec(
@@ -282,7 +282,7 @@ def send_missed(now: datetime | None = None) -> int:
     have no such notification row at all and sends it; the claim keeps it to one email even
     when the follow-up runs late at the same moment.
     """
-    now = now or utcnow()
+    now = now or clock.now()
     newest, oldest = now - MISSED_GRACE, now - MISSED_WINDOW
     with db.session() as session:
         def has_row(kind: str) -> sa.ColumnElement[bool]:
@@ -321,7 +321,7 @@ def send_missed(now: datetime | None = None) -> int:
 
 def run_retries(now: datetime | None = None) -> int:
     """The "notification-retries" job: failed emails again, then missed ones."""
-    now = now or utcnow()
+    now = now or clock.now()
     return retry_failed(now) + send_missed(now)
 
 

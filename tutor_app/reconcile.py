@@ -23,9 +23,9 @@ from datetime import datetime, timedelta
 
 from sqlmodel import col, select
 
-from tutor_app import bookings, db, jobs, lesson_completion, refunds
+from tutor_app import bookings, clock, db, jobs, lesson_completion, refunds
 from tutor_app.integrations import stripe_gateway
-from tutor_app.models import Booking, utcnow
+from tutor_app.models import Booking
 from tutor_app.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -71,7 +71,7 @@ def reconcile(now: datetime | None = None, lookback: timedelta = LOOKBACK) -> Re
     """
     if get_settings().dev_payments or not get_settings().stripe_secret_key:
         return ReconcileReport(skipped="no STRIPE_SECRET_KEY (dev payments)")
-    now = now or utcnow()
+    now = now or clock.now()
     sessions = stripe_gateway.list_completed_sessions(now - lookback)
     paid = [s for s in sessions if s.get("payment_status") == "paid" and s.get("id")]
     ids = [str(s["id"]) for s in paid]

@@ -48,10 +48,10 @@ from sqlalchemy import exists, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from tutor_app import db
+from tutor_app import clock, db
 from tutor_app.integrations import stripe_gateway
 from tutor_app.lesson_access import notify_canceled
-from tutor_app.models import Booking, BookingStatus, Refund, utcnow
+from tutor_app.models import Booking, BookingStatus, Refund
 from tutor_app.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -160,7 +160,7 @@ def owe_refund(
             amount_cents=amount_cents,
             currency=booking.currency,
             reason=reason[:255],
-            created_at=utcnow() if leased else utcnow() - 2 * ATTEMPT_LEASE,
+            created_at=clock.now() if leased else clock.now() - 2 * ATTEMPT_LEASE,
         )
     )
     s.flush()
@@ -175,7 +175,7 @@ def send_pending_refund(
 
     `claimed` is for the caller that has just written the pending row (it holds the lease).
     """
-    lease_now = utcnow()  # the lease runs on the wall clock, whatever `now` the caller uses
+    lease_now = clock.now()  # the lease runs on the wall clock, whatever `now` the caller uses
     with db.write_session() as s:
         booking = s.get(Booking, booking_id)
         pending = pending_refund(s, booking_id=booking_id)
@@ -269,7 +269,7 @@ def record_stripe_refund(
                 booking = s.exec(
                     select(Booking).where(Booking.id == booking_id).with_for_update()
                 ).one()
-                _upsert_refund(s, booking, refund, now=now or utcnow())
+                _upsert_refund(s, booking, refund, now=now or clock.now())
                 s.commit()
                 return booking.refunded_cents
         except IntegrityError:
@@ -344,7 +344,7 @@ def retry_pending_refunds(*, now: datetime | None = None) -> int:
     Also writes the owed refund of a `slot_taken` booking whose hook never ran (the process
     died between the booking's commit and the refund). Returns how many refunds went through.
     """
-    stale = utcnow() - ATTEMPT_LEASE
+    stale = clock.now() - ATTEMPT_LEASE
     with db.write_session() as s:
         orphans = s.exec(
             select(Booking).where(
@@ -411,7 +411,7 @@ def handle_charge_refunded(
     """
     from tutor_app import bookings  # bookings calls back into this module
 
-    now = now or utcnow()
+    now = now or clock.now()
     payment_intent = _id_of(charge.get("payment_intent"))
     booking_id = None
     if payment_intent:

@@ -20,10 +20,10 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from tutor_app import availability, catalog, db, holds, slots
+from tutor_app import availability, catalog, clock, db, holds, slots
 from tutor_app.availability import Busy
 from tutor_app.lesson_access import NotFound, notify_rescheduled, owned_booking, within_policy
-from tutor_app.models import Booking, BookingStatus, Tutor, utcnow
+from tutor_app.models import Booking, BookingStatus, Tutor
 from tutor_app.settings import get_settings
 
 __all__ = [
@@ -107,7 +107,7 @@ def free_starts_for_booking(
     """The starts (UTC) this lesson could move to: same tutor and length, free, within notice
     and horizon. The lesson's own time is left out (moving there changes nothing). Raises
     NotFound unless the booking is the user's, InvalidReschedule if it cannot be moved."""
-    now = now or utcnow()
+    now = now or clock.now()
     booking = owned_booking(db_session, booking_id=booking_id, user_id=user_id)
     _check_movable(booking, now)
     tutor = _bookable_tutor(db_session, booking)
@@ -144,7 +144,7 @@ def reschedule_lesson(
     the tutor does not offer, a bad value) or SlotTaken (someone has that time; with
     alternatives).
     """
-    now = now or utcnow()
+    now = now or clock.now()
     if not isinstance(new_start, datetime) or new_start.utcoffset() is None:
         raise InvalidReschedule("Please choose a new start time.")
     new_start = new_start.astimezone(UTC)

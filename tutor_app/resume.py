@@ -18,8 +18,8 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from tutor_app import catalog, checkout
-from tutor_app.models import HoldStatus, SlotHold, utcnow
+from tutor_app import catalog, checkout, clock
+from tutor_app.models import HoldStatus, SlotHold
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ def open_checkout(
     """The user's newest hold whose Checkout Session can still be paid, or None."""
     if not user_id:
         return None
-    now = now or utcnow()
+    now = now or clock.now()
     hold = db.exec(
         select(SlotHold)
         .where(

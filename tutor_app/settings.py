@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 
@@ -49,6 +50,8 @@ class Settings:
     # Cancellation policy (issue 5): a full refund up to this many hours before the start.
     refund_window_hours: int = 24
     refund_share_percent: int = 100
+    # Dev and tests only: run the app's clock this far from the machine's (tutor_app.clock).
+    clock_shift: timedelta = timedelta(0)
 
     @property
     def is_prod(self) -> bool:
@@ -107,6 +110,7 @@ class Settings:
             refund_share_percent=int(
                 opt("REFUND_SHARE_PERCENT") or defaults.refund_share_percent
             ),
+            clock_shift=timedelta(seconds=float(opt("CLOCK_SHIFT_SECONDS") or 0)),
         )
         settings.check()
         return settings
@@ -130,6 +134,8 @@ class Settings:
             missing.append("no STRIPE_API_BASE (it is for tests only)")
         if self.google_api_base:
             missing.append("no GOOGLE_API_BASE (it is for tests only)")
+        if self.clock_shift:
+            missing.append("no CLOCK_SHIFT_SECONDS (it is for dev and tests only)")
         if missing:
             raise SettingsError("APP_ENV=prod refuses to start; set: " + ", ".join(missing))
 

@@ -16,9 +16,9 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
-from tutor_app import availability, busy_calendar, catalog
+from tutor_app import availability, busy_calendar, catalog, clock
 from tutor_app.availability import Busy
-from tutor_app.models import Booking, BookingStatus, HoldStatus, SlotHold, Tutor, utcnow
+from tutor_app.models import Booking, BookingStatus, HoldStatus, SlotHold, Tutor
 
 # How many alternatives to offer when a chosen slot turns out to be taken.
 ALTERNATIVES = 3
@@ -99,7 +99,7 @@ def free_slots_for(
     Weekly hours minus scheduled bookings and other students' live holds, with the 12-hour
     notice and the 60-day horizon. An unknown or hidden tutor has no free slots.
     """
-    now = now or utcnow()
+    now = now or clock.now()
     tutor = catalog.get_tutor(db, tutor_id)
     if tutor is None:
         return []
@@ -166,7 +166,7 @@ def check_slot(
     Run right before payment (the picker's list may be minutes old) and again inside the
     checkout's write transaction, where it is authoritative.
     """
-    now = now or utcnow()
+    now = now or clock.now()
     tutor = catalog.get_tutor(db, tutor_id)
     if tutor is None:
         raise SlotUnavailable("This tutor is not available for booking.")

@@ -13,11 +13,14 @@ from datetime import UTC, date, datetime, timedelta
 from urllib.parse import unquote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from tutor_app import clock
+
 DEFAULT_ZONE = "UTC"
 # The browser's zone as a plain (non-credential) cookie, written by a tiny inline script in
 # every page's head before the websocket connects (see `state/viewer_zone.py`).
 TZ_COOKIE = "tz"
 EN_DASH = "\u2013"  # between the start and the end of a range
+
 
 
 def safe_zone(name: str | None) -> str:
@@ -151,7 +154,7 @@ def format_range(start: datetime, end: datetime, tz: str) -> str:
 def zone_label(tz: str, at: datetime | None = None) -> str:
     """`America/New_York (EST, UTC-05:00)` — the zone's name with its offset at `at` (now)."""
     name = safe_zone(tz)
-    moment = (at or datetime.now(UTC)).astimezone(ZoneInfo(name))
+    moment = (at or clock.now()).astimezone(ZoneInfo(name))
     offset = moment.utcoffset() or timedelta(0)
     total = int(offset.total_seconds()) // 60
     sign = "+" if total >= 0 else "-"

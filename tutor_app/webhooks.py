@@ -27,8 +27,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
-from tutor_app import bookings, db, holds, refunds
-from tutor_app.models import StripeEvent, utcnow
+from tutor_app import bookings, clock, db, holds, refunds
+from tutor_app.models import StripeEvent
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ def _claimer(event_id: str, event_type: str, object_id: str | None) -> Callable[
     def claim(s: Session) -> bool:
         conn = s.connection()
         values = {"id": event_id, "type": event_type[:128], "object_id": object_id,
-                  "received_at": utcnow()}
+                  "received_at": clock.now()}
         return conn.execute(_claim_statement(conn.dialect.name), values).first() is not None
 
     return claim
@@ -119,11 +119,11 @@ def _book(obj: Mapping[str, Any], event_type: str, claim: Callable[[Session], bo
 
 
 def _keep_hold(s: Session, session_id: str) -> bool:
-    return holds.keep_until_paid(s, session_id=session_id, now=utcnow())
+    return holds.keep_until_paid(s, session_id=session_id, now=clock.now())
 
 
 def _release_hold(s: Session, session_id: str) -> bool:
-    return holds.release_by_session(s, session_id=session_id, now=utcnow())
+    return holds.release_by_session(s, session_id=session_id, now=clock.now())
 
 
 def _with_claim(

@@ -17,9 +17,9 @@ from sqlmodel import Session, col, select
 
 from tests.fakes.oidc_provider import FakeOIDCProvider
 from tests.fakes.server import ThreadedServer
-from tutor_app import accounts, auth_sessions
+from tutor_app import accounts, auth_sessions, clock
 from tutor_app.api.auth import OIDC_CANCELLED, OIDC_FAILED, TICKET_EXPIRED
-from tutor_app.models import AuthSession, OAuthIdentity, OAuthState, User, utcnow
+from tutor_app.models import AuthSession, OAuthIdentity, OAuthState, User
 
 PASSWORD = "correct horse battery"
 
@@ -418,7 +418,7 @@ def test_callback_with_an_expired_state_is_refused(
 ) -> None:
     callback_url = _through_provider(_start(client))
     row = session.exec(select(OAuthState)).one()
-    row.created_at = utcnow() - timedelta(minutes=11)
+    row.created_at = clock.now() - timedelta(minutes=11)
     session.add(row)
     session.commit()
 
@@ -510,7 +510,7 @@ def test_abandoned_states_are_cleared_by_later_sign_ins(
 ) -> None:
     _start(client)
     stale = session.exec(select(OAuthState)).one()
-    stale.created_at = utcnow() - timedelta(minutes=11)
+    stale.created_at = clock.now() - timedelta(minutes=11)
     session.add(stale)
     session.commit()
 

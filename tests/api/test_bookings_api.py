@@ -24,8 +24,8 @@ from tests.money_helpers import (
     refund_requests,
 )
 from tests.stripe_helpers import make_booking, make_user
-from tutor_app import auth_sessions, slots
-from tutor_app.models import BookingStatus, User, utcnow
+from tutor_app import auth_sessions, clock, slots
+from tutor_app.models import BookingStatus, User
 from tutor_app.timefmt import to_utc_iso
 
 
@@ -124,7 +124,7 @@ def test_a_started_lesson_cannot_be_canceled(
     client: httpx.Client, session: Session, api_server: ThreadedServer
 ) -> None:
     user = make_user(session)
-    lesson = make_booking(session, start=utcnow() - timedelta(minutes=10), user=user)
+    lesson = make_booking(session, start=clock.now() - timedelta(minutes=10), user=user)
     response = _cancel(client, lesson.id, _cookie(session, user))
     assert response.status_code == 409
     assert "already started" in response.json()["error"]
@@ -201,7 +201,7 @@ def test_reschedule_inside_the_window_is_400(
     client: httpx.Client, session: Session, api_server: ThreadedServer
 ) -> None:
     user = make_user(session)
-    soon = utcnow().replace(minute=0, second=0, microsecond=0) + timedelta(hours=20)
+    soon = clock.now().replace(minute=0, second=0, microsecond=0) + timedelta(hours=20)
     lesson = make_booking(session, start=soon, user=user)
     response = _reschedule(client, lesson.id,
                            {"startDateTimeISO": to_utc_iso(soon + timedelta(days=3))},

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 
 from tests.fakes.fake_google import CALENDAR_SCOPE, FakeGoogle
 from tests.fakes.server import ThreadedServer
-from tutor_app import auth_sessions, calendar_sync
+from tutor_app import auth_sessions, calendar_sync, clock
 from tutor_app.integrations import google_oauth
 from tutor_app.models import Booking, CalendarConnection, OAuthState, Role, User
 from tutor_app.settings import Settings
@@ -133,7 +133,7 @@ def test_the_stored_grant_reaches_the_calendar(
     tutor: tuple[User, dict[str, str]],
 ) -> None:
     _user, headers = tutor
-    start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)
+    start = clock.now().replace(microsecond=0) + timedelta(days=3)
     booking = Booking(
         tutor_id=TUTOR_ID, start_time=start, end_time=start + timedelta(hours=1),
         price_cents=5000, stripe_checkout_session_id="cs_test_" + secrets.token_hex(6),

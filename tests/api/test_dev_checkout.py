@@ -27,8 +27,8 @@ from tests.stripe_helpers import (
     hold_by_id,
     make_user,
 )
-from tutor_app import checkout, dev_payments
-from tutor_app.models import BookingStatus, HoldStatus, SlotHold, User, utcnow
+from tutor_app import checkout, clock, dev_payments
+from tutor_app.models import BookingStatus, HoldStatus, SlotHold, User
 from tutor_app.settings import Settings
 from tutor_app.state.dev_checkout import DevCheckoutState
 
@@ -128,7 +128,7 @@ def test_event_is_the_shape_stripe_sends(dev: Settings, session: Session) -> Non
 def test_expired_session_cannot_be_paid(dev: Settings, session: Session) -> None:
     started = _checkout(session, make_user(session))
     hold = _hold(session, started.session_id)
-    hold.expires_at = utcnow() - timedelta(seconds=1)
+    hold.expires_at = clock.now() - timedelta(seconds=1)
     session.add(hold)
     session.commit()
     view = dev_payments.load_dev_checkout(started.session_id)

@@ -37,8 +37,8 @@ from tests.stripe_helpers import (
     checkout_requests,
     make_user,
 )
-from tutor_app import auth_sessions, bookings, checkout
-from tutor_app.models import Booking, BookingStatus, HoldStatus, SlotHold, User, utcnow
+from tutor_app import auth_sessions, bookings, checkout, clock
+from tutor_app.models import Booking, BookingStatus, HoldStatus, SlotHold, User
 from tutor_app.timefmt import to_utc_iso
 
 STUDENTS = 20
@@ -87,7 +87,7 @@ def test_twenty_students_race_for_one_slot(
     # Round 2: each of the others comes back after the previous hold lapsed, so Stripe ends
     # up with twenty paid sessions for the same slot (the worst case a webhook can see).
     session_ids = [responses[winner].json()["id"]]
-    base = utcnow()
+    base = clock.now()
     for n, i in enumerate(i for i in range(STUDENTS) if i != winner):
         later = base + (n + 1) * (checkout.HOLD_LIFETIME + timedelta(seconds=1))
         started = checkout.start_checkout(user=students[i], tutor_id=TUTOR, start=start,

@@ -26,9 +26,9 @@ from tests.stripe_helpers import (
     make_hold,
     make_user,
 )
-from tutor_app import auth_sessions
+from tutor_app import auth_sessions, clock
 from tutor_app.integrations import stripe_gateway
-from tutor_app.models import BookingStatus, HoldStatus, SlotHold, User, utcnow
+from tutor_app.models import BookingStatus, HoldStatus, SlotHold, User
 from tutor_app.settings import Settings
 from tutor_app.timefmt import to_utc_iso
 
@@ -178,7 +178,7 @@ def test_late_webhook_books_and_closes_the_newcomers_session(
     a_id = client.post(CHECKOUT, json=_body(start), headers=_signed_in(session, a)).json()["id"]
     paid = fake.complete_session(a_id)
     (a_hold,) = session.exec(select(SlotHold).where(SlotHold.user_id == a.id)).all()
-    a_hold.expires_at = utcnow() - timedelta(seconds=1)  # A's hold lapses before the webhook
+    a_hold.expires_at = clock.now() - timedelta(seconds=1)  # A's hold lapses before the webhook
     session.add(a_hold)
     session.commit()
     b_resp = client.post(CHECKOUT, json=_body(start), headers=_signed_in(session, b))
@@ -208,10 +208,10 @@ def test_gateway_lists_completed_sessions_and_refunds_idempotently(
         ids.append(client.post(CHECKOUT, json=_body(start), headers=headers).json()["id"])
     for session_id in ids[:2]:
         fake.complete_session(session_id)
-    since = utcnow() - timedelta(hours=1)
+    since = clock.now() - timedelta(hours=1)
     listed = stripe_gateway.list_completed_sessions(since, page_size=1)  # forces paging
     assert sorted(s["id"] for s in listed) == sorted(ids[:2])
-    assert stripe_gateway.list_completed_sessions(utcnow() + timedelta(hours=1)) == []
+    assert stripe_gateway.list_completed_sessions(clock.now() + timedelta(hours=1)) == []
     assert stripe_gateway.retrieve_checkout_session(ids[2])["status"] == "open"
     assert stripe_gateway.expire_checkout_session(ids[2])["status"] == "expired"
 

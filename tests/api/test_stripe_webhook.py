@@ -22,6 +22,7 @@ from sqlmodel import Session
 from tests.fakes.server import ThreadedServer, free_port
 from tests.stripe_helpers import (
     FIRST_SLOT,
+    FIXED_NOW,
     WEBHOOK_PATH,
     WEBHOOK_SECRET,
     all_bookings,
@@ -42,6 +43,9 @@ from tutor_app.models import BookingStatus, HoldStatus, StripeEvent
 from tutor_app.settings import Settings
 
 ConfigureFn = Callable[..., Settings]
+
+# The holds and slots here are laid out for FIXED_NOW.
+pytestmark = pytest.mark.clock_at(FIXED_NOW)
 
 
 @pytest.fixture

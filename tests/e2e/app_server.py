@@ -40,7 +40,9 @@ REFLEX_BIN = Path(sys.executable).with_name("reflex")
 OFFLINE_ENV = {
     "REFLEX_TELEMETRY_ENABLED": "false",
     "REFLEX_CHECK_LATEST_VERSION": "false",
-    "NPM_CONFIG_REGISTRY": "https://registry.npmjs.org",
+    "NPM_CONFIG_REGISTRY": subprocess.run(
+        ["npm", "config", "get", "registry"], capture_output=True, text=True, check=False
+    ).stdout.strip(),
     "REFLEX_BUN_PATH": str(PROJECT_ROOT / ".tools" / "node_modules" / "bun" / "bin" / "bun.exe"),
     "PYTHONDONTWRITEBYTECODE": "1",
     "PYTHONUNBUFFERED": "1",

@@ -18,6 +18,7 @@ import re
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -34,6 +35,8 @@ from tests.e2e.app_server import (
     launch_chromium,
 )
 from tests.fakes.fake_google import FakeGoogle
+from tests.pinned_time import TEST_NOW, real_now
+from tutor_app import clock
 from tutor_app.catalog import seed_catalog
 
 # Settings the dev machine may carry that would change what the live app does.
@@ -57,6 +60,21 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 
 @pytest.fixture(scope="package")
+def app_clock_shift() -> timedelta:
+    """The browser tests and the app they drive share one clock, started at TEST_NOW when the
+    package starts and ticking on: the app's pages and the tests' data agree on "now"."""
+    return TEST_NOW - real_now()
+
+
+@pytest.fixture(autouse=True)
+def pinned_clock(app_clock_shift: timedelta) -> Iterator[None]:
+    """Overrides the suite's per-test clock: here it is the app's clock, shared."""
+    clock.shift_by(app_clock_shift)
+    yield
+    clock.reset()
+
+
+@pytest.fixture(scope="package")
 def fake_google() -> Iterator[FakeGoogle]:
     """A local Google (OAuth consent + Calendar API) that the live app is configured with.
 
@@ -75,6 +93,7 @@ def live_app(
     artifacts_dir: Path,
     tmp_path_factory: pytest.TempPathFactory,
     fake_google: FakeGoogle,
+    app_clock_shift: timedelta,
 ) -> Iterator[ReflexApp]:
     """The real app on a free port, serving the test database with the catalog loaded.
 
@@ -103,6 +122,7 @@ def live_app(
             "GOOGLE_CLIENT_SECRET": fake_google.client_secret,
             "OIDC_DISCOVERY_URL": fake_google.discovery_url,
             "GOOGLE_API_BASE": fake_google.api_root,
+            "CLOCK_SHIFT_SECONDS": str(app_clock_shift.total_seconds()),
         }
     )
     app.start(timeout=300)

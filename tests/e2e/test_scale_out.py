@@ -50,7 +50,7 @@ REDIS_URL = "redis://127.0.0.1:6379"
 
 @pytest.fixture(scope="module")
 def scaled_app(
-    database_url: str, _engine: sa.Engine, artifacts_dir: Path
+    database_url: str, _engine: sa.Engine, artifacts_dir: Path, app_clock_shift: timedelta
 ) -> Iterator[ReflexApp]:
     """The app on PostgreSQL with its state in Redis and WORKERS backend processes."""
     assert _engine.dialect.name == "postgresql", "scale-out mode runs on PostgreSQL"
@@ -72,6 +72,7 @@ def scaled_app(
             "GRANIAN_WORKERS": str(WORKERS),
             "APP_ENV": "dev",
             "APP_URL": app.url,
+            "CLOCK_SHIFT_SECONDS": str(app_clock_shift.total_seconds()),
         }
     )
     app.start(timeout=300)

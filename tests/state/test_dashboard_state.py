@@ -15,9 +15,9 @@ from reflex.istate.data import RouterData
 from reflex_base.constants import RouteVar
 from sqlmodel import Session
 
-from tutor_app import auth_sessions, booking_signals, routes, timefmt
+from tutor_app import auth_sessions, booking_signals, clock, routes, timefmt
 from tutor_app.catalog import FALLBACK_PHOTO
-from tutor_app.models import Booking, BookingStatus, User, utcnow
+from tutor_app.models import Booking, BookingStatus, User
 from tutor_app.state.dashboard import DashboardState
 from tutor_app.state.payment import CONFIRMED, PROCESSING, PaymentState, wait_for_lesson
 
@@ -48,7 +48,7 @@ def _user(db: Session, email: str) -> tuple[User, str]:
 
 def _book(db: Session, user: User | None, days: float, *, tutor_id: str = "james-okafor",
           status: str = BookingStatus.SCHEDULED, session_id: str = "", **extra: Any) -> Booking:
-    start = (utcnow() + timedelta(days=days)).replace(second=0, microsecond=0)
+    start = (clock.now() + timedelta(days=days)).replace(second=0, microsecond=0)
     booking = Booking(
         user_id=user.id if user else None, tutor_id=tutor_id, start_time=start,
         end_time=start + timedelta(hours=1), status=status, price_cents=6000,

@@ -23,8 +23,8 @@ from tests.money_helpers import (
     refund_requests,
 )
 from tests.stripe_helpers import make_booking, make_user
-from tutor_app import auth_sessions, slots, timefmt
-from tutor_app.models import BookingStatus, User, utcnow
+from tutor_app import auth_sessions, clock, slots, timefmt
+from tutor_app.models import BookingStatus, User
 from tutor_app.state.dashboard import DashboardState
 from tutor_app.state.manage_lesson import NOT_FOUND_MESSAGE, ManageLessonState
 
@@ -83,7 +83,7 @@ def test_cancel_dialog_shows_the_refund_and_cancels(
 
 def test_cancel_dialog_late_says_no_refund_is_due(session: Session, database: Any) -> None:
     user = make_user(session)
-    start = utcnow().replace(minute=0, second=0, microsecond=0) + timedelta(hours=20)
+    start = clock.now().replace(minute=0, second=0, microsecond=0) + timedelta(hours=20)
     lesson = make_booking(session, start=start, user=user)
     state = _state(session, user)
     state.open_cancel(lesson.id)

@@ -14,8 +14,8 @@ from sqlmodel import Session
 
 from tests.money_helpers import TUTOR, free_start
 from tests.stripe_helpers import make_hold, make_user
-from tutor_app import auth_sessions, checkout
-from tutor_app.models import User, utcnow
+from tutor_app import auth_sessions, checkout, clock
+from tutor_app.models import User
 from tutor_app.settings import Settings
 from tutor_app.state.resume_checkout import ResumeCheckoutState
 
@@ -61,7 +61,7 @@ def test_nothing_is_offered_to_others_signed_out_or_after_the_hold_lapsed(
 ) -> None:
     me = make_user(session)
     make_hold(session, user=me, start=free_start(session), session_id="cs_dev_x",
-              expires_at=utcnow() + timedelta(minutes=2))  # lapses before it could be paid
+              expires_at=clock.now() + timedelta(minutes=2))  # lapses before it could be paid
     for user in (me, make_user(session), None):
         state = _state(session, user)
         assert state.load() is None

@@ -13,8 +13,8 @@ from reflex.istate.data import RouterData
 from reflex_base.constants import RouteVar
 from sqlmodel import Session
 
-from tutor_app import auth_sessions, calendar_connections, timefmt
-from tutor_app.models import Booking, Role, User, utcnow
+from tutor_app import auth_sessions, calendar_connections, clock, timefmt
+from tutor_app.models import Booking, Role, User
 from tutor_app.state.tutor_account import TutorAccountState
 
 TUTOR_ID = "aiko-tanaka"  # Asia/Tokyo
@@ -41,7 +41,7 @@ def _user(db: Session, email: str, **fields: Any) -> tuple[User, str]:
 
 
 def _book(db: Session, student: User, days: int, **fields: Any) -> Booking:
-    start = (utcnow() + timedelta(days=days)).replace(second=0, microsecond=0)
+    start = (clock.now() + timedelta(days=days)).replace(second=0, microsecond=0)
     booking = Booking(
         user_id=student.id, tutor_id=TUTOR_ID, start_time=start,
         end_time=start + timedelta(hours=1), price_cents=4000,

@@ -17,8 +17,8 @@ from reflex.istate.data import RouterData
 from reflex_base.constants import RouteVar
 from sqlmodel import Session
 
-from tutor_app import auth_sessions, timefmt
-from tutor_app.models import Booking, User, utcnow
+from tutor_app import auth_sessions, clock, timefmt
+from tutor_app.models import Booking, User
 from tutor_app.state.dashboard import DashboardState
 from tutor_app.state.payment import PaymentState
 from tutor_app.state.viewer_zone import TZ_COOKIE_SCRIPT, TZ_SCRIPT
@@ -40,7 +40,7 @@ def _signed_in_with_a_lesson(db: Session) -> tuple[str, Booking]:
     user = User(email="zone@example.com", name="Zoe Zone")
     db.add(user)
     db.commit()
-    start = (utcnow() + timedelta(days=3)).replace(second=0, microsecond=0)
+    start = (clock.now() + timedelta(days=3)).replace(second=0, microsecond=0)
     booking = Booking(user_id=user.id, tutor_id="james-okafor", start_time=start,
                       end_time=start + timedelta(hours=1), price_cents=6000,
                       stripe_checkout_session_id="cs_test_zone")

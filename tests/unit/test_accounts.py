@@ -9,7 +9,7 @@ import pytest
 from argon2 import PasswordHasher
 from sqlmodel import Session, select
 
-from tutor_app import accounts, passwords
+from tutor_app import accounts, clock, passwords
 from tutor_app.accounts import (
     AuthError,
     RoleError,
@@ -20,7 +20,7 @@ from tutor_app.accounts import (
     sign_in_with_oidc,
     sign_up,
 )
-from tutor_app.models import Booking, LoginThrottle, OAuthIdentity, User, utcnow
+from tutor_app.models import Booking, LoginThrottle, OAuthIdentity, User
 
 PASSWORD = "correct horse battery"
 
@@ -108,7 +108,7 @@ def test_sign_up_refuses_a_taken_email_whatever_its_case(session: Session) -> No
 
 def test_sign_up_claims_an_unclaimed_user_and_keeps_its_bookings(session: Session) -> None:
     unclaimed = find_or_create_by_email(session, email="ann@example.com")
-    now = utcnow()
+    now = clock.now()
     session.add(Booking(user_id=unclaimed.id, tutor_id="maria-garcia", start_time=now,
                         end_time=now + timedelta(hours=1), price_cents=4500,
                         stripe_checkout_session_id="cs_test_claim"))
@@ -204,7 +204,7 @@ def _fail(session: Session, now: object, email: str = "ann@example.com") -> Auth
 
 def test_five_failures_lock_the_email_even_for_the_right_password(session: Session) -> None:
     _account(session)
-    now = utcnow()
+    now = clock.now()
     for i in range(accounts.FREE_FAILURES):
         assert _fail(session, now + timedelta(seconds=i)).message == "Wrong email or password"
     last = now + timedelta(seconds=accounts.FREE_FAILURES - 1)
@@ -219,7 +219,7 @@ def test_five_failures_lock_the_email_even_for_the_right_password(session: Sessi
 
 def test_the_lock_doubles_per_extra_failure_up_to_fifteen_minutes(session: Session) -> None:
     _account(session)
-    now = utcnow()
+    now = clock.now()
     for _ in range(accounts.FREE_FAILURES):
         _fail(session, now)
     waits = []
@@ -235,7 +235,7 @@ def test_the_lock_doubles_per_extra_failure_up_to_fifteen_minutes(session: Sessi
 
 def test_the_lock_is_lifted_after_its_delay(session: Session) -> None:
     user = _account(session)
-    now = utcnow()
+    now = clock.now()
     for _ in range(accounts.FREE_FAILURES):
         _fail(session, now)
 
@@ -245,7 +245,7 @@ def test_the_lock_is_lifted_after_its_delay(session: Session) -> None:
 
 def test_a_success_resets_the_count(session: Session) -> None:
     _account(session)
-    now = utcnow()
+    now = clock.now()
     for _ in range(accounts.FREE_FAILURES - 1):
         _fail(session, now)
     authenticate(session, email="ann@example.com", password=PASSWORD, now=now)
@@ -257,7 +257,7 @@ def test_a_success_resets_the_count(session: Session) -> None:
 
 def test_failures_older_than_the_window_are_forgotten(session: Session) -> None:
     _account(session)
-    now = utcnow()
+    now = clock.now()
     for _ in range(accounts.FREE_FAILURES - 1):
         _fail(session, now)
 
@@ -270,7 +270,7 @@ def test_failures_older_than_the_window_are_forgotten(session: Session) -> None:
 
 
 def test_unknown_emails_are_throttled_too(session: Session) -> None:
-    now = utcnow()
+    now = clock.now()
     for _ in range(accounts.FREE_FAILURES):
         _fail(session, now, email="nobody@example.com")
 
@@ -279,7 +279,7 @@ def test_unknown_emails_are_throttled_too(session: Session) -> None:
 
 def test_failures_survive_the_caller_rolling_back(session: Session) -> None:
     _account(session)
-    _fail(session, utcnow())
+    _fail(session, clock.now())
     session.rollback()
 
     row = session.get(LoginThrottle, "ann@example.com")

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session, select
 
-from tutor_app import auth_sessions
+from tutor_app import auth_sessions, clock
 from tutor_app.auth_sessions import (
     HANDOFF_LIFETIME,
     SESSION_COOKIE,
@@ -22,7 +22,7 @@ from tutor_app.auth_sessions import (
     user_for_cookie_header,
     user_for_token,
 )
-from tutor_app.models import AuthSession, User, utcnow
+from tutor_app.models import AuthSession, User
 from tutor_app.settings import Settings
 
 
@@ -61,7 +61,7 @@ def test_tokens_are_unique(session: Session, user: User) -> None:
 
 
 def test_a_session_lasts_thirty_days(session: Session, user: User) -> None:
-    now = utcnow()
+    now = clock.now()
     token = create_session(session, user_id=user.id, now=now)
     session.commit()
 
@@ -70,7 +70,7 @@ def test_a_session_lasts_thirty_days(session: Session, user: User) -> None:
 
 
 def test_a_new_session_clears_the_users_expired_rows(session: Session, user: User) -> None:
-    long_ago = utcnow() - SESSION_LIFETIME - timedelta(days=1)
+    long_ago = clock.now() - SESSION_LIFETIME - timedelta(days=1)
     create_session(session, user_id=user.id, now=long_ago)
     create_handoff(session, user_id=user.id, now=long_ago)
     session.commit()
@@ -107,7 +107,7 @@ def test_a_revoked_session_finds_nobody(session: Session, user: User) -> None:
 def test_a_handoff_ticket_becomes_a_new_thirty_day_session_once(
     session: Session, user: User
 ) -> None:
-    now = utcnow()
+    now = clock.now()
     ticket = create_handoff(session, user_id=user.id, now=now)
     session.commit()
 
@@ -125,7 +125,7 @@ def test_a_handoff_ticket_becomes_a_new_thirty_day_session_once(
 
 
 def test_a_handoff_ticket_expires_after_sixty_seconds(session: Session, user: User) -> None:
-    now = utcnow()
+    now = clock.now()
     ticket = create_handoff(session, user_id=user.id, now=now)
     session.commit()
 

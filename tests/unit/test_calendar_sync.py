@@ -21,7 +21,14 @@ from sqlmodel import Session, select
 
 from tests.fakes.fake_google import FakeGoogle
 from tests.fakes.server import free_port
-from tutor_app import busy_calendar, calendar_connections, calendar_sync, jobs, lesson_events
+from tutor_app import (
+    busy_calendar,
+    calendar_connections,
+    calendar_sync,
+    clock,
+    jobs,
+    lesson_events,
+)
 from tutor_app.calendar_sync import event_id_for, sync_booking
 from tutor_app.integrations.google_calendar import (
     CalendarClient,
@@ -548,7 +555,7 @@ def test_retry_job_picks_up_bookings_whose_follow_up_never_ran(
     google: FakeGoogle, session: Session, tutor: User, student: User
 ) -> None:
     connect(session, google, tutor)
-    now = datetime.now(UTC)
+    now = clock.now()
     missed = book(session, student, created_at=now - timedelta(minutes=10))
     just_made = book(session, student, start=START + timedelta(days=1))
 

@@ -23,9 +23,9 @@ from tests.money_helpers import (
     run_concurrently,
 )
 from tests.stripe_helpers import make_booking, make_user
-from tutor_app import cancellation, lesson_events, refunds
+from tutor_app import cancellation, clock, lesson_events, refunds
 from tutor_app.cancellation import CannotCancel, NotFound
-from tutor_app.models import BookingStatus, utcnow
+from tutor_app.models import BookingStatus
 
 
 @pytest.fixture
@@ -152,7 +152,7 @@ def test_only_the_owner_can_see_or_cancel(
 
 
 def test_an_unclaimed_booking_belongs_to_nobody(session: Session) -> None:
-    lesson = make_booking(session, start=utcnow() + timedelta(days=3))  # user_id None
+    lesson = make_booking(session, start=clock.now() + timedelta(days=3))  # user_id None
     with pytest.raises(NotFound):
         cancellation.cancel_lesson(booking_id=lesson.id, user_id="")
 
@@ -245,7 +245,7 @@ def test_a_dev_payment_is_refunded_without_stripe(
 ) -> None:
     configure(STRIPE_SECRET_KEY=None, STRIPE_API_BASE=None, APP_ENV="dev")
     user = make_user(session)
-    lesson = make_booking(session, start=utcnow() + timedelta(days=3), user=user)
+    lesson = make_booking(session, start=clock.now() + timedelta(days=3), user=user)
     lesson.stripe_checkout_session_id = "cs_dev_" + lesson.id
     session.add(lesson)
     session.commit()

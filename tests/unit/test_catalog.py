@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -11,6 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import Session, select
 
+from tutor_app import clock
 from tutor_app.catalog import (
     CATALOG_FILE,
     CatalogError,
@@ -21,7 +23,7 @@ from tutor_app.catalog import (
     load_catalog,
     seed_catalog,
 )
-from tutor_app.models import Booking, Tutor, utcnow
+from tutor_app.models import Booking, Tutor
 
 ENTRY: dict[str, Any] = {
     "id": "test-tutor",
@@ -178,8 +180,8 @@ def test_seeding_applies_changes_from_the_file(session: Session) -> None:
 def test_a_removed_tutor_is_hidden_not_deleted(session: Session) -> None:
     tutors = load_catalog()
     gone = tutors.pop()
-    now = utcnow()
-    session.add(Booking(tutor_id=gone.id, start_time=now, end_time=now.replace(year=now.year + 1),
+    now = clock.now()
+    session.add(Booking(tutor_id=gone.id, start_time=now, end_time=now + timedelta(days=365),
                         price_cents=1000, stripe_checkout_session_id="cs_test_gone"))
     session.commit()
 

@@ -23,13 +23,14 @@ from tests.stripe_helpers import (
     TUTOR_NAME,
     checkout_requests,
     first_free,
+    first_free_overlapped,
     hold_by_id,
     make_hold,
     make_user,
 )
-from tutor_app import checkout, slots
+from tutor_app import checkout, clock, slots
 from tutor_app.integrations import stripe_gateway
-from tutor_app.models import HoldStatus, SlotHold, User, utcnow
+from tutor_app.models import HoldStatus, SlotHold, User
 from tutor_app.settings import Settings
 
 ConfigureFn = Callable[..., Settings]
@@ -57,7 +58,7 @@ def test_session_request_carries_server_price_metadata_urls_and_key(
     app_url = configure().app_url
     user = make_user(session, email="ada@example.com", name="Ada")
     start = first_free(session)
-    before = utcnow()
+    before = clock.now()
     started = _start(user, start, note="Algebra, please")
 
     requests = checkout_requests(fake)
@@ -94,7 +95,7 @@ def test_session_request_carries_server_price_metadata_urls_and_key(
         "tutor": [TUTOR], "duration": ["60"], "start": [start.strftime("%Y-%m-%dT%H:%M:%SZ")],
     }
     expires = int(params["expires_at"])
-    assert before.timestamp() + 30 * 60 <= expires <= utcnow().timestamp() + 32 * 60
+    assert before.timestamp() + 30 * 60 <= expires <= clock.now().timestamp() + 32 * 60
 
     # What was written: the hold, tied to the session Stripe made.
     assert started.resumed is False
@@ -126,7 +127,7 @@ def test_same_student_same_slot_resumes_the_open_session(
 def test_another_student_gets_slot_taken_with_alternatives(
     fake: FakeStripe, session: Session
 ) -> None:
-    start = first_free(session)
+    start = first_free_overlapped(session)
     _start(make_user(session), start)
     other = make_user(session)
     for taken in (start, start + timedelta(minutes=30)):  # the same slot, and an overlap
@@ -196,7 +197,7 @@ def test_lapsed_hold_of_another_student_is_released_and_the_slot_sold(
 ) -> None:
     start = first_free(session)
     stale = make_hold(session, user=make_user(session), start=start,
-                      expires_at=utcnow() - timedelta(minutes=1), session_id="cs_test_stale")
+                      expires_at=clock.now() - timedelta(minutes=1), session_id="cs_test_stale")
     started = _start(make_user(session), start)
     assert started.resumed is False
     assert hold_by_id(session, stale.id).status == HoldStatus.RELEASED
@@ -209,7 +210,7 @@ def test_own_hold_about_to_lapse_is_replaced_not_resumed(
     start = first_free(session)
     first = _start(user, start)
     (old,) = _holds(session)
-    old.expires_at = utcnow() + timedelta(minutes=2)
+    old.expires_at = clock.now() + timedelta(minutes=2)
     session.add(old)
     session.commit()
     second = _start(user, start)
@@ -223,7 +224,7 @@ def test_choosing_another_overlapping_slot_replaces_the_own_hold(
     fake: FakeStripe, session: Session
 ) -> None:
     user = make_user(session)
-    start = first_free(session)
+    start = first_free_overlapped(session)
     first = _start(user, start)
     second = _start(user, start + timedelta(minutes=30))
     assert second.session_id != first.session_id

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
 import sys
 import threading
@@ -16,9 +15,10 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from tutor_app import cli, jobs, notifications
+from tests.pinned_time import app_process_env
+from tutor_app import cli, clock, jobs, notifications
 from tutor_app.ids import new_id
-from tutor_app.models import Booking, User, utcnow
+from tutor_app.models import Booking, User
 from tutor_app.settings import PROJECT_ROOT, Settings
 
 ConfigureFn = Callable[..., Settings]
@@ -114,11 +114,12 @@ def _due_booking(session: Session) -> Booking:
     user = User(email="ann@example.com", name="Ann", timezone="Europe/London")
     session.add(user)
     session.commit()
-    start = (utcnow() + timedelta(hours=5)).replace(microsecond=0)
+    start = (clock.now() + timedelta(hours=5)).replace(microsecond=0)
     booking = Booking(
         user_id=user.id, tutor_id="liam-murphy", start_time=start,
         end_time=start + timedelta(minutes=30), price_cents=2500,
-        stripe_checkout_session_id=f"cs_test_{new_id()}", created_at=utcnow() - timedelta(days=3),
+        stripe_checkout_session_id=f"cs_test_{new_id()}",
+        created_at=clock.now() - timedelta(days=3),
     )
     session.add(booking)
     session.commit()
@@ -151,7 +152,7 @@ def test_run_job_from_the_command_line(
 
     done = subprocess.run(
         [sys.executable, "-m", "tutor_app.cli", "run-job", "reminders"],
-        cwd=PROJECT_ROOT, env=dict(os.environ), capture_output=True, text=True, timeout=120,
+        cwd=PROJECT_ROOT, env=app_process_env(), capture_output=True, text=True, timeout=120,
         check=False,
     )
 

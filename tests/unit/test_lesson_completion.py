@@ -8,12 +8,12 @@ from sqlmodel import Session
 
 from tests.money_helpers import booking, run_concurrently
 from tests.stripe_helpers import make_booking, make_user
-from tutor_app import jobs, lesson_completion
-from tutor_app.models import BookingStatus, utcnow
+from tutor_app import clock, jobs, lesson_completion
+from tutor_app.models import BookingStatus
 
 
 def test_ended_scheduled_lessons_complete_and_others_do_not(session: Session) -> None:
-    now = utcnow()
+    now = clock.now()
     user = make_user(session)
     ended = make_booking(session, start=now - timedelta(hours=2), user=user)
     ends_now = make_booking(session, start=now - timedelta(hours=1), user=user,
@@ -39,7 +39,7 @@ def test_ended_scheduled_lessons_complete_and_others_do_not(session: Session) ->
 
 
 def test_running_it_again_or_concurrently_changes_nothing_more(session: Session) -> None:
-    now = utcnow()
+    now = clock.now()
     user = make_user(session)
     for days in range(1, 6):
         make_booking(session, start=now - timedelta(days=days), user=user)
@@ -51,7 +51,7 @@ def test_running_it_again_or_concurrently_changes_nothing_more(session: Session)
 
 def test_it_is_a_registered_periodic_job(session: Session) -> None:
     user = make_user(session)
-    make_booking(session, start=utcnow() - timedelta(hours=3), user=user)
+    make_booking(session, start=clock.now() - timedelta(hours=3), user=user)
     registry = jobs.load_job_modules()
     assert "lesson_completion" in registry
     assert registry["lesson_completion"].run_once() == "1 lessons completed"

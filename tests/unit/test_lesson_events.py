@@ -11,9 +11,9 @@ import pytest
 from sqlmodel import Session, select
 
 from tests.fakes.smtp_server import SmtpServer
-from tutor_app import lesson_events
+from tutor_app import clock, lesson_events
 from tutor_app.ids import new_id
-from tutor_app.models import Booking, BookingStatus, Notification, User, utcnow
+from tutor_app.models import Booking, BookingStatus, Notification, User
 from tutor_app.settings import Settings
 
 ConfigureFn = Callable[..., Settings]
@@ -39,7 +39,7 @@ def _booking(session: Session) -> Booking:
     user = User(email="ann@example.com", name="Ann")
     session.add(user)
     session.commit()
-    start = (utcnow() + timedelta(days=7)).replace(microsecond=0)
+    start = (clock.now() + timedelta(days=7)).replace(microsecond=0)
     booking = Booking(user_id=user.id, tutor_id="aiko-tanaka", start_time=start,
                       end_time=start + timedelta(minutes=60), price_cents=4000,
                       stripe_checkout_session_id=f"cs_test_{new_id()}")

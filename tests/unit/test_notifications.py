@@ -14,9 +14,9 @@ from icalendar import Calendar
 from sqlmodel import Session, select
 
 from tests.fakes.smtp_server import ReceivedMail, SmtpServer
-from tutor_app import notifications
+from tutor_app import clock, notifications
 from tutor_app.ids import new_id
-from tutor_app.models import Booking, BookingStatus, Notification, User, utcnow
+from tutor_app.models import Booking, BookingStatus, Notification, User
 from tutor_app.settings import Settings
 from tutor_app.timefmt import format_range
 
@@ -61,7 +61,7 @@ def _booking(session: Session, user: User | None, *, start: datetime,
         currency="usd",
         stripe_checkout_session_id=f"cs_test_{new_id()}",
         customer_email=customer_email,
-        created_at=created or utcnow(),
+        created_at=created or clock.now(),
     )
     session.add(booking)
     session.commit()
@@ -69,7 +69,7 @@ def _booking(session: Session, user: User | None, *, start: datetime,
 
 
 def _future(days: int = 10) -> datetime:
-    return (utcnow() + timedelta(days=days)).replace(minute=0, second=0, microsecond=0)
+    return (clock.now() + timedelta(days=days)).replace(minute=0, second=0, microsecond=0)
 
 
 def _text(mail: ReceivedMail | EmailMessage) -> str:
@@ -182,7 +182,7 @@ def test_booking_without_any_address_is_skipped_not_retried(
 
     row = _row(session, f"{booking.id}:confirmation")
     assert row.sent_at is None and row.attempts == notifications.MAX_ATTEMPTS
-    assert notifications.retry_failed(now=utcnow() + timedelta(days=2)) == 0
+    assert notifications.retry_failed(now=clock.now() + timedelta(days=2)) == 0
     assert smtp.messages == []
 
 
@@ -228,7 +228,7 @@ def test_reminder_only_for_scheduled_lessons_inside_the_window_and_only_once(
 def test_reminder_sent_once_when_two_workers_run_it_at_the_same_time(
     smtp: SmtpServer, session: Session
 ) -> None:
-    now = utcnow()
+    now = clock.now()
     bookings = [
         _booking(session, _user(session, f"student{i}@example.com"),
                  start=now + timedelta(hours=2 + i), created=now - timedelta(days=3))
@@ -304,7 +304,7 @@ def test_cancel_notice_carries_a_cancel_invitation_with_a_higher_sequence(
 
     booking.status = BookingStatus.CANCELED
     booking.sequence += 1
-    booking.canceled_at = utcnow()
+    booking.canceled_at = clock.now()
     booking.refunded_cents = 4500
     booking.cancel_reason = "Tutor unavailable"
     session.add(booking)
@@ -367,7 +367,7 @@ def test_each_reschedule_sends_an_updated_invitation_once(
 def test_smtp_failure_is_recorded_and_retried_later(smtp: SmtpServer, session: Session) -> None:
     booking = _booking(session, _user(session), start=_future())
     smtp.fail_with = "451 4.3.0 Try again later"
-    created = utcnow()
+    created = clock.now()
 
     assert notifications.booking_confirmed(booking.id) is False
     row = _row(session, f"{booking.id}:confirmation")
@@ -395,7 +395,7 @@ def test_retries_back_off_and_give_up_after_max_attempts(
 ) -> None:
     booking = _booking(session, _user(session), start=_future(days=40))
     smtp.fail_with = "554 5.0.0 Nope"
-    created = utcnow()
+    created = clock.now()
     notifications.booking_confirmed(booking.id)
 
     for offset in notifications.RETRY_AFTER:
@@ -416,7 +416,7 @@ def test_retries_back_off_and_give_up_after_max_attempts(
 def test_retry_skips_a_reminder_whose_lesson_was_canceled(
     smtp: SmtpServer, session: Session
 ) -> None:
-    now = utcnow()
+    now = clock.now()
     booking = _booking(session, _user(session), start=now + timedelta(hours=6),
                        created=now - timedelta(days=2))
     smtp.fail_with = "421 4.3.2 Service not available"
@@ -438,7 +438,7 @@ def test_retry_skips_a_reminder_whose_lesson_was_canceled(
 def test_a_claim_abandoned_mid_send_is_retried_but_one_in_flight_is_not(
     smtp: SmtpServer, session: Session
 ) -> None:
-    now = utcnow()
+    now = clock.now()
     crashed = _booking(session, _user(session, "crashed@example.com"), start=_future())
     in_flight = _booking(session, _user(session, "busy@example.com"), start=_future(11))
     session.add(Notification(dedupe_key=f"{crashed.id}:confirmation", booking_id=crashed.id,
@@ -458,7 +458,7 @@ def test_two_retriers_at_once_send_a_failed_email_once(
     bookings = [_booking(session, _user(session, f"s{i}@example.com"), start=_future(10 + i))
                 for i in range(4)]
     smtp.fail_with = "451 later"
-    created = utcnow()
+    created = clock.now()
     for booking in bookings:
         notifications.booking_confirmed(booking.id)
     smtp.fail_with = None
@@ -509,7 +509,7 @@ def test_dev_without_smtp_writes_eml_files_to_the_outbox(
 def test_retry_job_sends_confirmations_and_cancel_notices_that_were_never_triggered(
     smtp: SmtpServer, session: Session
 ) -> None:
-    now = utcnow()
+    now = clock.now()
     missed = _booking(session, _user(session, "missed@example.com"), start=_future(10),
                       created=now - timedelta(minutes=5))
     _booking(session, _user(session, "fresh@example.com"), start=_future(11),

@@ -23,10 +23,11 @@ from tests.money_helpers import (
     refund_requests,
     run_concurrently,
 )
+from tests.pinned_time import app_process_env
 from tests.stripe_helpers import make_booking, make_user
-from tutor_app import bookings, checkout, jobs, reconcile, slots
+from tutor_app import bookings, checkout, clock, jobs, reconcile, slots
 from tutor_app.integrations import stripe_gateway
-from tutor_app.models import Booking, BookingStatus, HoldStatus, utcnow
+from tutor_app.models import Booking, BookingStatus, HoldStatus
 from tutor_app.settings import PROJECT_ROOT
 
 
@@ -96,7 +97,7 @@ def test_unpaid_and_open_sessions_are_not_booked(fake: FakeStripe, session: Sess
 
 def test_only_the_lookback_window_is_listed(fake: FakeStripe, session: Session) -> None:
     _paid_without_webhook(session, fake)
-    later = utcnow() + timedelta(hours=73)  # the session is older than 72 h by then
+    later = clock.now() + timedelta(hours=73)  # the session is older than 72 h by then
     report = reconcile.reconcile(now=later)
     assert report.listed == 0 and _bookings(session) == []
     (request,) = [r for r in fake.requests if r.path == "/v1/checkout/sessions"
@@ -179,11 +180,11 @@ def test_make_reconcile_command(fake: FakeStripe, session: Session,
                                 configure: ConfigureFn, database_url: str) -> None:
     session_id = _paid_without_webhook(session, fake)
     settings = configure()
-    env = {
+    env = app_process_env({
         "PATH": "/usr/bin:/bin", "DATABASE_URL": database_url, "APP_ENV": "dev",
         "STRIPE_SECRET_KEY": settings.stripe_secret_key or "",
         "STRIPE_API_BASE": settings.stripe_api_base or "",
-    }
+    })
     done = subprocess.run(
         [sys.executable, "-m", "tutor_app.cli", "reconcile"], cwd=PROJECT_ROOT, env=env,
         capture_output=True, text=True, timeout=120,

@@ -16,8 +16,8 @@ from tests.money_helpers import (
     run_concurrently,
 )
 from tests.stripe_helpers import make_booking, make_hold, make_user
-from tutor_app import lesson_events, reschedule, slots
-from tutor_app.models import BookingStatus, utcnow
+from tutor_app import clock, lesson_events, reschedule, slots
+from tutor_app.models import BookingStatus
 from tutor_app.reschedule import InvalidReschedule, NotFound, SlotTaken
 
 
@@ -110,10 +110,11 @@ def test_reschedule_onto_someone_elses_live_hold_is_refused(
         reschedule.reschedule_lesson(booking_id=lesson.id, user_id=lesson.user_id or "",
                                      new_start=held)
     # A lapsed hold no longer blocks.
-    make_hold(session, user=make_user(session), start=held + timedelta(days=1),
-              expires_at=utcnow() - timedelta(minutes=1))
+    lapsed = _later_start(session, held, days=1)
+    make_hold(session, user=make_user(session), start=lapsed,
+              expires_at=clock.now() - timedelta(minutes=1))
     reschedule.reschedule_lesson(booking_id=lesson.id, user_id=lesson.user_id or "",
-                                 new_start=held + timedelta(days=1))
+                                 new_start=lapsed)
 
 
 def test_reschedule_is_refused_inside_the_policy_window(

@@ -15,8 +15,8 @@ from sqlmodel import Session
 
 from tests.money_helpers import TUTOR, free_start
 from tests.stripe_helpers import hold_by_id, make_hold, make_user
-from tutor_app import checkout, holds, resume, slots
-from tutor_app.models import HoldStatus, utcnow
+from tutor_app import checkout, clock, holds, resume, slots
+from tutor_app.models import HoldStatus
 from tutor_app.settings import Settings
 
 
@@ -56,7 +56,7 @@ def test_a_lapsed_hold_comes_back_for_everyone(session: Session) -> None:
     me, other = make_user(session), make_user(session)
     start = free_start(session)
     checkout.start_checkout(user=me, tutor_id=TUTOR, start=start, duration_minutes=60)
-    later = utcnow() + checkout.HOLD_LIFETIME + timedelta(seconds=1)
+    later = clock.now() + checkout.HOLD_LIFETIME + timedelta(seconds=1)
 
     assert start in _free(session, other.id, now=later)
     assert resume.open_checkout(session, user_id=me.id, now=later) is None
@@ -70,7 +70,7 @@ def test_an_expired_session_releases_its_hold_at_once(session: Session) -> None:
     start = free_start(session)
     started = checkout.start_checkout(user=me, tutor_id=TUTOR, start=start, duration_minutes=60)
     assert start not in _free(session, other.id)
-    assert holds.release_by_session(session, session_id=started.session_id, now=utcnow())
+    assert holds.release_by_session(session, session_id=started.session_id, now=clock.now())
     session.commit()
     assert start in _free(session, other.id)
     assert resume.open_checkout(session, user_id=me.id) is None
@@ -91,7 +91,7 @@ def test_only_a_payable_session_is_offered(
     me = make_user(session)
     hold = make_hold(session, user=me, start=free_start(session), status=status,
                      session_id="cs_dev_" + "a" * 32,
-                     expires_at=utcnow() + timedelta(minutes=minutes_left))
+                     expires_at=clock.now() + timedelta(minutes=minutes_left))
     assert (resume.open_checkout(session, user_id=me.id) is not None) is offered
     assert hold_by_id(session, hold.id).status == status
 
@@ -101,7 +101,7 @@ def test_the_newest_unfinished_payment_is_offered(session: Session) -> None:
     make_hold(session, user=me, start=free_start(session), session_id="cs_dev_old")
     newer = make_hold(session, user=me, start=free_start(session, days_ahead=5),
                       session_id="cs_dev_new")
-    newer.created_at = utcnow() + timedelta(seconds=5)
+    newer.created_at = clock.now() + timedelta(seconds=5)
     session.add(newer)
     session.commit()
     offer = resume.open_checkout(session, user_id=me.id)

@@ -31,7 +31,8 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 from sqlmodel import Session, col, delete, select
 
-from tutor_app.models import OAuthState, utcnow
+from tutor_app import clock
+from tutor_app.models import OAuthState
 from tutor_app.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -135,7 +136,7 @@ def start_authorization(db: Session, *, user_id: str, login_hint: str = "") -> s
     config = discovery()
     db.exec(  # type: ignore[call-overload]
         delete(OAuthState).where(
-            col(OAuthState.purpose) == PURPOSE, col(OAuthState.created_at) < utcnow() - STATE_TTL
+            col(OAuthState.purpose) == PURPOSE, col(OAuthState.created_at) < clock.now() - STATE_TTL
         )
     )
     pending = OAuthState(
@@ -184,7 +185,7 @@ def consume_state(db: Session, *, state: str, user_id: str) -> OAuthState:
         raise CalendarOAuthError("state already used")
     if pending.user_id != user_id:
         raise CalendarOAuthError("state belongs to another user")
-    if pending.created_at < utcnow() - STATE_TTL:
+    if pending.created_at < clock.now() - STATE_TTL:
         raise CalendarOAuthError("state expired")
     return pending
 

@@ -24,12 +24,12 @@ import ssl
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from tutor_app import clock
 from tutor_app.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -107,7 +107,7 @@ def build_message(
     message["From"] = sender
     message["To"] = to
     message["Subject"] = subject
-    message["Date"] = format_datetime(datetime.now(UTC))
+    message["Date"] = format_datetime(clock.now())
     domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
     message["Message-ID"] = make_msgid(domain=domain)
     message.set_content(text)
@@ -187,7 +187,7 @@ def _send_smtp(target: SmtpTarget, message: EmailMessage) -> None:
 def write_to_outbox(message: EmailMessage, outbox_dir: Path) -> Path:
     """Write the message as `<UTC time>-<id>.eml`; atomic, so a reader never sees half a file."""
     outbox_dir.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    stamp = clock.now().strftime("%Y%m%dT%H%M%S%fZ")
     token = (message["Message-ID"] or "").strip("<>").partition("@")[0][-12:] or "mail"
     token = "".join(c for c in token if c.isalnum()) or "mail"
     path = outbox_dir / f"{stamp}-{token}.eml"

@@ -31,7 +31,8 @@ from joserfc.errors import InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet
 from sqlmodel import Session, col
 
-from tutor_app.models import OAuthState, utcnow
+from tutor_app import clock
+from tutor_app.models import OAuthState
 from tutor_app.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -151,7 +152,7 @@ def start_login(
     `next_url` must already be a safe same-site path. Caller commits.
     """
     document = discovery_document()
-    now = now or utcnow()
+    now = now or clock.now()
     # Abandoned sign-ins leave their row behind; clear the stale ones as new ones come in.
     db.execute(
         sa.delete(OAuthState)
@@ -199,7 +200,7 @@ def take_state(
         raise OIDCError("state used concurrently")
     if row.purpose != LOGIN_PURPOSE or row.provider != provider:
         raise OIDCError("state belongs to another flow")
-    if (now or utcnow()) - row.created_at > STATE_MAX_AGE:
+    if (now or clock.now()) - row.created_at > STATE_MAX_AGE:
         raise OIDCError("state expired")
     return row
 

@@ -27,8 +27,8 @@ from urllib.parse import urlencode
 import reflex as rx
 from reflex.event import EventSpec
 
-from tutor_app import catalog, checkout, db, pricing, routes, slot_calendar, slots, timefmt
-from tutor_app.models import User, utcnow
+from tutor_app import catalog, checkout, clock, db, pricing, routes, slot_calendar, slots, timefmt
+from tutor_app.models import User
 from tutor_app.slot_calendar import CalendarCell, TimeOption
 from tutor_app.state.auth import AuthState, login_url
 from tutor_app.state.directory import TutorCard, tutor_card
@@ -476,7 +476,7 @@ class BookingWizardState(ViewerZoneMixin, AuthState):
         """The next 60 days as whole weeks, days with free starts enabled (viewer's zone)."""
         if not self.slots_loaded:
             return []  # nothing to pick from yet; keeps the first page load small
-        return slot_calendar.calendar(self._slots, self.viewer_tz, now=utcnow())
+        return slot_calendar.calendar(self._slots, self.viewer_tz, now=clock.now())
 
     @rx.var(cache=True)
     def free_day_count(self) -> int:

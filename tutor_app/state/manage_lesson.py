@@ -16,9 +16,9 @@ from datetime import datetime
 import reflex as rx
 from reflex.event import EventSpec
 
-from tutor_app import cancellation, catalog, db, reschedule, slot_calendar, timefmt
+from tutor_app import cancellation, catalog, clock, db, reschedule, slot_calendar, timefmt
 from tutor_app.lesson_access import NotFound, owned_booking
-from tutor_app.models import Booking, User, utcnow
+from tutor_app.models import Booking, User
 from tutor_app.slot_calendar import CalendarCell, TimeOption
 from tutor_app.state.auth import login_url
 from tutor_app.state.dashboard import DashboardState
@@ -243,7 +243,7 @@ class ManageLessonState(DashboardState):
         """The next 60 days as whole weeks, days with free starts enabled (viewer's zone)."""
         if not self.reschedule_slots:
             return []
-        return slot_calendar.calendar(self.reschedule_slots, self.viewer_tz, now=utcnow())
+        return slot_calendar.calendar(self.reschedule_slots, self.viewer_tz, now=clock.now())
 
     @rx.var(cache=True)
     def reschedule_times(self) -> list[TimeOption]:
