@@ -1,8 +1,8 @@
-"""Reflex configuration; every value comes from tutor_app.settings."""
+"""Reflex configuration; every value comes from tutor_app.core.settings."""
 
 import reflex as rx
 
-from tutor_app.settings import get_settings
+from tutor_app.core.settings import get_settings
 
 _settings = get_settings()
 

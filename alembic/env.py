@@ -7,7 +7,10 @@ from logging.config import fileConfig
 from alembic import context
 from sqlmodel import SQLModel
 
-from tutor_app import db, models  # noqa: F401  (models registers every table on the metadata)
+from tutor_app.core import (
+    db,
+    models,  # noqa: F401  (models registers every table on the metadata
+)
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):

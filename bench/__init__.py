@@ -112,9 +112,9 @@ def fresh_database(backend: str) -> Iterator[str]:
     from alembic import command
     from sqlmodel import Session
 
-    from tutor_app import db as app_db
-    from tutor_app.catalog import seed_catalog
+    from tutor_app.catalog.tutor_catalog import seed_catalog
     from tutor_app.cli import alembic_config
+    from tutor_app.core import db as app_db
 
     def prepare(url: str) -> None:
         command.upgrade(alembic_config(url), "head")

@@ -49,9 +49,10 @@ def _row(report: Report, measure: str, samples: list[float], slots: int) -> None
 
 
 def bench_pure(report: Report) -> None:
-    from tutor_app import availability, catalog
+    from tutor_app.catalog import tutor_catalog
+    from tutor_app.scheduling import availability
 
-    tutor = next(t for t in catalog.load_catalog() if t.id == TUTOR_ID)
+    tutor = next(t for t in tutor_catalog.load_catalog() if t.id == TUTOR_ID)
     busy = [availability.Busy(s, s + timedelta(minutes=30)) for s in _booking_starts()]
 
     def run() -> list[datetime]:
@@ -67,9 +68,9 @@ def bench_pure(report: Report) -> None:
 def bench_db(report: Report, backend: str) -> None:
     from sqlmodel import Session
 
-    from tutor_app import db as app_db
-    from tutor_app import slots as slot_service
-    from tutor_app.models import Booking, BookingStatus
+    from tutor_app.core import db as app_db
+    from tutor_app.core.models import Booking, BookingStatus
+    from tutor_app.scheduling import slots as slot_service
 
     with fresh_database(backend) as url:
         engine = app_db.build_engine(url)
@@ -110,7 +111,7 @@ def run(report: Report, backends: tuple[str, ...] = ("sqlite", "postgresql")) ->
     print(f"availability: {BOOKINGS} bookings, 60-day horizon, {RUNS} runs", flush=True)
     bench_pure(report)
     try:
-        import tutor_app.slots  # noqa: F401
+        import tutor_app.scheduling.slots  # noqa: F401
     except ImportError as exc:
         report.note(f"availability through the DB not measured: {exc}")
         return

@@ -3,7 +3,7 @@
 The real route is `tutor_app.api.build_api()` (what the Reflex backend mounts), served by
 uvicorn in a process of its own on a loopback port, on a fresh migrated database. Each event is
 a distinct `checkout.session.completed` with `payment_status=paid`, shaped and signed the way
-Stripe sends it (the metadata `tutor_app.checkout` writes, a live slot hold per session, the
+Stripe sends it (the metadata `tutor_app.booking.checkout` writes, a live slot hold per session, the
 `Stripe-Signature` scheme), so every delivery books one lesson.
 
 The ceiling is a bare Starlette route served the same way on the same kind of database that
@@ -71,9 +71,9 @@ def ceiling_app() -> Any:
     from starlette.responses import JSONResponse
     from starlette.routing import Route
 
-    from tutor_app import db
-    from tutor_app.ids import new_id
-    from tutor_app.models import Booking
+    from tutor_app.core import db
+    from tutor_app.core.ids import new_id
+    from tutor_app.core.models import Booking
 
     engine = db.engine()
     table = Booking.__table__  # type: ignore[attr-defined]
@@ -159,8 +159,8 @@ def arrange(database_url: str, count: int) -> Arranged:
     """A student and `count` live holds on disjoint half-hours, as checkout leaves them."""
     from sqlmodel import Session
 
-    from tutor_app import db as app_db
-    from tutor_app.models import SlotHold, User
+    from tutor_app.core import db as app_db
+    from tutor_app.core.models import SlotHold, User
 
     engine = app_db.build_engine(database_url)
     first = (datetime.now(UTC) + timedelta(days=2)).replace(minute=0, second=0, microsecond=0)
@@ -187,7 +187,7 @@ def arrange(database_url: str, count: int) -> Arranged:
 
 def paid_event(arranged: Arranged, index: int) -> dict[str, Any]:
     """A `checkout.session.completed` event for hold `index`, as Stripe sends it."""
-    from tutor_app.checkout import metadata_start
+    from tutor_app.booking.checkout import metadata_start
 
     hold_id, start = arranged.holds[index]
     now = int(time.time())
@@ -342,8 +342,8 @@ async def _compare(targets: list[Target]) -> None:
 def count_bookings(database_url: str) -> int:
     from sqlalchemy import func, select
 
-    from tutor_app import db as app_db
-    from tutor_app.models import Booking
+    from tutor_app.core import db as app_db
+    from tutor_app.core.models import Booking
 
     engine = app_db.build_engine(database_url)
     try:
@@ -355,7 +355,7 @@ def count_bookings(database_url: str) -> int:
 
 def measure(backend: str, log_dir: Path) -> tuple[Target, Target]:
     """(ceiling, webhook) on two fresh databases of `backend`, loaded alternately."""
-    from tutor_app.settings import DEV_WEBHOOK_SECRET
+    from tutor_app.core.settings import DEV_WEBHOOK_SECRET
 
     total = WARMUP + (EVENTS // ROUNDS) * ROUNDS + BURSTS * CONCURRENCY
     servers = (("ceiling", "ceiling_app", CEILING_PATH), ("webhook", "real_app", WEBHOOK_PATH))

@@ -24,12 +24,14 @@ from tests.fakes.fake_google import FakeGoogle
 from tests.fakes.fake_stripe import FakeStripe
 from tests.pinned_time import MACHINE_DATE, TEST_NOW
 from tests.stripe_helpers import fake_stripe_configured
-from tutor_app import busy_calendar, clock, lesson_events
-from tutor_app import db as app_db
-from tutor_app.catalog import seed_catalog
+from tutor_app.booking import lesson_events
+from tutor_app.catalog.tutor_catalog import seed_catalog
 from tutor_app.cli import alembic_config
+from tutor_app.core import clock
+from tutor_app.core import db as app_db
+from tutor_app.core.settings import Settings, reload_settings
 from tutor_app.integrations import google_oauth
-from tutor_app.settings import Settings, reload_settings
+from tutor_app.scheduling import external_busy
 
 BACKEND = os.environ.get("TEST_DATABASE", "sqlite")
 # Scale-out mode (PostgreSQL + Redis + several workers) is tested in the PostgreSQL run.
@@ -123,7 +125,7 @@ def database(_engine: sa.Engine) -> sa.Engine:
                 conn.exec_driver_sql(f"DELETE FROM {table}")
         seed_catalog(session)
         session.commit()
-    busy_calendar.clear_cache()  # its answers are per tutor, and tutors are reused across tests
+    external_busy.clear_cache()  # its answers are per tutor, and tutors are reused across tests
     return _engine
 
 
@@ -181,10 +183,10 @@ def google(
         APP_ENV="dev",
     )
     google_oauth.clear_caches()
-    busy_calendar.clear_cache()
+    external_busy.clear_cache()
     yield running_google
     google_oauth.clear_caches()
-    busy_calendar.clear_cache()
+    external_busy.clear_cache()
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ read helper here ends its read transaction before returning.
 A "paid booking" here is made the way production makes one: `checkout.start_checkout` against
 the fake Stripe API (the real SDK), the customer paying on the fake's side
 (`FakeStripe.complete_session`), and the paid session handed to
-`bookings.record_paid_session`, so the booking carries a real payment intent the fake can
+`recording.record_paid_session`, so the booking carries a real payment intent the fake can
 refund.
 
 Each test module declares its own `fake` fixture over `fake_stripe_configured`, as the
@@ -25,9 +25,11 @@ from sqlmodel import Session, select
 
 from tests.fakes.fake_stripe import FakeStripe, RecordedRequest
 from tests.stripe_helpers import TUTOR, make_user
-from tutor_app import bookings, checkout, clock, slots
-from tutor_app.models import Booking, Refund, SlotHold, User
-from tutor_app.settings import Settings
+from tutor_app.booking import checkout, recording
+from tutor_app.core import clock
+from tutor_app.core.models import Booking, Refund, SlotHold, User
+from tutor_app.core.settings import Settings
+from tutor_app.scheduling import slots
 
 ConfigureFn = Callable[..., Settings]
 
@@ -65,8 +67,8 @@ def paid_booking(
         user=user, tutor_id=tutor_id, start=start, duration_minutes=minutes
     )
     paid = fake.complete_session(started.session_id)
-    outcome = bookings.record_paid_session(paid, source="test")
-    assert outcome is bookings.BookingOutcome.CREATED, outcome
+    outcome = recording.record_paid_session(paid, source="test")
+    assert outcome is recording.BookingOutcome.CREATED, outcome
     return booking(db, session_id=started.session_id)
 
 

@@ -1,6 +1,6 @@
 """The time the tests run at, and how processes of the app they start share it.
 
-Every test runs with the app's clock (tutor_app.clock) starting at TEST_NOW, never at the
+Every test runs with the app's clock (tutor_app.core.clock) starting at TEST_NOW, never at the
 machine's date. Two settings move it, so the suite can be run on any day it must pass on:
 
 - `TEST_NOW=2028-02-29T06:30:00+00:00`: the app's clock starts there in every test;
@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 from time_machine import escape_hatch
 
-from tutor_app import clock
+from tutor_app.core import clock
 
 TEST_NOW = datetime.fromisoformat(os.environ.get("TEST_NOW", "2026-06-10T09:00:00+00:00"))
 MACHINE_DATE = os.environ.get("MACHINE_DATE")
@@ -24,6 +24,8 @@ MACHINE_DATE = os.environ.get("MACHINE_DATE")
 
 def real_now() -> datetime:
     """The machine's real time, even while MACHINE_DATE moves this process's."""
+    if not escape_hatch.is_travelling():
+        return datetime.now(UTC)
     return datetime.fromtimestamp(escape_hatch.time.time(), UTC)
 
 

@@ -17,9 +17,11 @@ import httpx
 from sqlmodel import Session, select
 
 from tests.fakes.fake_stripe import FakeStripe
-from tutor_app import checkout, clock, slots
-from tutor_app.dev_payments import sign_payload
-from tutor_app.models import Booking, HoldStatus, SlotHold, StripeEvent, User
+from tutor_app.booking import checkout
+from tutor_app.core import clock
+from tutor_app.core.models import Booking, HoldStatus, SlotHold, StripeEvent, User
+from tutor_app.payments.dev_gateway import sign_payload
+from tutor_app.scheduling import slots
 
 WEBHOOK_SECRET = "whsec_test_payments_0123456789"
 STRIPE_KEY = "sk_test_payments_fake"

@@ -9,9 +9,9 @@ import sys
 from alembic import command
 from alembic.config import Config
 
-from tutor_app import db
-from tutor_app.catalog import seed_catalog
-from tutor_app.settings import PROJECT_ROOT, SettingsError, get_settings
+from tutor_app.catalog.tutor_catalog import seed_catalog
+from tutor_app.core import db
+from tutor_app.core.settings import PROJECT_ROOT, SettingsError, get_settings
 
 log = logging.getLogger("tutor_app.cli")
 
@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "prestart":
         migrate_and_seed()
     elif args.command == "grant-role":
-        from tutor_app.accounts import RoleError, grant_role
+        from tutor_app.accounts.users import RoleError, grant_role
 
         try:
             with db.session() as session:
@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         print(f"{user.email} is now {user.role}" + (f" ({user.tutor_id})" if user.tutor_id else ""))
     elif args.command == "run-job":
-        from tutor_app.jobs import run_job as run_one_job
+        from tutor_app.core.jobs import run_job as run_one_job
 
         try:
             print(f"{args.name}: {run_one_job(args.name)}")
@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {exc.args[0]}", file=sys.stderr)
             return 2
     elif args.command == "reconcile":
-        from tutor_app.reconcile import reconcile_command
+        from tutor_app.payments.reconcile import reconcile_command
 
         code, message = reconcile_command(hours=args.hours)
         print(message, file=sys.stderr if code else sys.stdout)

@@ -6,11 +6,11 @@ import logging
 
 import reflex as rx
 
-from tutor_app import pages  # noqa: F401  (registers the @rx.page pages)
+from tutor_app import pages  # noqa: F401  (registers the @rx.page pages
 from tutor_app.api import build_api
 from tutor_app.api.caching import cache_hashed_assets
-from tutor_app.jobs import periodic_jobs
-from tutor_app.settings import get_settings
+from tutor_app.core.jobs import periodic_jobs
+from tutor_app.core.settings import get_settings
 from tutor_app.state.viewer_zone import tz_cookie_script
 
 logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import tutor_app.models
+import tutor_app.core.models
 
 
 revision: str = '0001'
@@ -25,13 +25,13 @@ def upgrade() -> None:
     op.create_table('job_leases',
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('holder', sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
-    sa.Column('expires_at', tutor_app.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', tutor_app.core.models.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('name')
     )
     op.create_table('login_throttles',
     sa.Column('email', sqlmodel.sql.sqltypes.AutoString(length=320), nullable=False),
     sa.Column('failures', sa.Integer(), nullable=False),
-    sa.Column('last_failure_at', tutor_app.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_failure_at', tutor_app.core.models.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('email')
     )
     op.create_table('oauth_states',
@@ -42,14 +42,14 @@ def upgrade() -> None:
     sa.Column('code_verifier', sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
     sa.Column('next_url', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('user_id', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
-    sa.Column('created_at', tutor_app.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', tutor_app.core.models.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('state')
     )
     op.create_table('stripe_events',
     sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
     sa.Column('type', sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
     sa.Column('object_id', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
-    sa.Column('received_at', tutor_app.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('received_at', tutor_app.core.models.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
     op.create_table('tutors',
@@ -63,7 +63,7 @@ def upgrade() -> None:
     sa.Column('timezone', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('weekly_hours', sa.JSON(), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
-    sa.Column('updated_at', tutor_app.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', tutor_app.core.models.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
     op.create_table('users',
@@ -75,8 +75,8 @@ def upgrade() -> None:
     sa.Column('role', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('tutor_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.Column('timezone', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
-    sa.Column('created_at', tutor_app.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', tutor_app.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', tutor_app.core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', tutor_app.core.models.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['tutor_id'], ['tutors.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
@@ -87,9 +87,9 @@ def upgrade() -> None:
     sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
     sa.Column('token_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('user_id', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
-    sa.Column('created_at', tutor_app.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('expires_at', tutor_app.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('revoked_at', tutor_app.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', tutor_app.core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', tutor_app.core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('revoked_at', tutor_app.core.models.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
@@ -101,8 +101,8 @@ def upgrade() -> None:
     sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
     sa.Column('user_id', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
     sa.Column('tutor_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-    sa.Column('start_time', tutor_app.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('end_time', tutor_app.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('start_time', tutor_app.core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('end_time', tutor_app.core.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('price_cents', sa.Integer(), nullable=False),
     sa.Column('currency', sqlmodel.sql.sqltypes.AutoString(length=3), nullable=False),
@@ -113,15 +113,15 @@ def upgrade() -> None:
     sa.Column('note', sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=False),
     sa.Column('customer_email', sqlmodel.sql.sqltypes.AutoString(length=320), nullable=True),
     sa.Column('refunded_cents', sa.Integer(), nullable=False),
-    sa.Column('canceled_at', tutor_app.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('canceled_at', tutor_app.core.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('cancel_reason', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
     sa.Column('sequence', sa.Integer(), nullable=False),
     sa.Column('calendar_sync_status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('calendar_sync_attempts', sa.Integer(), nullable=False),
-    sa.Column('calendar_sync_next_at', tutor_app.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('calendar_sync_next_at', tutor_app.core.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('calendar_sync_error', sqlmodel.sql.sqltypes.AutoString(length=1024), nullable=True),
-    sa.Column('created_at', tutor_app.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', tutor_app.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', tutor_app.core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', tutor_app.core.models.UTCDateTime(timezone=True), nullable=False),
     sa.CheckConstraint('end_time > start_time', name='ck_bookings_time_order'),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], ),
     sa.PrimaryKeyConstraint('id')
@@ -137,8 +137,8 @@ def upgrade() -> None:
     sa.Column('google_email', sqlmodel.sql.sqltypes.AutoString(length=320), nullable=False),
     sa.Column('encrypted_token', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
-    sa.Column('created_at', tutor_app.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', tutor_app.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', tutor_app.core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', tutor_app.core.models.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('user_id')
@@ -149,7 +149,7 @@ def upgrade() -> None:
     sa.Column('provider', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
     sa.Column('subject', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
     sa.Column('email', sqlmodel.sql.sqltypes.AutoString(length=320), nullable=False),
-    sa.Column('created_at', tutor_app.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', tutor_app.core.models.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('provider', 'subject', name='uq_oauth_provider_subject')
@@ -161,17 +161,17 @@ def upgrade() -> None:
     sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
     sa.Column('tutor_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('user_id', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
-    sa.Column('start_time', tutor_app.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('end_time', tutor_app.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('expires_at', tutor_app.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('start_time', tutor_app.core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('end_time', tutor_app.core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', tutor_app.core.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('checkout_session_id', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
     sa.Column('checkout_url', sqlmodel.sql.sqltypes.AutoString(length=2048), nullable=True),
     sa.Column('price_cents', sa.Integer(), nullable=False),
     sa.Column('currency', sqlmodel.sql.sqltypes.AutoString(length=3), nullable=False),
     sa.Column('note', sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=False),
-    sa.Column('created_at', tutor_app.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', tutor_app.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', tutor_app.core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', tutor_app.core.models.UTCDateTime(timezone=True), nullable=False),
     sa.CheckConstraint('end_time > start_time', name='ck_slot_holds_time_order'),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], ),
     sa.PrimaryKeyConstraint('id'),
@@ -186,10 +186,10 @@ def upgrade() -> None:
     sa.Column('dedupe_key', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
     sa.Column('booking_id', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
     sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
-    sa.Column('sent_at', tutor_app.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('sent_at', tutor_app.core.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('last_error', sqlmodel.sql.sqltypes.AutoString(length=1024), nullable=True),
-    sa.Column('created_at', tutor_app.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', tutor_app.core.models.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['booking_id'], ['bookings.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('dedupe_key')
@@ -204,7 +204,7 @@ def upgrade() -> None:
     sa.Column('amount_cents', sa.Integer(), nullable=False),
     sa.Column('currency', sqlmodel.sql.sqltypes.AutoString(length=3), nullable=False),
     sa.Column('reason', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
-    sa.Column('created_at', tutor_app.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', tutor_app.core.models.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['booking_id'], ['bookings.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('stripe_refund_id')
@@ -219,7 +219,7 @@ def upgrade() -> None:
 
 # No two scheduled lessons of one tutor, and no two live holds of one tutor, may overlap:
 # PostgreSQL enforces it itself, whatever code or worker writes. SQLite serializes these
-# writes instead (BEGIN IMMEDIATE in tutor_app.db.write_session) and checks in the transaction.
+# writes instead (BEGIN IMMEDIATE in tutor_app.core.db.write_session) and checks in the transaction.
 _GUARDS = {
     "bookings": ("ex_bookings_no_overlap", "status = 'SCHEDULED'"),
     "slot_holds": ("ex_slot_holds_no_overlap", "status = 'active'"),

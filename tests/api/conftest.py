@@ -16,10 +16,10 @@ from argon2 import PasswordHasher
 
 from tests.fakes.oidc_provider import FakeOIDCProvider
 from tests.fakes.server import ThreadedServer
-from tutor_app import passwords
+from tutor_app.accounts import passwords
 from tutor_app.api import build_api
+from tutor_app.core.settings import Settings
 from tutor_app.integrations import oidc as app_oidc
-from tutor_app.settings import Settings
 
 ConfigureFn = Callable[..., Settings]
 

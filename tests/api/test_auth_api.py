@@ -17,9 +17,10 @@ from sqlmodel import Session, col, select
 
 from tests.fakes.oidc_provider import FakeOIDCProvider
 from tests.fakes.server import ThreadedServer
-from tutor_app import accounts, auth_sessions, clock
+from tutor_app.accounts import sign_in_sessions, users
 from tutor_app.api.auth import OIDC_CANCELLED, OIDC_FAILED, TICKET_EXPIRED
-from tutor_app.models import AuthSession, OAuthIdentity, OAuthState, User
+from tutor_app.core import clock
+from tutor_app.core.models import AuthSession, OAuthIdentity, OAuthState, User
 
 PASSWORD = "correct horse battery"
 
@@ -33,7 +34,7 @@ def client(api_server: ThreadedServer) -> Iterator[httpx.Client]:
 def _set_cookie(response: httpx.Response) -> dict[str, str]:
     """The session cookie's attributes as sent in Set-Cookie (lower-case names)."""
     headers = [v for v in response.headers.get_list("set-cookie")
-               if v.startswith(auth_sessions.SESSION_COOKIE + "=")]
+               if v.startswith(sign_in_sessions.SESSION_COOKIE + "=")]
     assert len(headers) == 1, response.headers.get_list("set-cookie")
     raw = headers[0]
     attributes = {"value": raw.split(";", 1)[0].split("=", 1)[1]}
@@ -45,14 +46,14 @@ def _set_cookie(response: httpx.Response) -> dict[str, str]:
 
 def _no_session_cookie(response: httpx.Response) -> bool:
     return not any(
-        v.startswith(auth_sessions.SESSION_COOKIE + "=")
+        v.startswith(sign_in_sessions.SESSION_COOKIE + "=")
         for v in response.headers.get_list("set-cookie")
     )
 
 
 def _with_cookie(token: str | None) -> dict[str, str]:
     """A Cookie header holding just this token (the client's own jar is bypassed)."""
-    return {"cookie": f"{auth_sessions.SESSION_COOKIE}={token}"} if token else {}
+    return {"cookie": f"{sign_in_sessions.SESSION_COOKIE}={token}"} if token else {}
 
 
 def _me(client: httpx.Client, token: str | None) -> httpx.Response:
@@ -110,7 +111,7 @@ def test_only_the_hash_of_the_token_is_stored(client: httpx.Client, session: Ses
     token = _set_cookie(_signup(client))["value"]
 
     stored = session.exec(select(AuthSession.token_hash)).all()
-    assert stored == [auth_sessions.hash_token(token)]
+    assert stored == [sign_in_sessions.hash_token(token)]
     assert token not in stored
 
 
@@ -185,7 +186,7 @@ def test_repeated_failures_are_throttled_even_with_the_right_password(
     client: httpx.Client,
 ) -> None:
     _signup(client)
-    for _ in range(accounts.FREE_FAILURES):
+    for _ in range(users.FREE_FAILURES):
         bad = _login(client, "ann@example.com", "nope-nope")
         assert bad.status_code == 400
 
@@ -233,8 +234,8 @@ def test_me_without_a_cookie_is_401(client: httpx.Client) -> None:
 
 
 def _ticket(session: Session, email: str = "ann@example.com") -> tuple[str, User]:
-    user = accounts.sign_up(session, email=email, password=PASSWORD, name="Ann")
-    ticket = auth_sessions.create_handoff(session, user_id=user.id)
+    user = users.sign_up(session, email=email, password=PASSWORD, name="Ann")
+    ticket = sign_in_sessions.create_handoff(session, user_id=user.id)
     session.commit()
     return ticket, user
 
@@ -359,7 +360,7 @@ def test_unverified_google_email_never_joins_an_existing_account(
 
     callback = _oidc_sign_in(client)
 
-    assert _login_error(callback) == accounts.UNVERIFIED_EMAIL_CLASH
+    assert _login_error(callback) == users.UNVERIFIED_EMAIL_CLASH
     assert _no_session_cookie(callback)
     assert session.exec(select(OAuthIdentity)).all() == []
 
@@ -430,7 +431,7 @@ def test_callback_with_an_expired_state_is_refused(
     ("overrides", "reason"),
     [
         pytest.param({"nonce": "x"}, "'nonce'", id="bad-nonce"),
-        pytest.param({"iss": "https://accounts.evil.example"}, "'iss'", id="wrong-issuer"),
+        pytest.param({"iss": "https://users.evil.example"}, "'iss'", id="wrong-issuer"),
         pytest.param({"aud": "someone-else.apps.googleusercontent.com"}, "'aud'",
                      id="wrong-audience"),
         pytest.param({"exp": 1_000_000_000}, "expired", id="expired"),

@@ -24,9 +24,11 @@ from tests.money_helpers import (
     refund_requests,
 )
 from tests.stripe_helpers import make_booking, make_user
-from tutor_app import auth_sessions, clock, slots
-from tutor_app.models import BookingStatus, User
-from tutor_app.timefmt import to_utc_iso
+from tutor_app.accounts import sign_in_sessions
+from tutor_app.core import clock
+from tutor_app.core.models import BookingStatus, User
+from tutor_app.core.timefmt import to_utc_iso
+from tutor_app.scheduling import slots
 
 
 @pytest.fixture
@@ -37,9 +39,9 @@ def client(api_server: ThreadedServer) -> Iterator[httpx.Client]:
 
 def _cookie(session: Session, user: User) -> dict[str, str]:
     session.commit()  # end any read first: SQLite refuses a write on a stale snapshot
-    token = auth_sessions.create_session(session, user_id=user.id)
+    token = sign_in_sessions.create_session(session, user_id=user.id)
     session.commit()
-    return {"cookie": f"{auth_sessions.SESSION_COOKIE}={token}"}
+    return {"cookie": f"{sign_in_sessions.SESSION_COOKIE}={token}"}
 
 
 def _owner(session: Session, lesson: Any) -> dict[str, str]:
@@ -92,7 +94,7 @@ def test_signed_out_gets_401_and_nothing_changes(
 ) -> None:
     lesson = paid_booking(session, fake)
     target = _later_free(session, lesson.start_time)
-    bad_token = {"cookie": f"{auth_sessions.SESSION_COOKIE}=not-a-session"}
+    bad_token = {"cookie": f"{sign_in_sessions.SESSION_COOKIE}=not-a-session"}
     for headers in ({}, bad_token):
         assert _cancel(client, lesson.id, headers).status_code == 401
         assert _reschedule(client, lesson.id, {"startDateTimeISO": to_utc_iso(target)},

@@ -18,11 +18,13 @@ from sqlmodel import Session, select
 
 from tests.fakes.fake_google import CALENDAR_SCOPE, FakeGoogle
 from tests.fakes.server import ThreadedServer
-from tutor_app import auth_sessions, calendar_sync, clock
+from tutor_app.accounts import sign_in_sessions
+from tutor_app.core import clock
+from tutor_app.core.models import Booking, CalendarConnection, OAuthState, Role, User
+from tutor_app.core.settings import Settings
+from tutor_app.core.token_crypto import decrypt_token
 from tutor_app.integrations import google_oauth
-from tutor_app.models import Booking, CalendarConnection, OAuthState, Role, User
-from tutor_app.settings import Settings
-from tutor_app.token_crypto import decrypt_token
+from tutor_app.tutor_calendar import calendar_sync
 
 TUTOR_ID = "maria-garcia"
 GOOGLE_ACCOUNT = {
@@ -58,9 +60,9 @@ def make_user(session: Session, *, email: str, role: str = Role.STUDENT,
     user = User(email=email, name=email.split("@")[0], role=role, tutor_id=tutor_id)
     session.add(user)
     session.commit()
-    token = auth_sessions.create_session(session, user_id=user.id)
+    token = sign_in_sessions.create_session(session, user_id=user.id)
     session.commit()
-    return user, {"cookie": f"{auth_sessions.SESSION_COOKIE}={token}"}
+    return user, {"cookie": f"{sign_in_sessions.SESSION_COOKIE}={token}"}
 
 
 @pytest.fixture

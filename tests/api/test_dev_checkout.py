@@ -1,6 +1,6 @@
 """Dev payments: the test-checkout page's "Pay" books through the real webhook over HTTP.
 
-`dev_payments.pay_dev_session` is what the page's Pay handler awaits; here it posts to the API
+`dev_gateway.pay_dev_session` is what the page's Pay handler awaits; here it posts to the API
 served by uvicorn, so the signed event goes through the same route, signature check and
 booking code as a real Stripe payment. The page state's loader is driven without a browser.
 """
@@ -27,9 +27,11 @@ from tests.stripe_helpers import (
     hold_by_id,
     make_user,
 )
-from tutor_app import checkout, clock, dev_payments
-from tutor_app.models import BookingStatus, HoldStatus, SlotHold, User
-from tutor_app.settings import Settings
+from tutor_app.booking import checkout
+from tutor_app.core import clock
+from tutor_app.core.models import BookingStatus, HoldStatus, SlotHold, User
+from tutor_app.core.settings import Settings
+from tutor_app.payments import dev_gateway
 from tutor_app.state.dev_checkout import DevCheckoutState
 
 ConfigureFn = Callable[..., Settings]
@@ -59,7 +61,7 @@ def test_pay_posts_a_signed_event_and_books_the_lesson(dev: Settings, session: S
     started = _checkout(session, user)
     assert started.url == f"{dev.app_url}/dev/checkout?session_id={started.session_id}"
 
-    target = asyncio.run(dev_payments.pay_dev_session(started.session_id))
+    target = asyncio.run(dev_gateway.pay_dev_session(started.session_id))
 
     assert target == f"{dev.app_url}/payment/success?session_id={started.session_id}"
     (booking,) = all_bookings(session)
@@ -79,8 +81,8 @@ def test_pay_posts_a_signed_event_and_books_the_lesson(dev: Settings, session: S
 
 def test_pay_twice_books_once(dev: Settings, session: Session) -> None:
     started = _checkout(session, make_user(session))
-    first = asyncio.run(dev_payments.pay_dev_session(started.session_id))
-    second = asyncio.run(dev_payments.pay_dev_session(started.session_id))
+    first = asyncio.run(dev_gateway.pay_dev_session(started.session_id))
+    second = asyncio.run(dev_gateway.pay_dev_session(started.session_id))
     assert first == second
     assert len(all_bookings(session)) == 1
     assert len(event_ids(session)) == 1
@@ -91,7 +93,7 @@ def test_concurrent_pay_clicks_book_once(dev: Settings, session: Session) -> Non
 
     async def clicks() -> list[str]:
         return await asyncio.gather(
-            *(dev_payments.pay_dev_session(started.session_id) for _ in range(5))
+            *(dev_gateway.pay_dev_session(started.session_id) for _ in range(5))
         )
 
     assert len(set(asyncio.run(clicks()))) == 1
@@ -102,7 +104,7 @@ def test_event_is_the_shape_stripe_sends(dev: Settings, session: Session) -> Non
     user = make_user(session, email="shape@example.com", name="Shape")
     started = _checkout(session, user)
     hold = _hold(session, started.session_id)
-    obj = dev_payments.build_session_object(hold, user)
+    obj = dev_gateway.build_session_object(hold, user)
     assert obj["id"] == started.session_id and obj["object"] == "checkout.session"
     assert (obj["amount_total"], obj["currency"]) == (9000, "usd")
     assert (obj["payment_status"], obj["status"]) == ("paid", "complete")
@@ -120,9 +122,9 @@ def test_event_is_the_shape_stripe_sends(dev: Settings, session: Session) -> Non
         "endDateTimeISO": checkout.metadata_start(hold.end_time),
         "holdId": hold.id,
     }
-    evt = dev_payments.build_completed_event(obj)
+    evt = dev_gateway.build_completed_event(obj)
     assert evt["type"] == "checkout.session.completed" and evt["data"]["object"] == obj
-    assert evt["id"] != dev_payments.build_completed_event(obj)["id"]
+    assert evt["id"] != dev_gateway.build_completed_event(obj)["id"]
 
 
 def test_expired_session_cannot_be_paid(dev: Settings, session: Session) -> None:
@@ -131,18 +133,18 @@ def test_expired_session_cannot_be_paid(dev: Settings, session: Session) -> None
     hold.expires_at = clock.now() - timedelta(seconds=1)
     session.add(hold)
     session.commit()
-    view = dev_payments.load_dev_checkout(started.session_id)
-    assert view is not None and view.status == dev_payments.EXPIRED
-    with pytest.raises(dev_payments.DevPaymentError, match="expired"):
-        asyncio.run(dev_payments.pay_dev_session(started.session_id))
+    view = dev_gateway.load_dev_checkout(started.session_id)
+    assert view is not None and view.status == dev_gateway.EXPIRED
+    with pytest.raises(dev_gateway.DevPaymentError, match="expired"):
+        asyncio.run(dev_gateway.pay_dev_session(started.session_id))
     assert all_bookings(session) == []
     assert hold_by_id(session, hold.id).status == HoldStatus.ACTIVE
 
 
 def test_unknown_session_cannot_be_paid(dev: Settings, session: Session) -> None:
-    with pytest.raises(dev_payments.DevPaymentError, match="does not exist"):
-        asyncio.run(dev_payments.pay_dev_session("cs_dev_nosuchsession"))
-    assert dev_payments.load_dev_checkout("cs_dev_nosuchsession") is None
+    with pytest.raises(dev_gateway.DevPaymentError, match="does not exist"):
+        asyncio.run(dev_gateway.pay_dev_session("cs_dev_nosuchsession"))
+    assert dev_gateway.load_dev_checkout("cs_dev_nosuchsession") is None
 
 
 def test_with_stripe_keys_the_dev_checkout_does_nothing(
@@ -150,9 +152,9 @@ def test_with_stripe_keys_the_dev_checkout_does_nothing(
 ) -> None:
     started = _checkout(session, make_user(session))
     configure(STRIPE_SECRET_KEY="sk_test_real_keys", STRIPE_WEBHOOK_SECRET="whsec_real")
-    with pytest.raises(dev_payments.DevPaymentError, match="not available"):
-        asyncio.run(dev_payments.pay_dev_session(started.session_id))
-    assert dev_payments.load_dev_checkout(started.session_id) is None
+    with pytest.raises(dev_gateway.DevPaymentError, match="not available"):
+        asyncio.run(dev_gateway.pay_dev_session(started.session_id))
+    assert dev_gateway.load_dev_checkout(started.session_id) is None
     assert all_bookings(session) == []
 
 
@@ -165,8 +167,8 @@ def test_page_never_works_in_prod(dev: Settings, session: Session,
     state = _state(f"/dev/checkout?session_id={started.session_id}")
     asyncio.run(state.load())
     assert state.available is False and state.found is False
-    with pytest.raises(dev_payments.DevPaymentError):
-        asyncio.run(dev_payments.pay_dev_session(started.session_id))
+    with pytest.raises(dev_gateway.DevPaymentError):
+        asyncio.run(dev_gateway.pay_dev_session(started.session_id))
 
 
 # --- the page's state --------------------------------------------------------------------
@@ -186,7 +188,7 @@ def test_state_shows_tutor_time_length_and_amount(dev: Settings, session: Sessio
     state = _state(f"/dev/checkout?session_id={started.session_id}")
     asyncio.run(state.load())
     assert state.available and state.found
-    assert state.status == dev_payments.OPEN
+    assert state.status == dev_gateway.OPEN
     assert state.tutor_name == TUTOR_NAME
     assert state.duration == "1 h 30 min"
     assert state.amount == "$90.00"

@@ -12,9 +12,9 @@ from icalendar import Calendar
 from sqlmodel import Session
 
 from tests.fakes.server import ThreadedServer
-from tutor_app import auth_sessions
-from tutor_app.ids import new_id
-from tutor_app.models import Booking, User
+from tutor_app.accounts import sign_in_sessions
+from tutor_app.core.ids import new_id
+from tutor_app.core.models import Booking, User
 
 
 @pytest.fixture
@@ -27,9 +27,9 @@ def _signed_in(session: Session, email: str) -> tuple[User, dict[str, str]]:
     user = User(email=email, name=email.split("@")[0].title())
     session.add(user)
     session.commit()
-    token = auth_sessions.create_session(session, user_id=user.id)
+    token = sign_in_sessions.create_session(session, user_id=user.id)
     session.commit()
-    return user, {"cookie": f"{auth_sessions.SESSION_COOKIE}={token}"}
+    return user, {"cookie": f"{sign_in_sessions.SESSION_COOKIE}={token}"}
 
 
 def _booking(session: Session, user: User) -> Booking:
@@ -89,5 +89,5 @@ def test_signed_out_gets_404(client: httpx.Client, session: Session) -> None:
     booking = _booking(session, owner)
 
     assert client.get(_url(booking.id)).status_code == 404
-    bogus = {"cookie": f"{auth_sessions.SESSION_COOKIE}=not-a-real-token"}
+    bogus = {"cookie": f"{sign_in_sessions.SESSION_COOKIE}=not-a-real-token"}
     assert client.get(_url(booking.id), headers=bogus).status_code == 404

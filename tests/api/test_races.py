@@ -37,18 +37,20 @@ from tests.stripe_helpers import (
     checkout_requests,
     make_user,
 )
-from tutor_app import auth_sessions, bookings, checkout, clock
-from tutor_app.models import Booking, BookingStatus, HoldStatus, SlotHold, User
-from tutor_app.timefmt import to_utc_iso
+from tutor_app.accounts import sign_in_sessions
+from tutor_app.booking import checkout, recording
+from tutor_app.core import clock
+from tutor_app.core.models import Booking, BookingStatus, HoldStatus, SlotHold, User
+from tutor_app.core.timefmt import to_utc_iso
 
 STUDENTS = 20
 
 
 def _cookie(session: Session, user: User) -> dict[str, str]:
     session.commit()  # end any read first: SQLite refuses a write on a stale snapshot
-    token = auth_sessions.create_session(session, user_id=user.id)
+    token = sign_in_sessions.create_session(session, user_id=user.id)
     session.commit()
-    return {"cookie": f"{auth_sessions.SESSION_COOKIE}={token}"}
+    return {"cookie": f"{sign_in_sessions.SESSION_COOKIE}={token}"}
 
 
 def _send(fake: FakeStripe, url: str, type: str, obj: dict[str, Any],
@@ -120,7 +122,7 @@ def test_twenty_students_race_for_one_slot(
     assert len(rows) == STUDENTS  # one row per paid session, never two
     assert len(scheduled) == 1
     assert len(refunded) == STUDENTS - 1
-    assert all(b.cancel_reason == bookings.SLOT_TAKEN_REASON for b in refunded)
+    assert all(b.cancel_reason == recording.SLOT_TAKEN_REASON for b in refunded)
     assert all(b.refunded_cents == b.price_cents == 6000 for b in refunded)
     assert scheduled[0].refunded_cents == 0
     # Exactly one refund per refunded booking reached Stripe, and none for the winner.

@@ -26,11 +26,12 @@ from tests.stripe_helpers import (
     make_hold,
     make_user,
 )
-from tutor_app import auth_sessions, clock
+from tutor_app.accounts import sign_in_sessions
+from tutor_app.core import clock
+from tutor_app.core.models import BookingStatus, HoldStatus, SlotHold, User
+from tutor_app.core.settings import Settings
+from tutor_app.core.timefmt import to_utc_iso
 from tutor_app.integrations import stripe_gateway
-from tutor_app.models import BookingStatus, HoldStatus, SlotHold, User
-from tutor_app.settings import Settings
-from tutor_app.timefmt import to_utc_iso
 
 ConfigureFn = Callable[..., Settings]
 CHECKOUT = "/api/stripe/checkout"
@@ -43,9 +44,9 @@ def client(api_server: ThreadedServer) -> Iterator[httpx.Client]:
 
 
 def _signed_in(session: Session, user: User) -> dict[str, str]:
-    token = auth_sessions.create_session(session, user_id=user.id)
+    token = sign_in_sessions.create_session(session, user_id=user.id)
     session.commit()
-    return {"cookie": f"{auth_sessions.SESSION_COOKIE}={token}"}
+    return {"cookie": f"{sign_in_sessions.SESSION_COOKIE}={token}"}
 
 
 def _body(start: Any, **extra: Any) -> dict[str, Any]:
@@ -59,7 +60,7 @@ def test_without_a_session_it_is_401(fake: FakeStripe, client: httpx.Client,
     assert response.status_code == 401
     assert "error" in response.json()
     stale = client.post(CHECKOUT, json=_body(first_free(session)),
-                        headers={"cookie": f"{auth_sessions.SESSION_COOKIE}=not-a-token"})
+                        headers={"cookie": f"{sign_in_sessions.SESSION_COOKIE}=not-a-token"})
     assert stale.status_code == 401
     assert fake.requests == []
 

@@ -36,11 +36,11 @@ from tests.stripe_helpers import (
     session_object,
     signed_headers,
 )
-from tutor_app import db as app_db
-from tutor_app import slots
-from tutor_app.dev_payments import sign_payload
-from tutor_app.models import BookingStatus, HoldStatus, StripeEvent
-from tutor_app.settings import Settings
+from tutor_app.core import db as app_db
+from tutor_app.core.models import BookingStatus, HoldStatus, StripeEvent
+from tutor_app.core.settings import Settings
+from tutor_app.payments.dev_gateway import sign_payload
+from tutor_app.scheduling import slots
 
 ConfigureFn = Callable[..., Settings]
 

@@ -36,8 +36,8 @@ from tests.e2e.app_server import (
 )
 from tests.fakes.fake_google import FakeGoogle
 from tests.pinned_time import TEST_NOW, real_now
-from tutor_app import clock
-from tutor_app.catalog import seed_catalog
+from tutor_app.catalog.tutor_catalog import seed_catalog
+from tutor_app.core import clock
 
 # Settings the dev machine may carry that would change what the live app does.
 _DROPPED_ENV = (

@@ -20,9 +20,9 @@ from playwright.sync_api import Locator, Page, expect
 from tests.e2e.app_server import wait_for_backend
 from tests.e2e.conftest import STUDENT_TIMEZONE, Shots
 from tests.e2e.test_directory_auth import expect_signed_in_as, goto, sign_up
-from tutor_app import clock
-from tutor_app.catalog import load_catalog
-from tutor_app.timefmt import format_duration
+from tutor_app.catalog.tutor_catalog import load_catalog
+from tutor_app.core import clock
+from tutor_app.core.timefmt import format_duration
 
 pytestmark = pytest.mark.e2e
 

@@ -28,9 +28,9 @@ from tests.e2e.conftest import DEFAULT_TIMEOUT_MS, STUDENT_TIMEZONE, Shots
 from tests.e2e.test_booking_flow import WEBHOOK_TIMEOUT_MS, expect_step, pick_length_day_time
 from tests.e2e.test_directory_auth import expect_signed_in_as, goto, sign_up
 from tests.fakes.fake_google import FakeGoogle
-from tutor_app.accounts import grant_role
-from tutor_app.calendar_sync import event_id_for
-from tutor_app.models import Booking, CalendarConnection, Role, User
+from tutor_app.accounts.users import grant_role
+from tutor_app.core.models import Booking, CalendarConnection, Role, User
+from tutor_app.tutor_calendar.calendar_sync import event_id_for
 
 pytestmark = pytest.mark.e2e
 

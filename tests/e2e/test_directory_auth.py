@@ -16,7 +16,7 @@ from playwright.sync_api import Page, expect
 
 from tests.e2e.app_server import wait_for_backend
 from tests.e2e.conftest import Shots
-from tutor_app.catalog import load_catalog
+from tutor_app.catalog.tutor_catalog import load_catalog
 
 pytestmark = pytest.mark.e2e
 

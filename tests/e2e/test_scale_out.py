@@ -37,10 +37,10 @@ from tests.e2e.test_booking_flow import (
 )
 from tests.e2e.test_directory_auth import expect_signed_in_as, goto, sign_up
 from tests.stripe_helpers import event, session_object, signed_headers
-from tutor_app import slots
-from tutor_app.catalog import seed_catalog
-from tutor_app.models import Booking, StripeEvent, User
-from tutor_app.settings import DEV_WEBHOOK_SECRET
+from tutor_app.catalog.tutor_catalog import seed_catalog
+from tutor_app.core.models import Booking, StripeEvent, User
+from tutor_app.core.settings import DEV_WEBHOOK_SECRET
+from tutor_app.scheduling import slots
 
 pytestmark = pytest.mark.e2e
 

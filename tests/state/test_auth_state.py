@@ -22,9 +22,9 @@ from reflex_base.constants import RouteVar
 from reflex_base.utils.format import json_dumps
 from sqlmodel import Session, select
 
-from tutor_app import accounts, auth_sessions, passwords
-from tutor_app.models import AuthSession, User
-from tutor_app.settings import Settings
+from tutor_app.accounts import passwords, sign_in_sessions, users
+from tutor_app.core.models import AuthSession, User
+from tutor_app.core.settings import Settings
 from tutor_app.state.auth import (
     GENERIC_SIGN_IN_ERROR,
     AuthState,
@@ -62,12 +62,12 @@ def _state(cls: type[T], url: str, *, cookie: str = "", route: str | None = None
 
 
 def _signed_in(session: Session, *, role: str = "student", email: str = "ann@example.com") -> str:
-    user = accounts.sign_up(session, email=email, password=PASSWORD, name="Ann")
+    user = users.sign_up(session, email=email, password=PASSWORD, name="Ann")
     user.role = role
     session.add(user)
-    token = auth_sessions.create_session(session, user_id=user.id)
+    token = sign_in_sessions.create_session(session, user_id=user.id)
     session.commit()
-    return f"theme=dark; {auth_sessions.SESSION_COOKIE}={token}"
+    return f"theme=dark; {sign_in_sessions.SESSION_COOKIE}={token}"
 
 
 def _redirect_target(spec: Any) -> str:
@@ -125,8 +125,8 @@ def test_load_user_forgets_a_revoked_session(session: Session) -> None:
     state.load_user()
     assert state.signed_in
 
-    token = auth_sessions.token_from_cookie_header(cookie)
-    auth_sessions.revoke_session(session, token=token)
+    token = sign_in_sessions.token_from_cookie_header(cookie)
+    sign_in_sessions.revoke_session(session, token=token)
     session.commit()
     state.load_user()
 
@@ -198,7 +198,7 @@ def test_login_page_for_a_signed_out_visitor_stays(database: sa.Engine) -> None:
 def test_login_submit_with_good_credentials_hands_off_to_the_cookie_route(
     session: Session,
 ) -> None:
-    user = accounts.sign_up(session, email="ann@example.com", password=PASSWORD)
+    user = users.sign_up(session, email="ann@example.com", password=PASSWORD)
     session.commit()
     state = _state(LoginState, "/login?next=%2Fbook-now%3Ftutor%3Dmaria-garcia")
 
@@ -208,14 +208,14 @@ def test_login_submit_with_good_credentials_hands_off_to_the_cookie_route(
     assert target.path == "/api/auth/session"
     query = parse_qs(target.query)
     assert query["next"] == ["/book-now?tutor=maria-garcia"]
-    redeemed = auth_sessions.redeem_handoff(session, ticket=query["ticket"][0])
+    redeemed = sign_in_sessions.redeem_handoff(session, ticket=query["ticket"][0])
     session.commit()
     assert redeemed is not None and redeemed[1].id == user.id
     assert (state.email_error, state.password_error) == ("", "")
 
 
 def test_login_submit_with_a_wrong_password_shows_it_by_the_field(session: Session) -> None:
-    accounts.sign_up(session, email="ann@example.com", password=PASSWORD)
+    users.sign_up(session, email="ann@example.com", password=PASSWORD)
     session.commit()
     state = _state(LoginState, "/login")
 
@@ -237,10 +237,10 @@ def test_login_submit_with_a_bad_email_shows_it_by_the_field(database: sa.Engine
 
 
 def test_login_submit_when_throttled_says_when_to_try_again(session: Session) -> None:
-    accounts.sign_up(session, email="ann@example.com", password=PASSWORD)
+    users.sign_up(session, email="ann@example.com", password=PASSWORD)
     session.commit()
     state = _state(LoginState, "/login")
-    for _ in range(accounts.FREE_FAILURES):
+    for _ in range(users.FREE_FAILURES):
         _run(state.submit({"email": "ann@example.com", "password": "wrong password"}))
 
     spec = _run(state.submit({"email": "ann@example.com", "password": PASSWORD}))
@@ -250,11 +250,11 @@ def test_login_submit_when_throttled_says_when_to_try_again(session: Session) ->
 
 
 def test_no_state_var_holds_the_password_or_a_token(session: Session) -> None:
-    accounts.sign_up(session, email="ann@example.com", password=PASSWORD)
+    users.sign_up(session, email="ann@example.com", password=PASSWORD)
     session.commit()
     cookie_token = "cookie-token-value"
     state = _state(LoginState, "/login",
-                   cookie=f"{auth_sessions.SESSION_COOKIE}={cookie_token}")
+                   cookie=f"{sign_in_sessions.SESSION_COOKIE}={cookie_token}")
 
     spec = _run(state.submit({"email": "ann@example.com", "password": PASSWORD}))
     ticket = parse_qs(urlsplit(_navigation_target(spec)).query)["ticket"][0]
@@ -269,7 +269,7 @@ def test_no_state_var_holds_the_password_or_a_token(session: Session) -> None:
     ("error", "shown"),
     [
         ("Google sign-in failed. Please try again.", "Google sign-in failed. Please try again."),
-        (accounts.UNVERIFIED_EMAIL_CLASH, accounts.UNVERIFIED_EMAIL_CLASH),
+        (users.UNVERIFIED_EMAIL_CLASH, users.UNVERIFIED_EMAIL_CLASH),
         ("Call +1 555 0100 to unlock your account", GENERIC_SIGN_IN_ERROR),
         ("", ""),
     ],
@@ -308,7 +308,7 @@ def test_signup_submit_creates_the_account_and_hands_off(session: Session) -> No
     assert query["next"] == ["/dashboard"]
     user = session.exec(select(User)).one()
     assert (user.email, user.name) == ("ann@example.com", "Ann Lee")
-    redeemed = auth_sessions.redeem_handoff(session, ticket=query["ticket"][0])
+    redeemed = sign_in_sessions.redeem_handoff(session, ticket=query["ticket"][0])
     assert redeemed is not None and redeemed[1].id == user.id
 
 
@@ -345,7 +345,7 @@ def test_signup_shows_every_wrong_field_at_once(database: sa.Engine) -> None:
 
 
 def test_signup_with_a_taken_email_says_so(session: Session) -> None:
-    accounts.sign_up(session, email="ann@example.com", password=PASSWORD)
+    users.sign_up(session, email="ann@example.com", password=PASSWORD)
     session.commit()
     state = _state(SignupState, "/signup")
 

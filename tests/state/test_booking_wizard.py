@@ -24,8 +24,11 @@ from reflex.istate.data import RouterData
 from reflex_base.constants import RouteVar
 from sqlmodel import Session
 
-from tutor_app import auth_sessions, checkout, pricing, timefmt
-from tutor_app.models import Booking, User
+from tutor_app.accounts import sign_in_sessions
+from tutor_app.booking import checkout
+from tutor_app.catalog import pricing
+from tutor_app.core import timefmt
+from tutor_app.core.models import Booking, User
 from tutor_app.state.booking import (
     NOTE_MAX,
     STEP_LENGTH,
@@ -102,9 +105,9 @@ def student(session: Session) -> tuple[User, str]:
     user = User(email="student@example.com", name="Sam Student")
     session.add(user)
     session.commit()
-    token = auth_sessions.create_session(session, user_id=user.id)
+    token = sign_in_sessions.create_session(session, user_id=user.id)
     session.commit()
-    return user, f"{auth_sessions.SESSION_COOKIE}={token}"
+    return user, f"{sign_in_sessions.SESSION_COOKIE}={token}"
 
 
 def _to_review(state: BookingWizardState, *, minutes: int = 60, index: int = 0) -> str:

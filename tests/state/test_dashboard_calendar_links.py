@@ -17,8 +17,8 @@ from sqlmodel import Session
 from tests.fakes.server import ThreadedServer
 from tests.state.test_dashboard_state import _book, _state, _user
 from tutor_app.api import build_api
-from tutor_app.ics import booking_uid
-from tutor_app.models import BookingStatus
+from tutor_app.core.models import BookingStatus
+from tutor_app.mail.ics import booking_uid
 from tutor_app.state.dashboard import DashboardState
 
 

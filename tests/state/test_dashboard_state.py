@@ -15,9 +15,11 @@ from reflex.istate.data import RouterData
 from reflex_base.constants import RouteVar
 from sqlmodel import Session
 
-from tutor_app import auth_sessions, booking_signals, clock, routes, timefmt
-from tutor_app.catalog import FALLBACK_PHOTO
-from tutor_app.models import Booking, BookingStatus, User
+from tutor_app.accounts import sign_in_sessions
+from tutor_app.booking import signals
+from tutor_app.catalog.tutor_catalog import FALLBACK_PHOTO
+from tutor_app.core import clock, routes, timefmt
+from tutor_app.core.models import Booking, BookingStatus, User
 from tutor_app.state.dashboard import DashboardState
 from tutor_app.state.payment import CONFIRMED, PROCESSING, PaymentState, wait_for_lesson
 
@@ -41,9 +43,9 @@ def _user(db: Session, email: str) -> tuple[User, str]:
     user = User(email=email, name=email.split("@")[0].title())
     db.add(user)
     db.commit()
-    token = auth_sessions.create_session(db, user_id=user.id)
+    token = sign_in_sessions.create_session(db, user_id=user.id)
     db.commit()
-    return user, f"{auth_sessions.SESSION_COOKIE}={token}"
+    return user, f"{sign_in_sessions.SESSION_COOKIE}={token}"
 
 
 def _book(db: Session, user: User | None, days: float, *, tutor_id: str = "james-okafor",
@@ -174,7 +176,7 @@ async def test_the_watch_wakes_when_the_webhook_signals(
 
     def webhook() -> None:
         _book(session, me, 4, session_id="cs_test_signal")
-        booking_signals.notify_booked("cs_test_signal")
+        signals.notify_booked("cs_test_signal")
 
     loop = asyncio.get_running_loop()
     loop.call_later(0.3, lambda: threading.Thread(target=webhook).start())

@@ -15,7 +15,7 @@ from reflex.istate.data import RouterData
 from reflex_base.constants import RouteVar
 from sqlmodel import Session
 
-from tutor_app.models import Tutor
+from tutor_app.core.models import Tutor
 from tutor_app.state.directory import (
     ALL_SUBJECTS,
     DirectoryState,

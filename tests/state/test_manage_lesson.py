@@ -23,8 +23,10 @@ from tests.money_helpers import (
     refund_requests,
 )
 from tests.stripe_helpers import make_booking, make_user
-from tutor_app import auth_sessions, clock, slots, timefmt
-from tutor_app.models import BookingStatus, User
+from tutor_app.accounts import sign_in_sessions
+from tutor_app.core import clock, timefmt
+from tutor_app.core.models import BookingStatus, User
+from tutor_app.scheduling import slots
 from tutor_app.state.dashboard import DashboardState
 from tutor_app.state.manage_lesson import NOT_FOUND_MESSAGE, ManageLessonState
 
@@ -36,9 +38,9 @@ def _state(session: Session, user: User | None) -> ManageLessonState:
     headers = {"origin": "http://localhost:3000"}
     if user is not None:
         session.commit()  # end any read first: SQLite refuses a write on a stale snapshot
-        token = auth_sessions.create_session(session, user_id=user.id)
+        token = sign_in_sessions.create_session(session, user_id=user.id)
         session.commit()
-        headers["cookie"] = f"{auth_sessions.SESSION_COOKIE}={token}"
+        headers["cookie"] = f"{sign_in_sessions.SESSION_COOKIE}={token}"
     root = rx.State(_reflex_internal_init=True)
     root.router = RouterData.from_router_data(
         {RouteVar.HEADERS: headers, RouteVar.PATH: urlsplit("/dashboard").path,

@@ -14,9 +14,11 @@ from sqlmodel import Session
 
 from tests.money_helpers import TUTOR, free_start
 from tests.stripe_helpers import make_hold, make_user
-from tutor_app import auth_sessions, checkout, clock
-from tutor_app.models import User
-from tutor_app.settings import Settings
+from tutor_app.accounts import sign_in_sessions
+from tutor_app.booking import checkout
+from tutor_app.core import clock
+from tutor_app.core.models import User
+from tutor_app.core.settings import Settings
 from tutor_app.state.resume_checkout import ResumeCheckoutState
 
 
@@ -30,9 +32,9 @@ def _state(session: Session, user: User | None) -> ResumeCheckoutState:
     headers = {"origin": "http://localhost:3000"}
     if user is not None:
         session.commit()  # end any read first: SQLite refuses a write on a stale snapshot
-        token = auth_sessions.create_session(session, user_id=user.id)
+        token = sign_in_sessions.create_session(session, user_id=user.id)
         session.commit()
-        headers["cookie"] = f"{auth_sessions.SESSION_COOKIE}={token}"
+        headers["cookie"] = f"{sign_in_sessions.SESSION_COOKIE}={token}"
     root = rx.State(_reflex_internal_init=True)
     root.router = RouterData.from_router_data(
         {RouteVar.HEADERS: headers, RouteVar.PATH: urlsplit("/book-now").path,

@@ -13,9 +13,11 @@ from reflex.istate.data import RouterData
 from reflex_base.constants import RouteVar
 from sqlmodel import Session
 
-from tutor_app import auth_sessions, calendar_connections, clock, timefmt
-from tutor_app.models import Booking, Role, User
+from tutor_app.accounts import sign_in_sessions
+from tutor_app.core import clock, timefmt
+from tutor_app.core.models import Booking, Role, User
 from tutor_app.state.tutor_account import TutorAccountState
+from tutor_app.tutor_calendar import connections
 
 TUTOR_ID = "aiko-tanaka"  # Asia/Tokyo
 
@@ -35,9 +37,9 @@ def _user(db: Session, email: str, **fields: Any) -> tuple[User, str]:
     user = User(email=email, name=email.split("@")[0].title(), **fields)
     db.add(user)
     db.commit()
-    token = auth_sessions.create_session(db, user_id=user.id)
+    token = sign_in_sessions.create_session(db, user_id=user.id)
     db.commit()
-    return user, f"{auth_sessions.SESSION_COOKIE}={token}"
+    return user, f"{sign_in_sessions.SESSION_COOKIE}={token}"
 
 
 def _book(db: Session, student: User, days: int, **fields: Any) -> Booking:
@@ -61,7 +63,7 @@ def test_connected_tutor_sees_the_account_and_each_lessons_sync_state(
 ) -> None:
     tutor, cookie = _user(session, "aiko@example.com", role=Role.TUTOR, tutor_id=TUTOR_ID)
     student, _ = _user(session, "ann@example.com")
-    calendar_connections.save_connection(
+    connections.save_connection(
         session, user_id=tutor.id, google_email="aiko.cal@gmail.com",
         token={"access_token": "ya29.x", "refresh_token": "1//y"},
     )
@@ -94,7 +96,7 @@ def test_reconnect_needed_is_shown_and_the_old_success_notice_is_not(
     database: sa.Engine, session: Session
 ) -> None:
     tutor, cookie = _user(session, "aiko@example.com", role=Role.TUTOR, tutor_id=TUTOR_ID)
-    row = calendar_connections.save_connection(
+    row = connections.save_connection(
         session, user_id=tutor.id, google_email="aiko.cal@gmail.com", token={"access_token": "x"}
     )
     row.status = "reconnect_needed"

@@ -17,8 +17,9 @@ from reflex.istate.data import RouterData
 from reflex_base.constants import RouteVar
 from sqlmodel import Session
 
-from tutor_app import auth_sessions, clock, timefmt
-from tutor_app.models import Booking, User
+from tutor_app.accounts import sign_in_sessions
+from tutor_app.core import clock, timefmt
+from tutor_app.core.models import Booking, User
 from tutor_app.state.dashboard import DashboardState
 from tutor_app.state.payment import PaymentState
 from tutor_app.state.viewer_zone import TZ_COOKIE_SCRIPT, TZ_SCRIPT
@@ -45,9 +46,9 @@ def _signed_in_with_a_lesson(db: Session) -> tuple[str, Booking]:
                       end_time=start + timedelta(hours=1), price_cents=6000,
                       stripe_checkout_session_id="cs_test_zone")
     db.add(booking)
-    token = auth_sessions.create_session(db, user_id=user.id)
+    token = sign_in_sessions.create_session(db, user_id=user.id)
     db.commit()
-    return f"{auth_sessions.SESSION_COOKIE}={token}", booking
+    return f"{sign_in_sessions.SESSION_COOKIE}={token}", booking
 
 
 def _args(spec: Any) -> dict[str, Any]:

@@ -9,8 +9,8 @@ import pytest
 from argon2 import PasswordHasher
 from sqlmodel import Session, select
 
-from tutor_app import accounts, clock, passwords
-from tutor_app.accounts import (
+from tutor_app.accounts import passwords, users
+from tutor_app.accounts.users import (
     AuthError,
     RoleError,
     ThrottledError,
@@ -20,7 +20,8 @@ from tutor_app.accounts import (
     sign_in_with_oidc,
     sign_up,
 )
-from tutor_app.models import Booking, LoginThrottle, OAuthIdentity, User
+from tutor_app.core import clock
+from tutor_app.core.models import Booking, LoginThrottle, OAuthIdentity, User
 
 PASSWORD = "correct horse battery"
 
@@ -205,9 +206,9 @@ def _fail(session: Session, now: object, email: str = "ann@example.com") -> Auth
 def test_five_failures_lock_the_email_even_for_the_right_password(session: Session) -> None:
     _account(session)
     now = clock.now()
-    for i in range(accounts.FREE_FAILURES):
+    for i in range(users.FREE_FAILURES):
         assert _fail(session, now + timedelta(seconds=i)).message == "Wrong email or password"
-    last = now + timedelta(seconds=accounts.FREE_FAILURES - 1)
+    last = now + timedelta(seconds=users.FREE_FAILURES - 1)
 
     error = _error(authenticate, session, email="ann@example.com", password=PASSWORD,
                    now=last + timedelta(seconds=1))
@@ -220,7 +221,7 @@ def test_five_failures_lock_the_email_even_for_the_right_password(session: Sessi
 def test_the_lock_doubles_per_extra_failure_up_to_fifteen_minutes(session: Session) -> None:
     _account(session)
     now = clock.now()
-    for _ in range(accounts.FREE_FAILURES):
+    for _ in range(users.FREE_FAILURES):
         _fail(session, now)
     waits = []
     for _ in range(8):
@@ -236,7 +237,7 @@ def test_the_lock_doubles_per_extra_failure_up_to_fifteen_minutes(session: Sessi
 def test_the_lock_is_lifted_after_its_delay(session: Session) -> None:
     user = _account(session)
     now = clock.now()
-    for _ in range(accounts.FREE_FAILURES):
+    for _ in range(users.FREE_FAILURES):
         _fail(session, now)
 
     assert authenticate(session, email="ann@example.com", password=PASSWORD,
@@ -246,7 +247,7 @@ def test_the_lock_is_lifted_after_its_delay(session: Session) -> None:
 def test_a_success_resets_the_count(session: Session) -> None:
     _account(session)
     now = clock.now()
-    for _ in range(accounts.FREE_FAILURES - 1):
+    for _ in range(users.FREE_FAILURES - 1):
         _fail(session, now)
     authenticate(session, email="ann@example.com", password=PASSWORD, now=now)
     session.commit()
@@ -258,10 +259,10 @@ def test_a_success_resets_the_count(session: Session) -> None:
 def test_failures_older_than_the_window_are_forgotten(session: Session) -> None:
     _account(session)
     now = clock.now()
-    for _ in range(accounts.FREE_FAILURES - 1):
+    for _ in range(users.FREE_FAILURES - 1):
         _fail(session, now)
 
-    later = now + accounts.FAILURE_WINDOW
+    later = now + users.FAILURE_WINDOW
     assert _fail(session, later).message == "Wrong email or password"
     row = session.get(LoginThrottle, "ann@example.com")
     assert row is not None
@@ -271,7 +272,7 @@ def test_failures_older_than_the_window_are_forgotten(session: Session) -> None:
 
 def test_unknown_emails_are_throttled_too(session: Session) -> None:
     now = clock.now()
-    for _ in range(accounts.FREE_FAILURES):
+    for _ in range(users.FREE_FAILURES):
         _fail(session, now, email="nobody@example.com")
 
     assert isinstance(_fail(session, now, email="Nobody@example.com"), ThrottledError)
@@ -355,7 +356,7 @@ def test_an_unverified_email_never_merges_into_an_account(session: Session) -> N
                    email="ann@example.com", email_verified=False, name="")
 
     assert error.field == "email"
-    assert error.message == accounts.UNVERIFIED_EMAIL_CLASH
+    assert error.message == users.UNVERIFIED_EMAIL_CLASH
     assert session.exec(select(OAuthIdentity)).all() == []
 
 
@@ -363,7 +364,7 @@ def test_an_identity_without_email_is_refused(session: Session) -> None:
     error = _error(sign_in_with_oidc, session, provider="google", subject="g-3", email=None,
                    email_verified=False, name="")
 
-    assert error.message == accounts.NO_PROVIDER_EMAIL
+    assert error.message == users.NO_PROVIDER_EMAIL
 
 
 def test_an_unclaimed_user_is_claimed_by_a_verified_identity(session: Session) -> None:

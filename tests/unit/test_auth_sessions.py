@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session, select
 
-from tutor_app import auth_sessions, clock
-from tutor_app.auth_sessions import (
+from tutor_app.accounts import sign_in_sessions
+from tutor_app.accounts.sign_in_sessions import (
     HANDOFF_LIFETIME,
     SESSION_COOKIE,
     SESSION_LIFETIME,
@@ -22,8 +22,9 @@ from tutor_app.auth_sessions import (
     user_for_cookie_header,
     user_for_token,
 )
-from tutor_app.models import AuthSession, User
-from tutor_app.settings import Settings
+from tutor_app.core import clock
+from tutor_app.core.models import AuthSession, User
+from tutor_app.core.settings import Settings
 
 
 @pytest.fixture
@@ -49,7 +50,7 @@ def test_only_the_sha256_of_the_token_is_stored(session: Session, user: User) ->
     session.commit()
 
     row = session.exec(select(AuthSession)).one()
-    assert row.token_hash == auth_sessions.hash_token(token)
+    assert row.token_hash == sign_in_sessions.hash_token(token)
     assert len(row.token_hash) == 64
     assert row.token_hash != token
 
@@ -79,7 +80,7 @@ def test_a_new_session_clears_the_users_expired_rows(session: Session, user: Use
     session.commit()
 
     rows = session.exec(select(AuthSession)).all()
-    assert [r.token_hash for r in rows] == [auth_sessions.hash_token(token)]
+    assert [r.token_hash for r in rows] == [sign_in_sessions.hash_token(token)]
 
 
 def test_unknown_or_empty_tokens_find_nobody(session: Session, user: User) -> None:
@@ -186,7 +187,7 @@ def test_the_cookie_is_httponly_lax_and_lives_as_long_as_the_session(
 ) -> None:
     configure(APP_URL="http://localhost:3000")
 
-    cookie = auth_sessions.session_cookie("tok")
+    cookie = sign_in_sessions.session_cookie("tok")
 
     assert cookie == {
         "key": SESSION_COOKIE, "value": "tok", "max_age": 30 * 24 * 3600, "path": "/",
@@ -197,8 +198,8 @@ def test_the_cookie_is_httponly_lax_and_lives_as_long_as_the_session(
 def test_the_cookie_is_secure_under_https(configure: Callable[..., Settings]) -> None:
     configure(APP_URL="https://tutors.example.com")
 
-    assert auth_sessions.session_cookie("tok")["secure"] is True
-    assert auth_sessions.cleared_session_cookie()["secure"] is True
+    assert sign_in_sessions.session_cookie("tok")["secure"] is True
+    assert sign_in_sessions.cleared_session_cookie()["secure"] is True
 
 
 @pytest.mark.parametrize(
@@ -224,7 +225,7 @@ def test_safe_next_only_allows_paths_on_this_site(value: str | None, expected: s
 
 
 def test_handoff_url_carries_the_ticket_and_a_safe_next() -> None:
-    assert auth_sessions.handoff_url("t-1", "/book-now?tutor=x") == (
+    assert sign_in_sessions.handoff_url("t-1", "/book-now?tutor=x") == (
         "/api/auth/session?ticket=t-1&next=%2Fbook-now%3Ftutor%3Dx"
     )
-    assert auth_sessions.handoff_url("t-1", "//evil.example").endswith("&next=%2F")
+    assert sign_in_sessions.handoff_url("t-1", "//evil.example").endswith("&next=%2F")

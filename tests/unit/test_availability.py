@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tutor_app.availability import (
+from tutor_app.scheduling.availability import (
     DAYS,
     HORIZON,
     MIN_NOTICE,

@@ -27,10 +27,11 @@ from tests.stripe_helpers import (
     make_user,
     session_object,
 )
-from tutor_app import booking_signals, checkout, dev_payments
-from tutor_app.bookings import BookingOutcome, parse_paid_session, record_paid_session
-from tutor_app.models import BookingStatus, HoldStatus, SlotHold, Tutor, User
-from tutor_app.settings import Settings
+from tutor_app.booking import checkout, signals
+from tutor_app.booking.recording import BookingOutcome, parse_paid_session, record_paid_session
+from tutor_app.core.models import BookingStatus, HoldStatus, SlotHold, Tutor, User
+from tutor_app.core.settings import Settings
+from tutor_app.payments import dev_gateway
 
 ConfigureFn = Callable[..., Settings]
 
@@ -212,7 +213,7 @@ def test_lesson_across_the_november_dst_change_is_stored_in_utc(
     hold = session.exec(
         select(SlotHold).where(SlotHold.checkout_session_id == started.session_id)
     ).one()
-    obj = dev_payments.build_session_object(hold, user)
+    obj = dev_gateway.build_session_object(hold, user)
     assert obj["metadata"]["startDateTimeISO"] == "2026-11-01T05:00:00.000Z"
     assert _record(obj) is BookingOutcome.CREATED
 
@@ -230,8 +231,8 @@ def test_lesson_across_the_november_dst_change_is_stored_in_utc(
 def test_signal_wakes_a_waiter_from_another_thread() -> None:
     async def scenario() -> tuple[bool, float]:
         started = time.monotonic()
-        threading.Timer(0.1, booking_signals.notify_booked, args=("cs_sig_1",)).start()
-        woke = await booking_signals.wait_for_booking("cs_sig_1", timeout=5)
+        threading.Timer(0.1, signals.notify_booked, args=("cs_sig_1",)).start()
+        woke = await signals.wait_for_booking("cs_sig_1", timeout=5)
         return woke, time.monotonic() - started
 
     woke, waited = asyncio.run(scenario())
@@ -239,19 +240,19 @@ def test_signal_wakes_a_waiter_from_another_thread() -> None:
 
 
 def test_signal_times_out_without_a_booking() -> None:
-    assert asyncio.run(booking_signals.wait_for_booking("cs_sig_never", timeout=0.1)) is False
+    assert asyncio.run(signals.wait_for_booking("cs_sig_never", timeout=0.1)) is False
 
 
 def test_signal_just_before_the_wait_is_not_lost() -> None:
-    booking_signals.notify_booked("cs_sig_early")
-    assert asyncio.run(booking_signals.wait_for_booking("cs_sig_early", timeout=0.01)) is True
+    signals.notify_booked("cs_sig_early")
+    assert asyncio.run(signals.wait_for_booking("cs_sig_early", timeout=0.01)) is True
 
 
 def test_recording_a_booking_signals_it(session: Session) -> None:
     obj = session_object()
 
     async def scenario() -> bool:
-        waiter = asyncio.create_task(booking_signals.wait_for_booking(obj["id"], timeout=10))
+        waiter = asyncio.create_task(signals.wait_for_booking(obj["id"], timeout=10))
         await asyncio.sleep(0.05)
         await asyncio.to_thread(_record, obj)
         return await waiter

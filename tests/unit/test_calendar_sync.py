@@ -21,24 +21,20 @@ from sqlmodel import Session, select
 
 from tests.fakes.fake_google import FakeGoogle
 from tests.fakes.server import free_port
-from tutor_app import (
-    busy_calendar,
-    calendar_connections,
-    calendar_sync,
-    clock,
-    jobs,
-    lesson_events,
-)
-from tutor_app.calendar_sync import event_id_for, sync_booking
+from tutor_app.booking import lesson_events
+from tutor_app.core import clock, jobs
+from tutor_app.core.models import Booking, CalendarConnection, Role, User
+from tutor_app.core.settings import Settings
+from tutor_app.core.token_crypto import decrypt_token
 from tutor_app.integrations.google_calendar import (
     CalendarClient,
     CalendarGone,
     credentials_from_token,
     token_from_credentials,
 )
-from tutor_app.models import Booking, CalendarConnection, Role, User
-from tutor_app.settings import Settings
-from tutor_app.token_crypto import decrypt_token
+from tutor_app.scheduling import external_busy
+from tutor_app.tutor_calendar import calendar_sync, connections
+from tutor_app.tutor_calendar.calendar_sync import event_id_for, sync_booking
 
 TUTOR_ID = "james-okafor"  # America/New_York, Mathematics and Physics
 TUTOR_EMAIL = "james.calendar@example.com"
@@ -66,7 +62,7 @@ def student(session: Session) -> User:
 def connect(session: Session, google: FakeGoogle, tutor: User, **token_args: Any) -> dict[str, Any]:
     """Store a grant for the tutor as the consent flow would; returns the token."""
     token = google.issue_token(email=TUTOR_EMAIL, **token_args)
-    calendar_connections.save_connection(
+    connections.save_connection(
         session, user_id=tutor.id, google_email=TUTOR_EMAIL, token=token
     )
     session.commit()
@@ -432,7 +428,7 @@ def test_reconnecting_requeues_what_failed(
     assert fresh(session, booking).calendar_sync_status == "failed"
 
     connect(session, google, tutor)
-    queued = calendar_connections.queue_upcoming_bookings(session, tutor_id=TUTOR_ID)
+    queued = connections.queue_upcoming_bookings(session, tutor_id=TUTOR_ID)
     session.commit()
     summary = calendar_sync.retry_due()
 
@@ -615,8 +611,8 @@ def test_calendar_busy_reads_freebusy_and_caches_it(
     google.busy[TUTOR_EMAIL] = [dentist, (START + timedelta(days=90), START + timedelta(days=91))]
     window = (START - timedelta(days=1), START + timedelta(days=2))
 
-    busy = busy_calendar.calendar_busy(TUTOR_ID, *window)
-    again = busy_calendar.calendar_busy(TUTOR_ID, window[0] + timedelta(seconds=5),
+    busy = external_busy.calendar_busy(TUTOR_ID, *window)
+    again = external_busy.calendar_busy(TUTOR_ID, window[0] + timedelta(seconds=5),
                                         window[1] + timedelta(seconds=5))
 
     assert [(b.start, b.end) for b in busy] == [dentist]
@@ -631,17 +627,17 @@ def test_calendar_busy_is_empty_on_any_failure_or_without_calendar(
     google: FakeGoogle, session: Session, tutor: User
 ) -> None:
     window = (START, START + timedelta(days=1))
-    assert busy_calendar.calendar_busy(TUTOR_ID, *window) == []  # not connected
+    assert external_busy.calendar_busy(TUTOR_ID, *window) == []  # not connected
     assert google.calendar_calls == []
 
-    busy_calendar.clear_cache()
+    external_busy.clear_cache()
     connect(session, google, tutor)
     google.busy[TUTOR_EMAIL] = [(START, START + timedelta(hours=1))]
     google.fail_next(500)
-    assert busy_calendar.calendar_busy(TUTOR_ID, *window) == []
+    assert external_busy.calendar_busy(TUTOR_ID, *window) == []
 
-    busy_calendar.clear_cache()
-    assert len(busy_calendar.calendar_busy(TUTOR_ID, *window)) == 1
+    external_busy.clear_cache()
+    assert len(external_busy.calendar_busy(TUTOR_ID, *window)) == 1
 
 
 # -- the client with an injected transport (HttpMockSequence) --------------------------------

@@ -23,9 +23,10 @@ from tests.money_helpers import (
     run_concurrently,
 )
 from tests.stripe_helpers import make_booking, make_user
-from tutor_app import cancellation, clock, lesson_events, refunds
-from tutor_app.cancellation import CannotCancel, NotFound
-from tutor_app.models import BookingStatus
+from tutor_app.booking import cancellation, lesson_events, refunds
+from tutor_app.booking.cancellation import CannotCancel, NotFound
+from tutor_app.core import clock
+from tutor_app.core.models import BookingStatus
 
 
 @pytest.fixture

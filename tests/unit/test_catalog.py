@@ -12,8 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import Session, select
 
-from tutor_app import clock
-from tutor_app.catalog import (
+from tutor_app.catalog.tutor_catalog import (
     CATALOG_FILE,
     CatalogError,
     SeedResult,
@@ -23,7 +22,8 @@ from tutor_app.catalog import (
     load_catalog,
     seed_catalog,
 )
-from tutor_app.models import Booking, Tutor
+from tutor_app.core import clock
+from tutor_app.core.models import Booking, Tutor
 
 ENTRY: dict[str, Any] = {
     "id": "test-tutor",

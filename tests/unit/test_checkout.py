@@ -28,10 +28,12 @@ from tests.stripe_helpers import (
     make_hold,
     make_user,
 )
-from tutor_app import checkout, clock, slots
+from tutor_app.booking import checkout
+from tutor_app.core import clock
+from tutor_app.core.models import HoldStatus, SlotHold, User
+from tutor_app.core.settings import Settings
 from tutor_app.integrations import stripe_gateway
-from tutor_app.models import HoldStatus, SlotHold, User
-from tutor_app.settings import Settings
+from tutor_app.scheduling import slots
 
 ConfigureFn = Callable[..., Settings]
 

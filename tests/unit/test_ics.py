@@ -8,8 +8,13 @@ from zoneinfo import ZoneInfo
 
 from icalendar import Calendar
 
-from tutor_app.ics import booking_uid, google_calendar_link, google_calendar_url, lesson_calendar
-from tutor_app.models import Booking, BookingStatus
+from tutor_app.core.models import Booking, BookingStatus
+from tutor_app.mail.ics import (
+    booking_uid,
+    google_calendar_link,
+    google_calendar_url,
+    lesson_calendar,
+)
 
 APP = "https://tutors.example.com"
 

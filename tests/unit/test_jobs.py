@@ -16,10 +16,12 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from tests.pinned_time import app_process_env
-from tutor_app import cli, clock, jobs, notifications
-from tutor_app.ids import new_id
-from tutor_app.models import Booking, User
-from tutor_app.settings import PROJECT_ROOT, Settings
+from tutor_app import cli
+from tutor_app.core import clock, jobs
+from tutor_app.core.ids import new_id
+from tutor_app.core.models import Booking, User
+from tutor_app.core.settings import PROJECT_ROOT, Settings
+from tutor_app.mail import notifications
 
 ConfigureFn = Callable[..., Settings]
 T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)

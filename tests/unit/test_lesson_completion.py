@@ -8,8 +8,9 @@ from sqlmodel import Session
 
 from tests.money_helpers import booking, run_concurrently
 from tests.stripe_helpers import make_booking, make_user
-from tutor_app import clock, jobs, lesson_completion
-from tutor_app.models import BookingStatus
+from tutor_app.booking import completion
+from tutor_app.core import clock, jobs
+from tutor_app.core.models import BookingStatus
 
 
 def test_ended_scheduled_lessons_complete_and_others_do_not(session: Session) -> None:
@@ -24,7 +25,7 @@ def test_ended_scheduled_lessons_complete_and_others_do_not(session: Session) ->
     canceled = make_booking(session, start=now - timedelta(days=1), user=user,
                             status=BookingStatus.CANCELED)
 
-    assert lesson_completion.complete_past_lessons(now=now) == 2
+    assert completion.complete_past_lessons(now=now) == 2
 
     status = {b.id: booking(session, booking_id=b.id).status
               for b in (ended, ends_now, running, upcoming, canceled)}
@@ -44,9 +45,9 @@ def test_running_it_again_or_concurrently_changes_nothing_more(session: Session)
     for days in range(1, 6):
         make_booking(session, start=now - timedelta(days=days), user=user)
 
-    counts = run_concurrently(4, lambda _: lesson_completion.complete_past_lessons(now=now))
+    counts = run_concurrently(4, lambda _: completion.complete_past_lessons(now=now))
     assert sum(counts) == 5  # each lesson completed by exactly one run
-    assert lesson_completion.complete_past_lessons(now=now) == 0
+    assert completion.complete_past_lessons(now=now) == 0
 
 
 def test_it_is_a_registered_periodic_job(session: Session) -> None:

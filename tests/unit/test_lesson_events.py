@@ -11,10 +11,11 @@ import pytest
 from sqlmodel import Session, select
 
 from tests.fakes.smtp_server import SmtpServer
-from tutor_app import clock, lesson_events
-from tutor_app.ids import new_id
-from tutor_app.models import Booking, BookingStatus, Notification, User
-from tutor_app.settings import Settings
+from tutor_app.booking import lesson_events
+from tutor_app.core import clock
+from tutor_app.core.ids import new_id
+from tutor_app.core.models import Booking, BookingStatus, Notification, User
+from tutor_app.core.settings import Settings
 
 ConfigureFn = Callable[..., Settings]
 

@@ -6,13 +6,13 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import Session
 
-from tutor_app.catalog import FALLBACK_PHOTO, get_tutor
-from tutor_app.lessons import (
+from tutor_app.booking.lessons import (
     UNKNOWN_TUTOR_NAME,
     dashboard_lessons,
     lesson_for_checkout_session,
 )
-from tutor_app.models import Booking, BookingStatus, Tutor, User
+from tutor_app.catalog.tutor_catalog import FALLBACK_PHOTO, get_tutor
+from tutor_app.core.models import Booking, BookingStatus, Tutor, User
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 

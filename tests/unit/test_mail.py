@@ -11,8 +11,8 @@ import pytest
 
 from tests.fakes.server import free_port
 from tests.fakes.smtp_server import SmtpServer
-from tutor_app.integrations.mail import Attachment, MailError, parse_smtp_url, send_mail
-from tutor_app.settings import Settings
+from tutor_app.core.settings import Settings
+from tutor_app.integrations.mail_transport import Attachment, MailError, parse_smtp_url, send_mail
 
 ConfigureFn = Callable[..., Settings]
 ICS = b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nMETHOD:REQUEST\r\nEND:VCALENDAR\r\n"
@@ -120,7 +120,7 @@ def test_prod_without_smtp_url_warns_and_uses_the_outbox(
               STRIPE_WEBHOOK_SECRET="whsec_x", STRIPE_API_BASE=None,
               OUTBOX_DIR=str(tmp_path / "outbox"))
 
-    with caplog.at_level(logging.WARNING, logger="tutor_app.integrations.mail"):
+    with caplog.at_level(logging.WARNING, logger="tutor_app.integrations.mail_transport"):
         _send()
 
     assert len(list((tmp_path / "outbox").glob("*.eml"))) == 1

@@ -12,7 +12,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlmodel import SQLModel
 
-from tutor_app import models
+from tutor_app.core import models
 
 
 def _schema_diff(engine: sa.Engine, metadata: sa.MetaData) -> list[object]:

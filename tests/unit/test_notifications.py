@@ -14,11 +14,12 @@ from icalendar import Calendar
 from sqlmodel import Session, select
 
 from tests.fakes.smtp_server import ReceivedMail, SmtpServer
-from tutor_app import clock, notifications
-from tutor_app.ids import new_id
-from tutor_app.models import Booking, BookingStatus, Notification, User
-from tutor_app.settings import Settings
-from tutor_app.timefmt import format_range
+from tutor_app.core import clock
+from tutor_app.core.ids import new_id
+from tutor_app.core.models import Booking, BookingStatus, Notification, User
+from tutor_app.core.settings import Settings
+from tutor_app.core.timefmt import format_range
+from tutor_app.mail import notifications
 
 APP = "https://tutors.example.com"
 ConfigureFn = Callable[..., Settings]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from argon2 import PasswordHasher
 
-from tutor_app import passwords
+from tutor_app.accounts import passwords
 
 
 class CountingHasher(PasswordHasher):

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tutor_app.pricing import ALLOWED_DURATIONS, InvalidDuration, Quote, format_money, quote
+from tutor_app.catalog.pricing import ALLOWED_DURATIONS, InvalidDuration, Quote, format_money, quote
 
 
 def price(rate: int, minutes: int, currency: str = "usd") -> Quote:

@@ -25,10 +25,13 @@ from tests.money_helpers import (
 )
 from tests.pinned_time import app_process_env
 from tests.stripe_helpers import make_booking, make_user
-from tutor_app import bookings, checkout, clock, jobs, reconcile, slots
+from tutor_app.booking import checkout, recording
+from tutor_app.core import clock, jobs
+from tutor_app.core.models import Booking, BookingStatus, HoldStatus
+from tutor_app.core.settings import PROJECT_ROOT
 from tutor_app.integrations import stripe_gateway
-from tutor_app.models import Booking, BookingStatus, HoldStatus
-from tutor_app.settings import PROJECT_ROOT
+from tutor_app.payments import reconcile
+from tutor_app.scheduling import slots
 
 
 def _paid_without_webhook(session: Session, fake: FakeStripe, *, days_ahead: float = 3,
@@ -76,7 +79,7 @@ def test_concurrent_runs_and_a_late_webhook_still_book_once(
 
     def run(i: int) -> object:
         if i == 0:  # the webhook finally arrives while reconciliation runs
-            return bookings.record_paid_session(paid, source="webhook")
+            return recording.record_paid_session(paid, source="webhook")
         return reconcile.reconcile()
 
     run_concurrently(4, run)
@@ -148,7 +151,7 @@ def test_a_session_paid_for_a_slot_taken_meanwhile_is_refunded(
     assert report.outcomes == {"refund_needed": 1}
     lesson = booking(session, session_id=session_id)
     assert lesson.status == BookingStatus.CANCELED
-    assert lesson.cancel_reason == bookings.SLOT_TAKEN_REASON
+    assert lesson.cancel_reason == recording.SLOT_TAKEN_REASON
     assert lesson.refunded_cents == lesson.price_cents
     (request,) = refund_requests(fake)
     assert request.idempotency_key == f"refund-{lesson.id}"

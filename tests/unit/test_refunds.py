@@ -1,7 +1,7 @@
 """Refunds: the automatic refund of a taken slot, the retry job, and `charge.refunded` in any
 order relative to `checkout.session.completed`.
 
-Events go through `webhooks.handle_event` (the webhook route's service, HTTP is covered in
+Events go through `stripe_events.handle_event` (the webhook route's service, HTTP is covered in
 tests/api/test_races.py); payments, refunds and sessions live in the local fake Stripe API.
 """
 
@@ -27,9 +27,11 @@ from tests.money_helpers import (
     refunds_of,
 )
 from tests.stripe_helpers import event_ids, make_booking, make_user
-from tutor_app import bookings, cancellation, checkout, refunds, slots, webhooks
+from tutor_app.booking import cancellation, checkout, recording, refunds
+from tutor_app.core.models import Booking, BookingStatus, Refund
 from tutor_app.integrations import stripe_gateway
-from tutor_app.models import Booking, BookingStatus, Refund
+from tutor_app.payments import stripe_events
+from tutor_app.scheduling import slots
 
 COMPLETED = "checkout.session.completed"
 REFUNDED = "charge.refunded"
@@ -69,7 +71,7 @@ def _charge(fake: FakeStripe, paid: dict[str, Any], *, listed: bool = True) -> d
 def _deliver(fake: FakeStripe, type: str, obj: dict[str, Any],
              event_id: str | None = None) -> tuple[str, str]:
     evt = fake.build_event(type, obj, event_id=event_id)
-    return evt["id"], webhooks.handle_event(evt)
+    return evt["id"], stripe_events.handle_event(evt)
 
 
 def test_a_refund_made_in_stripe_cancels_the_lesson_with_the_amount(
@@ -97,7 +99,7 @@ def test_a_refund_made_in_stripe_cancels_the_lesson_with_the_amount(
                                                      duration_minutes=60)
     # Redelivery of the same event, and a new event for the same charge: nothing changes.
     assert _deliver(fake, REFUNDED, _charge(fake, paid), event_id=event_id)[1] == (
-        webhooks.DUPLICATE_EVENT)
+        stripe_events.DUPLICATE_EVENT)
     assert _deliver(fake, REFUNDED, _charge(fake, paid))[1] == "applied"
     assert len(refunds_of(session, lesson.id)) == 1
     assert booking(session, booking_id=lesson.id).sequence == sequence + 1
@@ -126,7 +128,7 @@ def test_charge_refunded_before_checkout_completed_never_leaves_a_scheduled_less
     # Replays of both, in either order, change nothing.
     for event_id, kind, obj in ((completed_id, COMPLETED, paid),
                                 (refunded_id, REFUNDED, charge)):
-        assert _deliver(fake, kind, obj, event_id=event_id)[1] == webhooks.DUPLICATE_EVENT
+        assert _deliver(fake, kind, obj, event_id=event_id)[1] == stripe_events.DUPLICATE_EVENT
     assert _deliver(fake, COMPLETED, paid)[1] == "already_booked"
     final = booking(session, booking_id=lesson.id)
     assert (final.status, final.refunded_cents) == (BookingStatus.CANCELED, 6000)
@@ -219,10 +221,10 @@ def test_stripe_down_during_an_out_of_order_refund_records_nothing(
     evt = fake.build_event(REFUNDED, _charge(fake, paid))
     configure(STRIPE_API_BASE=f"http://127.0.0.1:{free_port()}")
     with pytest.raises(stripe_gateway.PaymentProviderError):
-        webhooks.handle_event(evt)  # the route answers 5xx: Stripe retries
+        stripe_events.handle_event(evt)  # the route answers 5xx: Stripe retries
     assert evt["id"] not in event_ids(session)
     configure(STRIPE_API_BASE=fake.url)
-    assert webhooks.handle_event(evt) == "applied"  # the retry
+    assert stripe_events.handle_event(evt) == "applied"  # the retry
     assert booking(session, session_id=paid["id"]).status == BookingStatus.CANCELED
 
 
@@ -238,7 +240,7 @@ def test_a_paid_session_for_a_taken_slot_is_refunded_automatically_once(
 
     lesson = booking(session, session_id=paid["id"])
     assert lesson.status == BookingStatus.CANCELED
-    assert lesson.cancel_reason == bookings.SLOT_TAKEN_REASON
+    assert lesson.cancel_reason == recording.SLOT_TAKEN_REASON
     assert lesson.refunded_cents == 6000
     (request,) = refund_requests(fake)
     assert request.idempotency_key == f"refund-{lesson.id}"
@@ -273,7 +275,7 @@ def test_the_retry_job_owes_a_slot_taken_refund_whose_hook_never_ran(
 ) -> None:
     lesson = paid_booking(session, fake)
     # As if the process died right after committing a slot-taken booking.
-    lesson.status, lesson.cancel_reason = BookingStatus.CANCELED, bookings.SLOT_TAKEN_REASON
+    lesson.status, lesson.cancel_reason = BookingStatus.CANCELED, recording.SLOT_TAKEN_REASON
     session.add(lesson)
     session.commit()
     assert refunds_of(session, lesson.id) == []

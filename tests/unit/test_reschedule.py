@@ -16,9 +16,11 @@ from tests.money_helpers import (
     run_concurrently,
 )
 from tests.stripe_helpers import make_booking, make_hold, make_user
-from tutor_app import clock, lesson_events, reschedule, slots
-from tutor_app.models import BookingStatus
-from tutor_app.reschedule import InvalidReschedule, NotFound, SlotTaken
+from tutor_app.booking import lesson_events, reschedule
+from tutor_app.booking.reschedule import InvalidReschedule, NotFound, SlotTaken
+from tutor_app.core import clock
+from tutor_app.core.models import BookingStatus
+from tutor_app.scheduling import slots
 
 
 @pytest.fixture

@@ -15,9 +15,11 @@ from sqlmodel import Session
 
 from tests.money_helpers import TUTOR, free_start
 from tests.stripe_helpers import hold_by_id, make_hold, make_user
-from tutor_app import checkout, clock, holds, resume, slots
-from tutor_app.models import HoldStatus
-from tutor_app.settings import Settings
+from tutor_app.booking import checkout, resume
+from tutor_app.core import clock
+from tutor_app.core.models import HoldStatus
+from tutor_app.core.settings import Settings
+from tutor_app.scheduling import holds, slots
 
 
 @pytest.fixture(autouse=True)

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from tutor_app.settings import DEV_SECRET_KEY, Settings, SettingsError
+from tutor_app.core.settings import DEV_SECRET_KEY, Settings, SettingsError
 
 GOOD_SECRET = "s" * 48
 PROD = {

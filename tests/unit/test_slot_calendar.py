@@ -1,14 +1,15 @@
 """The day/time picker's layout of free starts: days in the viewer's zone, whole weeks, labels.
 
-One derivation for the wizard's step 3 and the reschedule dialog (`tutor_app.slot_calendar`).
+One derivation for the wizard's step 3 and the reschedule dialog
+(`tutor_app.scheduling.slot_calendar`).
 """
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from tutor_app.availability import HORIZON
-from tutor_app.slot_calendar import calendar, day_counts, day_times
+from tutor_app.scheduling.availability import HORIZON
+from tutor_app.scheduling.slot_calendar import calendar, day_counts, day_times
 
 NY = "America/New_York"
 # 03:00 UTC on Wednesday 2 Dec 2026 is still Tuesday 1 Dec, 22:00, in New York.

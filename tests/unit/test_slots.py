@@ -8,8 +8,9 @@ import pytest
 from sqlmodel import Session
 
 from tests.stripe_helpers import FIRST_SLOT, FIXED_NOW, TUTOR, make_booking, make_hold, make_user
-from tutor_app import catalog, slots
-from tutor_app.models import BookingStatus, HoldStatus, Tutor
+from tutor_app.catalog import tutor_catalog
+from tutor_app.core.models import BookingStatus, HoldStatus, Tutor
+from tutor_app.scheduling import slots
 
 NOW = FIXED_NOW
 HOUR = timedelta(hours=1)
@@ -113,6 +114,6 @@ def test_check_slot_refuses_a_time_the_tutor_does_not_offer(session: Session) ->
 
 
 def _tutor(session: Session) -> Tutor:
-    tutor = catalog.get_tutor(session, TUTOR)
+    tutor = tutor_catalog.get_tutor(session, TUTOR)
     assert tutor is not None
     return tutor

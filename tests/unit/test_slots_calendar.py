@@ -18,9 +18,10 @@ from sqlmodel import Session
 from tests.fakes.fake_google import FakeGoogle
 from tests.fakes.server import free_port
 from tests.stripe_helpers import FIRST_SLOT, FIXED_NOW, TUTOR
-from tutor_app import busy_calendar, calendar_connections, slots
-from tutor_app.models import Role, User
-from tutor_app.settings import Settings
+from tutor_app.core.models import Role, User
+from tutor_app.core.settings import Settings
+from tutor_app.scheduling import external_busy, slots
+from tutor_app.tutor_calendar import connections
 
 NOW = FIXED_NOW
 HOUR = timedelta(hours=1)
@@ -40,7 +41,7 @@ def connected(google: FakeGoogle, session: Session) -> User:
     session.add(tutor)
     session.commit()
     token = google.issue_token(email=CALENDAR_EMAIL)
-    calendar_connections.save_connection(
+    connections.save_connection(
         session, user_id=tutor.id, google_email=CALENDAR_EMAIL, token=token
     )
     session.commit()
@@ -85,7 +86,7 @@ def test_busy_time_in_the_tutors_calendar_is_not_offered_until_it_is_free_again(
     google.busy[CALENDAR_EMAIL] = []
     assert not set(OVERLAPPING) & set(_free(session))
     # ...and offered again once it is fetched afresh.
-    busy_calendar.clear_cache()
+    external_busy.clear_cache()
     free = _free(session)
     assert set(OVERLAPPING) <= set(free)
     assert _first_evening(free) == [FIRST_SLOT + i * HALF for i in range(9)]
@@ -108,14 +109,14 @@ def test_google_failing_never_blocks_slots(
                      user_id=None, now=NOW)
 
     # Unreachable (nothing listens at the API address): the same, without a long wait.
-    busy_calendar.clear_cache()
+    external_busy.clear_cache()
     configure(GOOGLE_API_BASE=f"http://127.0.0.1:{free_port()}/")
     started = time.monotonic()
     assert set(OVERLAPPING) <= set(_free(session))
-    assert time.monotonic() - started < busy_calendar.FETCH_TIMEOUT
+    assert time.monotonic() - started < external_busy.FETCH_TIMEOUT
 
     # Google back: the calendar counts again.
-    busy_calendar.clear_cache()
+    external_busy.clear_cache()
     configure(GOOGLE_API_BASE=google.api_root)
     assert not set(OVERLAPPING) & set(_free(session))
 

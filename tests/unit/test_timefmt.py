@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
-from tutor_app.timefmt import (
+from tutor_app.core.timefmt import (
     day_key,
     format_datetime,
     format_duration,

@@ -7,7 +7,7 @@ import base64
 import pytest
 from cryptography.fernet import Fernet
 
-from tutor_app.token_crypto import TokenDecryptError, decrypt_token, encrypt_token
+from tutor_app.core.token_crypto import TokenDecryptError, decrypt_token, encrypt_token
 
 TOKEN = {
     "access_token": "ya29.a0AfB_byC-secret-access",

@@ -25,21 +25,21 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from tutor_app import accounts, auth_sessions
-from tutor_app import db as app_db
-from tutor_app import routes as pages
-from tutor_app.accounts import AuthError, ThrottledError
+from tutor_app.accounts import sign_in_sessions, users
+from tutor_app.accounts.users import AuthError, ThrottledError
 from tutor_app.api.deps import current_user, session_token
+from tutor_app.core import db as app_db
+from tutor_app.core import routes as pages
+from tutor_app.core.models import User
+from tutor_app.core.settings import get_settings
 from tutor_app.integrations import oidc
 from tutor_app.integrations.oidc import OIDCError
-from tutor_app.models import User
-from tutor_app.settings import get_settings
 
 log = logging.getLogger(__name__)
 
-OIDC_FAILED = accounts.GOOGLE_FAILED
-OIDC_CANCELLED = accounts.GOOGLE_CANCELLED
-TICKET_EXPIRED = accounts.TICKET_EXPIRED
+OIDC_FAILED = users.GOOGLE_FAILED
+OIDC_CANCELLED = users.GOOGLE_CANCELLED
+TICKET_EXPIRED = users.TICKET_EXPIRED
 NO_STORE = {"Cache-Control": "no-store"}
 
 
@@ -52,8 +52,8 @@ def _redirect(url: str, *, status_code: int = 303) -> RedirectResponse:
 
 
 def _signed_in_redirect(token: str, next_path: str) -> RedirectResponse:
-    response = _redirect(auth_sessions.safe_next(next_path))
-    response.set_cookie(**auth_sessions.session_cookie(token))
+    response = _redirect(sign_in_sessions.safe_next(next_path))
+    response.set_cookie(**sign_in_sessions.session_cookie(token))
     return response
 
 
@@ -96,7 +96,7 @@ def oidc_login(request: Request) -> Response:
     provider = request.path_params["provider"]
     if not oidc.is_enabled(provider):
         return _not_found()
-    next_path = auth_sessions.safe_next(request.query_params.get("next"))
+    next_path = sign_in_sessions.safe_next(request.query_params.get("next"))
     try:
         with app_db.session() as db:
             url = oidc.start_login(db, provider=provider, next_url=next_path)
@@ -125,7 +125,7 @@ def oidc_callback(request: Request) -> Response:
             log.warning("%s callback refused: %s", provider, exc)
             return _login_error(OIDC_FAILED)
         db.commit()
-    next_path = auth_sessions.safe_next(stored.next_url)
+    next_path = sign_in_sessions.safe_next(stored.next_url)
     if params.get("error"):
         log.info("%s sign-in ended by the provider: %s", provider, params["error"][:64])
         cancelled = params["error"] == "access_denied"
@@ -138,11 +138,11 @@ def oidc_callback(request: Request) -> Response:
         return _login_error(OIDC_FAILED, next_path)
     try:
         with app_db.session() as db:
-            user = accounts.sign_in_with_oidc(
+            user = users.sign_in_with_oidc(
                 db, provider=provider, subject=identity.subject, email=identity.email,
                 email_verified=identity.email_verified, name=identity.name,
             )
-            token = auth_sessions.create_session(db, user_id=user.id)
+            token = sign_in_sessions.create_session(db, user_id=user.id)
             db.commit()
     except AuthError as exc:
         log.info("%s sign-in refused for the account: %s", provider, exc.message)
@@ -159,9 +159,10 @@ def oidc_callback(request: Request) -> Response:
 
 def session_handoff(request: Request) -> Response:
     """Swap a handoff ticket (from the sign-in or sign-up form) for the session cookie."""
-    next_path = auth_sessions.safe_next(request.query_params.get("next"))
+    next_path = sign_in_sessions.safe_next(request.query_params.get("next"))
     with app_db.session() as db:
-        redeemed = auth_sessions.redeem_handoff(db, ticket=request.query_params.get("ticket", ""))
+        ticket = request.query_params.get("ticket", "")
+        redeemed = sign_in_sessions.redeem_handoff(db, ticket=ticket)
         db.commit()
     if redeemed is None:
         return _login_error(TICKET_EXPIRED, next_path)
@@ -175,10 +176,10 @@ def logout(request: Request) -> Response:
     if not _same_site_request(request):
         return JSONResponse({"error": "cross-site request refused"}, 403, headers=NO_STORE)
     with app_db.session() as db:
-        auth_sessions.revoke_session(db, token=session_token(request))
+        sign_in_sessions.revoke_session(db, token=session_token(request))
         db.commit()
     response = _redirect(pages.DIRECTORY)
-    response.delete_cookie(**auth_sessions.cleared_session_cookie())
+    response.delete_cookie(**sign_in_sessions.cleared_session_cookie())
     return response
 
 
@@ -222,7 +223,7 @@ async def _sign_in_with(
     def work() -> tuple[User, str]:
         user = service(fields)
         with app_db.session() as db:
-            token = auth_sessions.create_session(db, user_id=user.id)
+            token = sign_in_sessions.create_session(db, user_id=user.id)
             db.commit()
         return user, token
 
@@ -234,13 +235,13 @@ async def _sign_in_with(
         return _errors(exc.errors)
     log.info("user %s %s through the API", user.id, what)
     response = JSONResponse({"user": _user_json(user)}, headers=NO_STORE)
-    response.set_cookie(**auth_sessions.session_cookie(token))
+    response.set_cookie(**sign_in_sessions.session_cookie(token))
     return response
 
 
 def _sign_up(fields: dict[str, str]) -> User:
     with app_db.session() as db:
-        user = accounts.sign_up(
+        user = users.sign_up(
             db, email=fields.get("email", ""), password=fields.get("password", ""),
             name=fields.get("name", ""),
         )
@@ -250,7 +251,7 @@ def _sign_up(fields: dict[str, str]) -> User:
 
 def _authenticate(fields: dict[str, str]) -> User:
     with app_db.session() as db:
-        user = accounts.authenticate(
+        user = users.authenticate(
             db, email=fields.get("email", ""), password=fields.get("password", "")
         )
         db.commit()

@@ -27,12 +27,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from tutor_app import cancellation, reschedule
 from tutor_app.api import deps
-from tutor_app.lesson_access import NotFound
-from tutor_app.models import User
-from tutor_app.settings import get_settings
-from tutor_app.timefmt import parse_utc_iso, to_utc_iso
+from tutor_app.booking import cancellation, reschedule
+from tutor_app.booking.access import NotFound
+from tutor_app.core.models import User
+from tutor_app.core.settings import get_settings
+from tutor_app.core.timefmt import parse_utc_iso, to_utc_iso
 
 log = logging.getLogger(__name__)
 

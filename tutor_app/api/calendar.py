@@ -21,13 +21,13 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from tutor_app import calendar_connections
-from tutor_app import routes as pages
 from tutor_app.api.deps import current_user
-from tutor_app.calendar_connections import NotATutor
+from tutor_app.core import routes as pages
+from tutor_app.core.models import User
+from tutor_app.core.settings import get_settings
 from tutor_app.integrations import google_oauth
-from tutor_app.models import User
-from tutor_app.settings import get_settings
+from tutor_app.tutor_calendar import connections
+from tutor_app.tutor_calendar.connections import NotATutor
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ def _tutor_or_response(request: Request) -> User | Response:
     user = current_user(request)
     if user is None:
         return _redirect(f"{pages.LOGIN}?next={quote(pages.TUTOR_PORTAL, safe='')}")
-    if not calendar_connections.is_calendar_tutor(user):
+    if not connections.is_calendar_tutor(user):
         return PlainTextResponse("Only tutors can connect a calendar.", 403, headers=NO_STORE)
     return user
 
@@ -66,7 +66,7 @@ def connect(request: Request) -> Response:
     if isinstance(who, Response):
         return who
     try:
-        url = calendar_connections.start_connect(user=who)
+        url = connections.start_connect(user=who)
     except (google_oauth.CalendarOAuthError, NotATutor) as exc:
         log.warning("calendar connect for user %s could not start: %s", who.id, exc)
         return _redirect(FAILED)
@@ -84,10 +84,10 @@ def callback(request: Request) -> Response:
     if params.get("error"):
         # The tutor said no (or Google failed): still use up the state, then say so.
         log.info("calendar consent for user %s ended: %s", who.id, params["error"][:64])
-        calendar_connections.abandon_connect(user=who, state=params.get("state", ""))
+        connections.abandon_connect(user=who, state=params.get("state", ""))
         return _redirect(FAILED)
     try:
-        connection = calendar_connections.complete_connect(
+        connection = connections.complete_connect(
             user=who, state=params.get("state", ""), code=params.get("code", "")
         )
     except (google_oauth.CalendarOAuthError, NotATutor) as exc:
@@ -106,7 +106,7 @@ def disconnect(request: Request) -> Response:
     who = _tutor_or_response(request)
     if isinstance(who, Response):
         return who
-    calendar_connections.disconnect(user_id=who.id)
+    connections.disconnect(user_id=who.id)
     return _redirect(pages.TUTOR_PORTAL)
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from starlette.requests import Request
 
-from tutor_app.auth_sessions import SESSION_COOKIE, user_for_cookie_header
-from tutor_app.models import User
+from tutor_app.accounts.sign_in_sessions import SESSION_COOKIE, user_for_cookie_header
+from tutor_app.core.models import User
 
 
 def session_token(request: Request) -> str | None:

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from tutor_app import db
+from tutor_app.core import db
 
 log = logging.getLogger(__name__)
 

@@ -13,12 +13,12 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from tutor_app import db
 from tutor_app.api.deps import current_user
-from tutor_app.catalog import get_tutor
-from tutor_app.ics import lesson_calendar
-from tutor_app.models import Booking
-from tutor_app.notifications import FALLBACK_TUTOR_NAME
+from tutor_app.catalog.tutor_catalog import get_tutor
+from tutor_app.core import db
+from tutor_app.core.models import Booking
+from tutor_app.mail.ics import lesson_calendar
+from tutor_app.mail.notifications import FALLBACK_TUTOR_NAME
 
 
 def _not_found() -> Response:

@@ -20,12 +20,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from tutor_app import checkout, webhooks
 from tutor_app.api import deps
+from tutor_app.booking import checkout
+from tutor_app.catalog.pricing import ALLOWED_DURATIONS
+from tutor_app.core.settings import get_settings
+from tutor_app.core.timefmt import parse_utc_iso, to_utc_iso
 from tutor_app.integrations import stripe_gateway
-from tutor_app.pricing import ALLOWED_DURATIONS
-from tutor_app.settings import get_settings
-from tutor_app.timefmt import parse_utc_iso, to_utc_iso
+from tutor_app.payments import stripe_events
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ async def stripe_webhook(request: Request) -> JSONResponse:
         log.warning("stripe webhook refused: %s", exc)
         return _error(400, str(exc))
     try:
-        result = await run_in_threadpool(webhooks.handle_event, event)
+        result = await run_in_threadpool(stripe_events.handle_event, event)
     except SQLAlchemyError as exc:
         log.error(
             "stripe webhook: database error on event %s (%s): %s; Stripe will retry",

@@ -13,7 +13,8 @@ from reflex.vars import Var
 from reflex_components_core.el.elements.base import BaseHTML
 from reflex_components_core.react_router.dom import ReactRouterLink
 
-from tutor_app import routes, style
+from tutor_app.components import style
+from tutor_app.core import routes
 from tutor_app.state.auth import AuthState
 
 LOGOUT_ACTION = "/api/auth/logout"

@@ -14,7 +14,7 @@ import reflex as rx
 from reflex.vars import Var
 from reflex_components_core.react_router.dom import ReactRouterLink
 
-from tutor_app import style
+from tutor_app.components import style
 from tutor_app.components.layout import link_button
 from tutor_app.components.manage_dialogs import manage_buttons
 

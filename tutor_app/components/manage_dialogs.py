@@ -14,8 +14,7 @@ from typing import Any
 import reflex as rx
 from reflex.vars import Var
 
-from tutor_app import style
-from tutor_app.components import slot_picker
+from tutor_app.components import slot_picker, style
 from tutor_app.state.manage_lesson import ManageLessonState
 
 M = ManageLessonState

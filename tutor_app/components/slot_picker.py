@@ -1,7 +1,7 @@
 """The day/time picker: a month-style calendar of days and the chosen day's time buttons.
 
 Used by the booking wizard (step 3) and the dashboard's reschedule dialog; each passes its
-own state vars and handlers (cells and times come from `tutor_app.slot_calendar`). Render
+own state vars and handlers (cells and times come from `tutor_app.scheduling.slot_calendar`). Render
 only. Stable hooks for the browser tests: day buttons carry `data-day="YYYY-MM-DD"` (viewer's
 zone), time buttons `data-start="<UTC ISO>"`, and both `aria-pressed`.
 
@@ -19,7 +19,7 @@ import reflex as rx
 from reflex.event import EventSpec
 from reflex.vars import Var
 
-from tutor_app import style
+from tutor_app.components import style
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 

@@ -12,7 +12,7 @@ from typing import Any
 import reflex as rx
 from reflex.vars import Var
 
-from tutor_app import style
+from tutor_app.components import style
 
 
 def _marker(number: int, current: Var[int]) -> rx.Component:

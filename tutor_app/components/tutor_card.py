@@ -7,8 +7,9 @@ from typing import Any
 import reflex as rx
 from reflex.vars import Var
 
-from tutor_app import routes, style
+from tutor_app.components import style
 from tutor_app.components.layout import link_button
+from tutor_app.core import routes
 
 PROFILE_PREFIX = routes.tutor_profile("")  # "/tutors/"
 BOOK_PREFIX = routes.book_now("ID").removesuffix("ID")  # "/book-now?tutor="

@@ -31,7 +31,7 @@ from google_auth_httplib2 import AuthorizedHttp
 from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 
-from tutor_app.settings import get_settings
+from tutor_app.core.settings import get_settings
 
 log = logging.getLogger(__name__)
 

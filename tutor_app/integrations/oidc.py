@@ -31,9 +31,9 @@ from joserfc.errors import InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet
 from sqlmodel import Session, col
 
-from tutor_app import clock
-from tutor_app.models import OAuthState
-from tutor_app.settings import get_settings
+from tutor_app.core import clock
+from tutor_app.core.models import OAuthState
+from tutor_app.core.settings import get_settings
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import stripe
 
-from tutor_app.settings import get_settings
+from tutor_app.core.settings import get_settings
 
 log = logging.getLogger(__name__)
 

@@ -13,11 +13,11 @@ from typing import Any
 import reflex as rx
 from reflex.vars import Var
 
-from tutor_app import routes, style
-from tutor_app.components import slot_picker
+from tutor_app.components import slot_picker, style
 from tutor_app.components.layout import page_layout
 from tutor_app.components.resume_banner import resume_banner
 from tutor_app.components.steps import step_indicator
+from tutor_app.core import routes
 from tutor_app.state.booking import NOTE_MAX, STEP_LABELS, BookingWizardState
 from tutor_app.state.resume_checkout import ResumeCheckoutState
 

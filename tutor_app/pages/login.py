@@ -7,8 +7,9 @@ from typing import Any
 import reflex as rx
 from reflex.vars import Var
 
-from tutor_app import routes, style
+from tutor_app.components import style
 from tutor_app.components.layout import page_layout
+from tutor_app.core import routes
 from tutor_app.state.auth import AuthFormState, LoginState
 
 S = LoginState

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import reflex as rx
 
-from tutor_app import routes, style
+from tutor_app.components import style
 from tutor_app.components.layout import link_button, page_layout
+from tutor_app.core import routes
 from tutor_app.state.auth import AuthState
 
 

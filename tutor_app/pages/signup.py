@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import reflex as rx
 
-from tutor_app import routes
-from tutor_app.accounts import MIN_PASSWORD_LENGTH
+from tutor_app.accounts.users import MIN_PASSWORD_LENGTH
+from tutor_app.core import routes
 from tutor_app.pages.login import auth_card, labelled_input
 from tutor_app.state.auth import SignupState
 

@@ -14,8 +14,9 @@ import reflex as rx
 from reflex.vars import Var
 from reflex_components_core.react_router.dom import ReactRouterLink
 
-from tutor_app import routes, style
+from tutor_app.components import style
 from tutor_app.components.layout import native_post_form, page_layout
+from tutor_app.core import routes
 from tutor_app.state.tutor_account import TutorAccountState
 
 T = TutorAccountState

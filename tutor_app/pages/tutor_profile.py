@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import reflex as rx
 
-from tutor_app import routes, style
+from tutor_app.catalog.pricing import ALLOWED_DURATIONS
+from tutor_app.components import style
 from tutor_app.components.layout import link_button, page_layout
 from tutor_app.components.tutor_card import subject_badges, timezone_line, tutor_avatar
-from tutor_app.pricing import ALLOWED_DURATIONS
+from tutor_app.core import routes
 from tutor_app.state.auth import AuthState
 from tutor_app.state.directory import TutorProfileState
 

@@ -23,18 +23,19 @@ from urllib.parse import quote
 import reflex as rx
 from reflex.event import EventSpec
 
-from tutor_app import accounts, auth_sessions, routes
-from tutor_app import db as app_db
-from tutor_app.accounts import AuthError
-from tutor_app.models import Role, User
-from tutor_app.settings import get_settings
+from tutor_app.accounts import sign_in_sessions, users
+from tutor_app.accounts.users import AuthError
+from tutor_app.core import db as app_db
+from tutor_app.core import routes
+from tutor_app.core.models import Role, User
+from tutor_app.core.settings import get_settings
 
-GENERIC_SIGN_IN_ERROR = accounts.SIGN_IN_FAILED
+GENERIC_SIGN_IN_ERROR = users.SIGN_IN_FAILED
 
 
 def login_url(next_path: str) -> str:
     """The sign-in page that returns the visitor to `next_path` afterwards."""
-    return f"{routes.LOGIN}?next={quote(auth_sessions.safe_next(next_path), safe='')}"
+    return f"{routes.LOGIN}?next={quote(sign_in_sessions.safe_next(next_path), safe='')}"
 
 
 def _full_page_navigation(url: str) -> EventSpec:
@@ -71,7 +72,7 @@ class AuthState(rx.State):
 
         Fresh on every call, so a revoked session or a changed role takes effect at once.
         """
-        return auth_sessions.user_for_cookie_header(self.router.headers.cookie)
+        return sign_in_sessions.user_for_cookie_header(self.router.headers.cookie)
 
     def _show_user(self, user: User | None) -> None:
         self.user_id = user.id if user else ""
@@ -109,7 +110,7 @@ class AuthFormState(AuthState):
     @rx.var
     def next_path(self) -> str:
         """Where to go after signing in: the page's `?next=`, when it is a path on this site."""
-        return auth_sessions.safe_next(self.router.url.query_parameters.get("next"))
+        return sign_in_sessions.safe_next(self.router.url.query_parameters.get("next"))
 
     @rx.var
     def google_login_enabled(self) -> bool:
@@ -153,21 +154,21 @@ def _field(form_data: dict[str, Any], name: str) -> str:
 
 def _authenticate(email: str, password: str) -> User:
     with app_db.session() as db:
-        user = accounts.authenticate(db, email=email, password=password)
+        user = users.authenticate(db, email=email, password=password)
         db.commit()
         return user
 
 
 def _handoff(user_id: str) -> str:
     with app_db.session() as db:
-        ticket = auth_sessions.create_handoff(db, user_id=user_id)
+        ticket = sign_in_sessions.create_handoff(db, user_id=user_id)
         db.commit()
     return ticket
 
 
 def _sign_up(email: str, password: str, name: str) -> User:
     with app_db.session() as db:
-        user = accounts.sign_up(db, email=email, password=password, name=name)
+        user = users.sign_up(db, email=email, password=password, name=name)
         db.commit()
         return user
 
@@ -182,7 +183,7 @@ class LoginState(AuthFormState):
         if not message:
             return ""
         # Only messages the app itself sends there: a crafted link cannot put its own text here.
-        return message if message in accounts.LOGIN_PAGE_ERRORS else GENERIC_SIGN_IN_ERROR
+        return message if message in users.LOGIN_PAGE_ERRORS else GENERIC_SIGN_IN_ERROR
 
     @rx.var
     def signup_link(self) -> str:
@@ -205,7 +206,7 @@ class LoginState(AuthFormState):
             return None
         ticket = await asyncio.to_thread(_handoff, user.id)
         self.submitting = True
-        return _full_page_navigation(auth_sessions.handoff_url(ticket, self.next_path))
+        return _full_page_navigation(sign_in_sessions.handoff_url(ticket, self.next_path))
 
 
 class SignupState(AuthFormState):
@@ -246,4 +247,4 @@ class SignupState(AuthFormState):
             return None
         ticket = await asyncio.to_thread(_handoff, user.id)
         self.submitting = True
-        return _full_page_navigation(auth_sessions.handoff_url(ticket, self.next_path))
+        return _full_page_navigation(sign_in_sessions.handoff_url(ticket, self.next_path))

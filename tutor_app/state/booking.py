@@ -27,9 +27,12 @@ from urllib.parse import urlencode
 import reflex as rx
 from reflex.event import EventSpec
 
-from tutor_app import catalog, checkout, clock, db, pricing, routes, slot_calendar, slots, timefmt
-from tutor_app.models import User
-from tutor_app.slot_calendar import CalendarCell, TimeOption
+from tutor_app.booking import checkout
+from tutor_app.catalog import pricing, tutor_catalog
+from tutor_app.core import clock, db, routes, timefmt
+from tutor_app.core.models import User
+from tutor_app.scheduling import slot_calendar, slots
+from tutor_app.scheduling.slot_calendar import CalendarCell, TimeOption
 from tutor_app.state.auth import AuthState, login_url
 from tutor_app.state.directory import TutorCard, tutor_card
 from tutor_app.state.viewer_zone import ViewerZoneMixin
@@ -116,7 +119,7 @@ class BookingWizardState(ViewerZoneMixin, AuthState):
         ask_zone = self._detect_viewer_tz()
         params = self.router.url.query_parameters
         with db.session() as s:
-            cards = [tutor_card(t) for t in catalog.list_tutors(s)]
+            cards = [tutor_card(t) for t in tutor_catalog.list_tutors(s)]
         if cards != self.tutors:  # assigning resends the list; usually nothing changed
             self.tutors = cards
         self._restore(params, user)
@@ -176,12 +179,12 @@ class BookingWizardState(ViewerZoneMixin, AuthState):
 
     def _set_tutor(self, tutor_id: str) -> bool:
         with db.session() as s:
-            tutor = catalog.get_tutor(s, tutor_id)
+            tutor = tutor_catalog.get_tutor(s, tutor_id)
         if tutor is None:
             return False
         self.tutor_id = tutor.id
         self.tutor_name = tutor.name
-        self.tutor_photo_url = tutor.photo_url or catalog.FALLBACK_PHOTO
+        self.tutor_photo_url = tutor.photo_url or tutor_catalog.FALLBACK_PHOTO
         self.tutor_timezone = tutor.timezone
         self.tutor_rate_cents = tutor.hourly_rate_cents
         self.tutor_currency = tutor.currency

@@ -13,9 +13,12 @@ from typing import TypedDict
 import reflex as rx
 from reflex.event import EventSpec
 
-from tutor_app import db, ics, lessons, pricing, routes, timefmt
-from tutor_app.cancellation import cancel_reason_for_student
-from tutor_app.models import BookingStatus
+from tutor_app.booking import lessons
+from tutor_app.booking.cancellation import cancel_reason_for_student
+from tutor_app.catalog import pricing
+from tutor_app.core import db, routes, timefmt
+from tutor_app.core.models import BookingStatus
+from tutor_app.mail import ics
 from tutor_app.state.auth import AuthState
 from tutor_app.state.viewer_zone import ViewerZoneMixin
 

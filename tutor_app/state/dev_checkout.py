@@ -1,7 +1,7 @@
-"""`/dev/checkout`: the dev test-checkout page's state (see `tutor_app.dev_payments`).
+"""`/dev/checkout`: the dev test-checkout page's state (see `tutor_app.payments.dev_gateway`).
 
-Thin: it shows what `dev_payments.load_dev_checkout` returns and, on "Pay", awaits
-`dev_payments.pay_dev_session`, which posts a signed event to the app's webhook over HTTP,
+Thin: it shows what `dev_gateway.load_dev_checkout` returns and, on "Pay", awaits
+`dev_gateway.pay_dev_session`, which posts a signed event to the app's webhook over HTTP,
 then sends the browser to the success page as Stripe would. With dev payments off (always in
 prod) it shows that the page is unavailable and does nothing.
 """
@@ -15,8 +15,10 @@ import re
 import reflex as rx
 from reflex.event import EventSpec
 
-from tutor_app import dev_payments, pricing, timefmt
-from tutor_app.settings import get_settings
+from tutor_app.catalog import pricing
+from tutor_app.core import timefmt
+from tutor_app.core.settings import get_settings
+from tutor_app.payments import dev_gateway
 from tutor_app.state.viewer_zone import ViewerZoneMixin
 
 log = logging.getLogger(__name__)
@@ -40,7 +42,7 @@ class DevCheckoutState(ViewerZoneMixin, rx.State):
     error: str = ""
     paying: bool = False
 
-    _view: dev_payments.DevCheckout | None = None
+    _view: dev_gateway.DevCheckout | None = None
 
     @rx.event
     async def load(self) -> EventSpec | None:
@@ -54,7 +56,7 @@ class DevCheckoutState(ViewerZoneMixin, rx.State):
         self.session_id = raw if _SESSION_ID.match(raw) else ""
         if not self.available or not self.session_id:
             return None
-        view = await asyncio.to_thread(dev_payments.load_dev_checkout, self.session_id)
+        view = await asyncio.to_thread(dev_gateway.load_dev_checkout, self.session_id)
         if view is None:
             return None
         self._view = view
@@ -89,8 +91,8 @@ class DevCheckoutState(ViewerZoneMixin, rx.State):
             self.error = ""
             session_id = self.session_id
         try:
-            target = await dev_payments.pay_dev_session(session_id)
-        except dev_payments.DevPaymentError as exc:
+            target = await dev_gateway.pay_dev_session(session_id)
+        except dev_gateway.DevPaymentError as exc:
             async with self:
                 self.paying = False
                 self.error = str(exc)

@@ -17,12 +17,13 @@ from urllib.parse import unquote, urlencode
 
 import reflex as rx
 
-from tutor_app import catalog, db, routes, timefmt
-from tutor_app.models import Tutor
-from tutor_app.pricing import format_money
+from tutor_app.catalog import tutor_catalog
+from tutor_app.catalog.pricing import format_money
+from tutor_app.components.style import BRAND
+from tutor_app.core import db, routes, timefmt
+from tutor_app.core.models import Tutor
+from tutor_app.core.timefmt import EN_DASH
 from tutor_app.state.auth import AuthState
-from tutor_app.style import BRAND
-from tutor_app.timefmt import EN_DASH
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,7 @@ def tutor_card(tutor: Tutor, *, now: datetime | None = None) -> TutorCard:
     return {
         "id": tutor.id,
         "name": tutor.name,
-        "photo_url": tutor.photo_url or catalog.FALLBACK_PHOTO,
+        "photo_url": tutor.photo_url or tutor_catalog.FALLBACK_PHOTO,
         "initials": "".join(part[0] for part in tutor.name.split()[:2]).upper(),
         "subjects": list(tutor.subjects),
         "rate": f"{_whole(format_money(tutor.hourly_rate_cents, tutor.currency))}/hour",
@@ -98,7 +99,7 @@ def summarise_weekly_hours(weekly_hours: Mapping[str, Sequence[Sequence[str]]]) 
     rows: list[HoursRow] = []
     run: list[str] = []
     run_times = ""
-    for day in catalog.DAYS:
+    for day in tutor_catalog.DAYS:
         windows = weekly_hours.get(day) or []
         times = ", ".join(f"{start}{EN_DASH}{end}" for start, end in windows)
         if run and times == run_times:
@@ -145,8 +146,8 @@ class DirectoryState(AuthState):
         """Read the catalog and take the filter from `?subject=` (on_load of `/`)."""
         wanted = self.router.url.query_parameters.get(SUBJECT_PARAM, "").strip()
         with db.session() as s:
-            tutors = catalog.list_tutors(s)
-            subjects = catalog.all_subjects(s)
+            tutors = tutor_catalog.list_tutors(s)
+            subjects = tutor_catalog.all_subjects(s)
         cards = [tutor_card(t) for t in tutors]
         # Assigning marks a var dirty and resends it; on a filter change nothing else moved.
         if cards != self.tutors:
@@ -229,7 +230,7 @@ class TutorProfileState(AuthState):
         """Look the tutor up (on_load); an unknown or hidden id shows "Tutor not found"."""
         wanted = tutor_id_from_path(self.router.url.path)
         with db.session() as s:
-            tutor = catalog.get_tutor(s, wanted) if wanted else None
+            tutor = tutor_catalog.get_tutor(s, wanted) if wanted else None
         if tutor is None:
             log.info("profile of unknown tutor id %r", wanted[:64])
             self.tutor = EMPTY_CARD

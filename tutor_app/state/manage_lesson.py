@@ -16,10 +16,13 @@ from datetime import datetime
 import reflex as rx
 from reflex.event import EventSpec
 
-from tutor_app import cancellation, catalog, clock, db, reschedule, slot_calendar, timefmt
-from tutor_app.lesson_access import NotFound, owned_booking
-from tutor_app.models import Booking, User
-from tutor_app.slot_calendar import CalendarCell, TimeOption
+from tutor_app.booking import cancellation, reschedule
+from tutor_app.booking.access import NotFound, owned_booking
+from tutor_app.catalog import tutor_catalog
+from tutor_app.core import clock, db, timefmt
+from tutor_app.core.models import Booking, User
+from tutor_app.scheduling import slot_calendar
+from tutor_app.scheduling.slot_calendar import CalendarCell, TimeOption
 from tutor_app.state.auth import login_url
 from tutor_app.state.dashboard import DashboardState
 
@@ -62,7 +65,7 @@ class ManageLessonState(DashboardState):
 
     def _label(self, booking: Booking) -> str:
         with db.session() as s:
-            tutor = catalog.get_tutor(s, booking.tutor_id, include_inactive=True)
+            tutor = tutor_catalog.get_tutor(s, booking.tutor_id, include_inactive=True)
         name = tutor.name if tutor is not None else "Your tutor"
         when = timefmt.format_range(booking.start_time, booking.end_time, self.viewer_tz)
         return f"{name} · {when}"

@@ -17,7 +17,9 @@ from collections.abc import Awaitable, Callable
 import reflex as rx
 from reflex.event import EventSpec
 
-from tutor_app import booking_signals, db, lessons, pricing, routes, timefmt
+from tutor_app.booking import lessons, signals
+from tutor_app.catalog import pricing
+from tutor_app.core import db, routes, timefmt
 from tutor_app.state.auth import AuthState
 from tutor_app.state.booking import STEP_REVIEW, wizard_url
 from tutor_app.state.viewer_zone import ViewerZoneMixin
@@ -68,7 +70,7 @@ async def wait_for_lesson(
             # to it rather than spin, and just poll.
             await asyncio.sleep(pause)
         else:
-            signal_spent = await booking_signals.wait_for_booking(session_id, timeout=pause)
+            signal_spent = await signals.wait_for_booking(session_id, timeout=pause)
 
 
 class PaymentState(ViewerZoneMixin, AuthState):

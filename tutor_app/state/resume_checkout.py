@@ -10,7 +10,8 @@ from __future__ import annotations
 import reflex as rx
 from reflex.event import EventSpec
 
-from tutor_app import db, resume, timefmt
+from tutor_app.booking import resume
+from tutor_app.core import db, timefmt
 from tutor_app.state.auth import AuthState
 from tutor_app.state.viewer_zone import ViewerZoneMixin
 

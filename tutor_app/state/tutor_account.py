@@ -15,11 +15,14 @@ from typing import TypedDict
 import reflex as rx
 from reflex.event import EventSpec
 
-from tutor_app import auth_sessions, calendar_connections, calendar_sync, catalog, timefmt
-from tutor_app import db as app_db
-from tutor_app.calendar_connections import ConnectionStatus, ConnectionSummary
-from tutor_app.models import BookingStatus, SyncStatus, User
+from tutor_app.accounts import sign_in_sessions
+from tutor_app.catalog import tutor_catalog
+from tutor_app.core import db as app_db
+from tutor_app.core import timefmt
+from tutor_app.core.models import BookingStatus, SyncStatus, User
 from tutor_app.state.auth import AuthState, login_url
+from tutor_app.tutor_calendar import calendar_sync, connections
+from tutor_app.tutor_calendar.connections import ConnectionStatus, ConnectionSummary
 
 _SYNC = {
     SyncStatus.NONE: ("Not in calendar", "gray"),
@@ -65,8 +68,8 @@ def lesson_row(lesson: calendar_sync.TutorLesson, tz: str, connected: bool) -> T
 
 def _read(user: User) -> tuple[ConnectionSummary, list[TutorLessonRow]]:
     with app_db.session() as db:
-        summary = calendar_connections.summary(db, user_id=user.id)
-        tutor = catalog.get_tutor(db, str(user.tutor_id), include_inactive=True)
+        summary = connections.summary(db, user_id=user.id)
+        tutor = tutor_catalog.get_tutor(db, str(user.tutor_id), include_inactive=True)
         tz = tutor.timezone if tutor else timefmt.DEFAULT_ZONE
         lessons = calendar_sync.tutor_lessons(db, tutor_id=str(user.tutor_id))
     connected = summary.status == ConnectionStatus.CONNECTED
@@ -106,7 +109,7 @@ class TutorAccountState(AuthState):
         self._show_user(user)
         if user is None:
             return rx.redirect(login_url(self._current_path()))
-        self.tutor_linked = calendar_connections.is_calendar_tutor(user)
+        self.tutor_linked = connections.is_calendar_tutor(user)
         if self.tutor_linked:
             summary, self.lessons = await asyncio.to_thread(_read, user)
             self._show_summary(summary)
@@ -127,8 +130,8 @@ class TutorAccountState(AuthState):
             self.syncing_id = booking_id
             cookie = self.router.headers.cookie
         try:
-            user = await asyncio.to_thread(auth_sessions.user_for_cookie_header, cookie)
-            if user is not None and calendar_connections.is_calendar_tutor(user):
+            user = await asyncio.to_thread(sign_in_sessions.user_for_cookie_header, cookie)
+            if user is not None and connections.is_calendar_tutor(user):
                 await asyncio.to_thread(calendar_sync.retry_now, user=user, booking_id=booking_id)
                 summary, lessons = await asyncio.to_thread(_read, user)
                 async with self:

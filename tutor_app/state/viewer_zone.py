@@ -21,7 +21,7 @@ from typing import Any
 import reflex as rx
 from reflex.event import EventSpec
 
-from tutor_app import timefmt
+from tutor_app.core import timefmt
 
 # What the browser evaluates when asked; its value is the callback's argument.
 TZ_SCRIPT = "Intl.DateTimeFormat().resolvedOptions().timeZone"

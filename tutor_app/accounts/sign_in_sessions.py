@@ -1,0 +1,220 @@
+"""Server-side sign-in sessions carried by an opaque HttpOnly cookie.
+
+The cookie holds a random token; the database holds only its SHA-256, so a leaked copy of the
+table cannot be replayed as cookies. Sign-out revokes the row, which every worker sees at once.
+
+A sign-in made over Reflex's websocket cannot set an HttpOnly cookie, so the state creates a
+short-lived *handoff ticket* (a session row that lives 60 seconds) and sends the browser, by a
+full-page navigation, to `/api/auth/session?ticket=...`; that route swaps the ticket for a real
+session (new token, new hash, 30 days) and sets the cookie. Tickets only ever do that: they are
+not accepted as session cookies, and the swap makes them single-use.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from tutor_app.core import clock
+from tutor_app.core import db as app_db
+from tutor_app.core.models import AuthSession, User
+from tutor_app.core.settings import get_settings
+
+SESSION_COOKIE = "tutor_session"
+SESSION_LIFETIME = timedelta(days=30)
+HANDOFF_LIFETIME = timedelta(seconds=60)
+HANDOFF_PATH = "/api/auth/session"
+
+
+def hash_token(token: str) -> str:
+    """What is stored for a token: its SHA-256 in hex (a 256-bit random token needs no salt)."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def _is_handoff(row: AuthSession) -> bool:
+    return row.expires_at - row.created_at <= HANDOFF_LIFETIME
+
+
+def create_session(db: Session, *, user_id: str, now: datetime | None = None) -> str:
+    """Start a 30-day session for the user; returns the token for the cookie. Caller commits.
+
+    The user's expired sessions and tickets are deleted on the way, so rows do not pile up.
+    """
+    now = now or clock.now()
+    db.execute(
+        sa.delete(AuthSession)
+        .where(col(AuthSession.user_id) == user_id, col(AuthSession.expires_at) <= now)
+        .execution_options(synchronize_session=False)
+    )
+    token = new_token()
+    db.add(
+        AuthSession(
+            token_hash=hash_token(token), user_id=user_id, created_at=now,
+            expires_at=now + SESSION_LIFETIME,
+        )
+    )
+    db.flush()
+    return token
+
+
+def create_handoff(db: Session, *, user_id: str, now: datetime | None = None) -> str:
+    """A 60-second, single-use ticket that `redeem_handoff` turns into a session. Caller commits."""
+    now = now or clock.now()
+    ticket = new_token()
+    db.add(
+        AuthSession(
+            token_hash=hash_token(ticket), user_id=user_id, created_at=now,
+            expires_at=now + HANDOFF_LIFETIME,
+        )
+    )
+    db.flush()
+    return ticket
+
+
+def redeem_handoff(
+    db: Session, *, ticket: str, now: datetime | None = None
+) -> tuple[str, User] | None:
+    """Swap a live handoff ticket for a real session: (new session token, user), or None.
+
+    The swap is one conditional UPDATE on the ticket's hash, so of two concurrent redemptions
+    (on any workers) exactly one wins and the ticket is dead afterwards. Caller commits.
+    """
+    if not ticket:
+        return None
+    now = now or clock.now()
+    row = db.exec(
+        select(AuthSession).where(col(AuthSession.token_hash) == hash_token(ticket))
+    ).first()
+    if row is None or row.revoked_at is not None or row.expires_at <= now or not _is_handoff(row):
+        return None
+    token = new_token()
+    result = db.execute(
+        sa.update(AuthSession)
+        .where(
+            col(AuthSession.id) == row.id,
+            col(AuthSession.token_hash) == hash_token(ticket),
+            col(AuthSession.revoked_at).is_(None),
+        )
+        .values(token_hash=hash_token(token), created_at=now, expires_at=now + SESSION_LIFETIME)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return None
+    user = db.get(User, row.user_id)
+    if user is None:
+        return None
+    return token, user
+
+
+def user_for_token(db: Session, token: str | None, *, now: datetime | None = None) -> User | None:
+    """The signed-in user for a cookie token; None when unknown, expired, revoked or a ticket."""
+    if not token:
+        return None
+    now = now or clock.now()
+    row = db.exec(
+        select(AuthSession).where(col(AuthSession.token_hash) == hash_token(token))
+    ).first()
+    if row is None or row.revoked_at is not None or row.expires_at <= now or _is_handoff(row):
+        return None
+    return db.get(User, row.user_id)
+
+
+def revoke_session(db: Session, *, token: str | None, now: datetime | None = None) -> bool:
+    """End the session of this token (sign-out); True when there was one. Caller commits."""
+    if not token:
+        return False
+    row = db.exec(
+        select(AuthSession).where(col(AuthSession.token_hash) == hash_token(token))
+    ).first()
+    if row is None or row.revoked_at is not None:
+        return False
+    row.revoked_at = now or clock.now()
+    db.add(row)
+    db.flush()
+    return True
+
+
+def token_from_cookie_header(cookie_header: str | None) -> str | None:
+    """The session token in a raw `Cookie:` header, or None.
+
+    Parsed by hand: `http.cookies.SimpleCookie` gives up on the whole header when any other
+    cookie of the site is malformed, which would sign the user out for someone else's cookie.
+    """
+    if not cookie_header:
+        return None
+    for part in cookie_header.split(";"):
+        name, sep, value = part.strip().partition("=")
+        if sep and name.strip() == SESSION_COOKIE:
+            value = value.strip().strip('"')
+            return value or None
+    return None
+
+
+def user_for_cookie_header(cookie_header: str | None) -> User | None:
+    """The signed-in user for a request's `Cookie:` header (opens its own database session)."""
+    token = token_from_cookie_header(cookie_header)
+    if token is None:
+        return None
+    with app_db.session() as db:
+        return user_for_token(db, token)
+
+
+def session_cookie(token: str) -> dict[str, Any]:
+    """The attributes of the session cookie, as keyword arguments of Starlette's `set_cookie`.
+
+    The one place they are decided, so every route that signs someone in sets the same cookie:
+    HttpOnly (no script can read it), SameSite=Lax (not sent on cross-site POSTs), Secure when
+    the app is served over https, and a Max-Age equal to the session's lifetime.
+    """
+    return {
+        "key": SESSION_COOKIE,
+        "value": token,
+        "max_age": int(SESSION_LIFETIME.total_seconds()),
+        "path": "/",
+        "httponly": True,
+        "samesite": "lax",
+        "secure": get_settings().secure_cookies,
+    }
+
+
+def cleared_session_cookie() -> dict[str, Any]:
+    """Arguments of Starlette's `delete_cookie` that remove the cookie `session_cookie` set."""
+    return {
+        "key": SESSION_COOKIE,
+        "path": "/",
+        "httponly": True,
+        "samesite": "lax",
+        "secure": get_settings().secure_cookies,
+    }
+
+
+def safe_next(value: str | None, default: str = "/") -> str:
+    """`value` when it is a path on this site, else `default`: no open redirects.
+
+    Only relative paths starting with a single "/" pass; "//evil.com", "/\\evil.com",
+    "https://evil.com" and anything with control characters fall back to `default`.
+    """
+    if not value or not value.startswith("/") or value.startswith("//"):
+        return default
+    if "\\" in value or any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value):
+        return default
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc:
+        return default
+    return value
+
+
+def handoff_url(ticket: str, next_path: str) -> str:
+    """Where the browser swaps a handoff ticket for its session cookie."""
+    next_query = quote(safe_next(next_path), safe="")
+    return f"{HANDOFF_PATH}?ticket={quote(ticket, safe='')}&next={next_query}"

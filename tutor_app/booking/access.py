@@ -1,0 +1,78 @@
+"""Who may change a lesson, until when, and whom to tell afterwards.
+
+Cancel, reschedule and refunds share these rules, kept here so they cannot drift apart:
+
+- A student reaches only their own bookings. Someone else's booking and a booking that does not
+  exist look the same (`NotFound`, which routes answer with 404), so an id never reveals
+  whether another student's lesson exists, let alone its details.
+- The policy window (`settings.refund_window_hours`, 24 h by default) is measured back from the
+  lesson's start: outside it a cancel is refunded and a reschedule is allowed.
+- Once a change is committed, the notifications side (`lesson_events`: emails, calendars) is
+  told; its failure is logged and never undoes the change the student made.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, select
+
+from tutor_app.core.models import Booking
+from tutor_app.core.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+
+class NotFound(LookupError):
+    """No booking with that id belongs to this user (unknown and foreign look the same)."""
+
+
+def owned_booking(db: Session, *, booking_id: str, user_id: str, lock: bool = False) -> Booking:
+    """The user's booking by id, else NotFound; `lock` takes the row lock for the transaction.
+
+    The lock is `SELECT ... FOR UPDATE` on PostgreSQL; SQLite has no row locks, and its callers
+    run inside `db.write_session()` (BEGIN IMMEDIATE), which already serializes every writer.
+    """
+    if not booking_id or not user_id:
+        raise NotFound(booking_id)
+    query = select(Booking).where(Booking.id == booking_id, Booking.user_id == user_id)
+    if lock:
+        query = query.with_for_update()
+    booking = db.exec(query).first()
+    if booking is None:
+        raise NotFound(booking_id)
+    return booking
+
+
+def policy_window() -> timedelta:
+    """How long before its start a lesson can still be refunded or moved."""
+    return timedelta(hours=get_settings().refund_window_hours)
+
+
+def within_policy(start: datetime, now: datetime) -> bool:
+    """Whether `now` is at least the policy window before `start` (the boundary counts)."""
+    return now <= start - policy_window()
+
+
+def _tell(hook_name: str, booking_id: str) -> None:
+    from tutor_app.booking import (
+        lesson_events,  # the notifications side; imported late, it imports much
+    )
+
+    hook: Callable[[str], object] = getattr(lesson_events, hook_name)
+    try:
+        hook(booking_id)
+    except Exception:  # the change is committed; a notification failure must not undo it
+        log.exception("%s failed for booking %s", hook_name, booking_id)
+
+
+def notify_canceled(booking_id: str) -> None:
+    """After a cancel commits: `lesson_events.after_booking_canceled`."""
+    _tell("after_booking_canceled", booking_id)
+
+
+def notify_rescheduled(booking_id: str) -> None:
+    """After a reschedule commits: `lesson_events.after_booking_rescheduled`."""
+    _tell("after_booking_rescheduled", booking_id)

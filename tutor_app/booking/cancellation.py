@@ -1,0 +1,215 @@
+"""A student cancels their own upcoming lesson; the policy decides what comes back.
+
+The policy lives in settings: cancel at least `refund_window_hours` (24) before the start and
+`refund_share_percent` (100) of the price is refunded; later than that the student may still
+cancel, and the dialog says that no refund is due.
+
+Never two refunds, whatever the clicking: the booking row is locked (SELECT ... FOR UPDATE on
+PostgreSQL, the `BEGIN IMMEDIATE` write lock on SQLite) and flipped to CANCELED, with the refund
+it owes written as a pending row, in one transaction *before* Stripe is called. Of ten
+concurrent cancels one flips the row and sends the refund; the other nine find it CANCELED and
+report the refund as it stands. If Stripe fails after the flip, the lesson stays CANCELED with
+its refund pending; the next cancel call or the refund retry job sends it (see `refunds`).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session
+
+from tutor_app.booking import refunds
+from tutor_app.booking.access import NotFound, notify_canceled, owned_booking, within_policy
+from tutor_app.booking.refunds import RefundStatus
+from tutor_app.catalog import pricing
+from tutor_app.core import clock, db
+from tutor_app.core.models import Booking, BookingStatus
+from tutor_app.core.settings import get_settings
+
+__all__ = [
+    "STUDENT_CANCELED_REASON",
+    "CancelPreview",
+    "CancelResult",
+    "CannotCancel",
+    "NotFound",
+    "cancel_lesson",
+    "cancel_preview",
+    "cancel_reason_for_student",
+    "policy_refund_cents",
+]
+
+log = logging.getLogger(__name__)
+
+# Booking.cancel_reason of a lesson the student canceled.
+STUDENT_CANCELED_REASON = "student_canceled"
+
+
+# What each cancel reason code means, in the words of the student's dashboard.
+_REASONS_FOR_STUDENT = {
+    STUDENT_CANCELED_REASON: "Canceled by you",
+    refunds.SLOT_TAKEN_REASON: (
+        "Someone else booked this time before your payment went through"
+    ),
+    refunds.REFUNDED_IN_STRIPE_REASON: "Canceled and refunded by Tutorly",
+}
+
+
+def cancel_reason_for_student(reason: str | None) -> str:
+    """A booking's `cancel_reason` as the student reads it (free text passes unchanged)."""
+    if not reason:
+        return ""
+    return _REASONS_FOR_STUDENT.get(reason, reason)
+
+
+class CannotCancel(Exception):
+    """The lesson can no longer be canceled (it has started or is over); str() is for people."""
+
+
+@dataclass(frozen=True)
+class CancelPreview:
+    """What canceling now would do, for the confirmation dialog."""
+
+    refund_cents: int
+    message: str
+    currency: str = "usd"
+    can_cancel: bool = True
+
+
+@dataclass(frozen=True)
+class CancelResult:
+    """What a cancel call found or did.
+
+    `refund_status` is where the money stands: "refunded" (Stripe confirmed), "pending" (owed,
+    to be retried), "in_progress" (another request is sending it) or "none".
+    """
+
+    booking_id: str
+    status: str
+    refund_cents: int
+    refund_status: str
+    already_canceled: bool
+    message: str
+    currency: str = "usd"
+
+
+def policy_refund_cents(booking: Booking, now: datetime) -> int:
+    """What the policy refunds for canceling `booking` at `now` (never more than is left)."""
+    if not within_policy(booking.start_time, now):
+        return 0
+    share = booking.price_cents * get_settings().refund_share_percent // 100
+    return max(0, min(share, booking.price_cents - booking.refunded_cents))
+
+
+def _money(cents: int, currency: str) -> str:
+    return pricing.format_money(cents, currency)
+
+
+def _refund_message(booking: Booking, refund_cents: int) -> str:
+    if refund_cents <= 0:
+        hours = get_settings().refund_window_hours
+        return (
+            f"This lesson starts in less than {hours} hours, so no refund is due. "
+            "You can still cancel it."
+            if get_settings().refund_share_percent > 0
+            else "No refund is due under the cancellation policy. You can still cancel it."
+        )
+    if refund_cents >= booking.price_cents:
+        return f"You'll get a full refund of {_money(refund_cents, booking.currency)}."
+    return (
+        f"You'll get a refund of {_money(refund_cents, booking.currency)} "
+        f"(of {_money(booking.price_cents, booking.currency)} paid)."
+    )
+
+
+def _cancelable(booking: Booking, now: datetime) -> str | None:
+    """Why the lesson cannot be canceled, or None when it can."""
+    if booking.status == BookingStatus.COMPLETED or booking.start_time <= now:
+        return "This lesson has already started, so it can no longer be canceled."
+    return None
+
+
+def cancel_preview(
+    db: Session, *, booking_id: str, user_id: str, now: datetime | None = None
+) -> CancelPreview:
+    """The refund canceling now would bring, and the sentence the dialog shows.
+
+    Raises NotFound unless the booking is the user's.
+    """
+    now = now or clock.now()
+    booking = owned_booking(db, booking_id=booking_id, user_id=user_id)
+    if booking.status == BookingStatus.CANCELED:
+        return CancelPreview(0, "This lesson is already canceled.", booking.currency, False)
+    reason = _cancelable(booking, now)
+    if reason is not None:
+        return CancelPreview(0, reason, booking.currency, False)
+    refund = policy_refund_cents(booking, now)
+    return CancelPreview(refund, _refund_message(booking, refund), booking.currency, True)
+
+
+def cancel_lesson(*, booking_id: str, user_id: str, now: datetime | None = None) -> CancelResult:
+    """Cancel the user's lesson and refund what the policy says; owns its transactions.
+
+    Idempotent: a retried or concurrent call for a canceled lesson returns its state (and, if
+    its refund is still owed and nobody is sending it, sends it). Raises NotFound (not the
+    user's booking) or CannotCancel (already started or completed).
+    """
+    now = now or clock.now()
+    flipped = False
+    with db.write_session() as s:
+        booking = owned_booking(s, booking_id=booking_id, user_id=user_id, lock=True)
+        if booking.status != BookingStatus.CANCELED:
+            reason = _cancelable(booking, now)
+            if reason is not None:
+                raise CannotCancel(reason)
+            refund = policy_refund_cents(booking, now)
+            booking.status = BookingStatus.CANCELED
+            booking.canceled_at = now
+            booking.cancel_reason = STUDENT_CANCELED_REASON
+            booking.sequence += 1  # the calendar entry changes (it is withdrawn)
+            booking.updated_at = now
+            s.add(booking)
+            refunds.owe_refund(
+                s, booking=booking, amount_cents=refund, reason=STUDENT_CANCELED_REASON
+            )
+            s.commit()
+            flipped = True
+            log.info("booking %s canceled by its student; refund owed %d", booking_id, refund)
+    try:
+        attempt = refunds.send_pending_refund(booking_id=booking_id, claimed=flipped, now=now)
+    finally:
+        if flipped:
+            notify_canceled(booking_id)
+    with db.session() as s:
+        booking = s.get(Booking, booking_id)
+        assert booking is not None  # a booking is never deleted
+        decided = _decided_refund(s, booking, attempt)
+    return CancelResult(
+        booking_id=booking_id,
+        status=booking.status,
+        refund_cents=decided,
+        refund_status=attempt.status.value,
+        already_canceled=not flipped,
+        message=_result_message(booking, decided, attempt.status),
+        currency=booking.currency,
+    )
+
+
+def _decided_refund(s: Session, booking: Booking, attempt: refunds.RefundAttempt) -> int:
+    if attempt.status in (RefundStatus.PENDING, RefundStatus.IN_PROGRESS):
+        pending = refunds.pending_refund(s, booking_id=booking.id)
+        return pending.amount_cents if pending is not None else attempt.amount_cents
+    return booking.refunded_cents
+
+
+def _result_message(booking: Booking, refund_cents: int, status: RefundStatus) -> str:
+    if refund_cents <= 0:
+        return "Your lesson is canceled. No refund is due."
+    amount = _money(refund_cents, booking.currency)
+    if status is RefundStatus.REFUNDED:
+        return f"Your lesson is canceled and {amount} has been refunded."
+    return (
+        f"Your lesson is canceled. Your refund of {amount} is being processed; "
+        "it will reach you shortly."
+    )

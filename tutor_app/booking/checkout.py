@@ -1,0 +1,377 @@
+"""Starting a payment: a slot hold plus a Stripe Checkout Session for it.
+
+One service for the wizard and for `POST /api/stripe/checkout`. The price comes from the
+catalog only. The hold keeps the slot for this student for as long as the session can be paid,
+so two students cannot pay for the same slot; it is written in one write transaction that
+re-checks bookings and live holds (serialized by `BEGIN IMMEDIATE` on SQLite, guarded by the
+`ex_slot_holds_no_overlap` exclusion constraint on PostgreSQL). Stripe is called only after
+that transaction commits, never while it holds a lock.
+
+Never charge twice: a student who comes back for the same slot gets their still-open session
+again (`resumed=True`) instead of a second one, and the session is created with an
+idempotency key derived from the hold, so a retried request cannot make two sessions either.
+A student who picks a different, overlapping slot of the same tutor replaces their old hold,
+and the old session is expired at Stripe.
+
+With dev payments (no Stripe key, APP_ENV=dev) no call is made: the session is the hold itself,
+paid on the app's own `/dev/checkout` page (see `dev_payments`).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from tutor_app.catalog import pricing, tutor_catalog
+from tutor_app.core import clock, db, routes
+from tutor_app.core.models import HoldStatus, SlotHold, User
+from tutor_app.core.settings import get_settings
+from tutor_app.core.timefmt import format_duration, format_range, to_utc_iso
+from tutor_app.integrations import stripe_gateway
+from tutor_app.scheduling import holds, slots
+
+log = logging.getLogger(__name__)
+
+DEV_SESSION_PREFIX = "cs_dev_"
+# The hold and the session lapse together. Stripe refuses an `expires_at` under 30 minutes
+# from when it creates the session, which is a moment after our clock read: one minute of
+# slack absorbs that and any clock skew.
+HOLD_LIFETIME = timedelta(minutes=holds.HOLD_MINUTES, seconds=60)
+# A session about to expire is not worth resuming: the student could not finish paying.
+MIN_RESUME_REMAINING = timedelta(minutes=5)
+MAX_NOTE_LENGTH = 2000
+
+
+class CheckoutError(Exception):
+    """Checkout could not start; `str()` is a message for the student."""
+
+
+class UnknownTutor(CheckoutError):
+    """The tutor is not (or no longer) in the tutor_catalog."""
+
+
+class InvalidLesson(CheckoutError):
+    """The lesson asked for is not one that can be sold (length, start time, note)."""
+
+
+class SlotTaken(CheckoutError):
+    """Someone else holds or booked the slot; `.alternatives` are the nearest free starts."""
+
+    def __init__(self, message: str, alternatives: list[datetime] | None = None) -> None:
+        super().__init__(message)
+        self.alternatives: list[datetime] = list(alternatives or [])
+
+
+class PaymentProviderError(CheckoutError, stripe_gateway.PaymentProviderError):
+    """Stripe failed; nothing was held and nothing charged."""
+
+
+@dataclass(frozen=True)
+class CheckoutStarted:
+    """Where to send the student to pay; `resumed` when it is their earlier, still-open session."""
+
+    url: str
+    session_id: str
+    resumed: bool
+
+
+@dataclass(frozen=True)
+class _Reservation:
+    hold: SlotHold
+    tutor_name: str
+    tutor_timezone: str
+    quote: pricing.Quote
+    created: bool
+    replaced_sessions: tuple[str, ...]
+
+
+def success_url() -> str:
+    """Stripe replaces `{CHECKOUT_SESSION_ID}` with the session id when it redirects."""
+    return f"{get_settings().app_url}{routes.PAYMENT_SUCCESS}?session_id={{CHECKOUT_SESSION_ID}}"
+
+
+def cancel_url(*, tutor_id: str, duration_minutes: int, start: datetime) -> str:
+    """Back to the wizard's review step with every choice kept (the wizard URL contract)."""
+    query = urlencode(
+        {"tutor": tutor_id, "duration": duration_minutes, "start": to_utc_iso(start)}
+    )
+    return f"{get_settings().app_url}{routes.PAYMENT_CANCEL}?{query}"
+
+
+def metadata_start(start: datetime) -> str:
+    """`2026-12-01T15:00:00.000Z`: JavaScript's `toISOString()`, as the earlier app wrote it."""
+    utc = start.astimezone(UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+def start_checkout(
+    *,
+    user: User,
+    tutor_id: str,
+    start: datetime,
+    duration_minutes: int,
+    note: str = "",
+    now: datetime | None = None,
+) -> CheckoutStarted:
+    """Hold the slot and open (or resume) a Checkout Session for it; owns its transactions.
+
+    Raises UnknownTutor, InvalidLesson, SlotTaken (with alternatives) or PaymentProviderError.
+    On a Stripe failure the hold this call made is released again: nothing is left half-done.
+    """
+    now = now or clock.now()
+    if not isinstance(start, datetime) or start.tzinfo is None or start.utcoffset() is None:
+        raise InvalidLesson("Please choose a start time.")
+    start = start.astimezone(UTC)
+    note = (note or "").strip()
+    if len(note) > MAX_NOTE_LENGTH:
+        raise InvalidLesson(f"The note is too long ({MAX_NOTE_LENGTH} characters at most).")
+
+    reservation = _reserve_with_retry(
+        user=user, tutor_id=tutor_id, start=start, duration_minutes=duration_minutes,
+        note=note, now=now,
+    )
+    hold = reservation.hold
+    try:
+        if hold.checkout_session_id and hold.checkout_url:
+            return CheckoutStarted(
+                url=hold.checkout_url, session_id=hold.checkout_session_id, resumed=True
+            )
+        session_id, url = _open_session(reservation, user=user, now=now)
+        return CheckoutStarted(url=url, session_id=session_id, resumed=not reservation.created)
+    finally:
+        expire_sessions(reservation.replaced_sessions)
+
+
+def _reserve_with_retry(
+    *, user: User, tutor_id: str, start: datetime, duration_minutes: int, note: str,
+    now: datetime,
+) -> _Reservation:
+    # On PostgreSQL two requests of the same student for the same slot (a double click) both
+    # insert; the exclusion constraint refuses the second, whose retry then finds and resumes
+    # the first hold. A second refusal means someone else really holds the slot.
+    for attempt in range(2):
+        try:
+            return _reserve(
+                user=user, tutor_id=tutor_id, start=start, duration_minutes=duration_minutes,
+                note=note, now=now,
+            )
+        except IntegrityError as exc:
+            if holds.violated_constraint(exc) != "ex_slot_holds_no_overlap":
+                raise
+            log.info("checkout: hold refused by exclusion constraint (attempt %d)", attempt + 1)
+    with db.session() as s:
+        tutor = tutor_catalog.get_tutor(s, tutor_id)
+        alternatives = (
+            slots.alternatives_for(
+                s, tutor=tutor, start=start, duration_minutes=duration_minutes, now=now,
+                for_user_id=user.id,
+            )
+            if tutor is not None
+            else []
+        )
+    raise SlotTaken("Sorry, that time was just taken.", alternatives)
+
+
+def _reserve(
+    *, user: User, tutor_id: str, start: datetime, duration_minutes: int, note: str,
+    now: datetime,
+) -> _Reservation:
+    """The write transaction: release lapsed holds, re-check the slot, insert or reuse a hold."""
+    with db.write_session() as s:
+        tutor = tutor_catalog.get_tutor(s, tutor_id)
+        if tutor is None:
+            raise UnknownTutor("We couldn't find that tutor. Please choose another one.")
+        try:
+            quote = pricing.quote(
+                tutor_id=tutor.id, hourly_rate_cents=tutor.hourly_rate_cents,
+                currency=tutor.currency, duration_minutes=duration_minutes,
+            )
+        except pricing.InvalidDuration as exc:
+            allowed = ", ".join(map(str, pricing.ALLOWED_DURATIONS))
+            raise InvalidLesson(f"Lessons are {allowed} minutes long.") from exc
+        end = start + timedelta(minutes=duration_minutes)
+        holds.release_lapsed(s, tutor_id=tutor.id, now=now)
+
+        resumable, replaced = _own_holds(
+            s, user_id=user.id, tutor_id=tutor.id, start=start, end=end, quote=quote, now=now
+        )
+        if resumable is not None:
+            s.commit()
+            return _Reservation(resumable, tutor.name, tutor.timezone, quote, False, replaced)
+
+        try:
+            slots.check_slot(s, tutor_id=tutor.id, start=start,
+                             duration_minutes=duration_minutes, user_id=user.id, now=now)
+        except slots.SlotUnavailable as exc:
+            if slots.on_schedule(tutor=tutor, start=start, duration_minutes=duration_minutes,
+                                 now=now):
+                raise SlotTaken(str(exc), exc.alternatives) from exc
+            raise InvalidLesson(
+                "That start time is not available with this tutor. Please pick one of the "
+                "times offered."
+            ) from exc
+
+        hold = SlotHold(
+            tutor_id=tutor.id, user_id=user.id, start_time=start, end_time=end,
+            expires_at=now + HOLD_LIFETIME, status=HoldStatus.ACTIVE,
+            price_cents=quote.total_cents, currency=quote.currency, note=note,
+            created_at=now, updated_at=now,
+        )
+        s.add(hold)
+        s.flush()  # on PostgreSQL the exclusion constraint answers here
+        s.commit()
+        log.info("checkout: hold %s for tutor %s user %s", hold.id, tutor.id, user.id)
+        return _Reservation(hold, tutor.name, tutor.timezone, quote, True, replaced)
+
+
+def _own_holds(
+    s: Session,
+    *,
+    user_id: str,
+    tutor_id: str,
+    start: datetime,
+    end: datetime,
+    quote: pricing.Quote,
+    now: datetime,
+) -> tuple[SlotHold | None, tuple[str, ...]]:
+    """The student's live hold for exactly this slot, if worth resuming; release the others.
+
+    A hold is resumed only at today's price: if the catalog price changed meanwhile, the old
+    session is replaced rather than sold at a price the catalog no longer shows.
+
+    Overlapping holds of the same student for other starts or lengths are released (they
+    changed their mind, and PostgreSQL would refuse the new hold next to them); their session
+    ids are returned so those sessions can be expired at Stripe.
+    """
+    mine = s.exec(
+        select(SlotHold).where(
+            SlotHold.user_id == user_id,
+            SlotHold.tutor_id == tutor_id,
+            SlotHold.status == HoldStatus.ACTIVE,
+            col(SlotHold.expires_at) > now,
+            col(SlotHold.start_time) < end,
+            col(SlotHold.end_time) > start,
+        )
+    ).all()
+    resumable = None
+    replaced: list[str] = []
+    for hold in mine:
+        same_slot = (
+            hold.start_time == start
+            and hold.end_time == end
+            and hold.price_cents == quote.total_cents
+            and hold.currency == quote.currency
+        )
+        if same_slot and resumable is None and hold.expires_at > now + MIN_RESUME_REMAINING:
+            resumable = hold
+            continue
+        holds.release(s, hold_id=hold.id, now=now)
+        if hold.checkout_session_id:
+            replaced.append(hold.checkout_session_id)
+    s.flush()
+    return resumable, tuple(replaced)
+
+
+def _open_session(reservation: _Reservation, *, user: User, now: datetime) -> tuple[str, str]:
+    """Create the Checkout Session for a hold and attach it; on failure undo the new hold."""
+    hold = reservation.hold
+    try:
+        if get_settings().dev_payments:
+            session_id = DEV_SESSION_PREFIX + secrets.token_hex(16)
+            url = f"{get_settings().app_url}{routes.DEV_CHECKOUT}?session_id={session_id}"
+        else:
+            created = stripe_gateway.create_checkout_session(
+                session_params(reservation, user=user),
+                idempotency_key=f"checkout-hold-{hold.id}",
+            )
+            session_id, url = str(created["id"]), str(created["url"])
+    except stripe_gateway.PaymentProviderError as exc:
+        if reservation.created:
+            with db.write_session() as s:
+                holds.release(s, hold_id=hold.id, now=now, only_without_session=True)
+                s.commit()
+        raise PaymentProviderError(
+            "We couldn't reach the payment provider. Nothing was charged; please try again."
+        ) from exc
+    with db.write_session() as s:
+        holds.attach_session(s, hold_id=hold.id, session_id=session_id, url=url, now=now)
+        s.commit()
+        stored = s.get(SlotHold, hold.id)
+    if stored is not None and stored.checkout_session_id and stored.checkout_url:
+        session_id, url = stored.checkout_session_id, stored.checkout_url
+    log.info("checkout: session %s for hold %s", session_id, hold.id)
+    return session_id, url
+
+
+def session_params(reservation: _Reservation, *, user: User) -> dict[str, Any]:
+    """The Checkout Session request, derived from the hold alone.
+
+    Everything, `expires_at` included, comes from the stored hold, so a retry with the same
+    idempotency key sends identical parameters (Stripe refuses a key reused with others).
+    """
+    hold, quote = reservation.hold, reservation.quote
+    duration = quote.duration_minutes
+    when = format_range(hold.start_time, hold.end_time, reservation.tutor_timezone)
+    ids = {
+        "tutorId": hold.tutor_id,
+        "startDateTimeISO": metadata_start(hold.start_time),
+        "durationMinutes": str(duration),
+        "userId": user.id,
+        "userEmail": user.email,
+    }
+    metadata = {
+        **ids,
+        **quote.metadata(),
+        "endDateTimeISO": metadata_start(hold.end_time),
+        "tutorName": reservation.tutor_name,
+        "holdId": hold.id,
+    }
+    return {
+        "mode": "payment",
+        "line_items": [
+            {
+                "price_data": {
+                    "currency": quote.currency,
+                    "unit_amount": quote.total_cents,
+                    "product_data": {
+                        "name": f"{duration}-minute lesson with {reservation.tutor_name}",
+                        "description": f"{format_duration(duration)}, {when}",
+                    },
+                },
+                "quantity": 1,
+            }
+        ],
+        "metadata": metadata,
+        "payment_intent_data": {"metadata": {**ids, "holdId": hold.id}},
+        "client_reference_id": user.id,
+        "customer_email": user.email,
+        "success_url": success_url(),
+        "cancel_url": cancel_url(
+            tutor_id=hold.tutor_id, duration_minutes=duration, start=hold.start_time
+        ),
+        "expires_at": int(hold.expires_at.timestamp()),
+    }
+
+
+def expire_sessions(session_ids: Sequence[str]) -> None:
+    """Close sessions whose hold was replaced or displaced, so they cannot be paid (best effort).
+
+    If this fails, a payment on such a session still books only if its slot is free; a
+    conflicting one is recorded for refund by the booking path. Dev sessions need no call:
+    their page refuses a released hold.
+    """
+    for session_id in session_ids:
+        if session_id.startswith(DEV_SESSION_PREFIX) or get_settings().dev_payments:
+            continue
+        try:
+            stripe_gateway.expire_checkout_session(session_id)
+        except stripe_gateway.PaymentProviderError:
+            log.warning("checkout: could not expire session %s", session_id)

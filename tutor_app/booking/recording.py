@@ -1,0 +1,376 @@
+"""Writing bookings: a paid Checkout Session becomes exactly one booking.
+
+The only way a booking comes to exist (the seed's "bookings as source of truth"): the Stripe
+webhook, and later reconciliation, hand a paid session to `record_paid_session`. The booking is
+built from the session's own amount, currency, ids and metadata, never from the browser.
+
+Guarantees, from the database rather than from timing:
+
+- One booking per session: the UNIQUE index on `stripe_checkout_session_id`, as the arbiter of
+  `INSERT ... ON CONFLICT DO NOTHING`: of concurrent deliveries, the later ones insert nothing
+  and report DUPLICATE.
+- No double-booking: on PostgreSQL the `ex_bookings_no_overlap` exclusion constraint, on
+  SQLite an overlap check inside the `BEGIN IMMEDIATE` transaction (writes are serialized).
+  A paid session whose slot was taken meanwhile is recorded CANCELED with reason
+  `slot_taken` and reported REFUND_NEEDED, so the money is not forgotten.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from tutor_app.accounts import users
+from tutor_app.booking import checkout, lesson_events, signals
+from tutor_app.core import clock, db
+from tutor_app.core.ids import new_id
+from tutor_app.core.models import Booking, BookingStatus, SlotHold, SyncStatus, User
+from tutor_app.scheduling import holds
+
+log = logging.getLogger(__name__)
+
+SLOT_TAKEN_REASON = "slot_taken"
+_MAX_LESSON = timedelta(hours=24)
+
+
+class BookingOutcome(StrEnum):
+    """What `record_paid_session` did with a session."""
+
+    CREATED = "created"  # a new SCHEDULED booking
+    DUPLICATE = "duplicate"  # the session already had its booking: nothing written
+    NOT_PAID = "not_paid"  # payment_status is not "paid" (a delayed method): nothing yet
+    REFUND_NEEDED = "refund_needed"  # paid, but the slot was taken: booked as CANCELED
+    INVALID = "invalid"  # the session lacks what a booking needs: logged for a person
+    ALREADY_HANDLED = "already_handled"  # `claim` refused: this delivery was processed
+
+
+class InvalidSession(ValueError):
+    """A paid session whose metadata cannot describe a lesson."""
+
+
+@dataclass(frozen=True)
+class PaidLesson:
+    """What a booking is made of, read from a Checkout Session."""
+
+    session_id: str
+    tutor_id: str
+    start: datetime
+    end: datetime
+    price_cents: int
+    currency: str
+    payment_intent_id: str | None
+    customer_id: str | None
+    user_id: str | None
+    email: str | None
+    customer_name: str
+
+
+def _id_of(value: Any) -> str | None:
+    """A Stripe reference that may come as an id or as an expanded object."""
+    if isinstance(value, str) and value:
+        return value
+    if isinstance(value, Mapping) and isinstance(value.get("id"), str):
+        return str(value["id"])
+    return None
+
+
+def _parse_start(text: Any) -> datetime:
+    if not isinstance(text, str) or not text.strip():
+        raise InvalidSession("metadata.startDateTimeISO is missing")
+    raw = text.strip()
+    if raw.endswith(("Z", "z")):
+        raw = raw[:-1] + "+00:00"
+    try:
+        parsed = datetime.fromisoformat(raw)
+    except ValueError as exc:
+        raise InvalidSession(f"metadata.startDateTimeISO is not ISO-8601: {text!r}") from exc
+    # The earlier app wrote `Date.toISOString()`, always UTC; a bare value can only mean UTC.
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def parse_paid_session(session: Mapping[str, Any]) -> PaidLesson:
+    """Read a Checkout Session dict (webhook payload or API object) into a PaidLesson.
+
+    Accepts the seed's metadata keys, with `tutorSlug` as the earlier name of `tutorId`, and a
+    lesson length from `durationMinutes` or, failing that, from `endDateTimeISO`.
+    """
+    session_id = session.get("id")
+    if not isinstance(session_id, str) or not session_id:
+        raise InvalidSession("session has no id")
+    raw_meta = session.get("metadata")
+    meta: Mapping[str, Any] = raw_meta if isinstance(raw_meta, Mapping) else {}
+    tutor_id = meta.get("tutorId") or meta.get("tutorSlug")
+    if not isinstance(tutor_id, str) or not tutor_id.strip():
+        raise InvalidSession("metadata.tutorId is missing")
+    start = _parse_start(meta.get("startDateTimeISO"))
+    duration: timedelta | None = None
+    raw_duration = meta.get("durationMinutes")
+    if raw_duration not in (None, ""):
+        try:
+            duration = timedelta(minutes=int(str(raw_duration)))
+        except ValueError as exc:
+            raise InvalidSession(f"metadata.durationMinutes is not a number: {raw_duration!r}") \
+                from exc
+    elif meta.get("endDateTimeISO"):
+        duration = _parse_start(meta.get("endDateTimeISO")) - start
+    if duration is None or not timedelta(0) < duration <= _MAX_LESSON:
+        raise InvalidSession("the lesson length is missing or out of range")
+    amount = session.get("amount_total")
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount < 0:
+        raise InvalidSession("amount_total is missing")
+    currency = session.get("currency")
+    if not isinstance(currency, str) or len(currency) != 3:
+        raise InvalidSession("currency is missing")
+    details = session.get("customer_details")
+    details = details if isinstance(details, Mapping) else {}
+    email = next(
+        (
+            e.strip()
+            for e in (meta.get("userEmail"), details.get("email"), session.get("customer_email"))
+            if isinstance(e, str) and e.strip()
+        ),
+        None,
+    )
+    user_id = meta.get("userId") or session.get("client_reference_id")
+    name = details.get("name")
+    return PaidLesson(
+        session_id=session_id,
+        tutor_id=tutor_id.strip(),
+        start=start,
+        end=start + duration,  # real time: a lesson across a DST change keeps its length
+        price_cents=amount,
+        currency=currency.lower(),
+        payment_intent_id=_id_of(session.get("payment_intent")),
+        customer_id=_id_of(session.get("customer")),
+        user_id=user_id if isinstance(user_id, str) and user_id else None,
+        email=email,
+        customer_name=name if isinstance(name, str) else "",
+    )
+
+
+def booking_for_session(db_session: Session, *, session_id: str) -> Booking | None:
+    """The booking made from a Checkout Session, if any."""
+    return db_session.exec(
+        select(Booking).where(Booking.stripe_checkout_session_id == session_id)
+    ).first()
+
+
+def record_paid_session(
+    session: Mapping[str, Any],
+    *,
+    source: str,
+    claim: Callable[[Session], bool] | None = None,
+    now: datetime | None = None,
+) -> BookingOutcome:
+    """Make the booking for a paid Checkout Session, once; owns its transaction.
+
+    `source` ("webhook", "reconcile", ...) is for the logs. `claim`, when given, runs first
+    inside the same transaction (the webhook records its event id there), so the booking and
+    the record that the event was handled commit together or not at all; if it returns False
+    nothing is written and ALREADY_HANDLED is returned. A database failure raises, leaving
+    nothing written, so the caller can answer 5xx and Stripe retries.
+    """
+    now = now or clock.now()
+    session_id = session.get("id")
+    if session.get("payment_status") != "paid":
+        return BookingOutcome.NOT_PAID
+    try:
+        lesson = parse_paid_session(session)
+    except InvalidSession as exc:
+        # Paid but unbookable: a person must look (and refund). Never logs card data.
+        log.error("paid session %s from %s cannot be booked: %s", session_id, source, exc)
+        return BookingOutcome.INVALID
+
+    # On SQLite the overlap check under the write lock decides whether the slot is taken; on
+    # PostgreSQL the exclusion constraint does, and a violation aborts the transaction, so the
+    # whole transaction (claim included) is redone once, recording the booking as taken. The
+    # common case pays for no savepoint and no pre-check.
+    taken: bool | None = None
+    while True:
+        with db.writer_turn(), db.write_session() as s:
+            if claim is not None and not claim(s):
+                s.rollback()
+                return BookingOutcome.ALREADY_HANDLED
+            try:
+                outcome, booking_id, displaced = _insert_booking(s, lesson, now=now, taken=taken)
+            except IntegrityError as exc:
+                if taken or holds.violated_constraint(exc) != "ex_bookings_no_overlap":
+                    raise
+                taken = True  # another session's booking holds the slot (PostgreSQL)
+                continue
+            s.commit()
+        break
+
+    log.info(
+        "booking %s: session %s from %s -> %s", booking_id, lesson.session_id, source, outcome
+    )
+    if outcome in (BookingOutcome.CREATED, BookingOutcome.REFUND_NEEDED):
+        signals.notify_booked(lesson.session_id)
+    if outcome is BookingOutcome.CREATED and booking_id is not None:
+        # Email and calendar run after the commit, off the webhook's thread: Stripe gets its
+        # answer at once, and their failures are retried by their own jobs.
+        lesson_events.after_booking_created(booking_id, wait=False)
+    if outcome is BookingOutcome.REFUND_NEEDED and booking_id is not None:
+        refund_needed(booking_id=booking_id, session_id=lesson.session_id)
+    if displaced:
+        checkout.expire_sessions(displaced)
+    return outcome
+
+
+_bookings = Booking.__table__  # type: ignore[attr-defined]
+_holds = SlotHold.__table__  # type: ignore[attr-defined]
+_users = User.__table__  # type: ignore[attr-defined]
+# Every column a booking row needs, given as bound values: the insert is built once.
+_BOOKING_VALUES = (
+    "id", "user_id", "tutor_id", "start_time", "end_time", "status", "price_cents", "currency",
+    "stripe_checkout_session_id", "stripe_payment_intent_id", "stripe_customer_id",
+    "customer_email", "refunded_cents", "canceled_at", "cancel_reason", "sequence",
+    "calendar_sync_status", "calendar_sync_attempts", "created_at", "updated_at",
+)
+_SLOT_TAKEN = (
+    sa.select(_bookings.c.id)
+    .where(
+        _bookings.c.tutor_id == sa.bindparam("tutor"),
+        _bookings.c.status == BookingStatus.SCHEDULED,
+        _bookings.c.start_time < sa.bindparam("end"),
+        _bookings.c.end_time > sa.bindparam("start"),
+    )
+    .limit(1)
+)
+_USER_EXISTS = sa.select(_users.c.id).where(_users.c.id == sa.bindparam("user"))
+_BOOKING_FOR_SESSION = sa.select(_bookings.c.id).where(
+    _bookings.c.stripe_checkout_session_id == sa.bindparam("session")
+)
+
+
+@functools.cache
+def _insert_statement(dialect_name: str) -> Any:
+    """`INSERT INTO bookings ... ON CONFLICT (session) DO NOTHING RETURNING id` for a dialect.
+
+    The unique index on the session id is the guard against a second booking for a session:
+    a concurrent delivery's insert waits for ours (PostgreSQL) or for the write lock (SQLite)
+    and then inserts nothing. The student's note travels on the hold (checkout wrote it
+    there), not through Stripe, so it is read by a subquery of the same statement.
+    """
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    note = (
+        sa.select(_holds.c.note)
+        .where(_holds.c.checkout_session_id == sa.bindparam("stripe_checkout_session_id"))
+        .scalar_subquery()
+    )
+    return (
+        dialect.insert(_bookings)
+        .values({
+            **{name: sa.bindparam(name, type_=_bookings.c[name].type) for name in _BOOKING_VALUES},
+            "note": sa.func.coalesce(note, ""),
+        })
+        .on_conflict_do_nothing(index_elements=[_bookings.c.stripe_checkout_session_id])
+        .returning(_bookings.c.id)
+    )
+
+
+def _insert_booking(
+    s: Session, lesson: PaidLesson, *, now: datetime, taken: bool | None
+) -> tuple[BookingOutcome, str | None, list[str]]:
+    """Insert the booking in the open transaction: (outcome, booking id, displaced sessions).
+
+    A handful of prebuilt statements and no ORM objects: the webhook holds SQLite's write
+    lock for exactly this long. `taken` None means "find out": the overlap check on SQLite
+    (the lock makes it authoritative), the exclusion constraint on PostgreSQL
+    (IntegrityError, and the caller tries again with `taken=True`).
+    """
+    conn = s.connection()
+    dialect_name = conn.dialect.name
+    if taken is None:
+        taken = dialect_name == "sqlite" and conn.execute(
+            _SLOT_TAKEN, {"tutor": lesson.tutor_id, "start": lesson.start, "end": lesson.end}
+        ).first() is not None
+    booking_id = new_id()
+    inserted = conn.execute(_insert_statement(dialect_name), {
+        "id": booking_id,
+        "user_id": _resolve_user(s, lesson),
+        "tutor_id": lesson.tutor_id,
+        "start_time": lesson.start,
+        "end_time": lesson.end,
+        "status": BookingStatus.CANCELED if taken else BookingStatus.SCHEDULED,
+        "price_cents": lesson.price_cents,
+        "currency": lesson.currency,
+        "stripe_checkout_session_id": lesson.session_id,
+        "stripe_payment_intent_id": lesson.payment_intent_id,
+        "stripe_customer_id": lesson.customer_id,
+        "customer_email": lesson.email,
+        "refunded_cents": 0,
+        "canceled_at": now if taken else None,
+        "cancel_reason": SLOT_TAKEN_REASON if taken else None,
+        "sequence": 0,
+        "calendar_sync_status": SyncStatus.NONE,
+        "calendar_sync_attempts": 0,
+        "created_at": now,
+        "updated_at": now,
+    }).scalar_one_or_none()
+    if inserted is None:  # the session has its booking (maybe from a concurrent delivery)
+        existing = conn.execute(
+            _BOOKING_FOR_SESSION, {"session": lesson.session_id}
+        ).scalar_one_or_none()
+        return BookingOutcome.DUPLICATE, existing, []
+    if taken:
+        holds.release_by_session(s, session_id=lesson.session_id, now=now)
+        log.warning(
+            "session %s paid for a taken slot of tutor %s: booking %s canceled, refund needed",
+            lesson.session_id, lesson.tutor_id, booking_id,
+        )
+        return BookingOutcome.REFUND_NEEDED, booking_id, []
+    holds.convert_by_session(s, session_id=lesson.session_id, now=now)
+    displaced = holds.release_overlapping(
+        s, tutor_id=lesson.tutor_id, start=lesson.start, end=lesson.end,
+        except_session_id=lesson.session_id, now=now,
+    )
+    return BookingOutcome.CREATED, booking_id, displaced
+
+
+def _resolve_user(s: Session, lesson: PaidLesson) -> str | None:
+    """The booking's owner: the user in the metadata, else the one with the payer's email.
+
+    An email without an account gets an unclaimed user, whose sign-up later claims the
+    booking. With neither, the booking stays unclaimed with `customer_email` recorded.
+    """
+    if lesson.user_id is not None:
+        found = s.connection().execute(
+            _USER_EXISTS, {"user": lesson.user_id}
+        ).scalar_one_or_none()
+        if found is not None:
+            return str(found)
+    if lesson.email:
+        try:
+            return users.find_or_create_by_email(
+                s, email=lesson.email, name=lesson.customer_name
+            ).id
+        except users.AuthError:
+            log.warning("session %s: payer email is not usable", lesson.session_id)
+    return None
+
+
+def refund_needed(*, booking_id: str, session_id: str) -> None:
+    """Hook: a paid session could not be booked because its slot was taken.
+
+    The payment is refunded in full automatically (`refunds.refund_taken_slot`: idempotency
+    key from the booking id, so a redelivered event never refunds twice; never raises, and
+    the refund retry job finishes what fails). The CANCELED `slot_taken` booking is the
+    durable record.
+    """
+    from tutor_app.booking import refunds  # late import: refunds calls back into this module
+
+    log.warning("refund needed for booking %s (session %s)", booking_id, session_id)
+    refunds.refund_taken_slot(booking_id=booking_id)

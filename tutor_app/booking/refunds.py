@@ -1,0 +1,473 @@
+"""Money going back to students: at most one app-made refund per booking, never sent twice.
+
+How a refund is made (cancel, or a paid session whose slot was taken):
+
+1. In the same transaction that decides it (the cancel that flips the booking to CANCELED), a
+   *pending* `Refund` row is written: `stripe_refund_id = "pending:refund-<booking id>"`, with
+   the amount decided. The unique `stripe_refund_id` makes "one app refund per booking" a
+   database fact, and the row is the durable memory of money owed if the process dies next.
+2. After the commit, one caller sends it to Stripe with the idempotency key
+   `refund-<booking id>` and parameters derived from the row alone, so a retry (same key, same
+   parameters) gets Stripe's first answer back instead of a second refund.
+3. Stripe's answer replaces the pending row by the real one (`re_...`) and raises
+   `bookings.refunded_cents`.
+
+Who may send: the pending row is also a short lease. While a row is pending its `created_at`
+is the time the current attempt started; a caller other than the one that wrote the row must
+first move that time forward with a compare-and-set `UPDATE ... WHERE created_at <= now - lease`,
+which exactly one concurrent caller wins. So ten concurrent cancels produce one request to
+Stripe (the idempotency key is the second guard, for a lease that lapsed mid-request). A failed
+attempt hands the lease back at once, and `retry_pending_refunds` (a periodic job) or the next
+cancel call picks the refund up again.
+
+`bookings.refunded_cents` is what Stripe has confirmed, never what is merely owed: it is the
+larger of the recorded refunds' sum and the charge's `amount_refunded` from `charge.refunded`.
+
+`charge.refunded` (a refund made in the Stripe dashboard, or the echo of ours) brings the
+booking to CANCELED with the refunded amount, in any order relative to
+`checkout.session.completed`: when the booking does not exist yet, the handler asks Stripe for
+the Checkout Session of that payment and books it first through the webhook's own idempotent
+path (`bookings.record_paid_session`), then cancels it. A later `checkout.session.completed`
+for it is then a duplicate, so the lesson can never come back as SCHEDULED. This costs a Stripe
+call only in that rare order, and needs no extra table.
+
+With dev payments (the app's own test-checkout page, never in prod) there is no Stripe: a
+dev booking's refund is recorded at once as `re_dev_<booking id>`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import exists, func, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from tutor_app.booking.access import notify_canceled
+from tutor_app.core import clock, db
+from tutor_app.core.models import Booking, BookingStatus, Refund
+from tutor_app.core.settings import get_settings
+from tutor_app.integrations import stripe_gateway
+
+log = logging.getLogger(__name__)
+
+PENDING_PREFIX = "pending:"
+DEV_REFUND_PREFIX = "re_dev_"
+DEV_SESSION_PREFIX = "cs_dev_"  # checkout.DEV_SESSION_PREFIX (not imported: no cycle)
+# How long one attempt may hold a pending refund before another caller may retry it.
+ATTEMPT_LEASE = timedelta(minutes=2)
+# Booking.cancel_reason written when a refund made outside the app cancels a lesson.
+REFUNDED_IN_STRIPE_REASON = "refunded_in_stripe"
+SLOT_TAKEN_REASON = "slot_taken"  # bookings.SLOT_TAKEN_REASON (not imported: no cycle)
+
+
+class RefundStatus(StrEnum):
+    """Where a booking's app-made refund stands after an attempt."""
+
+    NONE = "none"  # nothing owed
+    REFUNDED = "refunded"  # Stripe confirmed it
+    PENDING = "pending"  # owed; the attempt failed or is for a person to look at
+    IN_PROGRESS = "in_progress"  # another caller is sending it right now
+
+
+@dataclass(frozen=True)
+class RefundAttempt:
+    """The outcome of `send_pending_refund`."""
+
+    booking_id: str
+    status: RefundStatus
+    amount_cents: int = 0
+    stripe_refund_id: str | None = None
+
+
+class ChargeRefundOutcome(StrEnum):
+    """What `handle_charge_refunded` did."""
+
+    APPLIED = "applied"  # the booking now carries the refund (and is CANCELED)
+    NOT_OURS = "not_ours"  # no Checkout Session of this app paid that charge
+    ALREADY_HANDLED = "duplicate_event"  # `claim` refused (webhooks.DUPLICATE_EVENT)
+
+
+def refund_key(booking_id: str) -> str:
+    """The Stripe idempotency key of a booking's refund: one refund per booking, ever."""
+    return f"refund-{booking_id}"
+
+
+def pending_refund_id(booking_id: str) -> str:
+    """The placeholder `stripe_refund_id` of a refund owed but not yet confirmed by Stripe."""
+    return f"{PENDING_PREFIX}{refund_key(booking_id)}"
+
+
+def is_dev_booking(booking: Booking) -> bool:
+    """A booking paid on the dev test-checkout page: there is no Stripe payment to refund."""
+    return booking.stripe_checkout_session_id.startswith(DEV_SESSION_PREFIX) and (
+        not get_settings().is_prod
+    )
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def pending_refund(s: Session, *, booking_id: str) -> Refund | None:
+    """The booking's refund that is owed but not yet confirmed, if any."""
+    return s.exec(
+        select(Refund).where(Refund.stripe_refund_id == pending_refund_id(booking_id))
+    ).first()
+
+
+def confirmed_cents(s: Session, *, booking_id: str) -> int:
+    """The sum of the booking's refunds Stripe has confirmed (pending ones left out)."""
+    total = s.exec(
+        select(func.coalesce(func.sum(Refund.amount_cents), 0)).where(
+            Refund.booking_id == booking_id,
+            col(Refund.stripe_refund_id).not_like(f"{PENDING_PREFIX}%"),
+        )
+    ).one()
+    return int(total or 0)
+
+
+def refund_status(s: Session, *, booking: Booking) -> RefundStatus:
+    """How the booking's money stands: pending when a refund is owed, else refunded or none."""
+    if pending_refund(s, booking_id=booking.id) is not None:
+        return RefundStatus.PENDING
+    return RefundStatus.REFUNDED if booking.refunded_cents > 0 else RefundStatus.NONE
+
+
+# --- owing and sending -----------------------------------------------------------------------
+
+
+def owe_refund(
+    s: Session, *, booking: Booking, amount_cents: int, reason: str, leased: bool = True
+) -> bool:
+    """Record, in the caller's transaction, that the app owes this booking a refund.
+
+    Returns False (and writes nothing) for a zero amount or when a refund is already owed.
+    The caller commits, then calls `send_pending_refund(..., claimed=True)`: the row's
+    `created_at` is the start of that first attempt's lease (wall clock). With
+    `leased=False` the lease starts lapsed, so any caller may send it.
+    """
+    if amount_cents <= 0 or pending_refund(s, booking_id=booking.id) is not None:
+        return False
+    s.add(
+        Refund(
+            booking_id=booking.id,
+            stripe_refund_id=pending_refund_id(booking.id),
+            amount_cents=amount_cents,
+            currency=booking.currency,
+            reason=reason[:255],
+            created_at=clock.now() if leased else clock.now() - 2 * ATTEMPT_LEASE,
+        )
+    )
+    s.flush()
+    return True
+
+
+def send_pending_refund(
+    *, booking_id: str, claimed: bool = False, now: datetime | None = None
+) -> RefundAttempt:
+    """Send the booking's owed refund to Stripe, unless another caller is sending it; owns its
+    transactions. Never raises for a Stripe failure: the refund stays pending for a retry.
+
+    `claimed` is for the caller that has just written the pending row (it holds the lease).
+    """
+    lease_now = clock.now()  # the lease runs on the wall clock, whatever `now` the caller uses
+    with db.write_session() as s:
+        booking = s.get(Booking, booking_id)
+        pending = pending_refund(s, booking_id=booking_id)
+        if booking is None or pending is None:
+            status = refund_status(s, booking=booking) if booking else RefundStatus.NONE
+            return RefundAttempt(booking_id, status, booking.refunded_cents if booking else 0)
+        if not claimed and not _take_lease(s, pending, lease_now):
+            s.rollback()
+            return RefundAttempt(booking_id, RefundStatus.IN_PROGRESS, pending.amount_cents)
+        if booking.refunded_cents + pending.amount_cents > booking.price_cents:
+            # Someone refunded (part of) the payment meanwhile, outside the app: what we
+            # decided no longer fits in what is left. The money already back is on the booking.
+            log.warning(
+                "refund for booking %s dropped: %d owed but %d of %d already refunded",
+                booking_id, pending.amount_cents, booking.refunded_cents, booking.price_cents,
+            )
+            s.delete(pending)
+            s.commit()
+            return RefundAttempt(booking_id, refund_status(s, booking=booking),
+                                 booking.refunded_cents)
+        attempt_started = pending.created_at if claimed else lease_now
+        s.commit()
+        amount, reason = pending.amount_cents, pending.reason
+        payment_intent, dev = booking.stripe_payment_intent_id, is_dev_booking(booking)
+
+    if dev:
+        refund: dict[str, Any] = {
+            "id": f"{DEV_REFUND_PREFIX}{booking_id}", "amount": amount,
+            "currency": booking.currency, "metadata": {"bookingId": booking_id},
+        }
+    elif not payment_intent:
+        log.error("booking %s owes a refund but has no payment intent: a person must refund",
+                  booking_id)
+        _hand_back_lease(booking_id, attempt_started)
+        return RefundAttempt(booking_id, RefundStatus.PENDING, amount)
+    else:
+        try:
+            refund = stripe_gateway.create_refund(
+                payment_intent=payment_intent,
+                amount=amount,
+                idempotency_key=refund_key(booking_id),
+                metadata={"bookingId": booking_id, "reason": reason},
+            )
+        except stripe_gateway.PaymentProviderError:
+            log.warning("refund for booking %s not sent; it stays pending for a retry",
+                        booking_id)
+            _hand_back_lease(booking_id, attempt_started)
+            return RefundAttempt(booking_id, RefundStatus.PENDING, amount)
+
+    recorded = record_stripe_refund(refund, booking_id=booking_id, now=now)
+    log.info("refund %s of %d for booking %s recorded", refund.get("id"), recorded, booking_id)
+    return RefundAttempt(booking_id, RefundStatus.REFUNDED, amount, str(refund.get("id")))
+
+
+def _take_lease(s: Session, pending: Refund, now: datetime) -> bool:
+    result = s.execute(
+        update(Refund)
+        .where(
+            col(Refund.id) == pending.id,
+            col(Refund.stripe_refund_id) == pending.stripe_refund_id,
+            col(Refund.created_at) <= now - ATTEMPT_LEASE,
+        )
+        .values(created_at=now)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def _hand_back_lease(booking_id: str, attempt_started: datetime) -> None:
+    """Let the next caller retry at once (only if nobody took the lease over meanwhile)."""
+    with db.write_session() as s:
+        s.execute(
+            update(Refund)
+            .where(
+                col(Refund.stripe_refund_id) == pending_refund_id(booking_id),
+                col(Refund.created_at) == attempt_started,
+            )
+            .values(created_at=attempt_started - ATTEMPT_LEASE)
+        )
+        s.commit()
+
+
+def record_stripe_refund(
+    refund: Mapping[str, Any], *, booking_id: str, now: datetime | None = None
+) -> int:
+    """Store a refund Stripe reported for the booking (once, by its id) and raise the booking's
+    `refunded_cents`; the pending row it answers is replaced. Owns its transaction; returns
+    the booking's confirmed refunded total."""
+    for attempt in range(2):
+        try:
+            with db.write_session() as s:
+                booking = s.exec(
+                    select(Booking).where(Booking.id == booking_id).with_for_update()
+                ).one()
+                _upsert_refund(s, booking, refund, now=now or clock.now())
+                s.commit()
+                return booking.refunded_cents
+        except IntegrityError:
+            # The webhook recorded the same refund id at the same moment; read it again.
+            if attempt:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _upsert_refund(s: Session, booking: Booking, refund: Mapping[str, Any], *, now: datetime
+                   ) -> None:
+    refund_id = str(refund.get("id") or "")
+    if not refund_id or refund.get("status") in ("failed", "canceled"):
+        return
+    amount = int(refund.get("amount") or 0)
+    pending = pending_refund(s, booking_id=booking.id)
+    metadata = refund.get("metadata")
+    ours = isinstance(metadata, Mapping) and metadata.get("bookingId") == booking.id
+    existing = s.exec(select(Refund).where(Refund.stripe_refund_id == refund_id)).first()
+    if existing is None:
+        if pending is not None and ours:
+            pending.stripe_refund_id, pending.amount_cents = refund_id, amount
+            pending.created_at = now
+            s.add(pending)
+        else:
+            s.add(Refund(
+                booking_id=booking.id, stripe_refund_id=refund_id, amount_cents=amount,
+                currency=str(refund.get("currency") or booking.currency),
+                reason=str((metadata.get("reason") if isinstance(metadata, Mapping) else None)
+                           or refund.get("reason") or "")[:255],
+                created_at=now,
+            ))
+    elif pending is not None and ours:
+        s.delete(pending)
+    s.flush()
+    booking.refunded_cents = max(booking.refunded_cents, confirmed_cents(s, booking_id=booking.id))
+    booking.updated_at = now
+    s.add(booking)
+
+
+# --- the slot-taken hook and the retry job ---------------------------------------------------
+
+
+def refund_taken_slot(*, booking_id: str) -> RefundAttempt:
+    """Refund in full a payment whose slot was taken (bookings.record_paid_session's
+    REFUND_NEEDED). Owns its transactions and never raises: whatever fails is finished by
+    `retry_pending_refunds`, since the CANCELED `slot_taken` booking is the durable record."""
+    try:
+        with db.write_session() as s:
+            booking = s.get(Booking, booking_id)
+            if booking is None:
+                return RefundAttempt(booking_id, RefundStatus.NONE)
+            owed = booking.price_cents - booking.refunded_cents
+            created = _has_no_refund(s, booking_id) and owe_refund(
+                s, booking=booking, amount_cents=owed, reason=SLOT_TAKEN_REASON
+            )
+            s.commit()
+        return send_pending_refund(booking_id=booking_id, claimed=created)
+    except Exception:  # the booking is committed; the retry job owes the student the rest
+        log.exception("refund for taken slot of booking %s failed; the retry job will finish",
+                      booking_id)
+        return RefundAttempt(booking_id, RefundStatus.PENDING)
+
+
+def _has_no_refund(s: Session, booking_id: str) -> bool:
+    return s.exec(select(Refund.id).where(Refund.booking_id == booking_id)).first() is None
+
+
+def retry_pending_refunds(*, now: datetime | None = None) -> int:
+    """The periodic job: send every owed refund whose last attempt failed or stalled.
+
+    Also writes the owed refund of a `slot_taken` booking whose hook never ran (the process
+    died between the booking's commit and the refund). Returns how many refunds went through.
+    """
+    stale = clock.now() - ATTEMPT_LEASE
+    with db.write_session() as s:
+        orphans = s.exec(
+            select(Booking).where(
+                Booking.status == BookingStatus.CANCELED,
+                Booking.cancel_reason == SLOT_TAKEN_REASON,
+                col(Booking.refunded_cents) < col(Booking.price_cents),
+                ~exists().where(col(Refund.booking_id) == col(Booking.id)),
+            )
+        ).all()
+        for booking in orphans:
+            owe_refund(s, booking=booking, reason=SLOT_TAKEN_REASON, leased=False,
+                       amount_cents=booking.price_cents - booking.refunded_cents)
+        s.commit()
+        due = s.exec(
+            select(Refund.booking_id).where(
+                col(Refund.stripe_refund_id).like(f"{PENDING_PREFIX}%"),
+                col(Refund.created_at) <= stale,
+            )
+        ).all()
+    sent = 0
+    for booking_id in due:
+        attempt = send_pending_refund(booking_id=booking_id, now=now)
+        sent += attempt.status is RefundStatus.REFUNDED
+    if due:
+        log.info("refund retry: %d pending, %d sent", len(due), sent)
+    return sent
+
+
+# --- charge.refunded -------------------------------------------------------------------------
+
+
+def _id_of(value: Any) -> str | None:
+    if isinstance(value, str) and value:
+        return value
+    if isinstance(value, Mapping) and isinstance(value.get("id"), str):
+        return str(value["id"])
+    return None
+
+
+def _booking_for_intent(s: Session, payment_intent: str) -> Booking | None:
+    return s.exec(
+        select(Booking).where(Booking.stripe_payment_intent_id == payment_intent)
+        .order_by(col(Booking.created_at))
+    ).first()
+
+
+def handle_charge_refunded(
+    charge: Mapping[str, Any],
+    *,
+    claim: Callable[[Session], bool] | None = None,
+    now: datetime | None = None,
+) -> ChargeRefundOutcome:
+    """`charge.refunded`: the booking paid by this charge becomes CANCELED with the amount
+    Stripe refunded (the charge's cumulative `amount_refunded`). Idempotent; owns its
+    transactions.
+
+    Order-independent (module doc): with no booking yet, the payment's Checkout Session is read
+    from Stripe and booked first, so a `checkout.session.completed` arriving later is a
+    duplicate. A partial refund of a SCHEDULED lesson cancels it too (issue 5: a refund made
+    in the dashboard means the lesson is off); a COMPLETED lesson is canceled only by a full
+    refund, else it just shows the amount. `claim` runs in the final transaction (the webhook
+    records its event id there). A Stripe failure raises PaymentProviderError (answer 5xx,
+    Stripe retries).
+    """
+    from tutor_app.booking import recording  # recording calls back into this module
+
+    now = now or clock.now()
+    payment_intent = _id_of(charge.get("payment_intent"))
+    booking_id = None
+    if payment_intent:
+        with db.session() as s:
+            found = _booking_for_intent(s, payment_intent)
+            booking_id = found.id if found else None
+        if booking_id is None:
+            session = stripe_gateway.checkout_session_for_payment_intent(payment_intent)
+            if session is not None:
+                outcome = recording.record_paid_session(session, source="charge.refunded")
+                with db.session() as s:
+                    booked = recording.booking_for_session(s, session_id=str(session["id"]))
+                    booking_id = booked.id if booked else None
+                log.info("charge.refunded for %s booked its session first: %s",
+                         payment_intent, outcome)
+    amount_refunded = int(charge.get("amount_refunded") or 0)
+    fully = bool(charge.get("refunded"))
+    canceled = False
+    with db.write_session() as s:
+        if claim is not None and not claim(s):
+            s.rollback()
+            return ChargeRefundOutcome.ALREADY_HANDLED
+        if booking_id is None:
+            s.commit()  # the claim: the event is handled (nothing of ours to change)
+            log.info("charge.refunded for payment %s: no booking of this app", payment_intent)
+            return ChargeRefundOutcome.NOT_OURS
+        booking = s.exec(select(Booking).where(Booking.id == booking_id).with_for_update()).one()
+        for refund in _listed_refunds(charge):
+            _upsert_refund(s, booking, refund, now=now)
+        booking.refunded_cents = max(booking.refunded_cents, amount_refunded)
+        if booking.status == BookingStatus.SCHEDULED or (
+            booking.status == BookingStatus.COMPLETED and fully
+        ):
+            booking.status = BookingStatus.CANCELED
+            booking.canceled_at = now
+            booking.cancel_reason = REFUNDED_IN_STRIPE_REASON
+            booking.sequence += 1
+            canceled = True
+        pending = pending_refund(s, booking_id=booking.id)
+        if pending is not None and booking.refunded_cents + pending.amount_cents > (
+            booking.price_cents
+        ):
+            s.delete(pending)  # the money is already back: nothing more to send
+        booking.updated_at = now
+        s.add(booking)
+        s.commit()
+    log.info("charge.refunded: booking %s refunded %d%s", booking_id, amount_refunded,
+             " and canceled" if canceled else "")
+    if canceled:
+        notify_canceled(booking_id)
+    return ChargeRefundOutcome.APPLIED
+
+
+def _listed_refunds(charge: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The refunds a charge event carries (older API versions embed them; newer ones don't)."""
+    refunds = charge.get("refunds")
+    data = refunds.get("data") if isinstance(refunds, Mapping) else None
+    return [r for r in data if isinstance(r, Mapping)] if isinstance(data, list) else []
+

@@ -1,0 +1,200 @@
+"""A student moves their own upcoming lesson to another free slot of the same tutor.
+
+Rules (issue 5): only the owner; at least the policy window (settings, 24 h) before the
+lesson's *original* start; the same tutor and the same length; the new slot must be free of
+other bookings and of live holds. No new payment: the booking keeps its id, its payment and
+its price, gets its new times, and its `sequence` goes up so calendar copies update.
+
+No overlap is possible: on SQLite the check and the update run in one `BEGIN IMMEDIATE`
+transaction (writers are serialized); on PostgreSQL the row is locked and the
+`ex_bookings_no_overlap` exclusion constraint refuses an overlapping update that slipped past
+the check, which is reported exactly like a taken slot, with alternatives.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from tutor_app.booking.access import NotFound, notify_rescheduled, owned_booking, within_policy
+from tutor_app.catalog import tutor_catalog
+from tutor_app.core import clock, db
+from tutor_app.core.models import Booking, BookingStatus, Tutor
+from tutor_app.core.settings import get_settings
+from tutor_app.scheduling import availability, holds, slots
+from tutor_app.scheduling.availability import Busy
+
+__all__ = [
+    "InvalidReschedule",
+    "NotFound",
+    "RescheduleResult",
+    "SlotTaken",
+    "free_starts_for_booking",
+    "reschedule_lesson",
+]
+
+log = logging.getLogger(__name__)
+
+
+class InvalidReschedule(Exception):
+    """The move is not allowed (too late, not upcoming, not a time the tutor offers);
+    str() is a message for the student (routes answer 400)."""
+
+
+class SlotTaken(InvalidReschedule):
+    """The new slot is booked or held by someone else; `.alternatives` are the nearest free
+    starts (UTC) for this lesson (routes answer 409)."""
+
+    def __init__(self, message: str, alternatives: list[datetime] | None = None) -> None:
+        super().__init__(message)
+        self.alternatives: list[datetime] = list(alternatives or [])
+
+
+@dataclass(frozen=True)
+class RescheduleResult:
+    """The lesson after the move (same id and payment, new times)."""
+
+    booking_id: str
+    start: datetime
+    end: datetime
+    sequence: int
+
+
+def _duration(booking: Booking) -> timedelta:
+    return booking.end_time - booking.start_time
+
+
+def _busy_except(s: Session, booking: Booking, *, now: datetime) -> list[Busy]:
+    """The tutor's busy spans over the picker's window, without this booking itself.
+
+    Every live hold counts, the student's own included: moving a lesson onto a slot the
+    student is paying for in another tab would turn that payment into a refund.
+    """
+    lo, hi = now, now + availability.HORIZON + timedelta(days=1)
+    busy = slots.busy_for(s, tutor_id=booking.tutor_id, start=lo, end=hi, now=now)
+    own = Busy(booking.start_time, booking.end_time)
+    if own in busy:
+        busy.remove(own)  # one occurrence: the booking's own span
+    return busy
+
+
+def _bookable_tutor(s: Session, booking: Booking) -> Tutor:
+    tutor = tutor_catalog.get_tutor(s, booking.tutor_id)
+    if tutor is None:
+        raise InvalidReschedule(
+            "This tutor no longer takes bookings, so the lesson cannot be moved. "
+            "You can cancel it instead."
+        )
+    return tutor
+
+
+def _check_movable(booking: Booking, now: datetime) -> None:
+    if booking.status != BookingStatus.SCHEDULED or booking.start_time <= now:
+        raise InvalidReschedule("Only upcoming lessons can be rescheduled.")
+    if not within_policy(booking.start_time, now):
+        hours = get_settings().refund_window_hours
+        raise InvalidReschedule(
+            f"Lessons can be rescheduled up to {hours} hours before they start. "
+            "This one starts sooner; you can still cancel it."
+        )
+
+
+def free_starts_for_booking(
+    db_session: Session, *, booking_id: str, user_id: str, now: datetime | None = None
+) -> list[datetime]:
+    """The starts (UTC) this lesson could move to: same tutor and length, free, within notice
+    and horizon. The lesson's own time is left out (moving there changes nothing). Raises
+    NotFound unless the booking is the user's, InvalidReschedule if it cannot be moved."""
+    now = now or clock.now()
+    booking = owned_booking(db_session, booking_id=booking_id, user_id=user_id)
+    _check_movable(booking, now)
+    tutor = _bookable_tutor(db_session, booking)
+    starts = availability.free_slots(
+        weekly_hours=tutor.weekly_hours,  # type: ignore[arg-type]
+        tutor_tz=tutor.timezone,
+        duration=_duration(booking),
+        busy=_busy_except(db_session, booking, now=now),
+        now=now,
+    )
+    return [t for t in starts if t != booking.start_time]
+
+
+def _alternatives(s: Session, booking: Booking, tutor: Tutor, start: datetime, now: datetime
+                  ) -> list[datetime]:
+    found = availability.nearest_free(
+        start=start,
+        weekly_hours=tutor.weekly_hours,  # type: ignore[arg-type]
+        tutor_tz=tutor.timezone,
+        duration=_duration(booking),
+        busy=_busy_except(s, booking, now=now),
+        now=now,
+        limit=slots.ALTERNATIVES + 1,
+    )
+    return [t for t in found if t != booking.start_time][: slots.ALTERNATIVES]
+
+
+def reschedule_lesson(
+    *, booking_id: str, user_id: str, new_start: datetime, now: datetime | None = None
+) -> RescheduleResult:
+    """Move the user's lesson to `new_start`; owns its transaction.
+
+    Raises NotFound (not the user's booking), InvalidReschedule (too late, not upcoming, a time
+    the tutor does not offer, a bad value) or SlotTaken (someone has that time; with
+    alternatives).
+    """
+    now = now or clock.now()
+    if not isinstance(new_start, datetime) or new_start.utcoffset() is None:
+        raise InvalidReschedule("Please choose a new start time.")
+    new_start = new_start.astimezone(UTC)
+    alternatives: list[datetime] = []
+    try:
+        with db.write_session() as s:
+            booking = owned_booking(s, booking_id=booking_id, user_id=user_id, lock=True)
+            _check_movable(booking, now)
+            if new_start == booking.start_time:
+                raise InvalidReschedule("The lesson is already at that time.")
+            tutor = _bookable_tutor(s, booking)
+            duration = _duration(booking)
+            free = availability.is_slot_free(
+                start=new_start,
+                weekly_hours=tutor.weekly_hours,  # type: ignore[arg-type]
+                tutor_tz=tutor.timezone,
+                duration=duration,
+                busy=_busy_except(s, booking, now=now),
+                now=now,
+            )
+            if not free:
+                alternatives = _alternatives(s, booking, tutor, new_start, now)
+                minutes = int(duration.total_seconds() // 60)
+                if slots.on_schedule(tutor=tutor, start=new_start, duration_minutes=minutes,
+                                     now=now):
+                    raise SlotTaken("Sorry, that time is already taken. Please choose another.",
+                                    alternatives)
+                raise InvalidReschedule("That time is not one this tutor offers.")
+            old_start = booking.start_time
+            booking.start_time = new_start
+            booking.end_time = new_start + duration
+            booking.sequence += 1
+            booking.updated_at = now
+            s.add(booking)
+            s.flush()  # PostgreSQL's exclusion constraint answers here
+            s.commit()
+            result = RescheduleResult(booking.id, booking.start_time, booking.end_time,
+                                      booking.sequence)
+    except IntegrityError as exc:
+        if holds.violated_constraint(exc) != "ex_bookings_no_overlap":
+            raise
+        with db.session() as s:
+            booking = owned_booking(s, booking_id=booking_id, user_id=user_id)
+            tutor = _bookable_tutor(s, booking)
+            alternatives = _alternatives(s, booking, tutor, new_start, now)
+        raise SlotTaken("Sorry, that time was just taken. Please choose another.",
+                        alternatives) from exc
+    log.info("booking %s moved from %s to %s", booking_id, old_start.isoformat(),
+             new_start.isoformat())
+    notify_rescheduled(booking_id)
+    return result

@@ -1,0 +1,215 @@
+"""Periodic background jobs, run by whichever worker holds the job's lease.
+
+With several workers (and several machines) every process runs `periodic_jobs()`; a row in
+`job_leases` per job decides which one actually does the work, so reminders are not scanned
+N times a minute. The lease is taken and renewed in one atomic statement
+(`INSERT ... ON CONFLICT DO UPDATE ... WHERE expired OR mine`, the same SQL on SQLite and
+PostgreSQL) and renewed while a run lasts; a worker that dies loses it when it expires.
+
+The lease saves work; it is not what makes the jobs correct. Every job must be safe to run
+twice at once (the notification jobs are: each email is claimed by a unique row), which is
+also why `python -m tutor_app.cli run-job <name>` runs a job directly, without the lease.
+
+Other modules add jobs with `register_job(...)`, at import time of a module that
+`periodic_jobs()` imports (see `JOB_MODULES`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import logging
+import os
+import random
+import socket
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from tutor_app.core import clock, db
+from tutor_app.core.models import JobLease
+
+log = logging.getLogger(__name__)
+
+# This process's name in `job_leases.holder`: host, pid and a random part (pids repeat).
+HOLDER = f"{socket.gethostname()[:80]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+# Modules that register jobs of their own when imported. Listed here so that starting the
+# periodic jobs is enough to run them; a module not written yet is skipped.
+JOB_MODULES: tuple[str, ...] = (
+    "tutor_app.mail.notifications",  # reminders, notification retries
+    "tutor_app.tutor_calendar.calendar_sync",  # calendar retries (issue 4)
+    "tutor_app.payments.reconcile",  # reconciliation, refund retries, lesson completion (issue 5)
+)
+
+
+@dataclass(frozen=True)
+class Job:
+    """A one-shot function run every `interval` seconds by one worker at a time."""
+
+    name: str
+    fn: Callable[[], object]
+    interval: float
+    # How long a lease lasts without renewal: how soon another worker takes over a dead one.
+    ttl: float
+
+    def run_once(self) -> object:
+        """Run the job now in this thread (tests, CLI)."""
+        return self.fn()
+
+
+JOBS: dict[str, Job] = {}
+
+
+def register_job(
+    name: str, fn: Callable[[], object], *, interval: float, ttl: float | None = None
+) -> Job:
+    """Add (or replace, so re-imports are harmless) a periodic job. Names are lease keys."""
+    if not name or len(name) > 64:
+        raise ValueError("job names must have 1 to 64 characters")
+    if interval <= 0:
+        raise ValueError("interval must be positive")
+    job = Job(name=name, fn=fn, interval=interval, ttl=ttl or max(3 * interval, 60.0))
+    JOBS[name] = job
+    return job
+
+
+def load_job_modules() -> dict[str, Job]:
+    """Import the modules that register jobs; returns the registry."""
+    for module in JOB_MODULES:
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name == module:
+                log.debug("job module %s is not present", module)
+            else:
+                log.exception("job module %s cannot be imported; its jobs do not run", module)
+        except Exception:
+            # One broken module must not stop the others' jobs (reminders above all).
+            log.exception("job module %s cannot be imported; its jobs do not run", module)
+    return JOBS
+
+
+def run_job(name: str) -> object:
+    """Run one registered job once, now, in this thread; KeyError names unknown jobs."""
+    jobs = load_job_modules()
+    if name not in jobs:
+        raise KeyError(f"unknown job {name!r}; known: {', '.join(sorted(jobs)) or 'none'}")
+    return jobs[name].run_once()
+
+
+def _ttl(ttl: timedelta | float) -> timedelta:
+    return ttl if isinstance(ttl, timedelta) else timedelta(seconds=ttl)
+
+
+def acquire_lease(
+    name: str, holder: str, ttl: timedelta | float, *, now: datetime | None = None
+) -> bool:
+    """Take or renew the lease `name` for `ttl`; True when `holder` now holds it.
+
+    One statement, so it is atomic on both databases: insert the lease, or take over the
+    existing row when it has expired or already belongs to `holder` (a renewal).
+    Owns its transaction.
+    """
+    now = now or clock.now()
+    expires_at = now + _ttl(ttl)
+    engine = db.engine()
+    dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
+    table = JobLease.__table__  # type: ignore[attr-defined]
+    insert = dialect.insert(table).values(name=name, holder=holder, expires_at=expires_at)
+    statement = insert.on_conflict_do_update(
+        index_elements=[table.c.name],
+        set_={"holder": insert.excluded.holder, "expires_at": insert.excluded.expires_at},
+        where=sa.or_(table.c.expires_at <= now, table.c.holder == holder),
+    ).returning(table.c.holder)  # no row back when the WHERE kept the other holder's lease
+    with engine.begin() as conn:
+        taken_by = conn.execute(statement).scalar_one_or_none()
+    return taken_by == holder
+
+
+def release_lease(name: str, holder: str) -> bool:
+    """Give the lease up early (only `holder` can); True when it was held. Owns its transaction."""
+    table = JobLease.__table__  # type: ignore[attr-defined]
+    with db.engine().begin() as conn:
+        result = conn.execute(
+            sa.delete(table).where(table.c.name == name, table.c.holder == holder)
+        )
+    return result.rowcount == 1
+
+
+def lease_holder(name: str, *, now: datetime | None = None) -> str | None:
+    """Who holds the lease `name` now (None when free or expired): for status pages."""
+    now = now or clock.now()
+    with db.session() as session:
+        row = session.get(JobLease, name)
+        if row is None or row.expires_at <= now:
+            return None
+        return row.holder
+
+
+async def run_periodic(
+    name: str,
+    interval: float,
+    fn: Callable[[], object],
+    *,
+    ttl: float | None = None,
+    holder: str = HOLDER,
+) -> None:
+    """Forever: every `interval` seconds, run `fn` in a thread if this process holds the lease.
+
+    The lease is renewed every third of its ttl while `fn` runs, so a long run is not taken
+    over. Errors are logged and the loop goes on; cancel the task to stop it.
+    """
+    ttl = ttl or max(3 * interval, 60.0)
+    acquiring: asyncio.Future[bool] | None = None
+    try:
+        # Spread the workers' first ticks so they do not all hit the database at once.
+        await asyncio.sleep(random.uniform(0, min(interval, 5.0)))
+        while True:
+            try:
+                acquiring = asyncio.ensure_future(
+                    asyncio.to_thread(acquire_lease, name, holder, ttl)
+                )
+                if await asyncio.shield(acquiring):
+                    await _run_holding(name, fn, ttl, holder)
+            except Exception:
+                log.exception("job %s failed", name)
+            await asyncio.sleep(interval)
+    except asyncio.CancelledError:
+        # Shutting down: hand the lease back so a restarted worker need not wait out the ttl
+        # (after an acquire still running in its thread, or it would take the lease again).
+        with contextlib.suppress(BaseException):
+            if acquiring is not None and not acquiring.done():
+                await acquiring
+        with contextlib.suppress(Exception):
+            release_lease(name, holder)
+        raise
+
+
+async def _run_holding(name: str, fn: Callable[[], object], ttl: float, holder: str) -> None:
+    task = asyncio.ensure_future(asyncio.to_thread(fn))
+    while True:
+        done, _ = await asyncio.wait({task}, timeout=ttl / 3)
+        if done:
+            result = task.result()
+            if result:
+                log.info("job %s: %s", name, result)
+            return
+        if not await asyncio.to_thread(acquire_lease, name, holder, ttl):
+            log.warning("job %s: lost its lease during a long run", name)
+
+
+async def periodic_jobs() -> None:
+    """Run every registered job on its interval; give it to `app.register_lifespan_task`."""
+    jobs = load_job_modules()
+    if not jobs:
+        return
+    log.info("periodic jobs: %s (holder %s)", ", ".join(sorted(jobs)), HOLDER)
+    await asyncio.gather(
+        *(run_periodic(job.name, job.interval, job.fn, ttl=job.ttl) for job in jobs.values())
+    )

@@ -1,0 +1,296 @@
+"""The SQLModel tables. Every table lives here so Alembic sees them all at once.
+
+Times are stored in UTC and come back timezone-aware on every database (see `UTCDateTime`).
+The booking keeps the seed's fields (snake_case here, the Python convention); the Stripe
+metadata keys, which other systems depend on, keep the seed's exact camelCase names.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+from tutor_app.core import clock
+from tutor_app.core.ids import new_id
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A datetime that must be timezone-aware going in and is UTC-aware coming out.
+
+    SQLite has no time zone type and returns naive values; normalising here keeps every
+    comparison in the services between aware datetimes.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def _time(nullable: bool = False, index: bool = False) -> Any:
+    return Field(sa_type=UTCDateTime, nullable=nullable, index=index)
+
+
+def _created() -> Any:
+    return Field(default_factory=clock.now, sa_type=UTCDateTime, nullable=False)
+
+
+class Role(StrEnum):
+    STUDENT = "student"
+    TUTOR = "tutor"
+    ADMIN = "admin"
+
+
+class BookingStatus(StrEnum):
+    SCHEDULED = "SCHEDULED"
+    COMPLETED = "COMPLETED"
+    CANCELED = "CANCELED"
+
+
+class HoldStatus(StrEnum):
+    ACTIVE = "active"  # someone is paying for this slot
+    RELEASED = "released"  # the session expired, failed or was abandoned
+    CONVERTED = "converted"  # the payment became a booking
+
+
+class SyncStatus(StrEnum):
+    NONE = "none"  # the tutor has no calendar connected
+    PENDING = "pending"
+    SYNCED = "synced"
+    FAILED = "failed"
+
+
+class Tutor(SQLModel, table=True):
+    """A catalog tutor, loaded from `tutor_app/data/tutors.json` by the seed step."""
+
+    __tablename__ = "tutors"
+
+    id: str = Field(primary_key=True, max_length=64)
+    name: str
+    photo_url: str
+    subjects: list[str] = Field(default_factory=list, sa_type=sa.JSON, nullable=False)
+    hourly_rate_cents: int
+    currency: str = Field(default="usd", max_length=3)
+    bio: str
+    timezone: str = Field(max_length=64)
+    # {"mon": [["09:00", "17:00"]], ...} in the tutor's own time zone.
+    weekly_hours: dict[str, list[list[str]]] = Field(
+        default_factory=dict, sa_type=sa.JSON, nullable=False
+    )
+    active: bool = True
+    updated_at: datetime = _created()
+
+
+class User(SQLModel, table=True):
+    """A person. Users created from a paid checkout have no password until they sign up."""
+
+    __tablename__ = "users"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    email: str = Field(unique=True, index=True, max_length=320)
+    name: str = ""
+    password_hash: str | None = None
+    email_verified: bool = False
+    role: str = Field(default=Role.STUDENT, max_length=16)
+    tutor_id: str | None = Field(default=None, foreign_key="tutors.id", max_length=64)
+    timezone: str | None = Field(default=None, max_length=64)
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+
+
+class OAuthIdentity(SQLModel, table=True):
+    """A sign-in identity at an OpenID provider, tied to one user."""
+
+    __tablename__ = "oauth_identities"
+    __table_args__ = (sa.UniqueConstraint("provider", "subject", name="uq_oauth_provider_subject"),)
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    user_id: str = Field(foreign_key="users.id", index=True, max_length=32)
+    provider: str = Field(max_length=32)
+    subject: str = Field(max_length=255)
+    email: str = Field(max_length=320)
+    created_at: datetime = _created()
+
+
+class OAuthState(SQLModel, table=True):
+    """One in-flight OAuth redirect: single-use, shared by every worker."""
+
+    __tablename__ = "oauth_states"
+
+    state: str = Field(primary_key=True, max_length=128)
+    purpose: str = Field(max_length=16)  # "login" or "calendar"
+    provider: str = Field(max_length=32)
+    nonce: str = Field(max_length=128)
+    code_verifier: str = Field(max_length=128)
+    next_url: str = "/"
+    user_id: str | None = Field(default=None, max_length=32)
+    created_at: datetime = _created()
+
+
+class AuthSession(SQLModel, table=True):
+    """A server-side sign-in session; the cookie holds a token whose hash is stored here."""
+
+    __tablename__ = "auth_sessions"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    token_hash: str = Field(unique=True, index=True, max_length=64)
+    user_id: str = Field(foreign_key="users.id", index=True, max_length=32)
+    created_at: datetime = _created()
+    expires_at: datetime = _time()
+    revoked_at: datetime | None = _time(nullable=True)
+
+
+class LoginThrottle(SQLModel, table=True):
+    """Failed sign-ins per email, so repeated guessing slows down across workers."""
+
+    __tablename__ = "login_throttles"
+
+    email: str = Field(primary_key=True, max_length=320)
+    failures: int = 0
+    last_failure_at: datetime = _created()
+
+
+class Booking(SQLModel, table=True):
+    """A paid lesson. Written only by the Stripe webhook path (and reconciliation)."""
+
+    __tablename__ = "bookings"
+    __table_args__ = (
+        sa.Index("ix_bookings_user_start", "user_id", "start_time"),
+        sa.Index("ix_bookings_tutor_start", "tutor_id", "start_time"),
+        sa.Index("ix_bookings_checkout_session", "stripe_checkout_session_id", unique=True),
+        sa.CheckConstraint("end_time > start_time", name="ck_bookings_time_order"),
+    )
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    user_id: str | None = Field(default=None, foreign_key="users.id", max_length=32)
+    # The catalog's string id, not a foreign key: a booking outlives its tutor's listing.
+    tutor_id: str = Field(max_length=64)
+    start_time: datetime = _time()
+    end_time: datetime = _time()
+    status: str = Field(default=BookingStatus.SCHEDULED, max_length=16)
+    price_cents: int
+    currency: str = Field(default="usd", max_length=3)
+    stripe_checkout_session_id: str = Field(max_length=255)
+    stripe_payment_intent_id: str | None = Field(default=None, max_length=255)
+    stripe_customer_id: str | None = Field(default=None, max_length=255)
+    google_calendar_event_id: str | None = Field(default=None, max_length=1024)
+    note: str = Field(default="", max_length=2000)
+    customer_email: str | None = Field(default=None, max_length=320)
+    refunded_cents: int = 0
+    canceled_at: datetime | None = _time(nullable=True)
+    cancel_reason: str | None = Field(default=None, max_length=255)
+    # Bumped on every change the student's calendar file must reflect (iCalendar SEQUENCE).
+    sequence: int = 0
+    calendar_sync_status: str = Field(default=SyncStatus.NONE, max_length=16)
+    calendar_sync_attempts: int = 0
+    calendar_sync_next_at: datetime | None = _time(nullable=True)
+    calendar_sync_error: str | None = Field(default=None, max_length=1024)
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+
+
+class SlotHold(SQLModel, table=True):
+    """A tutor's slot kept for one student while their Checkout Session is open."""
+
+    __tablename__ = "slot_holds"
+    __table_args__ = (
+        sa.Index("ix_slot_holds_tutor_start", "tutor_id", "start_time"),
+        sa.CheckConstraint("end_time > start_time", name="ck_slot_holds_time_order"),
+    )
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    tutor_id: str = Field(max_length=64)
+    user_id: str = Field(foreign_key="users.id", index=True, max_length=32)
+    start_time: datetime = _time()
+    end_time: datetime = _time()
+    expires_at: datetime = _time()
+    status: str = Field(default=HoldStatus.ACTIVE, max_length=16)
+    checkout_session_id: str | None = Field(default=None, unique=True, max_length=255)
+    checkout_url: str | None = Field(default=None, max_length=2048)
+    price_cents: int = 0
+    currency: str = Field(default="usd", max_length=3)
+    note: str = Field(default="", max_length=2000)
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+
+
+class StripeEvent(SQLModel, table=True):
+    """Every Stripe event id the webhook has handled, recorded once."""
+
+    __tablename__ = "stripe_events"
+
+    id: str = Field(primary_key=True, max_length=255)
+    type: str = Field(max_length=128)
+    object_id: str | None = Field(default=None, max_length=255)
+    received_at: datetime = _created()
+
+
+class Refund(SQLModel, table=True):
+    """Money sent back to a student, as Stripe reported it."""
+
+    __tablename__ = "refunds"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    booking_id: str = Field(foreign_key="bookings.id", index=True, max_length=32)
+    stripe_refund_id: str = Field(unique=True, max_length=255)
+    amount_cents: int
+    currency: str = Field(default="usd", max_length=3)
+    reason: str = Field(default="", max_length=255)
+    created_at: datetime = _created()
+
+
+class CalendarConnection(SQLModel, table=True):
+    """A tutor's Google Calendar grant; the OAuth token is stored encrypted."""
+
+    __tablename__ = "calendar_connections"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    user_id: str = Field(foreign_key="users.id", unique=True, max_length=32)
+    google_email: str = Field(default="", max_length=320)
+    encrypted_token: str
+    status: str = Field(default="connected", max_length=32)  # or "reconnect_needed"
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+
+
+class Notification(SQLModel, table=True):
+    """One email that must be sent at most once (the unique key makes that hold across workers)."""
+
+    __tablename__ = "notifications"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    dedupe_key: str = Field(unique=True, max_length=255)  # e.g. "<booking id>:reminder"
+    booking_id: str = Field(foreign_key="bookings.id", index=True, max_length=32)
+    kind: str = Field(max_length=32)
+    sent_at: datetime | None = _time(nullable=True)
+    attempts: int = 0
+    last_error: str | None = Field(default=None, max_length=1024)
+    created_at: datetime = _created()
+
+
+class JobLease(SQLModel, table=True):
+    """A named lease so a periodic job runs in one worker at a time."""
+
+    __tablename__ = "job_leases"
+
+    name: str = Field(primary_key=True, max_length=64)
+    holder: str = Field(max_length=128)
+    expires_at: datetime = _time()

@@ -1,0 +1,152 @@
+"""Every environment variable the app reads, typed, with dev defaults, in one place.
+
+Modelled on full-stack-fastapi-template's `core/config.py`: one immutable settings object,
+built from the environment once, that refuses to start in production with missing or default
+secrets and names what is missing.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from functools import lru_cache
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DEV_SECRET_KEY = "dev-insecure-secret-key-change-me"
+# Signs the dev test-checkout page's events; never used when Stripe keys are configured.
+DEV_WEBHOOK_SECRET = "whsec_dev_local_test_checkout"
+
+
+class SettingsError(RuntimeError):
+    """The environment cannot run the app (for example prod without its secrets)."""
+
+
+def _bool(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The app's configuration. Build it with `Settings.from_env`; read it with `get_settings`."""
+
+    app_env: str = "dev"
+    app_url: str = "http://localhost:3000"
+    secret_key: str = DEV_SECRET_KEY
+    database_url: str = f"sqlite:///{PROJECT_ROOT / 'var' / 'tutor_app.core.db'}"
+    redis_url: str | None = None
+    stripe_secret_key: str | None = None
+    stripe_webhook_secret: str | None = None
+    stripe_api_base: str | None = None
+    google_api_base: str | None = None  # tests only: a local fake of Google's Calendar API
+    google_client_id: str | None = None
+    google_client_secret: str | None = None
+    oidc_discovery_url: str = "https://accounts.google.com/.well-known/openid-configuration"
+    smtp_url: str | None = None
+    mail_from: str = "Tutor Booking <no-reply@localhost>"
+    outbox_dir: Path = field(default=PROJECT_ROOT / "var" / "outbox")
+    # Cancellation policy (issue 5): a full refund up to this many hours before the start.
+    refund_window_hours: int = 24
+    refund_share_percent: int = 100
+    # Dev and tests only: run the app's clock this far from the machine's (tutor_app.core.clock).
+    clock_shift: timedelta = timedelta(0)
+
+    @property
+    def is_prod(self) -> bool:
+        return self.app_env == "prod"
+
+    @property
+    def dev_payments(self) -> bool:
+        """True when checkout goes to the app's own test-checkout page (never in prod)."""
+        return not self.is_prod and not self.stripe_secret_key
+
+    @property
+    def webhook_secret(self) -> str | None:
+        """The secret webhook signatures are checked with: Stripe's, or the dev page's."""
+        if self.stripe_webhook_secret:
+            return self.stripe_webhook_secret
+        return DEV_WEBHOOK_SECRET if self.dev_payments else None
+
+    @property
+    def google_login_enabled(self) -> bool:
+        return bool(self.google_client_id)
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.app_url.startswith("https://")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read the environment; raise SettingsError when prod lacks a required secret."""
+        env = os.environ if env is None else env
+
+        def opt(name: str) -> str | None:
+            value = env.get(name, "").strip()
+            return value or None
+
+        defaults = cls()
+        app_env = (opt("APP_ENV") or "dev").lower()
+        if app_env not in {"dev", "prod"}:
+            raise SettingsError(f"APP_ENV must be 'dev' or 'prod', not {app_env!r}")
+        settings = cls(
+            app_env=app_env,
+            app_url=(opt("APP_URL") or defaults.app_url).rstrip("/"),
+            secret_key=opt("SECRET_KEY") or defaults.secret_key,
+            database_url=opt("DATABASE_URL") or defaults.database_url,
+            redis_url=opt("REDIS_URL"),
+            stripe_secret_key=opt("STRIPE_SECRET_KEY"),
+            stripe_webhook_secret=opt("STRIPE_WEBHOOK_SECRET"),
+            stripe_api_base=opt("STRIPE_API_BASE"),
+            google_api_base=opt("GOOGLE_API_BASE"),
+            google_client_id=opt("GOOGLE_CLIENT_ID"),
+            google_client_secret=opt("GOOGLE_CLIENT_SECRET"),
+            oidc_discovery_url=opt("OIDC_DISCOVERY_URL") or defaults.oidc_discovery_url,
+            smtp_url=opt("SMTP_URL"),
+            mail_from=opt("MAIL_FROM") or defaults.mail_from,
+            outbox_dir=Path(opt("OUTBOX_DIR") or defaults.outbox_dir),
+            refund_window_hours=int(opt("REFUND_WINDOW_HOURS") or defaults.refund_window_hours),
+            refund_share_percent=int(
+                opt("REFUND_SHARE_PERCENT") or defaults.refund_share_percent
+            ),
+            clock_shift=timedelta(seconds=float(opt("CLOCK_SHIFT_SECONDS") or 0)),
+        )
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        """Refuse configurations that would run insecurely or half-working."""
+        if not 0 <= self.refund_share_percent <= 100:
+            raise SettingsError("REFUND_SHARE_PERCENT must be between 0 and 100")
+        if self.google_client_id and not self.google_client_secret:
+            raise SettingsError("GOOGLE_CLIENT_ID is set but GOOGLE_CLIENT_SECRET is missing")
+        if not self.is_prod:
+            return
+        missing = []
+        if self.secret_key == DEV_SECRET_KEY or len(self.secret_key) < 32:
+            missing.append("SECRET_KEY (at least 32 characters)")
+        if not self.stripe_secret_key:
+            missing.append("STRIPE_SECRET_KEY")
+        if not self.stripe_webhook_secret:
+            missing.append("STRIPE_WEBHOOK_SECRET")
+        if self.stripe_api_base:
+            missing.append("no STRIPE_API_BASE (it is for tests only)")
+        if self.google_api_base:
+            missing.append("no GOOGLE_API_BASE (it is for tests only)")
+        if self.clock_shift:
+            missing.append("no CLOCK_SHIFT_SECONDS (it is for dev and tests only)")
+        if missing:
+            raise SettingsError("APP_ENV=prod refuses to start; set: " + ", ".join(missing))
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read from the environment on first use."""
+    return Settings.from_env()
+
+
+def reload_settings() -> Settings:
+    """Forget the cached settings and read the environment again (tests, CLI tools)."""
+    get_settings.cache_clear()
+    return get_settings()

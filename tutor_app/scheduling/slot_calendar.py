@@ -1,0 +1,90 @@
+"""Free starts laid out for a day/time picker: calendar cells and one day's times.
+
+The booking wizard (step 3) and the dashboard's reschedule dialog show the same picker; both
+derive it here from their list of free starts (UTC ISO strings, as kept in state) and the
+viewer's zone, so a day is grouped, and a time labelled, the same way in both. Plain Python:
+the states call these from their cached vars.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime, timedelta
+from typing import TypedDict
+
+from tutor_app.core import timefmt
+from tutor_app.scheduling.availability import HORIZON
+
+
+class CalendarCell(TypedDict):
+    key: str  # "2026-12-01" in the viewer's zone
+    label: str  # the day of the month, "1"
+    month: str  # "Dec" on the first of a month and on the first cell, else ""
+    enabled: bool  # has free starts
+    in_range: bool  # between today and the horizon
+    count: int  # free starts that day
+
+
+class TimeOption(TypedDict):
+    start: str  # UTC ISO, "2026-12-01T15:00:00Z"
+    label: str  # "10:00" in the viewer's zone
+
+
+def day_counts(starts: Iterable[str], tz: str) -> dict[str, int]:
+    """Free starts per day (`YYYY-MM-DD` in `tz`), in the order of `starts` (sorted: by day)."""
+    counts: dict[str, int] = {}
+    for iso in starts:
+        parsed = timefmt.parse_utc_iso(iso)
+        if parsed is not None:
+            key = timefmt.day_key(parsed, tz)
+            counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+def calendar_cells(slot_days: Mapping[str, int], today: date) -> list[CalendarCell]:
+    """Whole weeks (Monday first) from today's week to the horizon's, for a 7-column grid."""
+    last = today + timedelta(days=HORIZON.days)
+    first = today - timedelta(days=today.weekday())
+    end = last + timedelta(days=6 - last.weekday())
+    cells: list[CalendarCell] = []
+    day = first
+    while day <= end:
+        key = day.isoformat()
+        count = slot_days.get(key, 0)
+        cells.append(
+            {
+                "key": key,
+                "label": str(day.day),
+                "month": f"{day:%b}" if day.day == 1 or day == first else "",
+                "enabled": count > 0,
+                "in_range": today <= day <= last,
+                "count": count,
+            }
+        )
+        day += timedelta(days=1)
+    return cells
+
+
+def calendar(starts: Iterable[str], tz: str, *, now: datetime) -> list[CalendarCell]:
+    """The picker's calendar: today (in `tz`) to the horizon, days with free starts enabled."""
+    return calendar_cells(day_counts(starts, tz), timefmt.local(now, tz).date())
+
+
+def day_times(starts: Iterable[str], day: str, tz: str) -> list[TimeOption]:
+    """The free starts of `day` (`YYYY-MM-DD` in `tz`) as wall-clock times in `tz`.
+
+    In the repeated hour of a fall-back two starts read the same; those get the zone's
+    abbreviation so the viewer can tell them apart.
+    """
+    picked: list[datetime] = []
+    for iso in starts:
+        parsed = timefmt.parse_utc_iso(iso)
+        if parsed is not None and timefmt.day_key(parsed, tz) == day:
+            picked.append(parsed)
+    labels = [timefmt.format_time(p, tz) for p in picked]
+    options: list[TimeOption] = []
+    for parsed, label in zip(picked, labels, strict=True):
+        if labels.count(label) > 1:
+            label = f"{label} {timefmt.local(parsed, tz):%Z}"
+        options.append({"start": timefmt.to_utc_iso(parsed), "label": label})
+    return options
