@@ -33,6 +33,8 @@ from tutor_app.core.settings import Settings, reload_settings
 from tutor_app.integrations import google_oauth
 from tutor_app.scheduling import external_busy
 
+# A developer's `.env` (Stripe keys, a database) must never reach the tests: read none.
+os.environ["ENV_FILE"] = ""
 BACKEND = os.environ.get("TEST_DATABASE", "sqlite")
 # Scale-out mode (PostgreSQL + Redis + several workers) is tested in the PostgreSQL run.
 collect_ignore = [] if BACKEND == "postgresql" else ["e2e/test_scale_out.py"]

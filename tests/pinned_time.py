@@ -35,5 +35,6 @@ def app_process_env(base: dict[str, str] | None = None, **extra: str) -> dict[st
     env = dict(os.environ if base is None else base)
     env["CLOCK_SHIFT_SECONDS"] = str((clock.now() - real_now()).total_seconds())
     env.pop("MACHINE_DATE", None)
+    env.setdefault("ENV_FILE", "")  # never a developer's `.env` (tutor_app.core.settings)
     env.update(extra)
     return env

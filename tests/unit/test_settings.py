@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
-from tutor_app.core.settings import DEV_SECRET_KEY, Settings, SettingsError
+from tutor_app.core.settings import (
+    DEFAULT_ENV_FILE,
+    DEV_SECRET_KEY,
+    PROJECT_ROOT,
+    Settings,
+    SettingsError,
+    environment_with_env_file,
+    parse_env_file,
+    sqlalchemy_url,
+)
 
 GOOD_SECRET = "s" * 48
 PROD = {
@@ -53,7 +64,8 @@ def test_values_come_from_the_environment() -> None:
 
     assert settings.app_url == "https://tutors.example.com"  # no trailing slash
     assert settings.secure_cookies is True
-    assert settings.database_url == "postgresql://u@db/tutor"
+    # The driver the app ships (psycopg 3) is named, for the app, Alembic and Reflex alike.
+    assert settings.database_url == "postgresql+psycopg://u@db/tutor"
     assert settings.redis_url == "redis://cache:6379"
     assert settings.google_login_enabled is True
     assert settings.oidc_discovery_url.startswith("https://idp.example/")
@@ -140,3 +152,101 @@ def test_get_settings_reads_the_environment_again_on_reload(
 
     assert settings.app_url == "https://reloaded.example.com"
     assert settings.secure_cookies is True
+
+
+@pytest.mark.parametrize(
+    ("given", "used"),
+    [
+        ("postgresql://postgres@127.0.0.1/tutor", "postgresql+psycopg://postgres@127.0.0.1/tutor"),
+        ("postgres://u:p@db/tutor", "postgresql+psycopg://u:p@db/tutor"),
+        ("postgresql+psycopg://u@db/tutor", "postgresql+psycopg://u@db/tutor"),
+        ("sqlite:///var/tutor_app.db", "sqlite:///var/tutor_app.db"),
+    ],
+)
+def test_a_postgresql_url_gets_the_installed_driver(given: str, used: str) -> None:
+    assert sqlalchemy_url(given) == used
+    assert Settings.from_env({"DATABASE_URL": given}).database_url == used
+
+
+def test_the_default_database_is_var_tutor_app_db() -> None:
+    assert Settings().database_url == f"sqlite:///{PROJECT_ROOT / 'var' / 'tutor_app.db'}"
+
+
+ENV_FILE_TEXT = """
+# a comment line, then a blank one
+
+APP_URL=https://from-file.example.com
+export SMTP_URL = smtp://mail.example.com:587?starttls=1
+MAIL_FROM="Tutorly <hello@example.com>"
+SECRET_KEY='a # inside quotes is kept'
+REFUND_WINDOW_HOURS=48  # a trailing comment
+EMPTY=
+not a variable line
+"""
+
+
+def test_an_env_file_is_parsed_line_by_line() -> None:
+    assert parse_env_file(ENV_FILE_TEXT) == {
+        "APP_URL": "https://from-file.example.com",
+        "SMTP_URL": "smtp://mail.example.com:587?starttls=1",
+        "MAIL_FROM": "Tutorly <hello@example.com>",
+        "SECRET_KEY": "a # inside quotes is kept",
+        "REFUND_WINDOW_HOURS": "48",
+        "EMPTY": "",
+    }
+
+
+def test_the_env_file_fills_in_only_what_the_environment_leaves_unset(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text(ENV_FILE_TEXT)
+
+    merged = environment_with_env_file({
+        "ENV_FILE": str(env_file), "APP_URL": "https://from-environment.example.com",
+    })
+    settings = Settings.from_env(merged)
+
+    assert settings.app_url == "https://from-environment.example.com"  # the environment wins
+    assert settings.mail_from == "Tutorly <hello@example.com>"  # the file fills the gap
+    assert settings.refund_window_hours == 48
+
+
+def test_the_project_env_file_is_read_by_default_and_may_be_missing(tmp_path: Path) -> None:
+    assert DEFAULT_ENV_FILE == PROJECT_ROOT / ".env"
+    missing = tmp_path / "no-such.env"
+
+    assert environment_with_env_file({"ENV_FILE": str(missing), "A": "1"}) == {
+        "ENV_FILE": str(missing), "A": "1",
+    }
+
+
+def test_an_empty_env_file_setting_reads_no_file(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("APP_URL=https://from-file.example.com\n")
+
+    assert environment_with_env_file({"ENV_FILE": ""}) == {"ENV_FILE": ""}
+    assert environment_with_env_file({"ENV_FILE": str(env_file)})["APP_URL"] == (
+        "https://from-file.example.com"
+    )
+
+
+def test_get_settings_reads_the_env_file_named_by_env_file(
+    configure: Callable[..., Settings], tmp_path: Path
+) -> None:
+    env_file = tmp_path / "app.env"
+    env_file.write_text("APP_URL=https://dotenv.example.com\nOUTBOX_DIR=outbox-from-file\n")
+
+    settings = configure(ENV_FILE=str(env_file), APP_URL=None, OUTBOX_DIR=None)
+
+    assert settings.app_url == "https://dotenv.example.com"
+    assert settings.outbox_dir == Path("outbox-from-file")
+
+
+def test_env_example_lists_every_variable_and_runs_as_is() -> None:
+    """`.env.example` copied unchanged to `.env` gives the dev defaults, and names every
+    variable `Settings.from_env` reads."""
+    example = parse_env_file((PROJECT_ROOT / ".env.example").read_text())
+    source = (PROJECT_ROOT / "tutor_app" / "core" / "settings.py").read_text()
+    read = set(re.findall(r'opt\("([A-Z_]+)"\)', source))
+
+    assert read <= set(example), read - set(example)
+    assert Settings.from_env(example) == Settings.from_env({})

@@ -1,8 +1,12 @@
 """Every environment variable the app reads, typed, with dev defaults, in one place.
 
-Modelled on full-stack-fastapi-template's `core/config.py`: one immutable settings object,
-built from the environment once, that refuses to start in production with missing or default
-secrets and names what is missing.
+One immutable settings object, built from the environment once, that refuses to start in
+production with missing or default secrets and names what is missing.
+
+A `.env` file in the project root (or the file `ENV_FILE` names; `ENV_FILE=` with no value
+reads none) fills in variables the environment does not set: `KEY=value` lines, `#` comments,
+optional single or double quotes. The environment always wins, so a deployment's own variables
+are never overridden by a forgotten file.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_ENV_FILE = PROJECT_ROOT / ".env"
 DEV_SECRET_KEY = "dev-insecure-secret-key-change-me"
 # Signs the dev test-checkout page's events; never used when Stripe keys are configured.
 DEV_WEBHOOK_SECRET = "whsec_dev_local_test_checkout"
@@ -28,6 +33,64 @@ def _bool(value: str) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def parse_env_file(text: str) -> dict[str, str]:
+    """The variables of a `.env` file's text.
+
+    Understands `KEY=value`, an optional leading `export `, blank lines, `#` comment lines,
+    a ` #` comment after an unquoted value, and values in single or double quotes (kept
+    verbatim, `#` included). Lines without `=` are ignored.
+    """
+    values: dict[str, str] = {}
+    for raw_line in text.splitlines():
+        line = raw_line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("export "):
+            line = line[len("export "):].lstrip()
+        key, sep, value = line.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            continue
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in {"'", '"'}:
+            value = value[1:-1]
+        else:
+            value = value.split(" #", 1)[0].rstrip()
+        values[key] = value
+    return values
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """The variables of the `.env` file at `path`; none when there is no such file."""
+    try:
+        return parse_env_file(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+
+
+def environment_with_env_file(environ: Mapping[str, str]) -> dict[str, str]:
+    """`environ` over the `.env` file it points to: the file only fills in unset variables."""
+    name = environ.get("ENV_FILE")
+    if name is not None and not name.strip():
+        return dict(environ)  # ENV_FILE set but empty: read no file (the tests do this)
+    path = Path(name.strip()) if name else DEFAULT_ENV_FILE
+    if not path.is_absolute():
+        path = PROJECT_ROOT / path
+    return {**read_env_file(path), **environ}
+
+
+def sqlalchemy_url(url: str) -> str:
+    """`url` with the PostgreSQL driver the app ships (psycopg 3) when it names none.
+
+    `postgresql://` alone means psycopg2 to SQLAlchemy, which is not installed, and
+    `postgres://` (what many hosts hand out) is not a name SQLAlchemy knows at all.
+    """
+    scheme, sep, rest = url.partition("://")
+    if sep and scheme in {"postgres", "postgresql"}:
+        return f"postgresql+psycopg://{rest}"
+    return url
+
+
 @dataclass(frozen=True)
 class Settings:
     """The app's configuration. Build it with `Settings.from_env`; read it with `get_settings`."""
@@ -35,7 +98,9 @@ class Settings:
     app_env: str = "dev"
     app_url: str = "http://localhost:3000"
     secret_key: str = DEV_SECRET_KEY
-    database_url: str = f"sqlite:///{PROJECT_ROOT / 'var' / 'tutor_app.core.db'}"
+    # Always with an explicit driver (see `sqlalchemy_url`), so that this app, Alembic and
+    # Reflex's own engine all open the same database the same way.
+    database_url: str = f"sqlite:///{PROJECT_ROOT / 'var' / 'tutor_app.db'}"
     redis_url: str | None = None
     stripe_secret_key: str | None = None
     stripe_webhook_secret: str | None = None
@@ -45,13 +110,17 @@ class Settings:
     google_client_secret: str | None = None
     oidc_discovery_url: str = "https://accounts.google.com/.well-known/openid-configuration"
     smtp_url: str | None = None
-    mail_from: str = "Tutor Booking <no-reply@localhost>"
+    mail_from: str = "Tutorly <no-reply@localhost>"
     outbox_dir: Path = field(default=PROJECT_ROOT / "var" / "outbox")
-    # Cancellation policy (issue 5): a full refund up to this many hours before the start.
+    # Cancellation policy: cancelling at least this many hours before the start refunds this
+    # share of the price; later, nothing (too late for the tutor to fill the slot).
     refund_window_hours: int = 24
     refund_share_percent: int = 100
     # Dev and tests only: run the app's clock this far from the machine's (tutor_app.core.clock).
     clock_shift: timedelta = timedelta(0)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "database_url", sqlalchemy_url(self.database_url))
 
     @property
     def is_prod(self) -> bool:
@@ -79,8 +148,9 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        """Read the environment; raise SettingsError when prod lacks a required secret."""
-        env = os.environ if env is None else env
+        """Read `env`, or else the process environment over the project's `.env` file;
+        raise SettingsError when prod lacks a required secret."""
+        env = environment_with_env_file(os.environ) if env is None else env
 
         def opt(name: str) -> str | None:
             value = env.get(name, "").strip()
@@ -142,7 +212,7 @@ class Settings:
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process-wide settings, read from the environment on first use."""
+    """The process-wide settings, read from the environment (and `.env`) on first use."""
     return Settings.from_env()
 
 
