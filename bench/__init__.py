@@ -1,6 +1,6 @@
 """Benchmarks of the booking app (`make bench` = `python -m bench`): figures, printed as tables.
 
-Each module measures one promise of issue 3 beside a reference measured in the same run on the
+Each module measures one performance promise beside a reference measured in the same run on the
 same machine, so a figure reads as "how far from what is possible here" rather than as an
 absolute number that only means something on the machine it came from:
 

@@ -14,7 +14,7 @@ Both servers run at once, each on its own fresh database, and are loaded alterna
 (a warm-up, then `EVENTS` with `CONCURRENCY` always in flight, then `BURSTS` bursts of
 `CONCURRENCY` simultaneous deliveries to an idle server), so that other work on the machine
 weighs on both alike. httpx AsyncClient over loopback; the load generator shares the CPUs with
-the servers. Targets (issue 3): at least half the ceiling's events/s; p99 under 100 ms.
+the servers. Targets: at least half the ceiling's events/s; p99 under 100 ms.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ and web directory) and are measured the same way, in the same run, in the same b
   warm browser cache (a returning visitor in a new tab; the first navigation is a warm-up)
   and as a first visit (a new browser profile each time, nothing cached).
 
-Target (issue 3): within 1.3x of the floor for both.
+Target: within 1.3x of the floor for both.
 """
 
 from __future__ import annotations

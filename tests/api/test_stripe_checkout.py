@@ -201,7 +201,7 @@ def test_late_webhook_books_and_closes_the_newcomers_session(
 def test_gateway_lists_completed_sessions_and_refunds_idempotently(
     fake: FakeStripe, client: httpx.Client, session: Session
 ) -> None:
-    """The reconciliation and refund calls issue 5 builds on, against the fake Stripe API."""
+    """The reconciliation and refund calls cancellation builds on, against the fake Stripe API."""
     ids = []
     for _ in range(3):
         headers = _signed_in(session, make_user(session))

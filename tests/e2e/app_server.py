@@ -7,7 +7,7 @@ when it fails to come up.
 
 Each app gets its own Reflex web and states work directories (`REFLEX_WEB_WORKDIR`,
 `REFLEX_STATES_WORKDIR`) under the system temp dir: concurrent runs never share
-`/work/main/.web`, and a directory kept between runs saves the `bun install` step (Reflex
+the project's `.web`, and a directory kept between runs saves the `bun install` step (Reflex
 recompiles the pages every start anyway).
 """
 

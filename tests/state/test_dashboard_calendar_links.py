@@ -1,4 +1,4 @@
-"""The dashboard's "Add to calendar" links (issue 4): what each lesson card carries.
+"""The dashboard's "Add to calendar" links: what each lesson card carries.
 
 An upcoming lesson offers its `.ics` file (a route of the API, served to its own student) and
 a Google Calendar link filled in with the lesson; past and canceled lessons offer neither.

@@ -82,7 +82,7 @@ def test_cancel_keeps_the_uid_and_marks_the_event_cancelled() -> None:
     booking = _booking()
     request = _event(lesson_calendar(booking, "María García", "ann@example.com", app_url=APP))[1]
     booking.status = BookingStatus.CANCELED
-    booking.sequence = 1  # the cancel bumps it (issue 5's write side)
+    booking.sequence = 1  # cancellation bumps it (booking.cancellation)
     calendar, cancel = _event(
         lesson_calendar(booking, "María García", "ann@example.com", method="CANCEL", app_url=APP)
     )

@@ -1,4 +1,4 @@
-"""slots with a tutor's connected Google Calendar: its busy times are not offered (issue 4).
+"""slots with a tutor's connected Google Calendar: its busy times are not offered.
 
 The real google-api-python-client asks `FakeGoogle`'s freeBusy over HTTP, as in production.
 A busy span in the tutor's own calendar hides the starts that overlap it, from the picker and

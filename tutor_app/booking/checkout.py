@@ -107,7 +107,7 @@ def cancel_url(*, tutor_id: str, duration_minutes: int, start: datetime) -> str:
 
 
 def metadata_start(start: datetime) -> str:
-    """`2026-12-01T15:00:00.000Z`: JavaScript's `toISOString()`, as the earlier app wrote it."""
+    """`2026-12-01T15:00:00.000Z`: JavaScript's `toISOString()` form, fixed for the metadata."""
     utc = start.astimezone(UTC)
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
 

@@ -40,7 +40,7 @@ EVENTS = (BOOKING_CREATED, BOOKING_CANCELED, BOOKING_RESCHEDULED)
 FollowUp = Callable[[str], object]
 
 # >>> Follow-up modules: imported on the first event so that they can register themselves.
-# The calendar integration (issue 4) registers its create/move/delete calls from here.
+# The calendar integration registers its create/move/delete calls from here.
 FOLLOW_UP_MODULES: tuple[str, ...] = ("tutor_app.tutor_calendar.calendar_sync",)
 # <<<
 

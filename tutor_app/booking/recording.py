@@ -94,7 +94,7 @@ def _parse_start(text: Any) -> datetime:
         parsed = datetime.fromisoformat(raw)
     except ValueError as exc:
         raise InvalidSession(f"metadata.startDateTimeISO is not ISO-8601: {text!r}") from exc
-    # The earlier app wrote `Date.toISOString()`, always UTC; a bare value can only mean UTC.
+    # The metadata holds `Date.toISOString()` form, always UTC; a bare value can only mean UTC.
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC)

@@ -403,8 +403,8 @@ def handle_charge_refunded(
 
     Order-independent (module doc): with no booking yet, the payment's Checkout Session is read
     from Stripe and booked first, so a `checkout.session.completed` arriving later is a
-    duplicate. A partial refund of a SCHEDULED lesson cancels it too (issue 5: a refund made
-    in the dashboard means the lesson is off); a COMPLETED lesson is canceled only by a full
+    duplicate. A partial refund of a SCHEDULED lesson cancels it too (a refund made in
+    Stripe's dashboard means the lesson is off); a COMPLETED lesson is canceled only by a full
     refund, else it just shows the amount. `claim` runs in the final transaction (the webhook
     records its event id there). A Stripe failure raises PaymentProviderError (answer 5xx,
     Stripe retries).

@@ -38,8 +38,8 @@ class Quote:
     def metadata(self) -> dict[str, str]:
         """The pricing breakdown for Stripe Checkout metadata, whose values must be strings.
 
-        The key names are the ones the earlier app wrote, so sessions created by either app
-        are read the same way.
+        The key names are a fixed contract: checkout sessions already at Stripe carry them,
+        and the webhook reads every session by them, so they never change.
         """
         return {
             "priceCents": str(self.total_cents),

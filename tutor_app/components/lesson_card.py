@@ -116,7 +116,7 @@ def lesson_card(lesson: Var[Any]) -> rx.Component:
                         rx.text(lesson["refund"], size="2", color=rx.color("red", 11),
                                 class_name="lesson-refund"),
                     ),
-                    _add_to_calendar(lesson),  # issue 4
+                    _add_to_calendar(lesson),  # .ics and Google Calendar links
                     spacing="1",
                     min_width="0",
                 ),
@@ -135,7 +135,7 @@ def lesson_card(lesson: Var[Any]) -> rx.Component:
                     id=book_again_id,
                 ),
             ),
-            manage_buttons(lesson),  # issue 5: reschedule / cancel (scheduled lessons)
+            manage_buttons(lesson),  # reschedule / cancel (scheduled lessons)
             justify="between",
             align=rx.breakpoints(initial="start", sm="center"),  # type: ignore[arg-type]
             direction=rx.breakpoints(initial="column", sm="row"),  # type: ignore[arg-type]

@@ -43,8 +43,8 @@ HOLDER = f"{socket.gethostname()[:80]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 # periodic jobs is enough to run them; a module not written yet is skipped.
 JOB_MODULES: tuple[str, ...] = (
     "tutor_app.mail.notifications",  # reminders, notification retries
-    "tutor_app.tutor_calendar.calendar_sync",  # calendar retries (issue 4)
-    "tutor_app.payments.reconcile",  # reconciliation, refund retries, lesson completion (issue 5)
+    "tutor_app.tutor_calendar.calendar_sync",  # calendar retries
+    "tutor_app.payments.reconcile",  # reconciliation, refund retries, lesson completion
 )
 
 

@@ -1,4 +1,4 @@
-"""Page routes, named once (DESIGN.md, Contracts)."""
+"""Page routes, named once: pages, links and redirects all use these constants."""
 
 DIRECTORY = "/"
 TUTOR_PROFILE = "/tutors/[tutor_id]"

@@ -408,7 +408,7 @@ def _loading() -> rx.Component:
     route=routes.BOOK_NOW,
     title="Book a lesson · Tutorly",
     description="Choose a tutor, a lesson length and a time, and pay securely.",
-    on_load=[S.load, ResumeCheckoutState.load],  # issue 5: offer an unfinished payment
+    on_load=[S.load, ResumeCheckoutState.load],  # offer an unfinished payment
 )
 def book_now() -> rx.Component:
     """The wizard: step indicator, a notice when needed, and the current step."""
@@ -421,7 +421,7 @@ def book_now() -> rx.Component:
             step_indicator(STEP_LABELS, current=S.step, reachable=S.max_step,
                            on_select=S.go_to_step),
             _message(),
-            resume_banner(),  # issue 5: "You have a payment in progress ... Resume payment"
+            resume_banner(),  # "You have a payment in progress ... Resume payment"
             rx.card(
                 rx.cond(
                     S.loaded,

@@ -96,7 +96,7 @@ def dashboard() -> rx.Component:
                 gap="1rem",
                 width="100%",
             ),
-            manage_dialogs(),  # issue 5: cancel / reschedule dialogs and their notice
+            manage_dialogs(),  # cancel / reschedule dialogs and their notice
             rx.cond(
                 D.loaded,
                 rx.cond(

@@ -43,7 +43,7 @@ class LessonCard(TypedDict):
     status_color: str  # a Radix colour name for the badge
     refund: str  # "Refunded $60.00 · Tutor ill", or ""
     book_again_url: str  # "" when the tutor is no longer bookable
-    # "Add to calendar" (issue 4), both "" unless the lesson is upcoming and scheduled:
+    # "Add to calendar", both "" unless the lesson is upcoming and scheduled:
     calendar_file_url: str  # the lesson's .ics, downloaded as a whole document
     google_calendar_url: str  # Google Calendar's "new event" form, filled in
 
@@ -65,7 +65,7 @@ def lesson_card(view: lessons.LessonView, tz: str, *, upcoming: bool = False) ->
     if view.refunded_cents:
         refund = f"Refunded {pricing.format_money(view.refunded_cents, view.currency)}"
     if view.cancel_reason:
-        reason = cancel_reason_for_student(view.cancel_reason)  # issue 5: codes in words
+        reason = cancel_reason_for_student(view.cancel_reason)  # codes in words
         refund = f"{refund} · {reason}" if refund else reason
     return {
         "id": view.id,
