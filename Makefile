@@ -55,7 +55,7 @@ lint: setup
 prestart: setup ## migrate the database and load the tutor catalog
 	$(PY) -m tutor_app.cli prestart
 
-reconcile: setup ## book paid Checkout Sessions the webhook missed
+reconcile: setup ## book paid checkout sessions the webhook missed
 	$(PY) -m tutor_app.cli reconcile
 
 setup: $(VENV)/.installed $(BUN)

@@ -74,7 +74,7 @@ def bench_db(report: Report, backend: str) -> None:
 
     with fresh_database(backend) as url:
         engine = app_db.build_engine(url)
-        app_db.use_engine(engine)  # what the services' own sessions open, as in the app
+        app_db.use_engine(engine)  # what the services' own db sessions open, as in the app
         try:
             with Session(engine) as session:
                 for i, start in enumerate(_booking_starts()):
@@ -87,7 +87,7 @@ def bench_db(report: Report, backend: str) -> None:
                 session.commit()
 
             def run() -> list[datetime]:
-                # The wizard's read: a session of the app's own per page event.
+                # The wizard's read: a db session of the app's own per page event.
                 with app_db.session() as session:
                     return slot_service.free_slots_for(
                         session, tutor_id=TUTOR_ID, duration_minutes=60, now=NOW

@@ -133,7 +133,7 @@ def database(_engine: sa.Engine) -> sa.Engine:
 
 @pytest.fixture
 def session(database: sa.Engine) -> Iterator[Session]:
-    """A session on the clean test database, for arranging and asserting rows."""
+    """A db session on the clean test database, for arranging and asserting rows."""
     with Session(database, expire_on_commit=False) as s:
         yield s
 
@@ -194,7 +194,8 @@ def google(
 @pytest.fixture(scope="session")
 def stripe_server() -> Iterator[FakeStripe]:
     """One local fake Stripe API for the whole run (the real `stripe` SDK talks to it)."""
-    # The fake dates its sessions by the app's clock, as Stripe and the app share real time.
+    # The fake dates its checkout sessions by the app's clock, as Stripe and the app share
+    # real time.
     with FakeStripe(clock=lambda: clock.now().timestamp()) as server:
         yield server
 

@@ -83,12 +83,12 @@ def booking(db: Session, *, session_id: str | None = None, booking_id: str | Non
     if booking_id is not None:
         query = query.where(Booking.id == booking_id)
     found = db.exec(query).one()
-    db.commit()  # end the read: a later write in this session must not meet a stale snapshot
+    db.commit()  # end the read: a later write in this db session must not meet a stale snapshot
     return found
 
 
 def hold_of(db: Session, session_id: str) -> SlotHold:
-    """The slot hold of a Checkout Session, read fresh (the read transaction is ended)."""
+    """The slot hold of a checkout session, read fresh (the read transaction is ended)."""
     db.commit()
     db.expire_all()
     hold = db.exec(select(SlotHold).where(SlotHold.checkout_session_id == session_id)).one()

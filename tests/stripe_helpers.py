@@ -96,7 +96,7 @@ def session_object(
     paid: bool = True,
     customer_email: str | None = None,
 ) -> dict[str, Any]:
-    """A completed Checkout Session as Stripe sends it, with the app's metadata."""
+    """A completed checkout session as Stripe sends it, with the app's metadata."""
     metadata: dict[str, str] = {
         "tutorId": tutor_id,
         "startDateTimeISO": checkout.metadata_start(start),

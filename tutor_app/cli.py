@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     grant.add_argument("--tutor", help="catalog tutor id, required for the tutor role")
     run_job = sub.add_parser("run-job", help="run one periodic job once (e.g. reminders)")
     run_job.add_argument("name")
-    recon = sub.add_parser("reconcile", help="book paid Checkout Sessions the webhook missed")
+    recon = sub.add_parser("reconcile", help="book paid checkout sessions the webhook missed")
     recon.add_argument("--hours", type=int, default=72, help="how far back to look (72)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")

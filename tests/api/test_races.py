@@ -1,7 +1,7 @@
 """Races over real HTTP, on whichever database `TEST_DATABASE` names.
 
 - Twenty students try to buy one slot at the same moment (`POST /api/stripe/checkout`
-  against the fake Stripe API): one gets a Checkout Session, the others are refused.
+  against the fake Stripe API): one gets a checkout session, the others are refused.
 - Twenty paid sessions for one slot (each student paid after the previous hold lapsed) are
   delivered to the webhook concurrently, each twice: one lesson is booked; every other
   payment is refunded once, automatically.

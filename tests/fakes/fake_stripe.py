@@ -5,7 +5,7 @@ The real `stripe` SDK talks to it unchanged, configured either way:
     client = stripe.StripeClient("sk_test_fake", base_addresses={"api": fake.url})
     stripe.api_key = "sk_test_fake"; stripe.api_base = fake.url
 
-Covered: Checkout Sessions (create / retrieve / list / expire), Refunds (create / retrieve /
+Covered: checkout sessions (create / retrieve / list / expire), Refunds (create / retrieve /
 list), PaymentIntents and Customers (retrieve), Stripe's error JSON, `Authorization` checks and
 `Idempotency-Key` replay. Test-side helpers change state the way the customer would on Stripe's
 side (`complete_session`, `pay_session`, `expire_session`), build Event JSON (`build_event`),
@@ -253,7 +253,7 @@ class FakeStripe(StartStop):
     """In-memory Stripe over HTTP. All state is guarded by one lock.
 
     Public state (read it, don't mutate it from tests; use the helpers):
-      `sessions`: id -> Checkout Session dict (the JSON the API returns)
+      `sessions`: id -> checkout session dict (the JSON the API returns)
       `line_items`: session id -> decoded `line_items` param it was created with
       `payment_intents`, `customers`: id -> object dict
       `refunds`: list of Refund dicts, oldest first

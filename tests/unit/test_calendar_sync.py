@@ -82,7 +82,7 @@ def book(session: Session, student: User | None, *, start: datetime = START,
 
 
 def fresh(session: Session, booking: Booking) -> Booking:
-    """The booking as committed now (ends the session's read snapshot first)."""
+    """The booking as committed now (ends the db session's read snapshot first)."""
     session.commit()
     session.expire_all()
     row = session.get(Booking, booking.id)

@@ -34,7 +34,7 @@ def _send(**overrides: object) -> None:
 def test_message_through_smtp_with_login(configure: ConfigureFn) -> None:
     with SmtpServer(username="mailer", password="p@ss word:1") as smtp:
         configure(SMTP_URL=f"smtp://mailer:p%40ss%20word%3A1@127.0.0.1:{smtp.port}",
-                  MAIL_FROM="Tutor Booking <hello@example.com>")
+                  MAIL_FROM="Tutorly <hello@example.com>")
         _send()
         [mail] = smtp.wait_for(1)
 

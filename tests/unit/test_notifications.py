@@ -36,7 +36,7 @@ def smtp(_smtp: SmtpServer, configure: ConfigureFn, tmp_path: Path) -> SmtpServe
     """The SMTP server, empty and accepting, with the app's SMTP_URL pointed at it."""
     _smtp.clear()
     configure(SMTP_URL=_smtp.url, APP_URL=APP, APP_ENV="dev",
-              OUTBOX_DIR=str(tmp_path / "outbox"), MAIL_FROM="Tutor Booking <hello@example.com>")
+              OUTBOX_DIR=str(tmp_path / "outbox"), MAIL_FROM="Tutorly <hello@example.com>")
     return _smtp
 
 
@@ -113,7 +113,7 @@ def test_confirmation_has_text_html_and_a_parseable_invitation(
     message = mail.message
     assert mail.rcpt_tos == ("ann@example.com",)
     assert message["To"] == "ann@example.com"
-    assert message["From"] == "Tutor Booking <hello@example.com>"
+    assert message["From"] == "Tutorly <hello@example.com>"
     assert "María García" in message["Subject"]
     assert message.get_content_type() == "multipart/mixed"
     [alternative] = [p for p in message.iter_parts()

@@ -1,4 +1,4 @@
-"""Reconciliation books the paid sessions Stripe has and the database lacks, once.
+"""Reconciliation books the paid checkout sessions Stripe has and the database lacks, once.
 
 The "webhook never arrived" case is made literally: the student checks out and pays at the
 fake Stripe, and no event is delivered. Reconciliation must find the session by listing

@@ -46,7 +46,7 @@ def _is_handoff(row: AuthSession) -> bool:
 
 
 def create_session(db: Session, *, user_id: str, now: datetime | None = None) -> str:
-    """Start a 30-day session for the user; returns the token for the cookie. Caller commits.
+    """Start a 30-day sign-in session for the user; returns the cookie's token. Caller commits.
 
     The user's expired sessions and tickets are deleted on the way, so rows do not pile up.
     """
@@ -68,7 +68,8 @@ def create_session(db: Session, *, user_id: str, now: datetime | None = None) ->
 
 
 def create_handoff(db: Session, *, user_id: str, now: datetime | None = None) -> str:
-    """A 60-second, single-use ticket that `redeem_handoff` turns into a session. Caller commits."""
+    """A 60-second, single-use ticket that `redeem_handoff` turns into a sign-in session.
+    Caller commits."""
     now = now or clock.now()
     ticket = new_token()
     db.add(
@@ -84,7 +85,7 @@ def create_handoff(db: Session, *, user_id: str, now: datetime | None = None) ->
 def redeem_handoff(
     db: Session, *, ticket: str, now: datetime | None = None
 ) -> tuple[str, User] | None:
-    """Swap a live handoff ticket for a real session: (new session token, user), or None.
+    """Swap a live handoff ticket for a real sign-in session: (new token, user), or None.
 
     The swap is one conditional UPDATE on the ticket's hash, so of two concurrent redemptions
     (on any workers) exactly one wins and the ticket is dead afterwards. Caller commits.
@@ -130,7 +131,7 @@ def user_for_token(db: Session, token: str | None, *, now: datetime | None = Non
 
 
 def revoke_session(db: Session, *, token: str | None, now: datetime | None = None) -> bool:
-    """End the session of this token (sign-out); True when there was one. Caller commits."""
+    """End the sign-in session of this token (sign-out); True when there was one. Caller commits."""
     if not token:
         return False
     row = db.exec(
@@ -145,7 +146,7 @@ def revoke_session(db: Session, *, token: str | None, now: datetime | None = Non
 
 
 def token_from_cookie_header(cookie_header: str | None) -> str | None:
-    """The session token in a raw `Cookie:` header, or None.
+    """The sign-in session token in a raw `Cookie:` header, or None.
 
     Parsed by hand: `http.cookies.SimpleCookie` gives up on the whole header when any other
     cookie of the site is malformed, which would sign the user out for someone else's cookie.
@@ -161,7 +162,7 @@ def token_from_cookie_header(cookie_header: str | None) -> str | None:
 
 
 def user_for_cookie_header(cookie_header: str | None) -> User | None:
-    """The signed-in user for a request's `Cookie:` header (opens its own database session)."""
+    """The signed-in user for a request's `Cookie:` header (opens its own db session)."""
     token = token_from_cookie_header(cookie_header)
     if token is None:
         return None
@@ -170,7 +171,7 @@ def user_for_cookie_header(cookie_header: str | None) -> User | None:
 
 
 def session_cookie(token: str) -> dict[str, Any]:
-    """The attributes of the session cookie, as keyword arguments of Starlette's `set_cookie`.
+    """The sign-in session cookie's attributes, as keyword arguments of Starlette's `set_cookie`.
 
     The one place they are decided, so every route that signs someone in sets the same cookie:
     HttpOnly (no script can read it), SameSite=Lax (not sent on cross-site POSTs), Secure when

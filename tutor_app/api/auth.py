@@ -1,4 +1,4 @@
-"""/api/auth: the routes that set and clear the session cookie.
+"""/api/auth: the routes that set and clear the sign-in session cookie.
 
 - `GET /api/auth/login/{provider}` and `GET /api/auth/callback/{provider}`: OpenID sign-in.
 - `GET /api/auth/session?ticket=&next=`: swaps a form sign-in's handoff ticket for the cookie.
@@ -172,7 +172,7 @@ def session_handoff(request: Request) -> Response:
 
 
 def logout(request: Request) -> Response:
-    """Revoke this browser's session, clear its cookie and go home."""
+    """Revoke this browser's sign-in session, clear its cookie and go home."""
     if not _same_site_request(request):
         return JSONResponse({"error": "cross-site request refused"}, 403, headers=NO_STORE)
     with app_db.session() as db:

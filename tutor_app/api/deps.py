@@ -9,7 +9,7 @@ from tutor_app.core.models import User
 
 
 def session_token(request: Request) -> str | None:
-    """The session token the request carries in its cookie, if any."""
+    """The sign-in session token the request carries in its cookie, if any."""
     return request.cookies.get(SESSION_COOKIE) or None
 
 

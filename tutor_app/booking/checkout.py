@@ -1,4 +1,4 @@
-"""Starting a payment: a slot hold plus a Stripe Checkout Session for it.
+"""Starting a payment: a slot hold plus a Stripe checkout session for it.
 
 One service for the wizard and for `POST /api/stripe/checkout`. The price comes from the
 catalog only. The hold keeps the slot for this student for as long as the session can be paid,
@@ -121,7 +121,7 @@ def start_checkout(
     note: str = "",
     now: datetime | None = None,
 ) -> CheckoutStarted:
-    """Hold the slot and open (or resume) a Checkout Session for it; owns its transactions.
+    """Hold the slot and open (or resume) a checkout session for it; owns its transactions.
 
     Raises UnknownTutor, InvalidLesson, SlotTaken (with alternatives) or PaymentProviderError.
     On a Stripe failure the hold this call made is released again: nothing is left half-done.
@@ -281,7 +281,7 @@ def _own_holds(
 
 
 def _open_session(reservation: _Reservation, *, user: User, now: datetime) -> tuple[str, str]:
-    """Create the Checkout Session for a hold and attach it; on failure undo the new hold."""
+    """Create the checkout session for a hold and attach it; on failure undo the new hold."""
     hold = reservation.hold
     try:
         if get_settings().dev_payments:
@@ -312,7 +312,7 @@ def _open_session(reservation: _Reservation, *, user: User, now: datetime) -> tu
 
 
 def session_params(reservation: _Reservation, *, user: User) -> dict[str, Any]:
-    """The Checkout Session request, derived from the hold alone.
+    """The checkout session request, derived from the hold alone.
 
     Everything, `expires_at` included, comes from the stored hold, so a retry with the same
     idempotency key sends identical parameters (Stripe refuses a key reused with others).

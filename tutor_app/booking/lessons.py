@@ -117,7 +117,7 @@ def dashboard_lessons(
 def lesson_for_checkout_session(
     db: Session, *, session_id: str, user_id: str
 ) -> LessonView | None:
-    """The booking a paid Checkout Session produced, when it exists and belongs to `user_id`.
+    """The booking a paid checkout session produced, when it exists and belongs to `user_id`.
 
     None while the webhook has not written it yet, and also when the session is someone
     else's: a session id in a URL must not reveal another student's lesson.

@@ -1,4 +1,4 @@
-"""Writing bookings: a paid Checkout Session becomes exactly one booking.
+"""Writing bookings: a paid checkout session becomes exactly one booking.
 
 The only way a booking comes to exist (the seed's "bookings as source of truth"): the Stripe
 webhook, and later reconciliation, hand a paid session to `record_paid_session`. The booking is
@@ -44,7 +44,7 @@ _MAX_LESSON = timedelta(hours=24)
 
 
 class BookingOutcome(StrEnum):
-    """What `record_paid_session` did with a session."""
+    """What `record_paid_session` did with a checkout session."""
 
     CREATED = "created"  # a new SCHEDULED booking
     DUPLICATE = "duplicate"  # the session already had its booking: nothing written
@@ -55,12 +55,12 @@ class BookingOutcome(StrEnum):
 
 
 class InvalidSession(ValueError):
-    """A paid session whose metadata cannot describe a lesson."""
+    """A paid checkout session whose metadata cannot describe a lesson."""
 
 
 @dataclass(frozen=True)
 class PaidLesson:
-    """What a booking is made of, read from a Checkout Session."""
+    """What a booking is made of, read from a checkout session."""
 
     session_id: str
     tutor_id: str
@@ -101,7 +101,7 @@ def _parse_start(text: Any) -> datetime:
 
 
 def parse_paid_session(session: Mapping[str, Any]) -> PaidLesson:
-    """Read a Checkout Session dict (webhook payload or API object) into a PaidLesson.
+    """Read a checkout session dict (webhook payload or API object) into a PaidLesson.
 
     Accepts the seed's metadata keys, with `tutorSlug` as the earlier name of `tutorId`, and a
     lesson length from `durationMinutes` or, failing that, from `endDateTimeISO`.
@@ -161,7 +161,7 @@ def parse_paid_session(session: Mapping[str, Any]) -> PaidLesson:
 
 
 def booking_for_session(db_session: Session, *, session_id: str) -> Booking | None:
-    """The booking made from a Checkout Session, if any."""
+    """The booking made from a checkout session, if any."""
     return db_session.exec(
         select(Booking).where(Booking.stripe_checkout_session_id == session_id)
     ).first()
@@ -174,7 +174,7 @@ def record_paid_session(
     claim: Callable[[Session], bool] | None = None,
     now: datetime | None = None,
 ) -> BookingOutcome:
-    """Make the booking for a paid Checkout Session, once; owns its transaction.
+    """Make the booking for a paid checkout session, once; owns its transaction.
 
     `source` ("webhook", "reconcile", ...) is for the logs. `claim`, when given, runs first
     inside the same transaction (the webhook records its event id there), so the booking and

@@ -26,7 +26,7 @@ larger of the recorded refunds' sum and the charge's `amount_refunded` from `cha
 `charge.refunded` (a refund made in the Stripe dashboard, or the echo of ours) brings the
 booking to CANCELED with the refunded amount, in any order relative to
 `checkout.session.completed`: when the booking does not exist yet, the handler asks Stripe for
-the Checkout Session of that payment and books it first through the webhook's own idempotent
+the checkout session of that payment and books it first through the webhook's own idempotent
 path (`bookings.record_paid_session`), then cancels it. A later `checkout.session.completed`
 for it is then a duplicate, so the lesson can never come back as SCHEDULED. This costs a Stripe
 call only in that rare order, and needs no extra table.
@@ -89,7 +89,7 @@ class ChargeRefundOutcome(StrEnum):
     """What `handle_charge_refunded` did."""
 
     APPLIED = "applied"  # the booking now carries the refund (and is CANCELED)
-    NOT_OURS = "not_ours"  # no Checkout Session of this app paid that charge
+    NOT_OURS = "not_ours"  # no checkout session of this app paid that charge
     ALREADY_HANDLED = "duplicate_event"  # `claim` refused (webhooks.DUPLICATE_EVENT)
 
 
@@ -401,7 +401,7 @@ def handle_charge_refunded(
     Stripe refunded (the charge's cumulative `amount_refunded`). Idempotent; owns its
     transactions.
 
-    Order-independent (module doc): with no booking yet, the payment's Checkout Session is read
+    Order-independent (module doc): with no booking yet, the payment's checkout session is read
     from Stripe and booked first, so a `checkout.session.completed` arriving later is a
     duplicate. A partial refund of a SCHEDULED lesson cancels it too (a refund made in
     Stripe's dashboard means the lesson is off); a COMPLETED lesson is canceled only by a full

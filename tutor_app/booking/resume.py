@@ -40,7 +40,7 @@ class OpenCheckout:
 def open_checkout(
     db: Session, *, user_id: str, now: datetime | None = None
 ) -> OpenCheckout | None:
-    """The user's newest hold whose Checkout Session can still be paid, or None."""
+    """The user's newest hold whose checkout session can still be paid, or None."""
     if not user_id:
         return None
     now = now or clock.now()

@@ -1,4 +1,4 @@
-"""In-process "the booking for this session exists now" signals, for the success page.
+"""In-process "the booking for this checkout session exists now" signals, for the success page.
 
 The webhook commits in a worker thread; the success page waits in the event loop of the
 process that serves the student. `notify_booked` may be called from any thread: it wakes each

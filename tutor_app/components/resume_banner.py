@@ -10,7 +10,7 @@ R = ResumeCheckoutState
 
 
 def resume_banner() -> rx.Component:
-    """Shown when the student left an open Checkout Session: one click takes them back."""
+    """Shown when the student left an open checkout session: one click takes them back."""
     return rx.cond(
         R.resume_url != "",
         rx.callout(

@@ -1,4 +1,4 @@
-"""The single database engine and the sessions the services use.
+"""The single database engine and the db sessions the services use.
 
 SQLite is the embedded default; PostgreSQL is the scale-out database. Writes that must not
 overlap (bookings, slot holds) open their transaction with `write_session()`, which on SQLite
@@ -88,14 +88,14 @@ def is_sqlite() -> bool:
 
 @contextmanager
 def session() -> Iterator[Session]:
-    """A session for reads and ordinary writes; the caller commits."""
+    """A db session for reads and ordinary writes; the caller commits."""
     with Session(_immediate(), expire_on_commit=False) as db:
         yield db
 
 
 @contextmanager
 def read_session() -> Iterator[Session]:
-    """A session that only reads; on SQLite it never waits for the write lock."""
+    """A db session that only reads; on SQLite it never waits for the write lock."""
     with Session(engine(), expire_on_commit=False) as db:
         yield db
 
@@ -106,7 +106,7 @@ def _immediate() -> Engine:
 
 @contextmanager
 def write_session() -> Iterator[Session]:
-    """A session whose transaction holds the write lock from its start on SQLite."""
+    """A db session whose transaction holds the write lock from its start on SQLite."""
     with Session(_immediate(), expire_on_commit=False) as db:
         yield db
 

@@ -208,7 +208,7 @@ class Booking(SQLModel, table=True):
 
 
 class SlotHold(SQLModel, table=True):
-    """A tutor's slot kept for one student while their Checkout Session is open."""
+    """A tutor's slot kept for one student while their checkout session is open."""
 
     __tablename__ = "slot_holds"
     __table_args__ = (

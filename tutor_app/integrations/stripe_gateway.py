@@ -64,7 +64,7 @@ def _fail(action: str, exc: stripe.StripeError) -> PaymentProviderError:
 
 
 def create_checkout_session(params: dict[str, Any], *, idempotency_key: str) -> dict[str, Any]:
-    """Create a Checkout Session. The key makes a retried request return the same session."""
+    """Create a checkout session. The key makes a retried request return the same session."""
     try:
         session = _client().v1.checkout.sessions.create(
             params,  # type: ignore[arg-type]
@@ -76,7 +76,7 @@ def create_checkout_session(params: dict[str, Any], *, idempotency_key: str) -> 
 
 
 def retrieve_checkout_session(session_id: str) -> dict[str, Any]:
-    """The current state of one Checkout Session."""
+    """The current state of one checkout session."""
     try:
         session = _client().v1.checkout.sessions.retrieve(session_id)
     except stripe.StripeError as exc:
@@ -85,7 +85,7 @@ def retrieve_checkout_session(session_id: str) -> dict[str, Any]:
 
 
 def expire_checkout_session(session_id: str) -> dict[str, Any]:
-    """Close an open session so it can no longer be paid (for example a replaced hold's)."""
+    """Close an open checkout session so it can no longer be paid (e.g. a replaced hold's)."""
     try:
         session = _client().v1.checkout.sessions.expire(session_id)
     except stripe.StripeError as exc:
@@ -94,7 +94,7 @@ def expire_checkout_session(session_id: str) -> dict[str, Any]:
 
 
 def list_completed_sessions(since: datetime, *, page_size: int = 100) -> list[dict[str, Any]]:
-    """Every Checkout Session with status "complete" created at or after `since`.
+    """Every checkout session with status "complete" created at or after `since`.
 
     For reconciliation: it pages through the whole window, newest first, so a webhook outage
     longer than Stripe's retries can still be healed.
@@ -119,7 +119,7 @@ def list_completed_sessions(since: datetime, *, page_size: int = 100) -> list[di
 
 
 def checkout_session_for_payment_intent(payment_intent: str) -> dict[str, Any] | None:
-    """The Checkout Session whose payment created `payment_intent`, or None.
+    """The checkout session whose payment created `payment_intent`, or None.
 
     For `charge.refunded` arriving before `checkout.session.completed` (refunds.py): the
     refund handler books the session first, so the completed event cannot revive it later.

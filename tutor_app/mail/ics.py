@@ -27,7 +27,7 @@ from tutor_app.core.settings import get_settings
 from tutor_app.core.timefmt import format_duration
 
 Method = Literal["REQUEST", "CANCEL", "PUBLISH"]
-PRODID = "-//Tutor Booking//Lessons//EN"
+PRODID = "-//Tutorly//Lessons//EN"
 GOOGLE_RENDER_URL = "https://calendar.google.com/calendar/render"
 
 
@@ -101,7 +101,7 @@ def lesson_calendar(
 
     organizer_name, organizer_email = parseaddr(get_settings().mail_from)
     organizer = vCalAddress(f"mailto:{organizer_email or 'no-reply@localhost'}")
-    organizer.params["cn"] = vText(organizer_name or "Tutor Booking")
+    organizer.params["cn"] = vText(organizer_name or "Tutorly")
     event.add("organizer", organizer)
     if student_email and method != "PUBLISH":
         attendee = vCalAddress(f"mailto:{student_email}")

@@ -575,7 +575,7 @@ def _text(facts: _Facts, intro: str, rows: list[tuple[str, str]], extra: list[st
     if extra:
         lines += ["", *extra]
     lines += [""] + [f"{label}: {url}" for label, url in links]
-    lines += ["", "— Tutor Booking", ""]
+    lines += ["", "— Tutorly", ""]
     return "\n".join(lines)
 
 
@@ -593,5 +593,5 @@ def _html(facts: _Facts, intro: str, rows: list[tuple[str, str]], extra: list[st
         "<!doctype html><html><body style=\"font-family:sans-serif;line-height:1.5\">"
         f"<p>{e(_greeting(facts))}</p><p>{e(intro)}</p>"
         f"<table>{table}</table>{notes}<p>{buttons}</p>"
-        "<p style=\"color:#666\">— Tutor Booking</p></body></html>"
+        "<p style=\"color:#666\">— Tutorly</p></body></html>"
     )

@@ -47,7 +47,7 @@ class DevPaymentError(Exception):
 
 @dataclass(frozen=True)
 class DevCheckout:
-    """What the test-checkout page shows for one session."""
+    """What the test-checkout page shows for one checkout session."""
 
     session_id: str
     status: str  # OPEN, EXPIRED or PAID
@@ -86,7 +86,7 @@ def _status(hold: SlotHold, now: datetime) -> str:
 
 
 def load_dev_checkout(session_id: str, *, now: datetime | None = None) -> DevCheckout | None:
-    """The page's view of a dev session; None when unknown (or when dev payments are off)."""
+    """The page's view of a dev checkout session; None when unknown or dev payments are off."""
     if not get_settings().dev_payments or not is_dev_session(session_id):
         return None
     now = now or clock.now()
@@ -189,7 +189,7 @@ def success_redirect(session_id: str) -> str:
 async def pay_dev_session(
     session_id: str, *, app_url: str | None = None, timeout: float = 15.0
 ) -> str:
-    """Pay a dev session: POST a signed completed event to the webhook; the success URL.
+    """Pay a dev checkout session: POST a signed completed event to the webhook; the success URL.
 
     The event travels over HTTP to `{APP_URL}/api/stripe/webhook`, like Stripe's would, and
     the database read runs in a thread: the event loop that serves the page never blocks.

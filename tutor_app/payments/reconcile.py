@@ -1,4 +1,4 @@
-"""Self-healing: book every paid Checkout Session that Stripe completed and we never recorded.
+"""Self-healing: book every paid checkout session that Stripe completed and we never recorded.
 
 Stripe retries a webhook for about three days; an endpoint down longer than that (or an event
 lost to a bug) would leave a student charged with no lesson. `reconcile` lists the sessions
@@ -41,7 +41,7 @@ COMPLETION_EVERY = 5 * 60.0
 class ReconcileReport:
     """What one run saw and did; `outcomes` counts `record_paid_session` results by name."""
 
-    listed: int = 0  # completed sessions Stripe returned for the window
+    listed: int = 0  # completed checkout sessions Stripe returned for the window
     unpaid: int = 0  # completed but not (yet) paid: nothing to book
     already_booked: int = 0  # the database had them
     outcomes: dict[str, int] = field(default_factory=dict)
@@ -65,7 +65,7 @@ class ReconcileReport:
 
 
 def reconcile(now: datetime | None = None, lookback: timedelta = LOOKBACK) -> ReconcileReport:
-    """List the sessions Stripe completed since `now - lookback` and book the missing ones.
+    """List the checkout sessions Stripe completed since `now - lookback` and book the missing ones.
 
     Owns its transactions. Raises PaymentProviderError when Stripe cannot be listed (the job
     logs it and tries again next time). With dev payments there is no Stripe to ask.

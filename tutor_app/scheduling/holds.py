@@ -1,4 +1,4 @@
-"""Slot holds: a tutor's slot kept for one student while their Checkout Session is open.
+"""Slot holds: a tutor's slot kept for one student while their checkout session is open.
 
 A hold is `active` from checkout until its session is paid (`converted`), or expires, fails or
 is replaced (`released`). It blocks the slot only while active *and* unexpired, so a hold
@@ -18,13 +18,13 @@ from sqlmodel import Session, col, select
 
 from tutor_app.core.models import HoldStatus, SlotHold
 
-# How long a student has to pay: Stripe's minimum Checkout Session lifetime, so the session
+# How long a student has to pay: Stripe's minimum checkout session lifetime, so the session
 # and the hold lapse together.
 HOLD_MINUTES = 30
 
 # The two statements every paid booking runs inside the webhook's write transaction, built
 # once: constructing a statement costs more Python than executing it (and SQLite holds its
-# write lock meanwhile). Plain Core on the session's connection: no ORM objects involved.
+# write lock meanwhile). Plain Core on the db session's connection: no ORM objects involved.
 _holds = SlotHold.__table__  # type: ignore[attr-defined]
 _CONVERT_BY_SESSION = (
     update(_holds)
@@ -52,7 +52,7 @@ _RELEASE_OVERLAPPING = (
 
 
 def find_by_session(db: Session, *, session_id: str) -> SlotHold | None:
-    """The hold created for a Checkout Session, whatever its status."""
+    """The hold created for a checkout session, whatever its status."""
     return db.exec(select(SlotHold).where(SlotHold.checkout_session_id == session_id)).first()
 
 
@@ -73,7 +73,8 @@ def release_lapsed(db: Session, *, tutor_id: str, now: datetime) -> int:
 def release(
     db: Session, *, hold_id: str, now: datetime, only_without_session: bool = False
 ) -> bool:
-    """Release one active hold; with `only_without_session`, only if no session was attached.
+    """Release one active hold; with `only_without_session`, only if no checkout session
+    was attached.
 
     The second form undoes a checkout whose Stripe call failed without touching a hold that a
     concurrent, successful attempt for the same slot has meanwhile given a session.
@@ -88,7 +89,7 @@ def release(
 
 
 def release_by_session(db: Session, *, session_id: str, now: datetime) -> bool:
-    """Release the active hold of a session that expired or whose payment failed."""
+    """Release the active hold of a checkout session that expired or whose payment failed."""
     result = db.execute(
         update(SlotHold)
         .where(
@@ -101,7 +102,7 @@ def release_by_session(db: Session, *, session_id: str, now: datetime) -> bool:
 
 
 def convert_by_session(db: Session, *, session_id: str, now: datetime) -> bool:
-    """Mark a paid session's hold converted: the booking now blocks the slot instead."""
+    """Mark a paid checkout session's hold converted: the booking now blocks the slot instead."""
     result = db.connection().execute(
         _CONVERT_BY_SESSION, {"session_id": session_id, "now": now}
     )
@@ -150,7 +151,7 @@ def keep_until_paid(db: Session, *, session_id: str, now: datetime) -> bool:
 
 
 def attach_session(db: Session, *, hold_id: str, session_id: str, url: str, now: datetime) -> None:
-    """Record the Checkout Session made for a hold, unless one was recorded first.
+    """Record the checkout session made for a hold, unless one was recorded first.
 
     Two concurrent attempts for the same hold send the same idempotency key and get the same
     session from Stripe; in dev both make one, and the first one stored wins.

@@ -2,7 +2,7 @@
 
 `availability` computes free starts from weekly hours and a list of busy spans; this module
 supplies that list from the database: SCHEDULED bookings plus live slot holds (an active hold
-whose Checkout Session has not yet expired), so a slot someone is paying for is not offered to
+whose checkout session has not yet expired), so a slot someone is paying for is not offered to
 anyone else. A student's own holds do not hide slots from that student, so someone who left
 Stripe Checkout half-way can pick the same slot again and resume their session.
 
@@ -50,7 +50,7 @@ def busy_for(
     A hold is live while it is active and `expires_at > now`; a lapsed one blocks nothing even
     before anything marks it released. Holds of `for_user_id` are left out (see module doc).
     """
-    # Plain rows through the session's connection: the wizard reads up to a thousand spans per
+    # Plain rows through the db session's connection: the wizard reads up to a thousand spans per
     # page event, and ORM result handling would cost more than the slot computation itself.
     conn = db.connection()
     bookings = conn.execute(

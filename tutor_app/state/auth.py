@@ -68,9 +68,9 @@ class AuthState(rx.State):
         return self.user_role == Role.ADMIN.value
 
     def _current_user(self) -> User | None:
-        """The user of this connection's session cookie, looked up afresh (None if signed out).
+        """The user of this connection's sign-in cookie, looked up afresh (None if signed out).
 
-        Fresh on every call, so a revoked session or a changed role takes effect at once.
+        Fresh on every call, so a revoked sign-in session or a changed role takes effect at once.
         """
         return sign_in_sessions.user_for_cookie_header(self.router.headers.cookie)
 
@@ -86,7 +86,7 @@ class AuthState(rx.State):
 
     @rx.event
     def load_user(self) -> None:
-        """Fill the user vars from the session cookie (every page's on_load)."""
+        """Fill the user vars from the sign-in session cookie (every page's on_load)."""
         self._show_user(self._current_user())
 
     @rx.event

@@ -409,7 +409,7 @@ class BookingWizardState(ViewerZoneMixin, AuthState):
 
     @rx.event
     async def pay(self) -> AsyncIterator[EventSpec | None]:
-        """Step 5: create the Stripe Checkout Session and send the browser to it.
+        """Step 5: create the Stripe checkout session and send the browser to it.
 
         The Stripe call runs in a thread so it never stalls the event loop (and with it every
         other visitor's websocket) for the few hundred milliseconds Stripe takes.

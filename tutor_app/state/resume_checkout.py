@@ -1,4 +1,4 @@
-"""The wizard's "resume your payment" offer: finds the student's own open Checkout Session.
+"""The wizard's "resume your payment" offer: finds the student's own open checkout session.
 
 A separate small state so the wizard's own state stays as it is: `/book-now` adds `load` to
 its on_load and renders `components.resume_banner`. The link is the session's own URL (Stripe
