@@ -1,4 +1,4 @@
-"""bookings.record_paid_session: one booking per paid checkout session, never a double-booked tutor.
+"""recording.record_paid_session: one booking per paid checkout session, no double booking.
 
 Also the booking signals the success page waits on, and a lesson across New York's November
 DST change going from checkout to booking in correct UTC.

@@ -81,7 +81,7 @@ def _views(db: Session, bookings: list[Booking]) -> list[LessonView]:
 
 
 def is_upcoming(lesson: LessonView, now: datetime) -> bool:
-    """The seed's rule: upcoming is a scheduled lesson that has not started yet.
+    """The rule: upcoming is a scheduled lesson that has not started yet.
 
     Everything else is past: anything that started before `now`, a lesson already marked
     COMPLETED (even if its slot lies ahead) and a CANCELED one, which will not happen.

@@ -1,6 +1,6 @@
 """Writing bookings: a paid checkout session becomes exactly one booking.
 
-The only way a booking comes to exist (the seed's "bookings as source of truth"): the Stripe
+The only way a booking comes to exist (bookings are the source of truth): the Stripe
 webhook, and later reconciliation, hand a paid session to `record_paid_session`. The booking is
 built from the session's own amount, currency, ids and metadata, never from the browser.
 
@@ -103,7 +103,7 @@ def _parse_start(text: Any) -> datetime:
 def parse_paid_session(session: Mapping[str, Any]) -> PaidLesson:
     """Read a checkout session dict (webhook payload or API object) into a PaidLesson.
 
-    Accepts the seed's metadata keys, with `tutorSlug` as the earlier name of `tutorId`, and a
+    Accepts the fixed metadata keys, with `tutorSlug` as an older name of `tutorId`, and a
     lesson length from `durationMinutes` or, failing that, from `endDateTimeISO`.
     """
     session_id = session.get("id")

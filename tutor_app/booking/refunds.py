@@ -27,7 +27,7 @@ larger of the recorded refunds' sum and the charge's `amount_refunded` from `cha
 booking to CANCELED with the refunded amount, in any order relative to
 `checkout.session.completed`: when the booking does not exist yet, the handler asks Stripe for
 the checkout session of that payment and books it first through the webhook's own idempotent
-path (`bookings.record_paid_session`), then cancels it. A later `checkout.session.completed`
+path (`recording.record_paid_session`), then cancels it. A later `checkout.session.completed`
 for it is then a duplicate, so the lesson can never come back as SCHEDULED. This costs a Stripe
 call only in that rare order, and needs no extra table.
 
@@ -314,7 +314,7 @@ def _upsert_refund(s: Session, booking: Booking, refund: Mapping[str, Any], *, n
 
 
 def refund_taken_slot(*, booking_id: str) -> RefundAttempt:
-    """Refund in full a payment whose slot was taken (bookings.record_paid_session's
+    """Refund in full a payment whose slot was taken (recording.record_paid_session's
     REFUND_NEEDED). Owns its transactions and never raises: whatever fails is finished by
     `retry_pending_refunds`, since the CANCELED `slot_taken` booking is the durable record."""
     try:

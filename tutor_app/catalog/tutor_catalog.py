@@ -1,7 +1,7 @@
 """The tutor catalog: one data file, loaded into the `tutors` table by an idempotent seed.
 
-Like the seed app's `lib/tutors.ts`, `data/tutors.json` is the single source of truth for who
-teaches what; the table is a copy the queries join against. Reads go through this module.
+`catalog/tutors.json` is the single source of truth for who teaches what; the table is a copy
+the queries join against. Reads go through this module.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """The SQLModel tables. Every table lives here so Alembic sees them all at once.
 
 Times are stored in UTC and come back timezone-aware on every database (see `UTCDateTime`).
-The booking keeps the seed's fields (snake_case here, the Python convention); the Stripe
-metadata keys, which other systems depend on, keep the seed's exact camelCase names.
+Columns are snake_case (the Python convention); the Stripe metadata keys, which checkout
+sessions already at Stripe carry, keep their exact camelCase names.
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ class SyncStatus(StrEnum):
 
 
 class Tutor(SQLModel, table=True):
-    """A catalog tutor, loaded from `tutor_app/data/tutors.json` by the seed step."""
+    """A catalog tutor, loaded from `tutor_app/catalog/tutors.json` by the seed step."""
 
     __tablename__ = "tutors"
 

@@ -2,7 +2,7 @@
 
 The success page never creates anything: the booking exists only once the webhook has written
 it. The page shows "processing" and a background event watches for that booking, waking at once
-when the webhook ran in this process (`booking_signals`) and re-checking the database every two
+when the webhook ran in this process (`booking.signals`) and re-checking the database every two
 seconds otherwise (another worker may have handled it), for at most ten minutes. Refreshing the
 page only starts a new watch.
 """
