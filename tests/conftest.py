@@ -37,7 +37,9 @@ from tutor_app.scheduling import external_busy
 os.environ["ENV_FILE"] = ""
 BACKEND = os.environ.get("TEST_DATABASE", "sqlite")
 # Scale-out mode (PostgreSQL + Redis + several workers) is tested in the PostgreSQL run.
-collect_ignore = [] if BACKEND == "postgresql" else ["e2e/test_scale_out.py"]
+# So does `make run` on a plain postgresql:// URL. Neither is collected (nor skipped) on SQLite.
+POSTGRESQL_ONLY = ["e2e/test_scale_out.py", "unit/test_prestart_postgresql.py"]
+collect_ignore = [] if BACKEND == "postgresql" else POSTGRESQL_ONLY
 PG_ADMIN_URL = os.environ.get(
     "TEST_POSTGRES_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )

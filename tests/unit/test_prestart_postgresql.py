@@ -16,13 +16,11 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import SQLModel
 
-from tests.conftest import BACKEND, PG_ADMIN_URL
+from tests.conftest import PG_ADMIN_URL
 from tests.pinned_time import app_process_env
 from tutor_app.catalog.tutor_catalog import load_catalog
 from tutor_app.core import models  # noqa: F401  (registers every table on the metadata)
 from tutor_app.core.settings import PROJECT_ROOT, Settings
-
-pytestmark = pytest.mark.skipif(BACKEND != "postgresql", reason="needs TEST_DATABASE=postgresql")
 
 
 @pytest.fixture
