@@ -108,8 +108,9 @@ def serve(factory: str, database_url: str, log_path: Path) -> Iterator[str]:
     port = free_port()
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("STRIPE_", "REDIS_URL", "SECRET_KEY"))}
+    # ENV_FILE="": a developer's .env must not change what is measured.
     env.update(DATABASE_URL=database_url, APP_ENV="dev", APP_URL=f"http://127.0.0.1:{port}",
-               PYTHONDONTWRITEBYTECODE="1")
+               ENV_FILE="", PYTHONDONTWRITEBYTECODE="1")
     log = open(log_path, "wb")  # noqa: SIM115 (closed below)
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", f"bench.webhook:{factory}", "--factory",

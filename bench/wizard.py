@@ -166,7 +166,7 @@ def run(report: Report) -> None:
         )
         outbox = stack.enter_context(tempfile.TemporaryDirectory(prefix="tutor-bench-outbox-"))
         tutor.extra_env.update(DATABASE_URL=database_url, APP_ENV="dev", APP_URL=tutor.url,
-                               OUTBOX_DIR=outbox)
+                               OUTBOX_DIR=outbox, ENV_FILE="")
         for app in (blank, tutor):  # one build at a time: they would share the CPUs
             stack.enter_context(app)
             print(f"  {app.name} up in {app.startup_seconds:.0f} s at {app.url}", flush=True)
