@@ -2,7 +2,9 @@
 
 `AuthState` reads the HttpOnly session cookie on the backend (`router.headers.cookie`, from
 the websocket handshake; Reflex 0.10.1 never sends it to the browser) and keeps only the
-user's id, email, name and role. Feature states subclass it and call `self._current_user()`.
+user's id, email, name and role. Feature states subclass it; their handlers call
+`await self._current_user_off_loop()` (the lookup reads the database, so it runs in a worker
+thread: Reflex runs handlers on the event loop that serves every connection).
 
 The forms cannot set an HttpOnly cookie over the websocket, so a successful submit creates a
 60-second handoff ticket and sends the browser on a full-page navigation to
