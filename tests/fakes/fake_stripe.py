@@ -21,6 +21,7 @@ A session's `url` serves a tiny payment page (`/pay/{id}`): "Pay" completes the 
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import hashlib
 import hmac
@@ -284,6 +285,7 @@ class FakeStripe(StartStop):
         self._pi_metadata: dict[str, dict[str, str]] = {}
         self._seq = 0
         self._order: dict[str, int] = {}
+        self._answer_delays: dict[tuple[str, str], float] = {}
         self._routes = self._build_routes()
         self.app = Starlette(
             routes=[
@@ -327,11 +329,20 @@ class FakeStripe(StartStop):
             self._pi_metadata.clear()
             self._order.clear()
             self._seq = 0
+            self._answer_delays.clear()
 
     def now(self) -> int:
         return int(self.clock())
 
     # -- test-side helpers ----------------------------------------------------------------------
+
+    def answer_slowly(self, method: str, path: str, seconds: float) -> None:
+        """Hold every answer to `method path` (e.g. "POST", "/v1/refunds") for `seconds`, as a
+        slow Stripe would. The request is recorded and carried out at once; only the answer
+        waits (on the fake's own event loop, so other requests are served meanwhile).
+        `reset()` makes every answer prompt again."""
+        with self.lock:
+            self._answer_delays[(method.upper(), path)] = seconds
 
     def complete_session(
         self, session_id: str, *, paid: bool = True, email: str | None = None
@@ -511,6 +522,9 @@ class FakeStripe(StartStop):
             self.requests.append(record)
             status, payload, replayed = self._dispatch(record)
             record.status, record.response, record.replayed = status, payload, replayed
+            delay = self._answer_delays.get((request.method, path), 0.0)
+        if delay > 0:
+            await asyncio.sleep(delay)
         headers = {
             "Request-Id": _new_id("req_", 14),
             "Stripe-Version": request.headers.get("stripe-version", EVENT_API_VERSION),

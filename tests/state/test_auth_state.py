@@ -22,6 +22,7 @@ from reflex_base.constants import RouteVar
 from reflex_base.utils.format import json_dumps
 from sqlmodel import Session, select
 
+from tests.state.handlers import run
 from tutor_app.accounts import passwords, sign_in_sessions, users
 from tutor_app.core.models import AuthSession, User
 from tutor_app.core.settings import Settings
@@ -98,7 +99,7 @@ def test_load_user_reads_the_session_cookie(session: Session) -> None:
     cookie = _signed_in(session, role="admin")
     state = _state(AuthState, "/", cookie=cookie)
 
-    state.load_user()
+    run(state.load_user())
 
     user = session.exec(select(User)).one()
     assert state.user_id == user.id
@@ -113,7 +114,7 @@ def test_load_user_reads_the_session_cookie(session: Session) -> None:
 def test_load_user_without_a_cookie_is_signed_out(database: sa.Engine) -> None:
     state = _state(AuthState, "/")
 
-    state.load_user()
+    run(state.load_user())
 
     assert (state.user_id, state.user_email, state.user_name, state.user_role) == ("", "", "", "")
     assert state.signed_in is False
@@ -122,13 +123,13 @@ def test_load_user_without_a_cookie_is_signed_out(database: sa.Engine) -> None:
 def test_load_user_forgets_a_revoked_session(session: Session) -> None:
     cookie = _signed_in(session)
     state = _state(AuthState, "/", cookie=cookie)
-    state.load_user()
+    run(state.load_user())
     assert state.signed_in
 
     token = sign_in_sessions.token_from_cookie_header(cookie)
     sign_in_sessions.revoke_session(session, token=token)
     session.commit()
-    state.load_user()
+    run(state.load_user())
 
     assert state.user_id == ""
     assert state.signed_in is False
@@ -137,7 +138,7 @@ def test_load_user_forgets_a_revoked_session(session: Session) -> None:
 def test_require_login_sends_a_signed_out_visitor_to_login_and_back(database: sa.Engine) -> None:
     state = _state(AuthState, "/dashboard?tab=past")
 
-    spec = state.require_login()
+    spec = run(state.require_login())
 
     assert _redirect_target(spec) == "/login?next=%2Fdashboard%3Ftab%3Dpast"
     assert parse_qs(urlsplit(_redirect_target(spec)).query)["next"] == ["/dashboard?tab=past"]
@@ -146,7 +147,7 @@ def test_require_login_sends_a_signed_out_visitor_to_login_and_back(database: sa
 def test_require_login_lets_a_signed_in_user_stay(session: Session) -> None:
     state = _state(AuthState, "/dashboard", cookie=_signed_in(session, role="tutor"))
 
-    assert state.require_login() is None
+    assert run(state.require_login()) is None
     assert state.is_tutor is True
 
 
@@ -174,7 +175,7 @@ def test_login_url_refuses_foreign_next() -> None:
 def test_login_page_sends_a_signed_in_visitor_on_to_next(session: Session) -> None:
     state = _state(LoginState, "/login?next=%2Fdashboard", cookie=_signed_in(session))
 
-    spec = state.on_load()
+    spec = run(state.on_load())
 
     assert _redirect_target(spec) == "/dashboard"
 
@@ -183,14 +184,14 @@ def test_login_page_with_a_foreign_next_goes_home(session: Session) -> None:
     state = _state(LoginState, "/login?next=https%3A%2F%2Fevil.example",
                    cookie=_signed_in(session))
 
-    assert _redirect_target(state.on_load()) == "/"
+    assert _redirect_target(run(state.on_load())) == "/"
     assert state.next_path == "/"
 
 
 def test_login_page_for_a_signed_out_visitor_stays(database: sa.Engine) -> None:
     state = _state(LoginState, "/login?next=%2Fdashboard")
 
-    assert state.on_load() is None
+    assert run(state.on_load()) is None
     assert state.next_path == "/dashboard"
     assert state.signup_link == "/signup?next=%2Fdashboard"
 

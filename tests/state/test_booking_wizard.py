@@ -9,10 +9,8 @@ checkout service has its own tests.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
-from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -24,6 +22,7 @@ from reflex.istate.data import RouterData
 from reflex_base.constants import RouteVar
 from sqlmodel import Session
 
+from tests.state.handlers import run
 from tutor_app.accounts import sign_in_sessions
 from tutor_app.booking import checkout
 from tutor_app.catalog import pricing
@@ -47,18 +46,11 @@ OTHER_TUTOR = "maria-garcia"
 
 
 def _run(result: Any) -> list[Any]:
-    """The events a handler returned or yielded (it may be a generator, sync or async)."""
-    if isinstance(result, AsyncIterator):
-
-        async def drain() -> list[Any]:
-            return [event async for event in result if event is not None]
-
-        return asyncio.run(drain())
-    if isinstance(result, Iterator):
-        return [event for event in result if event is not None]
-    if result is None:
+    """The events a handler returned or yielded (it may be async, a generator, or both)."""
+    events = run(result)
+    if events is None:
         return []
-    return list(result) if isinstance(result, list) else [result]
+    return [e for e in events if e is not None] if isinstance(events, list) else [events]
 
 
 def _args(spec: Any) -> dict[str, Any]:
@@ -112,8 +104,8 @@ def student(session: Session) -> tuple[User, str]:
 
 def _to_review(state: BookingWizardState, *, minutes: int = 60, index: int = 0) -> str:
     """Walk steps 1-3 by clicking; returns the chosen start."""
-    state.choose_tutor(TUTOR)
-    state.choose_duration(minutes)
+    _run(state.choose_tutor(TUTOR))
+    _run(state.choose_duration(minutes))
     start = state._slots[index]
     state.choose_day(timefmt.day_key(timefmt.parse_utc_iso(start), state.viewer_tz))
     state.choose_start(start)
@@ -136,7 +128,7 @@ def test_a_fresh_wizard_starts_with_the_tutor_list(database: sa.Engine) -> None:
 
 def test_durations_are_priced_on_the_server(database: sa.Engine) -> None:
     state = wizard()
-    state.choose_tutor(TUTOR)
+    _run(state.choose_tutor(TUTOR))
 
     assert state.step == STEP_LENGTH
     expected = [
@@ -149,9 +141,9 @@ def test_durations_are_priced_on_the_server(database: sa.Engine) -> None:
     prices = [o["price"] for o in state.duration_options]
     assert prices == expected == ["$30.00", "$60.00", "$90.00"]
 
-    state.choose_duration(45)  # not on offer: ignored
+    _run(state.choose_duration(45))  # not on offer: ignored
     assert state.duration == 0 and state.step == STEP_LENGTH
-    state.choose_duration(90)
+    _run(state.choose_duration(90))
     assert state.step == STEP_TIME
     assert state.price_label == "$90.00"
     assert state.price_breakdown == "$60.00/hour \u00d7 90 min = $90.00"
@@ -159,8 +151,8 @@ def test_durations_are_priced_on_the_server(database: sa.Engine) -> None:
 
 def test_choosing_a_day_and_a_free_start(database: sa.Engine) -> None:
     state = wizard()
-    state.choose_tutor(TUTOR)
-    state.choose_duration(60)
+    _run(state.choose_tutor(TUTOR))
+    _run(state.choose_duration(60))
 
     assert state._slots and all(s.endswith("Z") for s in state._slots)
     assert state._slots == sorted(state._slots)
@@ -192,7 +184,7 @@ def test_the_free_starts_stay_on_the_server(database: sa.Engine) -> None:
     root = state._get_root_state()
     root._clean()
 
-    state.choose_duration(60)
+    _run(state.choose_duration(60))
     delta = _sent_to_browser(root.get_delta())
     hydrate = _sent_to_browser(root.dict())
 
@@ -219,7 +211,7 @@ def test_next_and_back_keep_every_choice(database: sa.Engine) -> None:
     for expected in (STEP_LENGTH, STEP_TIME, STEP_REVIEW):
         _run(state.next_step())
         assert state.step == expected
-    state.go_to_step(STEP_LENGTH)
+    _run(state.go_to_step(STEP_LENGTH))
     assert state.step == STEP_LENGTH and state.start == start
 
 
@@ -231,23 +223,23 @@ def test_the_note_is_cut_at_500_characters(database: sa.Engine) -> None:
 
 def test_a_longer_lesson_clears_a_start_it_no_longer_fits(database: sa.Engine) -> None:
     state = wizard()
-    state.choose_tutor(TUTOR)
-    state.choose_duration(30)
+    _run(state.choose_tutor(TUTOR))
+    _run(state.choose_duration(30))
     thirty = list(state._slots)
-    state.choose_duration(90)
+    _run(state.choose_duration(90))
     ninety = set(state._slots)
     state.prev_step()
-    state.choose_duration(30)
+    _run(state.choose_duration(30))
     last_of_window = next(s for s in thirty if s not in ninety)
     fits_both = next(s for s in thirty if s in ninety)
 
     state.choose_start(fits_both)
-    state.choose_duration(90)
+    _run(state.choose_duration(90))
     assert state.start == fits_both  # still fits: kept
 
-    state.choose_duration(30)
+    _run(state.choose_duration(30))
     state.choose_start(last_of_window)
-    state.choose_duration(90)
+    _run(state.choose_duration(90))
     assert state.start == ""
     assert state.step == STEP_TIME
     assert "does not fit" in state.message
@@ -256,8 +248,8 @@ def test_a_longer_lesson_clears_a_start_it_no_longer_fits(database: sa.Engine) -
 def test_another_tutor_clears_a_start_they_do_not_offer(database: sa.Engine) -> None:
     state = wizard()
     start = _to_review(state)
-    state.go_to_step(STEP_TUTOR)
-    state.choose_tutor(OTHER_TUTOR)
+    _run(state.go_to_step(STEP_TUTOR))
+    _run(state.choose_tutor(OTHER_TUTOR))
     other = wizard(f"/book-now?tutor={OTHER_TUTOR}&duration=60")
     assert (state.start == start) == (start in other._slots)
     assert state.step == STEP_LENGTH and state.duration == 60
@@ -416,7 +408,7 @@ def test_a_taken_slot_offers_alternatives_in_one_click(
     assert len(state.alternative_options) == 3 and not state.paying
     assert state.step == STEP_PAY
 
-    state.pick_alternative(state.alternatives[1])
+    _run(state.pick_alternative(state.alternatives[1]))
     assert state.start == timefmt.to_utc_iso(alternatives[1]) != start
     assert state.pay_error == "" and state.alternatives == []
 
@@ -471,12 +463,12 @@ def test_refresh_on_focus_drops_a_start_that_was_booked(
     ))
     session.commit()
 
-    state.refresh_slots()  # within seconds of the last read: skipped
+    _run(state.refresh_slots())  # within seconds of the last read: skipped
     assert state.start == start
     state._slots_fetched = 0.0
-    state.on_visibility(True)  # hidden: nothing to do
+    _run(state.on_visibility(True))  # hidden: nothing to do
     assert state.start == start
-    state.on_visibility(False)
+    _run(state.on_visibility(False))
 
     assert start not in state._slots
     assert state.start == "" and state.step == STEP_TIME

@@ -15,6 +15,7 @@ from icalendar import Calendar
 from sqlmodel import Session
 
 from tests.fakes.server import ThreadedServer
+from tests.state.handlers import run
 from tests.state.test_dashboard_state import _book, _state, _user
 from tutor_app.api import build_api
 from tutor_app.core.models import BookingStatus
@@ -35,7 +36,7 @@ def test_upcoming_lesson_card_links_its_ics_file_and_google_calendar(
     _book(session, other, 4, tutor_id="liam-murphy")
 
     state = _state(DashboardState, "/dashboard", cookie=cookie)
-    state.load()
+    run(state.load())
 
     [card] = state.upcoming
     assert card["id"] == lesson.id
@@ -72,7 +73,7 @@ def test_past_and_canceled_lessons_offer_no_calendar_links(
     upcoming = _book(session, me, 6, tutor_id="maria-garcia")
 
     state = _state(DashboardState, "/dashboard", cookie=cookie)
-    state.load()
+    run(state.load())
 
     assert [c["id"] for c in state.upcoming] == [upcoming.id]
     assert state.upcoming[0]["calendar_file_url"] != ""

@@ -15,6 +15,7 @@ from reflex.istate.data import RouterData
 from reflex_base.constants import RouteVar
 from sqlmodel import Session
 
+from tests.state.handlers import run
 from tutor_app.accounts import sign_in_sessions
 from tutor_app.booking import signals
 from tutor_app.catalog.tutor_catalog import FALLBACK_PHOTO
@@ -82,7 +83,7 @@ def test_dashboard_shows_only_the_signed_in_users_lessons(
     _book(session, other, 3, tutor_id="liam-murphy")
 
     state = _state(DashboardState, "/dashboard", cookie=cookie)
-    event = state.load()
+    event = run(state.load())
 
     assert _is_call_script(event)
     assert state.loaded and not state.is_empty
@@ -110,7 +111,7 @@ def test_dashboard_shows_only_the_signed_in_users_lessons(
 def test_dashboard_of_a_new_student_is_empty(database: sa.Engine, session: Session) -> None:
     _, cookie = _user(session, "new@example.com")
     state = _state(DashboardState, "/dashboard", cookie=cookie)
-    state.load()
+    run(state.load())
     assert state.loaded and state.is_empty
     assert state.upcoming == [] and state.past == []
 
@@ -119,7 +120,7 @@ def test_dashboard_signed_out_shows_nothing(database: sa.Engine, session: Sessio
     me, _ = _user(session, "me@example.com")
     _book(session, me, 2)
     state = _state(DashboardState, "/dashboard")
-    assert state.load() is None
+    assert run(state.load()) is None
     assert state.upcoming == [] and state.past == []
 
 
@@ -133,7 +134,7 @@ def test_success_page_confirms_at_once_when_the_booking_exists(
     booking = _book(session, me, 4, session_id="cs_test_paid")
     state = _state(PaymentState, "/payment/success?session_id=cs_test_paid", cookie=cookie)
 
-    events = state.load_success()
+    events = run(state.load_success())
 
     assert state.status == CONFIRMED
     assert state.tutor_name == "James Okafor" and state.price == "$60.00"
@@ -152,7 +153,7 @@ def test_success_page_waits_while_the_webhook_has_not_booked(
     _book(session, other, 4, session_id="cs_test_theirs")
 
     state = _state(PaymentState, "/payment/success?session_id=cs_test_theirs", cookie=cookie)
-    events = state.load_success()
+    events = run(state.load_success())
 
     assert state.status == PROCESSING and state.tutor_name == ""
     assert PaymentState.watch_booking in events
@@ -164,7 +165,7 @@ def test_success_page_ignores_a_malformed_session_id(
 ) -> None:
     _, cookie = _user(session, "me@example.com")
     state = _state(PaymentState, "/payment/success?session_id=%27%3Bdrop", cookie=cookie)
-    assert state.load_success() is None
+    assert run(state.load_success()) is None
     assert state.session_id == "" and state.status == PROCESSING
 
 

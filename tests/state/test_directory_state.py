@@ -15,6 +15,7 @@ from reflex.istate.data import RouterData
 from reflex_base.constants import RouteVar
 from sqlmodel import Session
 
+from tests.state.handlers import run
 from tutor_app.core.models import Tutor
 from tutor_app.state.directory import (
     ALL_SUBJECTS,
@@ -43,13 +44,13 @@ def _state(cls: type[T], url: str, route: str) -> T:
 
 def _directory(url: str = "/") -> DirectoryState:
     state = _state(DirectoryState, url, "/")
-    state.load_directory()
+    run(state.load_directory())
     return state
 
 
 def _profile(tutor_id: str) -> TutorProfileState:
     state = _state(TutorProfileState, f"/tutors/{tutor_id}", "/tutors/[tutor_id]")
-    state.load_profile()
+    run(state.load_profile())
     return state
 
 
@@ -187,14 +188,14 @@ def test_profile_forgets_the_previous_tutor_when_the_next_is_unknown(
     database: sa.Engine,
 ) -> None:
     state = _state(TutorProfileState, "/tutors/maria-garcia", "/tutors/[tutor_id]")
-    state.load_profile()
+    run(state.load_profile())
     assert state.found
 
     state.router = RouterData.from_router_data(
         {RouteVar.HEADERS: {"origin": ORIGIN}, RouteVar.PATH: "/tutors/[tutor_id]",
          RouteVar.ORIGIN: "/tutors/ghost"}
     )
-    state.load_profile()
+    run(state.load_profile())
 
     assert state.found is False
     assert state.tutor["id"] == ""

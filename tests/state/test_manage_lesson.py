@@ -22,6 +22,7 @@ from tests.money_helpers import (
     paid_booking,
     refund_requests,
 )
+from tests.state.handlers import run
 from tests.stripe_helpers import make_booking, make_user
 from tutor_app.accounts import sign_in_sessions
 from tutor_app.core import clock, timefmt
@@ -58,7 +59,8 @@ def _owner(session: Session, lesson: Any) -> User:
 
 
 def _run(events: Any) -> list[Any]:
-    return list(events) if events is not None else []
+    result = run(events)
+    return list(result) if result is not None else []
 
 
 def test_cancel_dialog_shows_the_refund_and_cancels(
@@ -67,7 +69,7 @@ def test_cancel_dialog_shows_the_refund_and_cancels(
     lesson = paid_booking(session, fake)
     state = _state(session, _owner(session, lesson))
 
-    state.open_cancel(lesson.id)
+    run(state.open_cancel(lesson.id))
     assert state.cancel_open and state.cancel_allowed
     assert state.cancel_message == "You'll get a full refund of $60.00."
     assert state.cancel_lesson_label.startswith("James Okafor · ")
@@ -88,7 +90,7 @@ def test_cancel_dialog_late_says_no_refund_is_due(session: Session, database: An
     start = clock.now().replace(minute=0, second=0, microsecond=0) + timedelta(hours=20)
     lesson = make_booking(session, start=start, user=user)
     state = _state(session, user)
-    state.open_cancel(lesson.id)
+    run(state.open_cancel(lesson.id))
     assert state.cancel_allowed
     assert "no refund is due" in state.cancel_message
     _run(state.confirm_cancel())
@@ -100,11 +102,11 @@ def test_someone_elses_booking_reads_as_not_found(fake: FakeStripe, session: Ses
     lesson = paid_booking(session, fake)
     state = _state(session, make_user(session))
 
-    state.open_cancel(lesson.id)
+    run(state.open_cancel(lesson.id))
     assert state.cancel_message == NOT_FOUND_MESSAGE and not state.cancel_allowed
     assert state.cancel_lesson_label == ""  # nothing of the other student's lesson
     _run(state.confirm_cancel())
-    state.open_reschedule(lesson.id)
+    run(state.open_reschedule(lesson.id))
     assert state.reschedule_error == NOT_FOUND_MESSAGE and state.reschedule_slots == []
     after = booking(session, booking_id=lesson.id)
     assert (after.status, after.start_time) == (BookingStatus.SCHEDULED, lesson.start_time)
@@ -113,7 +115,7 @@ def test_someone_elses_booking_reads_as_not_found(fake: FakeStripe, session: Ses
 def test_signed_out_is_sent_to_sign_in(fake: FakeStripe, session: Session) -> None:
     lesson = paid_booking(session, fake)
     state = _state(session, None)
-    event = state.open_cancel(lesson.id)
+    event = run(state.open_cancel(lesson.id))
     assert event is not None and not state.cancel_open
 
 
@@ -121,7 +123,7 @@ def test_reschedule_picker_moves_the_lesson(fake: FakeStripe, session: Session) 
     lesson = paid_booking(session, fake)
     state = _state(session, _owner(session, lesson))
 
-    state.open_reschedule(lesson.id)
+    run(state.open_reschedule(lesson.id))
     assert state.reschedule_open and state.reschedule_allowed and not state.reschedule_error
     assert timefmt.to_utc_iso(lesson.start_time) not in state.reschedule_slots
     later = [s for s in state.reschedule_slots
@@ -144,7 +146,7 @@ def test_reschedule_to_a_slot_taken_meanwhile_says_so(fake: FakeStripe, session:
                                                        ) -> None:
     lesson = paid_booking(session, fake)
     state = _state(session, _owner(session, lesson))
-    state.open_reschedule(lesson.id)
+    run(state.open_reschedule(lesson.id))
     target = next(s for s in state.reschedule_slots
                   if timefmt.parse_utc_iso(s) >= lesson.start_time + timedelta(days=2))  # type: ignore[operator]
     state.choose_reschedule_start(target)

@@ -13,6 +13,7 @@ from reflex_base.constants import RouteVar
 from sqlmodel import Session
 
 from tests.money_helpers import TUTOR, free_start
+from tests.state.handlers import run
 from tests.stripe_helpers import make_hold, make_user
 from tutor_app.accounts import sign_in_sessions
 from tutor_app.booking import checkout
@@ -49,7 +50,7 @@ def test_an_open_session_is_offered_with_its_url(session: Session) -> None:
     started = checkout.start_checkout(user=me, tutor_id=TUTOR, start=start, duration_minutes=60)
     state = _state(session, me)
 
-    assert state.load() is not None  # asks the browser for its zone
+    assert run(state.load()) is not None  # asks the browser for its zone
     state.set_viewer_tz("America/New_York")
 
     assert state.resume_url == started.url
@@ -66,5 +67,5 @@ def test_nothing_is_offered_to_others_signed_out_or_after_the_hold_lapsed(
               expires_at=clock.now() + timedelta(minutes=2))  # lapses before it could be paid
     for user in (me, make_user(session), None):
         state = _state(session, user)
-        assert state.load() is None
+        assert run(state.load()) is None
         assert state.resume_url == "" and state.resume_tutor == ""

@@ -17,6 +17,7 @@ from reflex.istate.data import RouterData
 from reflex_base.constants import RouteVar
 from sqlmodel import Session
 
+from tests.state.handlers import run
 from tutor_app.accounts import sign_in_sessions
 from tutor_app.core import clock, timefmt
 from tutor_app.core.models import Booking, User
@@ -70,11 +71,11 @@ def test_states_that_show_times_take_the_zone_from_the_cookie(
     expected = timefmt.format_range(booking.start_time, booking.end_time, TOKYO)
 
     dashboard = _state(DashboardState, "/dashboard", cookie)
-    assert _asks(dashboard.load()) == []
+    assert _asks(run(dashboard.load())) == []
     assert dashboard.viewer_tz == TOKYO and dashboard.upcoming[0]["when"] == expected
 
     payment = _state(PaymentState, "/payment/success?session_id=cs_test_zone", cookie)
-    assert _asks(payment.load_success()) == []
+    assert _asks(run(payment.load_success())) == []
     assert payment.viewer_tz == TOKYO and payment.when == expected
 
 
@@ -84,7 +85,7 @@ def test_without_a_usable_cookie_the_state_asks_and_its_own_setter_reformats(
     session_cookie, booking = _signed_in_with_a_lesson(session)
 
     dashboard = _state(DashboardState, "/dashboard", f"{session_cookie}; tz=Not%2FAZone")
-    (ask,) = _asks(dashboard.load())
+    (ask,) = _asks(run(dashboard.load()))
     assert dashboard.viewer_tz == "UTC"
     callback = str(_args(ask)["callback"])  # this state's own setter, not a parent's
     assert f"{DashboardState.get_full_name()}.set_viewer_tz" in callback

@@ -61,9 +61,10 @@ def _tell(hook_name: str, booking_id: str) -> None:
         lesson_events,  # the notifications side; imported late, it imports much
     )
 
-    hook: Callable[[str], object] = getattr(lesson_events, hook_name)
+    hook: Callable[..., object] = getattr(lesson_events, hook_name)
     try:
-        hook(booking_id)
+        # Queued (mail, calendar): the caller, often a UI event, never waits on SMTP or Google.
+        hook(booking_id, wait=False)
     except Exception:  # the change is committed; a notification failure must not undo it
         log.exception("%s failed for booking %s", hook_name, booking_id)
 

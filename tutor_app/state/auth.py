@@ -2,7 +2,9 @@
 
 `AuthState` reads the HttpOnly session cookie on the backend (`router.headers.cookie`, from
 the websocket handshake; Reflex 0.10.1 never sends it to the browser) and keeps only the
-user's id, email, name and role. Feature states subclass it and call `self._current_user()`.
+user's id, email, name and role. Feature states subclass it; their handlers call
+`await self._current_user_off_loop()` (the lookup reads the database, so it runs in a worker
+thread: Reflex runs handlers on the event loop that serves every connection).
 
 The forms cannot set an HttpOnly cookie over the websocket, so a successful submit creates a
 60-second handoff ticket and sends the browser on a full-page navigation to
@@ -74,6 +76,13 @@ class AuthState(rx.State):
         """
         return sign_in_sessions.user_for_cookie_header(self.router.headers.cookie)
 
+    async def _current_user_off_loop(self) -> User | None:
+        """`_current_user`, looked up in a worker thread: what handlers call, so the event
+        loop, which serves every other connection, never waits on the database."""
+        return await asyncio.to_thread(
+            sign_in_sessions.user_for_cookie_header, self.router.headers.cookie
+        )
+
     def _show_user(self, user: User | None) -> None:
         self.user_id = user.id if user else ""
         self.user_email = user.email if user else ""
@@ -85,14 +94,14 @@ class AuthState(rx.State):
         return url.path + (f"?{url.query}" if url.query else "") or "/"
 
     @rx.event
-    def load_user(self) -> None:
+    async def load_user(self) -> None:
         """Fill the user vars from the sign-in session cookie (every page's on_load)."""
-        self._show_user(self._current_user())
+        self._show_user(await self._current_user_off_loop())
 
     @rx.event
-    def require_login(self) -> EventSpec | None:
+    async def require_login(self) -> EventSpec | None:
         """load_user, then send a signed-out visitor to sign in and back to this page."""
-        self._show_user(self._current_user())
+        self._show_user(await self._current_user_off_loop())
         if not self.user_id:
             return rx.redirect(login_url(self._current_path()))
         return None
@@ -137,11 +146,11 @@ class AuthFormState(AuthState):
         else:
             self.form_error = message
 
-    def _enter_form(self) -> EventSpec | None:
+    async def _enter_form(self) -> EventSpec | None:
         """on_load of both forms: a signed-in visitor goes straight on to `next`."""
         self._clear_errors()
         self.submitting = False
-        self._show_user(self._current_user())
+        self._show_user(await self._current_user_off_loop())
         if self.user_id:
             return rx.redirect(self.next_path, replace=True)
         return None
@@ -190,8 +199,8 @@ class LoginState(AuthFormState):
         return f"{routes.SIGNUP}?next={quote(self.next_path, safe='')}"
 
     @rx.event
-    def on_load(self) -> EventSpec | None:
-        return self._enter_form()
+    async def on_load(self) -> EventSpec | None:
+        return await self._enter_form()
 
     @rx.event
     async def submit(self, form_data: dict[str, Any]) -> EventSpec | None:
@@ -230,8 +239,8 @@ class SignupState(AuthFormState):
             super()._show_field_error(field, message)
 
     @rx.event
-    def on_load(self) -> EventSpec | None:
-        return self._enter_form()
+    async def on_load(self) -> EventSpec | None:
+        return await self._enter_form()
 
     @rx.event
     async def submit(self, form_data: dict[str, Any]) -> EventSpec | None:

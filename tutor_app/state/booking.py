@@ -11,6 +11,10 @@ free starts come from `slots`, prices from `pricing`, and paying goes through
 The wizard's choices round-trip through the URL (`/book-now?tutor=&duration=&start=&note=&
 step=4`): that is how the login gate and the Stripe cancel page bring a student back to the
 review with everything kept.
+
+Every handler that reads the database is `async` and reads it in a worker thread
+(`asyncio.to_thread`): free starts may wait up to seconds on the tutor's Google Calendar, and
+Reflex runs a plain handler on the event loop itself, freezing every other connection.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Mapping
 from datetime import datetime, timedelta
 from typing import Any, TypedDict
 from urllib.parse import urlencode
@@ -30,7 +34,7 @@ from reflex.event import EventSpec
 from tutor_app.booking import checkout
 from tutor_app.catalog import pricing, tutor_catalog
 from tutor_app.core import clock, db, routes, timefmt
-from tutor_app.core.models import User
+from tutor_app.core.models import Tutor, User
 from tutor_app.scheduling import slot_calendar, slots
 from tutor_app.scheduling.slot_calendar import CalendarCell, TimeOption
 from tutor_app.state.auth import AuthState, login_url
@@ -79,6 +83,33 @@ def _int(value: str | None) -> int:
         return 0
 
 
+def _read_tutors() -> list[TutorCard]:
+    with db.session() as s:
+        return [tutor_card(t) for t in tutor_catalog.list_tutors(s)]
+
+
+def _read_tutor(tutor_id: str) -> Tutor | None:
+    with db.session() as s:
+        return tutor_catalog.get_tutor(s, tutor_id)
+
+
+def _read_free_starts(tutor_id: str, duration: int, user_id: str | None) -> list[str]:
+    """The free starts as UTC ISO strings (blocking: it may wait on Google freebusy)."""
+    with db.session() as s:
+        starts = slots.free_slots_for(
+            s, tutor_id=tutor_id, duration_minutes=duration, for_user_id=user_id
+        )
+    return [timefmt.to_utc_iso(t) for t in starts]
+
+
+def _check_slot(tutor_id: str, start: datetime, duration: int, user_id: str) -> None:
+    """`slots.check_slot` in its own session (blocking); raises SlotUnavailable."""
+    with db.session() as s:
+        slots.check_slot(
+            s, tutor_id=tutor_id, start=start, duration_minutes=duration, user_id=user_id
+        )
+
+
 class BookingWizardState(ViewerZoneMixin, AuthState):
     """The wizard's choices, the tutor list and the free starts for the chosen length."""
 
@@ -110,22 +141,20 @@ class BookingWizardState(ViewerZoneMixin, AuthState):
     # --- loading ---------------------------------------------------------------------------
 
     @rx.event
-    def load(self) -> Iterator[EventSpec | None]:
+    async def load(self) -> EventSpec | None:
         """on_load of /book-now: sign-in, tutors, the viewer's zone, and the choices the URL
         carries. One event: the zone comes from the `tz` cookie when the head script set it;
         only without it is the browser asked (one more round trip)."""
-        user = self._load_signed_in_user()
+        user = await self._load_signed_in_user()
         self._reset_choices()
         ask_zone = self._detect_viewer_tz()
         params = self.router.url.query_parameters
-        with db.session() as s:
-            cards = [tutor_card(t) for t in tutor_catalog.list_tutors(s)]
+        cards = await asyncio.to_thread(_read_tutors)
         if cards != self.tutors:  # assigning resends the list; usually nothing changed
             self.tutors = cards
-        self._restore(params, user)
+        await self._restore(params, user)
         self.loaded = True
-        if ask_zone is not None:
-            yield ask_zone
+        return ask_zone
 
     def _set(self, **values: Any) -> None:
         """Assign only what differs: every assignment marks a var dirty and resends it."""
@@ -133,8 +162,8 @@ class BookingWizardState(ViewerZoneMixin, AuthState):
             if getattr(self, name) != value:
                 setattr(self, name, value)
 
-    def _load_signed_in_user(self) -> User | None:
-        user = self._current_user()
+    async def _load_signed_in_user(self) -> User | None:
+        user = await self._current_user_off_loop()
         self._show_user(user)
         return user
 
@@ -148,13 +177,13 @@ class BookingWizardState(ViewerZoneMixin, AuthState):
         self._slots = []
         self._slots_for = ("", 0)
 
-    def _restore(self, params: Mapping[str, str], user: User | None) -> None:
+    async def _restore(self, params: Mapping[str, str], user: User | None) -> None:
         """Apply `?tutor&duration&start&note&step`; each missing or bad piece stops there."""
         self.note = params.get("note", "")[:NOTE_MAX]
         wanted_tutor = params.get("tutor", "").strip()
         if not wanted_tutor:
             return
-        if not self._set_tutor(wanted_tutor):
+        if not await self._set_tutor(wanted_tutor):
             log.info("wizard: unknown tutor id %r", wanted_tutor[:64])
             self.message = UNKNOWN_TUTOR_MESSAGE
             return
@@ -163,7 +192,7 @@ class BookingWizardState(ViewerZoneMixin, AuthState):
         if duration not in pricing.ALLOWED_DURATIONS:
             return
         self.duration = duration
-        self._fetch_slots(user)
+        await self._fetch_slots(user)
         self.step = STEP_TIME
         start = timefmt.parse_utc_iso(params.get("start"))
         if start is None:
@@ -177,9 +206,8 @@ class BookingWizardState(ViewerZoneMixin, AuthState):
         if _int(params.get("step")) >= STEP_REVIEW:
             self.step = STEP_REVIEW
 
-    def _set_tutor(self, tutor_id: str) -> bool:
-        with db.session() as s:
-            tutor = tutor_catalog.get_tutor(s, tutor_id)
+    async def _set_tutor(self, tutor_id: str) -> bool:
+        tutor = await asyncio.to_thread(_read_tutor, tutor_id)
         if tutor is None:
             return False
         self.tutor_id = tutor.id
@@ -190,7 +218,7 @@ class BookingWizardState(ViewerZoneMixin, AuthState):
         self.tutor_currency = tutor.currency
         return True
 
-    def _fetch_slots(self, user: User | None = None, *, force: bool = True) -> None:
+    async def _fetch_slots(self, user: User | None = None, *, force: bool = True) -> None:
         """Read the free starts for the current tutor and length (the student's holds count
         as free for them, so a half-finished checkout can be resumed)."""
         if not self.tutor_id or self.duration not in pricing.ALLOWED_DURATIONS:
@@ -201,11 +229,7 @@ class BookingWizardState(ViewerZoneMixin, AuthState):
         if not force and key == self._slots_for:
             return
         user_id = user.id if user is not None else (self.user_id or None)
-        with db.session() as s:
-            starts = slots.free_slots_for(
-                s, tutor_id=self.tutor_id, duration_minutes=self.duration, for_user_id=user_id
-            )
-        fresh = [timefmt.to_utc_iso(t) for t in starts]
+        fresh = await asyncio.to_thread(_read_free_starts, self.tutor_id, self.duration, user_id)
         if fresh != self._slots:  # reassigning would recompute the calendar for nothing
             self._slots = fresh
         self._set(slots_loaded=True)
@@ -240,40 +264,43 @@ class BookingWizardState(ViewerZoneMixin, AuthState):
         self._default_day()
 
     @rx.event
-    def refresh_slots(self) -> None:
+    async def refresh_slots(self) -> None:
         """Re-read free starts when the tab regains focus (others may have booked meanwhile)."""
+        await self._refresh_slots()
+
+    async def _refresh_slots(self) -> None:
         if not self.loaded or self.step not in (STEP_TIME, STEP_REVIEW, STEP_PAY):
             return
         if time.monotonic() - self._slots_fetched < REFRESH_MIN_SECONDS:
             return
-        self._fetch_slots()
+        await self._fetch_slots()
         if self.step != STEP_PAY:
             self._keep_fitting_time()
 
     @rx.event
-    def on_visibility(self, hidden: Any) -> None:
+    async def on_visibility(self, hidden: Any) -> None:
         """`visibilitychange`: refresh when the page becomes visible again."""
         if not hidden:
-            self.refresh_slots()
+            await self._refresh_slots()
 
     # --- choices ---------------------------------------------------------------------------
 
     @rx.event
-    def choose_tutor(self, tutor_id: str) -> None:
+    async def choose_tutor(self, tutor_id: str) -> None:
         """Step 1: pick a tutor and move on to the length."""
         self.message = ""
         if tutor_id != self.tutor_id:
-            if not self._set_tutor(tutor_id):
+            if not await self._set_tutor(tutor_id):
                 self.message = UNKNOWN_TUTOR_MESSAGE
                 return
-            self._fetch_slots()
+            await self._fetch_slots()
             self._keep_fitting_time()
             if self.message == TIME_GONE_MESSAGE:
                 self.message = ""  # a new tutor: the old time simply does not apply
         self.step = STEP_LENGTH
 
     @rx.event
-    def choose_duration(self, minutes: int) -> None:
+    async def choose_duration(self, minutes: int) -> None:
         """Step 2: pick 30, 60 or 90 minutes and move on to the calendar."""
         minutes = _int(str(minutes))
         if minutes not in pricing.ALLOWED_DURATIONS or not self.tutor_id:
@@ -281,7 +308,7 @@ class BookingWizardState(ViewerZoneMixin, AuthState):
         self.message = ""
         if minutes != self.duration:
             self.duration = minutes
-            self._fetch_slots()
+            await self._fetch_slots()
             had_start = bool(self.start)
             self._keep_fitting_time()
             if had_start and not self.start:
@@ -321,10 +348,10 @@ class BookingWizardState(ViewerZoneMixin, AuthState):
         return STEP_REVIEW
 
     @rx.event
-    def next_step(self) -> EventSpec | None:
+    async def next_step(self) -> EventSpec | None:
         """Next: step 4 -> 5 goes through the sign-in gate and a fresh slot check."""
         if self.step == STEP_REVIEW and self.start:
-            return self._to_payment()
+            return await self._to_payment()
         if self.step < STEP_REVIEW and self.step < self.max_step:
             self._set(step=self.step + 1, message="")
         return None
@@ -336,11 +363,11 @@ class BookingWizardState(ViewerZoneMixin, AuthState):
             self._set(step=self.step - 1, pay_error="", alternatives=[])
 
     @rx.event
-    def go_to_step(self, step: int) -> EventSpec | None:
+    async def go_to_step(self, step: int) -> EventSpec | None:
         """A click in the step indicator: any step already reachable."""
         step = _int(str(step))
         if step == STEP_PAY and self.step == STEP_REVIEW:
-            return self._to_payment()
+            return await self._to_payment()
         if STEP_TUTOR <= step <= self.max_step:
             self._set(step=step, pay_error="", alternatives=[])
         return None
@@ -352,24 +379,20 @@ class BookingWizardState(ViewerZoneMixin, AuthState):
             step=STEP_REVIEW,
         )
 
-    def _to_payment(self) -> EventSpec | None:
-        user = self._load_signed_in_user()
+    async def _to_payment(self) -> EventSpec | None:
+        user = await self._load_signed_in_user()
         if user is None:
             return rx.redirect(login_url(self.review_url()))
         self.pay_error = ""
         self.alternatives = []
-        self._fetch_slots(user)
+        await self._fetch_slots(user)
         self.step = STEP_PAY
         start = timefmt.parse_utc_iso(self.start)
         if start is None:
             self.step = STEP_TIME
             return None
         try:
-            with db.session() as s:
-                slots.check_slot(
-                    s, tutor_id=self.tutor_id, start=start, duration_minutes=self.duration,
-                    user_id=user.id,
-                )
+            await asyncio.to_thread(_check_slot, self.tutor_id, start, self.duration, user.id)
         except slots.SlotUnavailable as exc:
             self._offer_alternatives(str(exc), exc.alternatives)
         return self._remember_in_url()
@@ -392,11 +415,11 @@ class BookingWizardState(ViewerZoneMixin, AuthState):
     # --- paying ------------------------------------------------------------------------------
 
     @rx.event
-    def pick_alternative(self, iso: str) -> EventSpec | None:
+    async def pick_alternative(self, iso: str) -> EventSpec | None:
         """Step 5: take one of the offered nearby times instead (one click, then Pay)."""
         if iso not in self.alternatives:
             return None
-        self._fetch_slots()
+        await self._fetch_slots()
         if iso not in self._slots:
             self.alternatives = [a for a in self.alternatives if a != iso]
             self.pay_error = "That time has just gone too. Please pick another."
@@ -416,7 +439,7 @@ class BookingWizardState(ViewerZoneMixin, AuthState):
         """
         if self.paying:
             return
-        user = self._load_signed_in_user()
+        user = await self._load_signed_in_user()
         if user is None:
             yield rx.redirect(login_url(self.review_url()))
             return
@@ -437,7 +460,7 @@ class BookingWizardState(ViewerZoneMixin, AuthState):
         except checkout.SlotTaken as exc:
             self.paying = False
             self._offer_alternatives(str(exc), exc.alternatives)
-            self._fetch_slots(user)
+            await self._fetch_slots(user)
             return
         except checkout.CheckoutError as exc:
             self.paying = False

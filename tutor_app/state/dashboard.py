@@ -8,6 +8,7 @@ answers).
 
 from __future__ import annotations
 
+import asyncio
 from typing import TypedDict
 
 import reflex as rx
@@ -86,6 +87,11 @@ def lesson_card(view: lessons.LessonView, tz: str, *, upcoming: bool = False) ->
     }
 
 
+def _read_lessons(user_id: str) -> tuple[list[lessons.LessonView], list[lessons.LessonView]]:
+    with db.session() as s:
+        return lessons.dashboard_lessons(s, user_id=user_id)
+
+
 class DashboardState(ViewerZoneMixin, AuthState):
     """Upcoming and past lessons of the signed-in user."""
 
@@ -97,16 +103,17 @@ class DashboardState(ViewerZoneMixin, AuthState):
     _past: list[lessons.LessonView] = []
 
     @rx.event
-    def load(self) -> EventSpec | None:
-        """on_load (after `require_login`): read the lessons, shown in the viewer's zone."""
-        user = self._current_user()
+    async def load(self) -> EventSpec | None:
+        """on_load (after `require_login`): read the lessons, shown in the viewer's zone.
+
+        The database is read in a worker thread, off the event loop."""
+        user = await self._current_user_off_loop()
         ask_zone = None
         if user is None:
             self._upcoming, self._past = [], []
         else:
             ask_zone = self._detect_viewer_tz()
-            with db.session() as s:
-                self._upcoming, self._past = lessons.dashboard_lessons(s, user_id=user.id)
+            self._upcoming, self._past = await asyncio.to_thread(_read_lessons, user.id)
         self._render()
         self.loaded = True
         return ask_zone

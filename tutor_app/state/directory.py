@@ -8,6 +8,7 @@ the URL (`/?subject=Mathematics`), so a filtered list can be shared and the back
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Mapping, Sequence
@@ -133,6 +134,16 @@ def tutor_id_from_path(path: str) -> str:
     return unquote(path.rstrip("/").rsplit("/", 1)[-1]).strip()
 
 
+def _read_catalog() -> tuple[list[Tutor], list[str]]:
+    with db.session() as s:
+        return list(tutor_catalog.list_tutors(s)), tutor_catalog.all_subjects(s)
+
+
+def _read_tutor(tutor_id: str) -> Tutor | None:
+    with db.session() as s:
+        return tutor_catalog.get_tutor(s, tutor_id)
+
+
 class DirectoryState(AuthState):
     """The list of active tutors and the subject filter of `/`."""
 
@@ -142,12 +153,11 @@ class DirectoryState(AuthState):
     loaded: bool = False
 
     @rx.event
-    def load_directory(self) -> None:
-        """Read the catalog and take the filter from `?subject=` (on_load of `/`)."""
+    async def load_directory(self) -> None:
+        """Read the catalog (off the loop) and take the filter from `?subject=` (on_load of
+        `/`)."""
         wanted = self.router.url.query_parameters.get(SUBJECT_PARAM, "").strip()
-        with db.session() as s:
-            tutors = tutor_catalog.list_tutors(s)
-            subjects = tutor_catalog.all_subjects(s)
+        tutors, subjects = await asyncio.to_thread(_read_catalog)
         cards = [tutor_card(t) for t in tutors]
         # Assigning marks a var dirty and resends it; on a filter change nothing else moved.
         if cards != self.tutors:
@@ -226,11 +236,11 @@ class TutorProfileState(AuthState):
     loaded: bool = False
 
     @rx.event
-    def load_profile(self) -> None:
-        """Look the tutor up (on_load); an unknown or hidden id shows "Tutor not found"."""
+    async def load_profile(self) -> None:
+        """Look the tutor up (on_load, off the loop); an unknown or hidden id shows "Tutor not
+        found"."""
         wanted = tutor_id_from_path(self.router.url.path)
-        with db.session() as s:
-            tutor = tutor_catalog.get_tutor(s, wanted) if wanted else None
+        tutor = await asyncio.to_thread(_read_tutor, wanted) if wanted else None
         if tutor is None:
             log.info("profile of unknown tutor id %r", wanted[:64])
             self.tutor = EMPTY_CARD

@@ -5,12 +5,18 @@ ask the dashboard to re-read its lessons after a change. Every rule lives in the
 (`cancellation`, `reschedule`); each handler looks the signed-in user up afresh from the
 session cookie, so a booking id sent from the browser reaches only that user's own lessons
 (anything else reads as "not found", exactly like the API's 404).
+
+Every handler that reads or writes the database, asks Stripe for a refund or Google for busy
+times is `async` and runs that work in a worker thread (`asyncio.to_thread`): Reflex runs a
+plain handler on the event loop itself, which would freeze every other connection meanwhile.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import datetime
 
 import reflex as rx
@@ -30,6 +36,58 @@ log = logging.getLogger(__name__)
 
 NOT_FOUND_MESSAGE = "We couldn't find that lesson. Please reload the page."
 SIGNED_OUT_MESSAGE = "Please sign in again to manage your lessons."
+
+
+@dataclass(frozen=True)
+class CancelDialog:
+    """What the cancel dialog shows for one lesson."""
+
+    label: str
+    message: str
+    allowed: bool
+
+
+@dataclass(frozen=True)
+class RescheduleChoices:
+    """What the reschedule dialog offers for one lesson: the free starts, or why none."""
+
+    label: str
+    starts: list[str]  # UTC ISO
+    error: str  # "" when the lesson can move
+
+
+def lesson_label(booking: Booking, tz: str) -> str:
+    """ "James Okafor · Tue 1 Dec 2026, 16:00-17:00 (zone)" (reads the catalog)."""
+    with db.session() as s:
+        tutor = tutor_catalog.get_tutor(s, booking.tutor_id, include_inactive=True)
+    name = tutor.name if tutor is not None else "Your tutor"
+    return f"{name} · {timefmt.format_range(booking.start_time, booking.end_time, tz)}"
+
+
+def read_cancel_dialog(*, booking_id: str, user_id: str, tz: str) -> CancelDialog:
+    """The policy's answer for canceling the user's lesson now (blocking: run it in a thread)."""
+    try:
+        with db.session() as s:
+            preview = cancellation.cancel_preview(s, booking_id=booking_id, user_id=user_id)
+            booking = owned_booking(s, booking_id=booking_id, user_id=user_id)
+    except NotFound:
+        return CancelDialog("", NOT_FOUND_MESSAGE, False)
+    return CancelDialog(lesson_label(booking, tz), preview.message, preview.can_cancel)
+
+
+def read_reschedule_choices(*, booking_id: str, user_id: str, tz: str) -> RescheduleChoices:
+    """The free starts the user's lesson can move to (blocking: it may wait on Google)."""
+    try:
+        with db.session() as s:
+            booking = owned_booking(s, booking_id=booking_id, user_id=user_id)
+            starts = reschedule.free_starts_for_booking(s, booking_id=booking.id,
+                                                        user_id=user_id)
+    except NotFound:
+        return RescheduleChoices("", [], NOT_FOUND_MESSAGE)
+    except reschedule.InvalidReschedule as exc:
+        return RescheduleChoices(lesson_label(booking, tz), [], str(exc))
+    return RescheduleChoices(lesson_label(booking, tz), [timefmt.to_utc_iso(t) for t in starts],
+                             "")
 
 
 class ManageLessonState(DashboardState):
@@ -60,16 +118,6 @@ class ManageLessonState(DashboardState):
 
     # --- shared ---------------------------------------------------------------------------
 
-    def _user_or_none(self) -> User | None:
-        return self._current_user()
-
-    def _label(self, booking: Booking) -> str:
-        with db.session() as s:
-            tutor = tutor_catalog.get_tutor(s, booking.tutor_id, include_inactive=True)
-        name = tutor.name if tutor is not None else "Your tutor"
-        when = timefmt.format_range(booking.start_time, booking.end_time, self.viewer_tz)
-        return f"{name} · {when}"
-
     def _signed_out(self) -> EventSpec:
         return rx.redirect(login_url(self._current_path()))
 
@@ -80,27 +128,21 @@ class ManageLessonState(DashboardState):
     # --- cancel ---------------------------------------------------------------------------
 
     @rx.event
-    def open_cancel(self, booking_id: str) -> EventSpec | None:
+    async def open_cancel(self, booking_id: str) -> EventSpec | None:
         """Show what canceling this lesson would do (`#confirm-cancel` confirms)."""
-        user = self._user_or_none()
+        user = await self._current_user_off_loop()
         if user is None:
             return self._signed_out()
         self.cancel_booking_id = booking_id if isinstance(booking_id, str) else ""
         self.cancel_error = ""
         self.canceling = False
-        try:
-            with db.session() as s:
-                preview = cancellation.cancel_preview(
-                    s, booking_id=self.cancel_booking_id, user_id=user.id
-                )
-                booking = owned_booking(s, booking_id=self.cancel_booking_id, user_id=user.id)
-        except NotFound:
-            self.cancel_lesson_label, self.cancel_message = "", NOT_FOUND_MESSAGE
-            self.cancel_allowed = False
-        else:
-            self.cancel_lesson_label = self._label(booking)
-            self.cancel_message = preview.message
-            self.cancel_allowed = preview.can_cancel
+        dialog = await asyncio.to_thread(
+            read_cancel_dialog, booking_id=self.cancel_booking_id, user_id=user.id,
+            tz=self.viewer_tz,
+        )
+        self.cancel_lesson_label = dialog.label
+        self.cancel_message = dialog.message
+        self.cancel_allowed = dialog.allowed
         self.cancel_open = True
         return None
 
@@ -111,19 +153,20 @@ class ManageLessonState(DashboardState):
             self.cancel_open = bool(is_open)
 
     @rx.event
-    def confirm_cancel(self) -> Iterator[EventSpec | None]:
+    async def confirm_cancel(self) -> AsyncIterator[EventSpec | None]:
         """Cancel the lesson (and refund per the policy); then re-read the dashboard."""
         if self.canceling or not self.cancel_allowed:
             return
-        user = self._user_or_none()
+        user = await self._current_user_off_loop()
         if user is None:
             yield self._signed_out()
             return
         self.canceling = True
         yield None  # show "Canceling…" while Stripe is asked
         try:
-            result = cancellation.cancel_lesson(booking_id=self.cancel_booking_id,
-                                                user_id=user.id)
+            result = await asyncio.to_thread(
+                cancellation.cancel_lesson, booking_id=self.cancel_booking_id, user_id=user.id
+            )
         except NotFound:
             self.cancel_error = NOT_FOUND_MESSAGE
         except cancellation.CannotCancel as exc:
@@ -140,35 +183,29 @@ class ManageLessonState(DashboardState):
     # --- reschedule -----------------------------------------------------------------------
 
     @rx.event
-    def open_reschedule(self, booking_id: str) -> EventSpec | None:
+    async def open_reschedule(self, booking_id: str) -> EventSpec | None:
         """Offer the free starts of the same tutor and length (`#confirm-reschedule`)."""
-        user = self._user_or_none()
+        user = await self._current_user_off_loop()
         if user is None:
             return self._signed_out()
         self.reschedule_booking_id = booking_id if isinstance(booking_id, str) else ""
         self.reschedule_error = ""
         self.reschedule_start = ""
         self.moving = False
-        self._load_reschedule_slots(user)
+        await self._load_reschedule_slots(user)
         self.reschedule_open = True
         return None
 
-    def _load_reschedule_slots(self, user: User) -> None:
-        try:
-            with db.session() as s:
-                booking = owned_booking(s, booking_id=self.reschedule_booking_id,
-                                        user_id=user.id)
-                starts = reschedule.free_starts_for_booking(
-                    s, booking_id=booking.id, user_id=user.id
-                )
-        except NotFound:
-            self._no_reschedule(NOT_FOUND_MESSAGE, label="")
+    async def _load_reschedule_slots(self, user: User) -> None:
+        choices = await asyncio.to_thread(
+            read_reschedule_choices, booking_id=self.reschedule_booking_id, user_id=user.id,
+            tz=self.viewer_tz,
+        )
+        if choices.error:
+            self._no_reschedule(choices.error, label=choices.label)
             return
-        except reschedule.InvalidReschedule as exc:
-            self._no_reschedule(str(exc), label=self._label(booking))
-            return
-        self.reschedule_lesson_label = self._label(booking)
-        self.reschedule_slots = [timefmt.to_utc_iso(t) for t in starts]
+        self.reschedule_lesson_label = choices.label
+        self.reschedule_slots = choices.starts
         self.reschedule_allowed = True
         if self.reschedule_start not in self.reschedule_slots:
             self.reschedule_start = ""
@@ -203,12 +240,12 @@ class ManageLessonState(DashboardState):
             self.reschedule_error = ""
 
     @rx.event
-    def confirm_reschedule(self) -> Iterator[EventSpec | None]:
+    async def confirm_reschedule(self) -> AsyncIterator[EventSpec | None]:
         """Move the lesson to the chosen start; a slot taken meanwhile says so and the
         picker is refreshed (the nearest free times stay offered)."""
         if self.moving or not self.reschedule_start:
             return
-        user = self._user_or_none()
+        user = await self._current_user_off_loop()
         if user is None:
             yield self._signed_out()
             return
@@ -219,13 +256,14 @@ class ManageLessonState(DashboardState):
         self.moving = True
         yield None
         try:
-            moved = reschedule.reschedule_lesson(
-                booking_id=self.reschedule_booking_id, user_id=user.id, new_start=new_start
+            moved = await asyncio.to_thread(
+                reschedule.reschedule_lesson,
+                booking_id=self.reschedule_booking_id, user_id=user.id, new_start=new_start,
             )
         except NotFound:
             self._no_reschedule(NOT_FOUND_MESSAGE, label="")
         except reschedule.SlotTaken as exc:
-            self._load_reschedule_slots(user)
+            await self._load_reschedule_slots(user)
             self.reschedule_error = _taken_message(str(exc), exc.alternatives, self.viewer_tz)
         except reschedule.InvalidReschedule as exc:
             self.reschedule_error = str(exc)

@@ -91,7 +91,7 @@ class PaymentState(ViewerZoneMixin, AuthState):
     _lesson: lessons.LessonView | None = None
 
     @rx.event
-    def load_success(self) -> list[EventSpec] | None:
+    async def load_success(self) -> list[EventSpec] | None:
         """on_load of /payment/success (after `require_login`): check once, then watch."""
         self._watch += 1
         self._lesson = None
@@ -99,11 +99,11 @@ class PaymentState(ViewerZoneMixin, AuthState):
         self.tutor_name = self.when = self.when_tutor = self.duration = self.price = ""
         raw = self.router.url.query_parameters.get("session_id", "")
         self.session_id = raw if _SESSION_ID.match(raw) else ""
-        user = self._current_user()
+        user = await self._current_user_off_loop()
         if user is None or not self.session_id:
             return None
         ask_zone = self._detect_viewer_tz()
-        lesson = _lookup(self.session_id, user.id)
+        lesson = await asyncio.to_thread(_lookup, self.session_id, user.id)
         events: list[EventSpec] = [ask_zone] if ask_zone is not None else []
         if lesson is not None:
             self._show(lesson)

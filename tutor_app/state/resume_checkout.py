@@ -7,6 +7,8 @@ Checkout, or the dev test-checkout page), so resuming never creates a second ses
 
 from __future__ import annotations
 
+import asyncio
+
 import reflex as rx
 from reflex.event import EventSpec
 
@@ -14,6 +16,11 @@ from tutor_app.booking import resume
 from tutor_app.core import db, timefmt
 from tutor_app.state.auth import AuthState
 from tutor_app.state.viewer_zone import ViewerZoneMixin
+
+
+def _open_checkout(user_id: str) -> resume.OpenCheckout | None:
+    with db.session() as s:
+        return resume.open_checkout(s, user_id=user_id)
 
 
 class ResumeCheckoutState(ViewerZoneMixin, AuthState):
@@ -27,13 +34,12 @@ class ResumeCheckoutState(ViewerZoneMixin, AuthState):
     _expires_iso: str = ""
 
     @rx.event
-    def load(self) -> EventSpec | None:
-        """on_load of /book-now: look for an open session of this student."""
-        user = self._current_user()
+    async def load(self) -> EventSpec | None:
+        """on_load of /book-now: look for an open session of this student (off the loop)."""
+        user = await self._current_user_off_loop()
         found = None
         if user is not None:
-            with db.session() as s:
-                found = resume.open_checkout(s, user_id=user.id)
+            found = await asyncio.to_thread(_open_checkout, user.id)
         if found is None:
             self.resume_url = self.resume_tutor = ""
             self._start_iso = self._end_iso = self._expires_iso = ""
