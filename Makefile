@@ -29,8 +29,7 @@ TEST_DATES := 2026-11-30T23:30:00 2027-03-14T06:30:00 2026-11-01T05:30:00 \
 run: setup prestart ## serve the app at http://localhost:3000
 	$(VENV)/bin/reflex run --env prod --single-port --frontend-port $(PORT) --backend-port $(PORT)
 
-test: setup browser ## the whole suite, on SQLite and on PostgreSQL
-	$(PY) -m ruff check .
+test: lint browser ## lint, then the whole suite on SQLite and on PostgreSQL
 	$(MAKE) --no-print-directory test-sqlite test-postgres test-dates
 
 test-sqlite:
@@ -49,8 +48,9 @@ test-dates:
 bench: setup browser ## print the benchmark figures
 	$(PY) -m bench
 
-lint: setup
+lint: setup ## ruff, and mypy in strict mode (configured in pyproject.toml)
 	$(PY) -m ruff check .
+	$(PY) -m mypy
 
 prestart: setup ## migrate the database and load the tutor catalog
 	$(PY) -m tutor_app.cli prestart

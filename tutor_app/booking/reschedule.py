@@ -114,7 +114,7 @@ def free_starts_for_booking(
     _check_movable(booking, now)
     tutor = _bookable_tutor(db_session, booking)
     starts = availability.free_slots(
-        weekly_hours=tutor.weekly_hours,  # type: ignore[arg-type]
+        weekly_hours=tutor.weekly_hours,
         tutor_tz=tutor.timezone,
         duration=_duration(booking),
         busy=_busy_except(db_session, booking, now=now),
@@ -127,7 +127,7 @@ def _alternatives(s: Session, booking: Booking, tutor: Tutor, start: datetime, n
                   ) -> list[datetime]:
     found = availability.nearest_free(
         start=start,
-        weekly_hours=tutor.weekly_hours,  # type: ignore[arg-type]
+        weekly_hours=tutor.weekly_hours,
         tutor_tz=tutor.timezone,
         duration=_duration(booking),
         busy=_busy_except(s, booking, now=now),
@@ -161,7 +161,7 @@ def reschedule_lesson(
             duration = _duration(booking)
             free = availability.is_slot_free(
                 start=new_start,
-                weekly_hours=tutor.weekly_hours,  # type: ignore[arg-type]
+                weekly_hours=tutor.weekly_hours,
                 tutor_tz=tutor.timezone,
                 duration=duration,
                 busy=_busy_except(s, booking, now=now),

@@ -14,6 +14,7 @@ from reflex_components_core.el.elements.base import BaseHTML
 from reflex_components_core.react_router.dom import ReactRouterLink
 
 from tutor_app.components import style
+from tutor_app.components.typed import cond_value
 from tutor_app.core import routes
 from tutor_app.state.auth import AuthState
 
@@ -59,12 +60,12 @@ def _nav_link(label: str, href: str, **props: Any) -> rx.Component:
         size="2",
         weight="medium",
         underline="none",
-        color=rx.cond(current, rx.color("accent", 11), rx.color("gray", 12)),
+        color=cond_value(current, rx.color("accent", 11), rx.color("gray", 12)),
         padding_y="0.375rem",
-        border_bottom=rx.cond(
+        border_bottom=cond_value(
             current, f"2px solid {rx.color('accent', 9)}", "2px solid transparent"
         ),
-        custom_attrs={"aria-current": rx.cond(current, "page", "false")},
+        custom_attrs={"aria-current": cond_value(current, "page", "false")},
         **props,
     )
 
@@ -91,12 +92,12 @@ def _brand() -> rx.Component:
 
 
 def _account_area() -> rx.Component:
-    display_name = rx.cond(AuthState.user_name != "", AuthState.user_name, AuthState.user_email)
+    display_name = cond_value(AuthState.user_name != "", AuthState.user_name, AuthState.user_email)
     signed_in = rx.hstack(
         rx.avatar(
-            fallback=rx.cond(
+            fallback=cond_value(
                 AuthState.user_name != "", AuthState.user_name, AuthState.user_email
-            )[0].upper(),
+            ).to(str)[0].upper(),
             size="2",
             radius="full",
             variant="soft",

@@ -17,6 +17,7 @@ from reflex_components_core.react_router.dom import ReactRouterLink
 from tutor_app.components import style
 from tutor_app.components.layout import link_button
 from tutor_app.components.manage_dialogs import manage_buttons
+from tutor_app.components.typed import Row
 
 
 def _detail(icon: str, text: Var[Any]) -> rx.Component:
@@ -44,7 +45,7 @@ def _calendar_link(icon: str, label: str, **link_props: Any) -> rx.Component:
     )
 
 
-def _add_to_calendar(lesson: Var[Any]) -> rx.Component:
+def _add_to_calendar(lesson: Row) -> rx.Component:
     """"Add to calendar" for an upcoming lesson: the `.ics` file and a Google Calendar link."""
     booking_id = lesson["id"].to(str)
     return rx.cond(
@@ -77,7 +78,7 @@ def _add_to_calendar(lesson: Var[Any]) -> rx.Component:
     )
 
 
-def lesson_card(lesson: Var[Any]) -> rx.Component:
+def lesson_card(lesson: Row) -> rx.Component:
     """The card of one booking."""
     book_again_id = "book-again-" + lesson["id"].to(str)
     return rx.card(
@@ -95,6 +96,7 @@ def lesson_card(lesson: Var[Any]) -> rx.Component:
                         rx.heading(lesson["tutor_name"], as_="h3", size="4"),
                         rx.badge(
                             lesson["status"],
+                            # Radix types colour schemes as literals; the state sends one.
                             color_scheme=lesson["status_color"].to(str),  # type: ignore[arg-type]
                             variant="soft",
                             radius="full",
@@ -137,8 +139,8 @@ def lesson_card(lesson: Var[Any]) -> rx.Component:
             ),
             manage_buttons(lesson),  # reschedule / cancel (scheduled lessons)
             justify="between",
-            align=rx.breakpoints(initial="start", sm="center"),  # type: ignore[arg-type]
-            direction=rx.breakpoints(initial="column", sm="row"),  # type: ignore[arg-type]
+            align=rx.breakpoints(initial="start", sm="center"),
+            direction=rx.breakpoints(initial="column", sm="row"),
             gap="0.75rem",
         ),
         class_name="lesson-card",

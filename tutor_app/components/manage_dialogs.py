@@ -9,19 +9,18 @@ and the notice (`#manage-notice`) saying what the last change did.
 
 from __future__ import annotations
 
-from typing import Any
-
 import reflex as rx
 from reflex.vars import Var
 
 from tutor_app.components import slot_picker, style
+from tutor_app.components.typed import Row, array, cond_value, flag, handler
 from tutor_app.state.manage_lesson import ManageLessonState
 
 M = ManageLessonState
 SCHEDULED_LABEL = "Scheduled"  # DashboardState's status label of a SCHEDULED lesson
 
 
-def manage_buttons(lesson: Var[Any]) -> rx.Component:
+def manage_buttons(lesson: Row) -> rx.Component:
     """Reschedule and Cancel for one lesson card (scheduled lessons only)."""
     booking_id = lesson["id"].to(str)
     return rx.cond(
@@ -30,7 +29,7 @@ def manage_buttons(lesson: Var[Any]) -> rx.Component:
             rx.button(
                 rx.icon("calendar-clock", size=14, aria_hidden="true"),
                 "Reschedule",
-                on_click=M.open_reschedule(booking_id),
+                on_click=handler(M.open_reschedule)(booking_id),
                 variant="soft",
                 size="2",
                 id="reschedule-" + booking_id,
@@ -38,7 +37,7 @@ def manage_buttons(lesson: Var[Any]) -> rx.Component:
             rx.button(
                 rx.icon("x", size=14, aria_hidden="true"),
                 "Cancel",
-                on_click=M.open_cancel(booking_id),
+                on_click=handler(M.open_cancel)(booking_id),
                 variant="soft",
                 color_scheme="red",
                 size="2",
@@ -50,7 +49,7 @@ def manage_buttons(lesson: Var[Any]) -> rx.Component:
     )
 
 
-def _error(text: Var[str], error_id: str) -> rx.Component:
+def _error(text: Var[str] | str, error_id: str) -> rx.Component:
     return rx.cond(
         text != "",
         rx.callout(text, icon="triangle-alert", color_scheme="red", size="1", width="100%",
@@ -72,11 +71,11 @@ def _cancel_dialog() -> rx.Component:
                                   disabled=M.canceling, id="keep-lesson"),
                     ),
                     rx.button(
-                        rx.cond(M.canceling, "Canceling…", "Cancel lesson"),
+                        cond_value(M.canceling, "Canceling…", "Cancel lesson"),
                         on_click=M.confirm_cancel,
                         color_scheme="red",
                         loading=M.canceling,
-                        disabled=~M.cancel_allowed,
+                        disabled=~flag(M.cancel_allowed),
                         id="confirm-cancel",
                     ),
                     spacing="3",
@@ -100,11 +99,11 @@ def _picker() -> rx.Component:
         slot_picker.picker_styles(),
         rx.text("Times are shown in ", M.zone_label, ".", size="1", color=style.MUTED_TEXT),
         slot_picker.day_calendar(M.reschedule_calendar, selected_day=M.reschedule_day,
-                                 on_choose=M.choose_reschedule_day,
+                                 on_choose=handler(M.choose_reschedule_day),
                                  calendar_id="reschedule-calendar"),
         slot_picker.day_times(M.reschedule_times, day_label=M.reschedule_day_label,
                               selected_start=M.reschedule_start,
-                              on_choose=M.choose_reschedule_start,
+                              on_choose=handler(M.choose_reschedule_start),
                               times_id="reschedule-times"),
         spacing="3",
         width="100%",
@@ -123,7 +122,7 @@ def _reschedule_dialog() -> rx.Component:
                 rx.cond(
                     M.reschedule_allowed,
                     rx.cond(
-                        M.reschedule_slots.length() > 0,
+                        array(M.reschedule_slots).length() > 0,
                         _picker(),
                         rx.callout("No other free times in the next 60 days.",
                                    icon="calendar-x", color_scheme="amber", width="100%"),

@@ -17,9 +17,10 @@ from typing import Any
 
 import reflex as rx
 from reflex.event import EventSpec
-from reflex.vars import Var
+from reflex.vars import ArrayVar, Var
 
 from tutor_app.components import style
+from tutor_app.components.typed import Row, cond_value
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
@@ -56,7 +57,7 @@ def picker_styles() -> rx.Component:
     return rx.el.style(custom_attrs={"dangerouslySetInnerHTML": {"__html": _STYLES}})
 
 
-def _day_cell(cell: Var[Any], selected_day: Var[str], on_choose: Choose) -> rx.Component:
+def _day_cell(cell: Row, selected_day: Var[str] | str, on_choose: Choose) -> rx.Component:
     key = cell["key"].to(str)
     enabled = cell["enabled"].to(bool)
     # The month's short name (first of a month) is drawn by CSS from `data-month`: one
@@ -73,8 +74,8 @@ def _day_cell(cell: Var[Any], selected_day: Var[str], on_choose: Choose) -> rx.C
             custom_attrs={
                 "data-day": key,
                 "data-month": month,
-                "aria-pressed": rx.cond(key == selected_day, "true", "false"),
-                "aria-label": rx.cond(enabled, key + ", " + cell["count"].to_string()
+                "aria-pressed": cond_value(key == selected_day, "true", "false"),
+                "aria-label": cond_value(enabled, key + ", " + cell["count"].to_string()
                                       + " free times", key + ", no free times"),
             },
         ),
@@ -84,7 +85,7 @@ def _day_cell(cell: Var[Any], selected_day: Var[str], on_choose: Choose) -> rx.C
 
 
 def day_calendar(
-    cells: Var[list[Any]], *, selected_day: Var[str], on_choose: Choose, calendar_id: str
+    cells: ArrayVar[list[Any]], *, selected_day: Var[str] | str, on_choose: Choose, calendar_id: str
 ) -> rx.Component:
     """Weekday headings and one cell per day (`slot_calendar.CalendarCell`), 7 columns."""
     return rx.el.div(
@@ -95,7 +96,7 @@ def day_calendar(
     )
 
 
-def _time_button(option: Var[Any], selected_start: Var[str], on_choose: Choose) -> rx.Component:
+def _time_button(option: Row, selected_start: Var[str] | str, on_choose: Choose) -> rx.Component:
     start = option["start"].to(str)
     return rx.el.button(
         option["label"],
@@ -103,15 +104,15 @@ def _time_button(option: Var[Any], selected_start: Var[str], on_choose: Choose) 
         type="button",
         class_name="sp-time",
         custom_attrs={"data-start": start,
-                      "aria-pressed": rx.cond(start == selected_start, "true", "false")},
+                      "aria-pressed": cond_value(start == selected_start, "true", "false")},
     )
 
 
 def day_times(
-    times: Var[list[Any]],
+    times: ArrayVar[list[Any]],
     *,
     day_label: Var[str],
-    selected_start: Var[str],
+    selected_start: Var[str] | str,
     on_choose: Choose,
     times_id: str,
 ) -> rx.Component:

@@ -10,12 +10,13 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import reflex as rx
-from reflex.vars import Var
+from reflex.vars import NumberVar
 
 from tutor_app.components import style
+from tutor_app.components.typed import cond_value
 
 
-def _marker(number: int, current: Var[int]) -> rx.Component:
+def _marker(number: int, current: NumberVar[int]) -> rx.Component:
     done = current > number
     here = current == number
     return rx.center(
@@ -26,9 +27,11 @@ def _marker(number: int, current: Var[int]) -> rx.Component:
         border_radius="9999px",
         font_size="0.8rem",
         font_weight="600",
-        color=rx.cond(done | here, "white", rx.color("gray", 11)),
-        background=rx.cond(
-            here, rx.color("accent", 9), rx.cond(done, rx.color("accent", 8), rx.color("gray", 4))
+        color=cond_value(done | here, "white", rx.color("gray", 11)),
+        background=cond_value(
+            here,
+            rx.color("accent", 9),
+            cond_value(done, rx.color("accent", 8), rx.color("gray", 4)),
         ),
     )
 
@@ -36,20 +39,20 @@ def _marker(number: int, current: Var[int]) -> rx.Component:
 def _step(
     number: int,
     label: str,
-    current: Var[int],
-    reachable: Var[int],
+    current: NumberVar[int],
+    reachable: NumberVar[Any],
     on_select: Callable[[int], Any],
 ) -> rx.Component:
     here = current == number
-    clickable = (number <= reachable) & ~here
+    clickable = (reachable >= number) & ~here
     return rx.el.li(
         rx.el.button(
             _marker(number, current),
             rx.text(
                 label,
                 size="2",
-                weight=rx.cond(here, "bold", "regular"),
-                color=rx.cond(here, rx.color("gray", 12), style.MUTED_TEXT),
+                weight=cond_value(here, "bold", "regular"),
+                color=cond_value(here, rx.color("gray", 12), style.MUTED_TEXT),
                 display=["none", "none", "inline"],
                 white_space="nowrap",
             ),
@@ -57,7 +60,7 @@ def _step(
             disabled=~clickable,
             type="button",
             custom_attrs={
-                "aria-current": rx.cond(here, "step", "false"),
+                "aria-current": cond_value(here, "step", "false"),
                 "aria-label": f"Step {number}: {label}",
             },
             display="flex",
@@ -66,7 +69,7 @@ def _step(
             background="transparent",
             border="none",
             padding="0.25rem",
-            cursor=rx.cond(clickable, "pointer", "default"),
+            cursor=cond_value(clickable, "pointer", "default"),
         ),
         list_style="none",
         display="flex",
@@ -78,8 +81,8 @@ def _step(
 def step_indicator(
     labels: Sequence[str],
     *,
-    current: Var[int],
-    reachable: Var[int],
+    current: NumberVar[int],
+    reachable: NumberVar[Any],
     on_select: Callable[[int], Any],
 ) -> rx.Component:
     """Numbered steps in a row; done ones show a check and can be clicked to go back."""
@@ -92,7 +95,7 @@ def step_indicator(
                     rx.box(
                         height="2px",
                         width="100%",
-                        background=rx.cond(
+                        background=cond_value(
                             current > index, rx.color("accent", 8), rx.color("gray", 5)
                         ),
                     ),

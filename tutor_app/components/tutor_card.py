@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import reflex as rx
 from reflex.vars import Var
 
 from tutor_app.components import style
 from tutor_app.components.layout import link_button
+from tutor_app.components.typed import Row
 from tutor_app.core import routes
 
 PROFILE_PREFIX = routes.tutor_profile("")  # "/tutors/"
 BOOK_PREFIX = routes.book_now("ID").removesuffix("ID")  # "/book-now?tutor="
+# The Radix sizes of the small badges and text lines here.
+Size = Literal["1", "2", "3"]
 
 
-def tutor_avatar(tutor: Var[Any], size: Any = style.AVATAR_SIZE_CARD) -> rx.Component:
+def tutor_avatar(tutor: Row, size: Any = style.AVATAR_SIZE_CARD) -> rx.Component:
     """The tutor's photo; their initials while it loads or when it is missing."""
     return rx.avatar(
         src=tutor["photo_url"],
@@ -26,7 +29,7 @@ def tutor_avatar(tutor: Var[Any], size: Any = style.AVATAR_SIZE_CARD) -> rx.Comp
     )
 
 
-def subject_badges(subjects: Var[list[str]], size: str = "1") -> rx.Component:
+def subject_badges(subjects: Var[list[str]], size: Size = "1") -> rx.Component:
     """The tutor's subjects as quiet badges."""
     return rx.flex(
         rx.foreach(
@@ -38,7 +41,7 @@ def subject_badges(subjects: Var[list[str]], size: str = "1") -> rx.Component:
     )
 
 
-def timezone_line(label: Var[str] | str, size: str = "1") -> rx.Component:
+def timezone_line(label: Var[str] | str, size: Size = "1") -> rx.Component:
     """Where the tutor's day happens: the zone and today's offset."""
     return rx.hstack(
         rx.icon("globe", size=14, color=style.MUTED_TEXT, aria_hidden="true"),
@@ -48,7 +51,7 @@ def timezone_line(label: Var[str] | str, size: str = "1") -> rx.Component:
     )
 
 
-def tutor_card(tutor: Var[Any]) -> rx.Component:
+def tutor_card(tutor: Row) -> rx.Component:
     """A directory card: who, what, how much, where, and the two ways on (profile, book).
 
     `tutor` is one `TutorCard` of `DirectoryState.visible_tutors`. The card has the id

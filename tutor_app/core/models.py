@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeAlias
 
 import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
@@ -17,6 +17,12 @@ from sqlmodel import Field, SQLModel
 
 from tutor_app.core import clock
 from tutor_app.core.ids import new_id
+
+WeeklyHours: TypeAlias = dict[str, list[list[str]]]
+"""A tutor's working windows per weekday, as stored (JSON): {"mon": [["09:00", "17:00"]], ...}.
+
+In the tutor's own time zone; each window is a [start, end] pair of "HH:MM" strings.
+"""
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -91,8 +97,7 @@ class Tutor(SQLModel, table=True):
     currency: str = Field(default="usd", max_length=3)
     bio: str
     timezone: str = Field(max_length=64)
-    # {"mon": [["09:00", "17:00"]], ...} in the tutor's own time zone.
-    weekly_hours: dict[str, list[list[str]]] = Field(
+    weekly_hours: WeeklyHours = Field(
         default_factory=dict, sa_type=sa.JSON, nullable=False
     )
     active: bool = True

@@ -134,7 +134,7 @@ def start_authorization(db: Session, *, user_id: str, login_hint: str = "") -> s
     Expired calendar states are swept here, so the table does not grow. The caller commits.
     """
     config = discovery()
-    db.exec(  # type: ignore[call-overload]
+    db.exec(
         delete(OAuthState).where(
             col(OAuthState.purpose) == PURPOSE, col(OAuthState.created_at) < clock.now() - STATE_TTL
         )
@@ -178,7 +178,7 @@ def consume_state(db: Session, *, state: str, user_id: str) -> OAuthState:
     ).first()
     if pending is None:
         raise CalendarOAuthError("unknown or already used state")
-    result = db.exec(  # type: ignore[call-overload]
+    result = db.exec(
         delete(OAuthState).where(col(OAuthState.state) == state)
     )
     if result.rowcount != 1:  # another request consumed it between our select and delete

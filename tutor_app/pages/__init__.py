@@ -1,4 +1,4 @@
-"""Importing this package registers every page (each module uses `@rx.page`)."""
+"""Importing this package registers every page (each module uses `@page`, the typed `@rx.page`)."""
 
 from tutor_app.pages import (  # noqa: F401
     book_now,

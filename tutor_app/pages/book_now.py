@@ -17,6 +17,7 @@ from tutor_app.components import slot_picker, style
 from tutor_app.components.layout import page_layout
 from tutor_app.components.resume_banner import resume_banner
 from tutor_app.components.steps import step_indicator
+from tutor_app.components.typed import Row, cond_value, flag, handler, number, page
 from tutor_app.core import routes
 from tutor_app.state.booking import NOTE_MAX, STEP_LABELS, BookingWizardState
 from tutor_app.state.resume_checkout import ResumeCheckoutState
@@ -88,8 +89,8 @@ def _tutor_summary() -> rx.Component:
 
 def _choice_style(selected: Var[bool]) -> dict[str, Any]:
     return {
-        "border": rx.cond(selected, f"2px solid {rx.color('accent', 9)}", style.SUBTLE_BORDER),
-        "background": rx.cond(selected, rx.color("accent", 2), style.SURFACE),
+        "border": cond_value(selected, f"2px solid {rx.color('accent', 9)}", style.SUBTLE_BORDER),
+        "background": cond_value(selected, rx.color("accent", 2), style.SURFACE),
         "border_radius": "var(--radius-4)",
         "cursor": "pointer",
         "text_align": "left",
@@ -103,7 +104,7 @@ def _choice_style(selected: Var[bool]) -> dict[str, Any]:
 # --- step 1: tutor -----------------------------------------------------------------------------
 
 
-def _tutor_option(tutor: Var[Any]) -> rx.Component:
+def _tutor_option(tutor: Row) -> rx.Component:
     selected = tutor["id"].to(str) == S.tutor_id
     return rx.el.button(
         rx.hstack(
@@ -120,11 +121,11 @@ def _tutor_option(tutor: Var[Any]) -> rx.Component:
             spacing="3",
             align="center",
         ),
-        on_click=S.choose_tutor(tutor["id"].to(str)),
+        on_click=handler(S.choose_tutor)(tutor["id"].to(str)),
         type="button",
         custom_attrs={
             "data-tutor": tutor["id"].to(str),
-            "aria-pressed": rx.cond(selected, "true", "false"),
+            "aria-pressed": cond_value(selected, "true", "false"),
         },
         style=_choice_style(selected),
     )
@@ -136,18 +137,18 @@ def _step_tutor() -> rx.Component:
         "Choose your tutor",
         rx.grid(
             rx.foreach(S.tutors, _tutor_option),
-            columns=rx.breakpoints(initial="1", sm="2"),  # type: ignore[arg-type]
+            columns=rx.breakpoints(initial="1", sm="2"),
             gap="0.75rem",
             width="100%",
         ),
-        _nav(back=False, next_enabled=S.tutor_id != ""),
+        _nav(back=False, next_enabled=flag(S.tutor_id != "")),
     )
 
 
 # --- step 2: length ----------------------------------------------------------------------------
 
 
-def _duration_option(option: Var[Any]) -> rx.Component:
+def _duration_option(option: Row) -> rx.Component:
     minutes = option["minutes"].to(int)
     selected = minutes == S.duration
     return rx.el.button(
@@ -157,10 +158,10 @@ def _duration_option(option: Var[Any]) -> rx.Component:
             spacing="1",
             align="center",
         ),
-        on_click=S.choose_duration(minutes),
+        on_click=handler(S.choose_duration)(minutes),
         type="button",
         id="duration-" + minutes.to_string(),
-        custom_attrs={"aria-pressed": rx.cond(selected, "true", "false")},
+        custom_attrs={"aria-pressed": cond_value(selected, "true", "false")},
         style={**_choice_style(selected), "text_align": "center", "padding": "1.25rem 1rem"},
     )
 
@@ -178,7 +179,7 @@ def _step_length() -> rx.Component:
         ),
         rx.text("The price is for the whole lesson, paid once at checkout.",
                 size="1", color=style.MUTED_TEXT),
-        _nav(next_enabled=S.duration > 0),
+        _nav(next_enabled=flag(S.duration > 0)),
     )
 
 
@@ -186,13 +187,13 @@ def _step_length() -> rx.Component:
 
 
 def _calendar() -> rx.Component:
-    return slot_picker.day_calendar(S.calendar, selected_day=S.day, on_choose=S.choose_day,
+    return slot_picker.day_calendar(S.calendar, selected_day=S.day, on_choose=handler(S.choose_day),
                                     calendar_id="calendar")
 
 
 def _times() -> rx.Component:
     return slot_picker.day_times(S.day_times, day_label=S.day_label, selected_start=S.start,
-                                 on_choose=S.choose_start, times_id="times")
+                                 on_choose=handler(S.choose_start), times_id="times")
 
 
 def _step_time() -> rx.Component:
@@ -228,12 +229,12 @@ def _step_time() -> rx.Component:
             rx.grid(
                 _calendar(),
                 _times(),
-                columns=rx.breakpoints(initial="1", md="2"),  # type: ignore[arg-type]
+                columns=rx.breakpoints(initial="1", md="2"),
                 gap="1.5rem",
                 width="100%",
             ),
         ),
-        _nav(next_enabled=S.start != ""),
+        _nav(next_enabled=flag(S.start != "")),
     )
 
 
@@ -264,7 +265,7 @@ def _review_list() -> rx.Component:
             ),
             row_id="review-price",
         ),
-        orientation=rx.breakpoints(initial="vertical", sm="horizontal"),  # type: ignore[arg-type]
+        orientation=rx.breakpoints(initial="vertical", sm="horizontal"),
         size="2",
         width="100%",
     )
@@ -309,11 +310,11 @@ def _step_review() -> rx.Component:
 # --- step 5: payment ---------------------------------------------------------------------------
 
 
-def _alternative(option: Var[Any]) -> rx.Component:
+def _alternative(option: Row) -> rx.Component:
     start = option["start"].to(str)
     return rx.button(
         option["label"],
-        on_click=S.pick_alternative(start),
+        on_click=handler(S.pick_alternative)(start),
         variant="outline",
         size="2",
         custom_attrs={"data-start": start},
@@ -404,7 +405,7 @@ def _loading() -> rx.Component:
     )
 
 
-@rx.page(
+@page(
     route=routes.BOOK_NOW,
     title="Book a lesson · Tutorly",
     description="Choose a tutor, a lesson length and a time, and pay securely.",
@@ -418,8 +419,8 @@ def book_now() -> rx.Component:
                                  on_visibility_change=S.on_visibility),
         rx.vstack(
             rx.heading("Book a lesson", as_="h1", size="7"),
-            step_indicator(STEP_LABELS, current=S.step, reachable=S.max_step,
-                           on_select=S.go_to_step),
+            step_indicator(STEP_LABELS, current=number(S.step), reachable=S.max_step,
+                           on_select=handler(S.go_to_step)),
             _message(),
             resume_banner(),  # "You have a payment in progress ... Resume payment"
             rx.card(

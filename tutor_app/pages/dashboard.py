@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import reflex as rx
+from reflex.vars import ArrayVar
 
 from tutor_app.components import style
 from tutor_app.components.layout import link_button, page_layout
 from tutor_app.components.lesson_card import lesson_card
 from tutor_app.components.manage_dialogs import manage_dialogs
+from tutor_app.components.typed import array, page
 from tutor_app.core import routes
 from tutor_app.state.auth import AuthState
-from tutor_app.state.dashboard import DashboardState
+from tutor_app.state.dashboard import DashboardState, LessonCard
 
 D = DashboardState
 
 
-def _section(title: str, section_id: str, cards: rx.Var, empty_text: str) -> rx.Component:
+def _section(
+    title: str, section_id: str, cards: ArrayVar[list[LessonCard]], empty_text: str
+) -> rx.Component:
     return rx.el.section(
         rx.vstack(
             rx.hstack(
@@ -72,7 +76,7 @@ def _loading() -> rx.Component:
     )
 
 
-@rx.page(
+@page(
     route=routes.DASHBOARD,
     title="My lessons · Tutorly",
     on_load=[AuthState.require_login, D.load],
@@ -103,9 +107,9 @@ def dashboard() -> rx.Component:
                     D.is_empty,
                     _empty(),
                     rx.vstack(
-                        _section("Upcoming", "upcoming", D.upcoming,
+                        _section("Upcoming", "upcoming", array(D.upcoming),
                                  "Nothing scheduled. Book your next lesson any time."),
-                        _section("Past", "past", D.past, "No past lessons yet."),
+                        _section("Past", "past", array(D.past), "No past lessons yet."),
                         spacing="7",
                         width="100%",
                     ),

@@ -10,6 +10,7 @@ import reflex as rx
 
 from tutor_app.components import style
 from tutor_app.components.layout import page_layout
+from tutor_app.components.typed import page
 from tutor_app.core import routes
 from tutor_app.state.auth import AuthState
 from tutor_app.state.dev_checkout import DevCheckoutState
@@ -17,7 +18,7 @@ from tutor_app.state.dev_checkout import DevCheckoutState
 S = DevCheckoutState
 
 
-def _row(label: str, value: rx.Var[str], row_id: str) -> rx.Component:
+def _row(label: str, value: rx.Var[str] | str, row_id: str) -> rx.Component:
     return rx.hstack(
         rx.text(label, size="2", color=style.MUTED_TEXT, min_width="6rem"),
         rx.text(value, size="3", weight="medium", id=row_id),
@@ -108,7 +109,7 @@ def _message(title: str, text: str, box_id: str) -> rx.Component:
     )
 
 
-@rx.page(
+@page(
     route=routes.DEV_CHECKOUT,
     title=f"Test checkout · {style.BRAND}",
     on_load=[AuthState.load_user, DevCheckoutState.load],

@@ -7,6 +7,7 @@ import reflex as rx
 from tutor_app.components import style
 from tutor_app.components.layout import page_layout
 from tutor_app.components.tutor_card import tutor_card
+from tutor_app.components.typed import page
 from tutor_app.core import routes
 from tutor_app.state.auth import AuthState
 from tutor_app.state.directory import DirectoryState
@@ -140,7 +141,7 @@ def _results() -> rx.Component:
     )
 
 
-@rx.page(
+@page(
     route=routes.DIRECTORY,
     title=f"Find a tutor · {style.BRAND}",
     description="Browse tutors by subject, compare rates and book a lesson online.",

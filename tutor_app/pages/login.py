@@ -9,8 +9,9 @@ from reflex.vars import Var
 
 from tutor_app.components import style
 from tutor_app.components.layout import page_layout
+from tutor_app.components.typed import cond_value, page
 from tutor_app.core import routes
-from tutor_app.state.auth import AuthFormState, LoginState
+from tutor_app.state.auth import LoginState, SignupState
 
 S = LoginState
 
@@ -18,7 +19,7 @@ S = LoginState
 # The pieces below are shared with the sign-up page (pages/signup.py imports them).
 
 
-def field_error(message: Var[str], error_id: str) -> rx.Component:
+def field_error(message: Var[str] | str, error_id: str) -> rx.Component:
     """The message next to a field, announced by screen readers when it appears."""
     return rx.cond(
         message != "",
@@ -26,7 +27,7 @@ def field_error(message: Var[str], error_id: str) -> rx.Component:
     )
 
 
-def form_alert(message: Var[str], alert_id: str) -> rx.Component:
+def form_alert(message: Var[str] | str, alert_id: str) -> rx.Component:
     """A message about the whole form (e.g. why a Google sign-in did not complete)."""
     return rx.cond(
         message != "",
@@ -36,7 +37,7 @@ def form_alert(message: Var[str], alert_id: str) -> rx.Component:
 
 
 def labelled_input(
-    label: str, name: str, *, error: Var[str], hint: str = "", **input_props: Any
+    label: str, name: str, *, error: Var[str] | str, hint: str = "", **input_props: Any
 ) -> rx.Component:
     """A labelled input (id and name both `name`) with its hint and its error under it."""
     error_id = f"{name}-error"
@@ -48,7 +49,7 @@ def labelled_input(
             size="3",
             width="100%",
             custom_attrs={
-                "aria-invalid": rx.cond(error != "", "true", "false"),
+                "aria-invalid": cond_value(error != "", "true", "false"),
                 "aria-describedby": error_id,
             },
             **input_props,
@@ -60,7 +61,7 @@ def labelled_input(
     )
 
 
-def submit_button(label: str, busy: Var[bool]) -> rx.Component:
+def submit_button(label: str, busy: Var[bool] | bool) -> rx.Component:
     return rx.button(label, type="submit", id="submit", size="3", width="100%", loading=busy)
 
 
@@ -100,7 +101,7 @@ def auth_card(
     *,
     title: str,
     intro: str,
-    state: type[AuthFormState],
+    state: type[LoginState] | type[SignupState],
     fields: list[rx.Component],
     submit_label: str,
     footer: rx.Component,
@@ -138,7 +139,7 @@ def auth_card(
     )
 
 
-@rx.page(route=routes.LOGIN, title="Sign in · Tutorly", on_load=LoginState.on_load)
+@page(route=routes.LOGIN, title="Sign in · Tutorly", on_load=LoginState.on_load)
 def login() -> rx.Component:
     return auth_card(
         title="Sign in",

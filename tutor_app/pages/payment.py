@@ -12,6 +12,7 @@ import reflex as rx
 
 from tutor_app.components import style
 from tutor_app.components.layout import link_button, page_layout
+from tutor_app.components.typed import cond_value, page
 from tutor_app.core import routes
 from tutor_app.state.auth import AuthState
 from tutor_app.state.payment import CONFIRMED, DELAYED, PaymentState
@@ -23,7 +24,7 @@ def _status_badge() -> rx.Component:
     return rx.badge(
         P.status,
         id="payment-status",
-        color_scheme=rx.cond(P.status == CONFIRMED, "green", "amber"),  # type: ignore[arg-type]
+        color_scheme=cond_value(P.status == CONFIRMED, "green", "amber"),
         size="2",
         radius="full",
         variant="soft",
@@ -96,7 +97,7 @@ def _confirmed() -> rx.Component:
     )
 
 
-@rx.page(
+@page(
     route=routes.PAYMENT_SUCCESS,
     title="Payment · Tutorly",
     on_load=[AuthState.require_login, P.load_success],
@@ -132,7 +133,7 @@ def payment_success() -> rx.Component:
     )
 
 
-@rx.page(
+@page(
     route=routes.PAYMENT_CANCEL,
     title="Payment canceled · Tutorly",
     on_load=[AuthState.load_user, P.load_cancel],

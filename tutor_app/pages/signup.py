@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from tutor_app.accounts.users import MIN_PASSWORD_LENGTH
+from tutor_app.components.typed import page
 from tutor_app.core import routes
 from tutor_app.pages.login import auth_card, labelled_input
 from tutor_app.state.auth import SignupState
@@ -12,7 +13,7 @@ from tutor_app.state.auth import SignupState
 S = SignupState
 
 
-@rx.page(route=routes.SIGNUP, title="Create an account · Tutorly", on_load=SignupState.on_load)
+@page(route=routes.SIGNUP, title="Create an account · Tutorly", on_load=SignupState.on_load)
 def signup() -> rx.Component:
     return auth_card(
         title="Create an account",

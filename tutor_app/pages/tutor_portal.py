@@ -11,11 +11,12 @@ from __future__ import annotations
 from typing import Any
 
 import reflex as rx
-from reflex.vars import Var
+from reflex.constants.colors import ColorType
 from reflex_components_core.react_router.dom import ReactRouterLink
 
 from tutor_app.components import style
 from tutor_app.components.layout import native_post_form, page_layout
+from tutor_app.components.typed import Row, array, handler, page
 from tutor_app.core import routes
 from tutor_app.state.tutor_account import TutorAccountState
 
@@ -43,7 +44,7 @@ def _connect_button(label: str) -> rx.Component:
     )
 
 
-def _status_line(icon: str, color: str, text: Any) -> rx.Component:
+def _status_line(icon: str, color: ColorType, text: Any) -> rx.Component:
     return rx.hstack(
         rx.icon(icon, size=18, color=rx.color(color, 11), aria_hidden="true"),
         rx.text(text, id="calendar-status", size="3", weight="medium"),
@@ -140,7 +141,7 @@ def _calendar_card() -> rx.Component:
     )
 
 
-def _lesson_row(lesson: Var[Any]) -> rx.Component:
+def _lesson_row(lesson: Row) -> rx.Component:
     return rx.table.row(
         rx.table.cell(lesson["when"]),
         rx.table.cell(lesson["student"]),
@@ -166,7 +167,7 @@ def _lesson_row(lesson: Var[Any]) -> rx.Component:
                         size="1",
                         variant="outline",
                         loading=T.syncing_id == lesson["id"].to(str),
-                        on_click=T.sync_now(lesson["id"].to(str)),
+                        on_click=handler(T.sync_now)(lesson["id"].to(str)),
                     ),
                 ),
                 spacing="1",
@@ -182,7 +183,7 @@ def _lessons() -> rx.Component:
         rx.vstack(
             rx.heading("Upcoming lessons", as_="h2", size="5"),
             rx.cond(
-                T.lessons.length() > 0,
+                array(T.lessons).length() > 0,
                 rx.table.root(
                     rx.table.header(
                         rx.table.row(
@@ -229,7 +230,7 @@ def _portal() -> rx.Component:
     )
 
 
-@rx.page(route=routes.TUTOR_PORTAL, title="Tutor account · Tutorly", on_load=T.load)
+@page(route=routes.TUTOR_PORTAL, title="Tutor account · Tutorly", on_load=T.load)
 def tutor_portal() -> rx.Component:
     return page_layout(
         rx.vstack(

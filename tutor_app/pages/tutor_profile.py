@@ -8,6 +8,7 @@ from tutor_app.catalog.pricing import ALLOWED_DURATIONS
 from tutor_app.components import style
 from tutor_app.components.layout import link_button, page_layout
 from tutor_app.components.tutor_card import subject_badges, timezone_line, tutor_avatar
+from tutor_app.components.typed import array, page, row
 from tutor_app.core import routes
 from tutor_app.state.auth import AuthState
 from tutor_app.state.directory import TutorProfileState
@@ -38,10 +39,10 @@ def _summary_card() -> rx.Component:
     """Photo, name, subjects, rate and the main action: what decides a booking."""
     return rx.card(
         rx.flex(
-            tutor_avatar(S.tutor, size=style.AVATAR_SIZE_PROFILE),
+            tutor_avatar(row(S.tutor), size=style.AVATAR_SIZE_PROFILE),
             rx.vstack(
                 rx.heading(S.tutor["name"], as_="h1", size="7", weight="bold", id="tutor-name"),
-                subject_badges(S.tutor["subjects"], size="2"),
+                subject_badges(row(S.tutor)["subjects"], size="2"),
                 timezone_line(S.tutor["timezone_label"], size="2"),
                 spacing="2",
                 flex="1",
@@ -101,7 +102,7 @@ def _hours() -> rx.Component:
                 color=style.MUTED_TEXT,
             ),
             rx.cond(
-                S.hours.length() > 0,
+                array(S.hours).length() > 0,
                 rx.el.dl(
                     rx.foreach(
                         S.hours,
@@ -177,7 +178,7 @@ def _loading() -> rx.Component:
     )
 
 
-@rx.page(
+@page(
     route=routes.TUTOR_PROFILE,
     title=S.page_title,
     on_load=[AuthState.load_user, TutorProfileState.load_profile],

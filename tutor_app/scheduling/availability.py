@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-WeeklyHours = Mapping[str, Sequence[tuple[str, str]]]
+WeeklyHours = Mapping[str, Sequence[Sequence[str]]]
 """Working windows per weekday ("mon".."sun") as ("HH:MM", "HH:MM") in the tutor's zone.
 
 The end may be "24:00" (midnight at the end of that day). Lists of two strings, as they come

@@ -107,7 +107,7 @@ def free_slots_for(
         return []
     start, end = _window(now)
     return availability.free_slots(
-        weekly_hours=tutor.weekly_hours,  # type: ignore[arg-type]
+        weekly_hours=tutor.weekly_hours,
         tutor_tz=tutor.timezone,
         duration=timedelta(minutes=duration_minutes),
         busy=busy_for(db, tutor_id=tutor_id, start=start, end=end, now=now,
@@ -130,7 +130,7 @@ def alternatives_for(
     lo, hi = _window(now)
     return availability.nearest_free(
         start=start,
-        weekly_hours=tutor.weekly_hours,  # type: ignore[arg-type]
+        weekly_hours=tutor.weekly_hours,
         tutor_tz=tutor.timezone,
         duration=timedelta(minutes=duration_minutes),
         busy=busy_for(db, tutor_id=tutor.id, start=lo, end=hi, now=now, for_user_id=for_user_id),
@@ -146,7 +146,7 @@ def on_schedule(*, tutor: Tutor, start: datetime, duration_minutes: int, now: da
     """
     return availability.is_slot_free(
         start=start,
-        weekly_hours=tutor.weekly_hours,  # type: ignore[arg-type]
+        weekly_hours=tutor.weekly_hours,
         tutor_tz=tutor.timezone,
         duration=timedelta(minutes=duration_minutes),
         busy=(),
@@ -175,7 +175,7 @@ def check_slot(
     duration = timedelta(minutes=duration_minutes)
     free = availability.is_slot_free(
         start=start,
-        weekly_hours=tutor.weekly_hours,  # type: ignore[arg-type]
+        weekly_hours=tutor.weekly_hours,
         tutor_tz=tutor.timezone,
         duration=duration,
         busy=busy_for(db, tutor_id=tutor_id, start=start, end=start + duration, now=now,
