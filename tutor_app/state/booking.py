@@ -370,7 +370,7 @@ class BookingWizardState(ViewerZoneMixin, AuthState):
                     s, tutor_id=self.tutor_id, start=start, duration_minutes=self.duration,
                     user_id=user.id,
                 )
-        except slots.SlotUnavailable as exc:
+        except (slots.SlotTaken, slots.SlotNotOffered) as exc:
             self._offer_alternatives(str(exc), exc.alternatives)
         return self._remember_in_url()
 
@@ -434,7 +434,7 @@ class BookingWizardState(ViewerZoneMixin, AuthState):
                 user=user, tutor_id=self.tutor_id, start=start,
                 duration_minutes=self.duration, note=self.note,
             )
-        except checkout.SlotTaken as exc:
+        except slots.SlotTaken as exc:
             self.paying = False
             self._offer_alternatives(str(exc), exc.alternatives)
             self._fetch_slots(user)
