@@ -31,7 +31,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from tutor_app.accounts import users
-from tutor_app.booking import checkout, lesson_events, signals
+from tutor_app.booking import checkout, lesson_events, signals, transitions
+from tutor_app.booking.transitions import SLOT_TAKEN_REASON
 from tutor_app.core import clock, db
 from tutor_app.core.ids import new_id
 from tutor_app.core.models import Booking, BookingStatus, SlotHold, SyncStatus, User
@@ -39,7 +40,6 @@ from tutor_app.scheduling import holds
 
 log = logging.getLogger(__name__)
 
-SLOT_TAKEN_REASON = "slot_taken"
 _MAX_LESSON = timedelta(hours=24)
 
 
@@ -304,7 +304,6 @@ def _insert_booking(
         "tutor_id": lesson.tutor_id,
         "start_time": lesson.start,
         "end_time": lesson.end,
-        "status": BookingStatus.CANCELED if taken else BookingStatus.SCHEDULED,
         "price_cents": lesson.price_cents,
         "currency": lesson.currency,
         "stripe_checkout_session_id": lesson.session_id,
@@ -312,9 +311,9 @@ def _insert_booking(
         "stripe_customer_id": lesson.customer_id,
         "customer_email": lesson.email,
         "refunded_cents": 0,
-        "canceled_at": now if taken else None,
-        "cancel_reason": SLOT_TAKEN_REASON if taken else None,
-        "sequence": 0,
+        **transitions.new_booking_values(
+            canceled_reason=SLOT_TAKEN_REASON if taken else None, now=now
+        ),
         "calendar_sync_status": SyncStatus.NONE,
         "calendar_sync_attempts": 0,
         "created_at": now,

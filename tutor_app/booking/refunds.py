@@ -48,7 +48,9 @@ from sqlalchemy import exists, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from tutor_app.booking import transitions
 from tutor_app.booking.access import notify_canceled
+from tutor_app.booking.transitions import REFUNDED_IN_STRIPE_REASON, SLOT_TAKEN_REASON
 from tutor_app.core import clock, db
 from tutor_app.core.models import Booking, BookingStatus, Refund
 from tutor_app.core.settings import get_settings
@@ -61,9 +63,6 @@ DEV_REFUND_PREFIX = "re_dev_"
 DEV_SESSION_PREFIX = "cs_dev_"  # checkout.DEV_SESSION_PREFIX (not imported: no cycle)
 # How long one attempt may hold a pending refund before another caller may retry it.
 ATTEMPT_LEASE = timedelta(minutes=2)
-# Booking.cancel_reason written when a refund made outside the app cancels a lesson.
-REFUNDED_IN_STRIPE_REASON = "refunded_in_stripe"
-SLOT_TAKEN_REASON = "slot_taken"  # bookings.SLOT_TAKEN_REASON (not imported: no cycle)
 
 
 class RefundStatus(StrEnum):
@@ -305,8 +304,9 @@ def _upsert_refund(s: Session, booking: Booking, refund: Mapping[str, Any], *, n
     elif pending is not None and ours:
         s.delete(pending)
     s.flush()
-    booking.refunded_cents = max(booking.refunded_cents, confirmed_cents(s, booking_id=booking.id))
-    booking.updated_at = now
+    transitions.record_refunded(
+        booking, refunded_cents=confirmed_cents(s, booking_id=booking.id), now=now
+    )
     s.add(booking)
 
 
@@ -441,14 +441,11 @@ def handle_charge_refunded(
         booking = s.exec(select(Booking).where(Booking.id == booking_id).with_for_update()).one()
         for refund in _listed_refunds(charge):
             _upsert_refund(s, booking, refund, now=now)
-        booking.refunded_cents = max(booking.refunded_cents, amount_refunded)
+        transitions.record_refunded(booking, refunded_cents=amount_refunded, now=now)
         if booking.status == BookingStatus.SCHEDULED or (
             booking.status == BookingStatus.COMPLETED and fully
         ):
-            booking.status = BookingStatus.CANCELED
-            booking.canceled_at = now
-            booking.cancel_reason = REFUNDED_IN_STRIPE_REASON
-            booking.sequence += 1
+            transitions.cancel(booking, reason=REFUNDED_IN_STRIPE_REASON, now=now)
             canceled = True
         pending = pending_refund(s, booking_id=booking.id)
         if pending is not None and booking.refunded_cents + pending.amount_cents > (

@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from tutor_app.booking import transitions
 from tutor_app.booking.access import NotFound, notify_rescheduled, owned_booking, within_policy
 from tutor_app.catalog import tutor_catalog
 from tutor_app.core import clock, db
@@ -167,10 +168,7 @@ def reschedule_lesson(
                     )
                 raise InvalidReschedule("That time is not one this tutor offers.")
             old_start = booking.start_time
-            booking.start_time = new_start
-            booking.end_time = new_start + duration
-            booking.sequence += 1
-            booking.updated_at = now
+            transitions.move(booking, start=new_start, now=now)
             s.add(booking)
             s.flush()  # PostgreSQL's exclusion constraint answers here
             s.commit()
