@@ -28,10 +28,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from tutor_app.accounts import users
-from tutor_app.booking import checkout, lesson_events, signals, transitions
+from tutor_app.booking import checkout, lesson_events, refunds, signals, transitions
 from tutor_app.booking.transitions import SLOT_TAKEN_REASON
 from tutor_app.core import clock, db
 from tutor_app.core.ids import new_id
@@ -75,7 +75,7 @@ class PaidLesson:
     customer_name: str
 
 
-def _id_of(value: Any) -> str | None:
+def stripe_id(value: Any) -> str | None:
     """A Stripe reference that may come as an id or as an expanded object."""
     if isinstance(value, str) and value:
         return value
@@ -152,8 +152,8 @@ def parse_paid_session(session: Mapping[str, Any]) -> PaidLesson:
         end=start + duration,  # real time: a lesson across a DST change keeps its length
         price_cents=amount,
         currency=currency.lower(),
-        payment_intent_id=_id_of(session.get("payment_intent")),
-        customer_id=_id_of(session.get("customer")),
+        payment_intent_id=stripe_id(session.get("payment_intent")),
+        customer_id=stripe_id(session.get("customer")),
         user_id=user_id if isinstance(user_id, str) and user_id else None,
         email=email,
         customer_name=name if isinstance(name, str) else "",
@@ -164,6 +164,14 @@ def booking_for_session(db_session: Session, *, session_id: str) -> Booking | No
     """The booking made from a Checkout Session, if any."""
     return db_session.exec(
         select(Booking).where(Booking.stripe_checkout_session_id == session_id)
+    ).first()
+
+
+def booking_for_payment_intent(db_session: Session, *, payment_intent: str) -> Booking | None:
+    """The (first) booking paid by a PaymentIntent, if any."""
+    return db_session.exec(
+        select(Booking).where(Booking.stripe_payment_intent_id == payment_intent)
+        .order_by(col(Booking.created_at))
     ).first()
 
 
@@ -369,7 +377,5 @@ def refund_needed(*, booking_id: str, session_id: str) -> None:
     the refund retry job finishes what fails). The CANCELED `slot_taken` booking is the
     durable record.
     """
-    from tutor_app.booking import refunds  # late import: refunds calls back into this module
-
     log.warning("refund needed for booking %s (session %s)", booking_id, session_id)
     refunds.refund_taken_slot(booking_id=booking_id)
