@@ -20,8 +20,8 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from tutor_app.booking import refunds, transitions
-from tutor_app.booking.access import NotFound, notify_canceled, owned_booking, within_policy
+from tutor_app.booking import lesson_events, refunds, transitions
+from tutor_app.booking.access import NotFound, owned_booking, within_policy
 from tutor_app.booking.refunds import RefundStatus
 from tutor_app.booking.transitions import STUDENT_CANCELED_REASON
 from tutor_app.catalog import pricing
@@ -173,7 +173,7 @@ def cancel_lesson(*, booking_id: str, user_id: str, now: datetime | None = None)
         attempt = refunds.send_pending_refund(booking_id=booking_id, claimed=flipped, now=now)
     finally:
         if flipped:
-            notify_canceled(booking_id)
+            lesson_events.after_booking_canceled(booking_id)
     with db.session() as s:
         booking = s.get(Booking, booking_id)
         assert booking is not None  # a booking is never deleted

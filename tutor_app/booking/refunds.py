@@ -45,8 +45,7 @@ from sqlalchemy import exists, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from tutor_app.booking import checkout, transitions
-from tutor_app.booking.access import notify_canceled
+from tutor_app.booking import checkout, lesson_events, transitions
 from tutor_app.booking.transitions import REFUNDED_IN_STRIPE_REASON, SLOT_TAKEN_REASON
 from tutor_app.core import clock, db
 from tutor_app.core.models import Booking, BookingStatus, Refund
@@ -420,7 +419,7 @@ def apply_charge_refund(
     log.info("charge.refunded: booking %s refunded %d%s", booking_id, amount_refunded,
              " and canceled" if canceled else "")
     if canceled:
-        notify_canceled(booking_id)
+        lesson_events.after_booking_canceled(booking_id)
     return ChargeRefundOutcome.APPLIED
 
 

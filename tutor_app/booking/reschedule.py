@@ -20,8 +20,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from tutor_app.booking import transitions
-from tutor_app.booking.access import NotFound, notify_rescheduled, owned_booking, within_policy
+from tutor_app.booking import lesson_events, transitions
+from tutor_app.booking.access import NotFound, owned_booking, within_policy
 from tutor_app.catalog import tutor_catalog
 from tutor_app.core import clock, db
 from tutor_app.core.models import Booking, BookingStatus, Tutor
@@ -185,5 +185,5 @@ def reschedule_lesson(
                               alternatives) from exc
     log.info("booking %s moved from %s to %s", booking_id, old_start.isoformat(),
              new_start.isoformat())
-    notify_rescheduled(booking_id)
+    lesson_events.after_booking_rescheduled(booking_id)
     return result
