@@ -1,6 +1,6 @@
 """A student moves their own upcoming lesson to another free slot of the same tutor.
 
-Rules (issue 5): only the owner; at least the policy window (settings, 24 h) before the
+Rules: only the owner; at least the policy window (settings, 24 h) before the
 lesson's *original* start; the same tutor and the same length; the new slot must be free of
 other bookings and of live holds. No new payment: the booking keeps its id, its payment and
 its price, gets its new times, and its `sequence` goes up so calendar copies update.

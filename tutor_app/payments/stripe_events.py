@@ -108,7 +108,7 @@ def handle_event(event: Mapping[str, Any]) -> str:
         result = _with_claim(claim, object_id, _keep_hold, "awaiting_payment")
     elif event_type in (EXPIRED, ASYNC_FAILED):
         result = _with_claim(claim, object_id, _release_hold, "hold_released")
-    elif event_type == "charge.refunded":  # issue 5: a refund, e.g. made in the dashboard
+    elif event_type == "charge.refunded":  # a refund, e.g. one made in the Stripe dashboard
         # Its handler may ask Stripe for the session before it claims: skip a known event.
         if _already_handled(event_id):
             result = DUPLICATE_EVENT
