@@ -24,6 +24,7 @@ from tests.fakes.fake_google import FakeGoogle
 from tests.fakes.fake_stripe import FakeStripe
 from tests.pinned_time import MACHINE_DATE, TEST_NOW
 from tests.stripe_helpers import fake_stripe_configured
+from tutor_app import wiring
 from tutor_app.booking import lesson_events
 from tutor_app.catalog.tutor_catalog import seed_catalog
 from tutor_app.cli import alembic_config
@@ -54,6 +55,12 @@ def pytest_report_header() -> str:
     machine = f"; the machine's date is moved to {MACHINE_DATE}" if MACHINE_DATE else ""
     return (f"database backend: {BACKEND}; the app's clock starts at {TEST_NOW.isoformat()}"
             + machine)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def wired() -> None:
+    """The follow-ups and periodic jobs, registered as the app and the CLI register them."""
+    wiring.register_all()
 
 
 @pytest.fixture(autouse=True)

@@ -9,9 +9,13 @@ import sys
 from alembic import command
 from alembic.config import Config
 
+from tutor_app import wiring
+from tutor_app.accounts.users import RoleError, grant_role
 from tutor_app.catalog.tutor_catalog import seed_catalog
 from tutor_app.core import db
+from tutor_app.core.jobs import run_job as run_one_job
 from tutor_app.core.settings import PROJECT_ROOT, SettingsError, get_settings
+from tutor_app.payments.reconcile import reconcile_command
 
 log = logging.getLogger("tutor_app.cli")
 
@@ -56,11 +60,10 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    wiring.register_all()  # the jobs `run-job` runs, and what a booking change sets off
     if args.command == "prestart":
         migrate_and_seed()
     elif args.command == "grant-role":
-        from tutor_app.accounts.users import RoleError, grant_role
-
         try:
             with db.session() as session:
                 user = grant_role(session, email=args.email, role=args.role, tutor_id=args.tutor)
@@ -70,16 +73,12 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         print(f"{user.email} is now {user.role}" + (f" ({user.tutor_id})" if user.tutor_id else ""))
     elif args.command == "run-job":
-        from tutor_app.core.jobs import run_job as run_one_job
-
         try:
             print(f"{args.name}: {run_one_job(args.name)}")
         except KeyError as exc:
             print(f"error: {exc.args[0]}", file=sys.stderr)
             return 2
     elif args.command == "reconcile":
-        from tutor_app.payments.reconcile import reconcile_command
-
         code, message = reconcile_command(hours=args.hours)
         print(message, file=sys.stderr if code else sys.stdout)
         return code

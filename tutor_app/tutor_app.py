@@ -6,7 +6,7 @@ import logging
 
 import reflex as rx
 
-from tutor_app import pages  # noqa: F401  (registers the @rx.page pages
+from tutor_app import pages, wiring  # noqa: F401  (pages: registers the @rx.page pages)
 from tutor_app.api import build_api
 from tutor_app.api.caching import cache_hashed_assets
 from tutor_app.core.jobs import periodic_jobs
@@ -15,6 +15,7 @@ from tutor_app.state.viewer_zone import tz_cookie_script
 
 logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 get_settings()  # fail fast, naming what is missing, before serving anything
+wiring.register_all()  # emails and calendar sync after booking changes; the periodic jobs
 
 app = rx.App(
     theme=rx.theme(accent_color="indigo", radius="large"),

@@ -28,6 +28,7 @@ from tutor_app.booking import checkout
 from tutor_app.catalog import pricing
 from tutor_app.core import timefmt
 from tutor_app.core.models import Booking, User
+from tutor_app.scheduling import slots
 from tutor_app.state.booking import (
     NOTE_MAX,
     STEP_LENGTH,
@@ -398,7 +399,7 @@ def test_a_taken_slot_offers_alternatives_in_one_click(
     alternatives = [timefmt.parse_utc_iso(s) for s in state._slots[1:5]]
 
     def taken(**_: Any) -> checkout.CheckoutStarted:
-        raise checkout.SlotTaken("Sorry, that time was just taken.", alternatives)
+        raise slots.SlotTaken("Sorry, that time was just taken.", alternatives)
 
     monkeypatch.setattr(checkout, "start_checkout", taken)
     assert _redirects(_run(state.pay())) == []

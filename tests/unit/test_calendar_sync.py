@@ -341,8 +341,8 @@ def test_lesson_events_run_the_sync(
     connect(session, google, tutor)
     booking = book(session, student)
 
-    lesson_events.after_booking_created(booking.id)
-    lesson_events.after_booking_created(booking.id)  # the webhook delivered twice
+    lesson_events.after_booking_created(booking.id, wait=True)
+    lesson_events.after_booking_created(booking.id, wait=True)  # the webhook delivered twice
 
     assert len(google.calendar_events(TUTOR_EMAIL)) == 1
     assert fresh(session, booking).calendar_sync_status == "synced"
@@ -350,7 +350,7 @@ def test_lesson_events_run_the_sync(
     row.status = "CANCELED"
     session.add(row)
     session.commit()
-    lesson_events.after_booking_canceled(booking.id)
+    lesson_events.after_booking_canceled(booking.id, wait=True)
     assert google.calendar_calls[-1].method == "DELETE"
     assert "calendar-retry" in jobs.JOBS
 

@@ -104,7 +104,7 @@ def test_run_periodic_runs_the_job_in_one_worker_only(database: sa.Engine) -> No
 
 
 def test_notification_jobs_are_registered_every_minute() -> None:
-    registry = jobs.load_job_modules()
+    registry = jobs.JOBS
 
     assert registry["reminders"].interval == 60
     assert registry["notification-retries"].interval == 60

@@ -53,6 +53,6 @@ def test_running_it_again_or_concurrently_changes_nothing_more(session: Session)
 def test_it_is_a_registered_periodic_job(session: Session) -> None:
     user = make_user(session)
     make_booking(session, start=clock.now() - timedelta(hours=3), user=user)
-    registry = jobs.load_job_modules()
+    registry = jobs.JOBS
     assert "lesson_completion" in registry
     assert registry["lesson_completion"].run_once() == "1 lessons completed"

@@ -52,8 +52,8 @@ def _booking(session: Session) -> Booking:
 def test_created_twice_sends_one_confirmation(smtp: SmtpServer, session: Session) -> None:
     booking = _booking(session)
 
-    lesson_events.after_booking_created(booking.id)
-    lesson_events.after_booking_created(booking.id)  # Stripe delivered the webhook twice
+    lesson_events.after_booking_created(booking.id, wait=True)
+    lesson_events.after_booking_created(booking.id, wait=True)  # Stripe delivered the webhook twice
 
     [mail] = smtp.wait_for(1)
     assert mail["Subject"].startswith("Lesson booked: Aiko Tanaka")
@@ -66,7 +66,7 @@ def test_mail_failure_does_not_raise_and_is_left_for_the_retry_job(
     booking = _booking(session)
     smtp.fail_with = "421 4.3.2 Service not available"
 
-    lesson_events.after_booking_created(booking.id)
+    lesson_events.after_booking_created(booking.id, wait=True)
 
     [row] = session.exec(select(Notification)).all()
     assert row.kind == "confirmation" and row.sent_at is None and row.attempts == 1
@@ -91,7 +91,7 @@ def test_a_failing_follow_up_does_not_stop_the_others(
     extra_follow_ups.append((lesson_events.BOOKING_CANCELED, lesson_events.register_follow_up(
         lesson_events.BOOKING_CANCELED, seen.append, name="test.seen")))
 
-    lesson_events.after_booking_canceled(booking.id)
+    lesson_events.after_booking_canceled(booking.id, wait=True)
 
     assert seen == [booking.id]
     [mail] = smtp.wait_for(1)

@@ -169,7 +169,7 @@ def test_dev_payments_have_nothing_to_reconcile(session: Session, configure: Con
 
 
 def test_it_runs_as_a_leased_periodic_job(fake: FakeStripe, session: Session) -> None:
-    registry = jobs.load_job_modules()
+    registry = jobs.JOBS
     job = registry["reconcile"]
     assert job.interval == 600  # every 10 minutes
     assert {"reconcile", "refund_retry", "lesson_completion"} <= set(registry)

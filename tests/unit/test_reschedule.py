@@ -17,7 +17,7 @@ from tests.money_helpers import (
 )
 from tests.stripe_helpers import make_booking, make_hold, make_user
 from tutor_app.booking import lesson_events, reschedule
-from tutor_app.booking.reschedule import InvalidReschedule, NotFound, SlotTaken
+from tutor_app.booking.reschedule import InvalidReschedule, NotFound
 from tutor_app.core import clock
 from tutor_app.core.models import BookingStatus
 from tutor_app.scheduling import slots
@@ -89,7 +89,7 @@ def test_reschedule_to_a_booked_slot_is_refused_with_alternatives(
     taken = _later_start(session, lesson.start_time)
     make_booking(session, start=taken, user=make_user(session))
 
-    with pytest.raises(SlotTaken) as caught:
+    with pytest.raises(slots.SlotTaken) as caught:
         reschedule.reschedule_lesson(booking_id=lesson.id, user_id=lesson.user_id or "",
                                      new_start=taken)
     assert "already taken" in str(caught.value)
@@ -108,7 +108,7 @@ def test_reschedule_onto_someone_elses_live_hold_is_refused(
     lesson = paid_booking(session, fake)
     held = _later_start(session, lesson.start_time)
     make_hold(session, user=make_user(session), start=held)
-    with pytest.raises(SlotTaken):
+    with pytest.raises(slots.SlotTaken):
         reschedule.reschedule_lesson(booking_id=lesson.id, user_id=lesson.user_id or "",
                                      new_start=held)
     # A lapsed hold no longer blocks.
@@ -129,7 +129,7 @@ def test_reschedule_is_refused_inside_the_policy_window(
             booking_id=lesson.id, user_id=lesson.user_id or "", new_start=target,
             now=lesson.start_time - timedelta(hours=23),
         )
-    assert not isinstance(caught.value, SlotTaken)
+    assert not isinstance(caught.value, slots.SlotTaken)
     assert "24 hours before" in str(caught.value)
     assert booking(session, booking_id=lesson.id).start_time == lesson.start_time
 
@@ -157,7 +157,7 @@ def test_a_time_the_tutor_does_not_offer_is_bad_input(
         with pytest.raises(InvalidReschedule) as caught:
             reschedule.reschedule_lesson(booking_id=lesson.id, user_id=lesson.user_id or "",
                                          new_start=bad)
-        assert not isinstance(caught.value, SlotTaken)
+        assert not isinstance(caught.value, slots.SlotTaken)
     with pytest.raises(InvalidReschedule, match="already at that time"):
         reschedule.reschedule_lesson(booking_id=lesson.id, user_id=lesson.user_id or "",
                                      new_start=lesson.start_time)

@@ -50,7 +50,7 @@ def test_the_students_own_held_slot_stays_theirs_and_resumes(session: Session) -
 
     again = checkout.start_checkout(user=me, tutor_id=TUTOR, start=start, duration_minutes=60)
     assert again.resumed and (again.session_id, again.url) == (first.session_id, first.url)
-    with pytest.raises(checkout.SlotTaken):
+    with pytest.raises(slots.SlotTaken):
         checkout.start_checkout(user=other, tutor_id=TUTOR, start=start, duration_minutes=60)
 
 

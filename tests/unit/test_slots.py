@@ -91,7 +91,7 @@ def test_check_slot_passes_for_a_free_start(session: Session) -> None:
 def test_check_slot_taken_offers_nearest_alternatives(session: Session) -> None:
     make_booking(session, start=FIRST_SLOT + HOUR)
     me = make_user(session)
-    with pytest.raises(slots.SlotUnavailable) as caught:
+    with pytest.raises(slots.SlotTaken) as caught:
         slots.check_slot(session, tutor_id=TUTOR, start=FIRST_SLOT + HOUR, duration_minutes=60,
                          user_id=me.id, now=NOW)
     alternatives = caught.value.alternatives
@@ -105,7 +105,7 @@ def test_check_slot_taken_offers_nearest_alternatives(session: Session) -> None:
 def test_check_slot_refuses_a_time_the_tutor_does_not_offer(session: Session) -> None:
     me = make_user(session)
     for start in (FIRST_SLOT + timedelta(minutes=10), FIRST_SLOT - HOUR, NOW + HOUR):
-        with pytest.raises(slots.SlotUnavailable, match="not one this tutor offers"):
+        with pytest.raises(slots.SlotNotOffered, match="not one this tutor offers"):
             slots.check_slot(session, tutor_id=TUTOR, start=start, duration_minutes=60,
                              user_id=me.id, now=NOW)
         assert not slots.on_schedule(

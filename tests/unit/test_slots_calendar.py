@@ -76,7 +76,7 @@ def test_busy_time_in_the_tutors_calendar_is_not_offered_until_it_is_free_again(
     assert len(freebusy) == 1  # one fetch, cached, for every length asked above
 
     # The final check before payment refuses it too, and offers free times instead.
-    with pytest.raises(slots.SlotUnavailable) as refused:
+    with pytest.raises(slots.SlotTaken) as refused:
         slots.check_slot(session, tutor_id=TUTOR, start=FIRST_SLOT + HOUR,
                          duration_minutes=60, user_id=None, now=NOW)
     assert refused.value.alternatives

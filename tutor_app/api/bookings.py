@@ -33,6 +33,7 @@ from tutor_app.booking.access import NotFound
 from tutor_app.core.models import User
 from tutor_app.core.settings import get_settings
 from tutor_app.core.timefmt import parse_utc_iso, to_utc_iso
+from tutor_app.scheduling.slots import SlotTaken
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +117,7 @@ async def reschedule_booking(request: Request) -> JSONResponse:
         )
     except NotFound:
         return _error(404, NOT_FOUND)
-    except reschedule.SlotTaken as exc:
+    except SlotTaken as exc:
         return _error(409, str(exc), alternatives=[to_utc_iso(a) for a in exc.alternatives])
     except reschedule.InvalidReschedule as exc:
         return _error(400, str(exc))

@@ -27,6 +27,7 @@ from tutor_app.core.settings import get_settings
 from tutor_app.core.timefmt import parse_utc_iso, to_utc_iso
 from tutor_app.integrations import stripe_gateway
 from tutor_app.payments import stripe_events
+from tutor_app.scheduling.slots import SlotTaken
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +116,7 @@ async def stripe_checkout(request: Request) -> JSONResponse:
                 user=user, tutor_id=tutor_id, start=start, duration_minutes=duration, note=note
             )
         )
-    except checkout.SlotTaken as exc:
+    except SlotTaken as exc:
         return _error(409, str(exc), alternatives=[to_utc_iso(a) for a in exc.alternatives])
     except checkout.PaymentProviderError as exc:
         return _error(502, str(exc))

@@ -7,22 +7,18 @@ Cancel, reschedule and refunds share these rules, kept here so they cannot drift
   whether another student's lesson exists, let alone its details.
 - The policy window (`settings.refund_window_hours`, 24 h by default) is measured back from the
   lesson's start: outside it a cancel is refunded and a reschedule is allowed.
-- Once a change is committed, the notifications side (`lesson_events`: emails, calendars) is
-  told; its failure is logged and never undoes the change the student made.
+- Once a change is committed, the callers tell `lesson_events` (emails, calendars); a
+  follow-up's failure is logged there and never undoes the change the student made.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlmodel import Session, select
 
 from tutor_app.core.models import Booking
 from tutor_app.core.settings import get_settings
-
-log = logging.getLogger(__name__)
 
 
 class NotFound(LookupError):
@@ -55,25 +51,3 @@ def within_policy(start: datetime, now: datetime) -> bool:
     """Whether `now` is at least the policy window before `start` (the boundary counts)."""
     return now <= start - policy_window()
 
-
-def _tell(hook_name: str, booking_id: str) -> None:
-    from tutor_app.booking import (
-        lesson_events,  # the notifications side; imported late, it imports much
-    )
-
-    hook: Callable[..., object] = getattr(lesson_events, hook_name)
-    try:
-        # Queued (mail, calendar): the caller, often a UI event, never waits on SMTP or Google.
-        hook(booking_id, wait=False)
-    except Exception:  # the change is committed; a notification failure must not undo it
-        log.exception("%s failed for booking %s", hook_name, booking_id)
-
-
-def notify_canceled(booking_id: str) -> None:
-    """After a cancel commits: `lesson_events.after_booking_canceled`."""
-    _tell("after_booking_canceled", booking_id)
-
-
-def notify_rescheduled(booking_id: str) -> None:
-    """After a reschedule commits: `lesson_events.after_booking_rescheduled`."""
-    _tell("after_booking_rescheduled", booking_id)

@@ -20,9 +20,10 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from tutor_app.booking import refunds
-from tutor_app.booking.access import NotFound, notify_canceled, owned_booking, within_policy
+from tutor_app.booking import lesson_events, refunds, transitions
+from tutor_app.booking.access import NotFound, owned_booking, within_policy
 from tutor_app.booking.refunds import RefundStatus
+from tutor_app.booking.transitions import STUDENT_CANCELED_REASON
 from tutor_app.catalog import pricing
 from tutor_app.core import clock, db
 from tutor_app.core.models import Booking, BookingStatus
@@ -42,17 +43,13 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-# Booking.cancel_reason of a lesson the student canceled.
-STUDENT_CANCELED_REASON = "student_canceled"
-
-
 # What each cancel reason code means, in the words of the student's dashboard.
 _REASONS_FOR_STUDENT = {
     STUDENT_CANCELED_REASON: "Canceled by you",
-    refunds.SLOT_TAKEN_REASON: (
+    transitions.SLOT_TAKEN_REASON: (
         "Someone else booked this time before your payment went through"
     ),
-    refunds.REFUNDED_IN_STRIPE_REASON: "Canceled and refunded by Tutorly",
+    transitions.REFUNDED_IN_STRIPE_REASON: "Canceled and refunded by Tutorly",
 }
 
 
@@ -164,11 +161,7 @@ def cancel_lesson(*, booking_id: str, user_id: str, now: datetime | None = None)
             if reason is not None:
                 raise CannotCancel(reason)
             refund = policy_refund_cents(booking, now)
-            booking.status = BookingStatus.CANCELED
-            booking.canceled_at = now
-            booking.cancel_reason = STUDENT_CANCELED_REASON
-            booking.sequence += 1  # the calendar entry changes (it is withdrawn)
-            booking.updated_at = now
+            transitions.cancel(booking, reason=STUDENT_CANCELED_REASON, now=now)
             s.add(booking)
             refunds.owe_refund(
                 s, booking=booking, amount_cents=refund, reason=STUDENT_CANCELED_REASON
@@ -180,7 +173,7 @@ def cancel_lesson(*, booking_id: str, user_id: str, now: datetime | None = None)
         attempt = refunds.send_pending_refund(booking_id=booking_id, claimed=flipped, now=now)
     finally:
         if flipped:
-            notify_canceled(booking_id)
+            lesson_events.after_booking_canceled(booking_id)
     with db.session() as s:
         booking = s.get(Booking, booking_id)
         assert booking is not None  # a booking is never deleted

@@ -62,14 +62,6 @@ class InvalidLesson(CheckoutError):
     """The lesson asked for is not one that can be sold (length, start time, note)."""
 
 
-class SlotTaken(CheckoutError):
-    """Someone else holds or booked the slot; `.alternatives` are the nearest free starts."""
-
-    def __init__(self, message: str, alternatives: list[datetime] | None = None) -> None:
-        super().__init__(message)
-        self.alternatives: list[datetime] = list(alternatives or [])
-
-
 class PaymentProviderError(CheckoutError, stripe_gateway.PaymentProviderError):
     """Stripe failed; nothing was held and nothing charged."""
 
@@ -123,7 +115,8 @@ def start_checkout(
 ) -> CheckoutStarted:
     """Hold the slot and open (or resume) a checkout session for it; owns its transactions.
 
-    Raises UnknownTutor, InvalidLesson, SlotTaken (with alternatives) or PaymentProviderError.
+    Raises UnknownTutor, InvalidLesson, PaymentProviderError, or `slots.SlotTaken` (with
+    alternatives) when someone else has the slot.
     On a Stripe failure the hold this call made is released again: nothing is left half-done.
     """
     now = now or clock.now()
@@ -177,7 +170,7 @@ def _reserve_with_retry(
             if tutor is not None
             else []
         )
-    raise SlotTaken("Sorry, that time was just taken.", alternatives)
+    raise slots.SlotTaken("Sorry, that time was just taken.", alternatives)
 
 
 def _reserve(
@@ -210,10 +203,7 @@ def _reserve(
         try:
             slots.check_slot(s, tutor_id=tutor.id, start=start,
                              duration_minutes=duration_minutes, user_id=user.id, now=now)
-        except slots.SlotUnavailable as exc:
-            if slots.on_schedule(tutor=tutor, start=start, duration_minutes=duration_minutes,
-                                 now=now):
-                raise SlotTaken(str(exc), exc.alternatives) from exc
+        except slots.SlotNotOffered as exc:
             raise InvalidLesson(
                 "That start time is not available with this tutor. Please pick one of the "
                 "times offered."

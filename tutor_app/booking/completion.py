@@ -11,11 +11,8 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlalchemy import update
-from sqlmodel import col
-
+from tutor_app.booking import transitions
 from tutor_app.core import clock, db
-from tutor_app.core.models import Booking, BookingStatus
 
 log = logging.getLogger(__name__)
 
@@ -27,14 +24,7 @@ def complete_past_lessons(*, now: datetime | None = None) -> int:
     """
     now = now or clock.now()
     with db.write_session() as s:
-        result = s.execute(
-            update(Booking)
-            .where(
-                col(Booking.status) == BookingStatus.SCHEDULED,
-                col(Booking.end_time) <= now,
-            )
-            .values(status=BookingStatus.COMPLETED, updated_at=now)
-        )
+        result = s.execute(transitions.complete_ended(now))
         s.commit()
     count = int(result.rowcount or 0)  # type: ignore[attr-defined]
     if count:

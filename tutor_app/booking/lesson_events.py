@@ -1,34 +1,29 @@
 """What happens after a booking changes: the one place the booking write side calls.
 
-The write side (the payment webhook, cancel, reschedule) commits the booking first and then
-calls `after_booking_created/canceled/rescheduled(booking_id)`. Those run every follow-up
-registered for the event — the student's email (tutor_app.mail.notifications), the tutor's
-Google Calendar (tutor_app.tutor_calendar.calendar_sync registers itself) — and never raise: the
-booking is already
+The write side (the payment webhook, cancel, reschedule, a refund made in Stripe) commits the
+booking first and then calls `after_booking_created/canceled/rescheduled(booking_id)`. Those
+run every follow-up registered for the event and never raise: the booking is already
 committed and paid for, so a follow-up failure is logged and left to that follow-up's retry
 job. They are safe to call twice (a webhook delivered twice): every follow-up dedupes by
 booking id (notification keys, the stored calendar event id).
 
-Adding a follow-up, without editing this file:
+This module knows no follow-up itself, so the booking side depends on neither email nor
+calendars: `tutor_app.wiring` registers them (the student's emails, the tutor's Google
+Calendar) at start-up with
 
-    from tutor_app.booking import lesson_events
-    lesson_events.register_follow_up(lesson_events.BOOKING_CREATED, create_calendar_event)
+    lesson_events.register_follow_up(lesson_events.BOOKING_CREATED, fn, name="...")
 
-in a module listed in `FOLLOW_UP_MODULES` (imported on the first event) or imported at start.
-Follow-ups run in the caller's thread, in registration order. From async code, call
-`await asyncio.to_thread(after_booking_created, booking_id)` or pass `wait=False`, which
-queues the follow-ups on a small thread pool and returns at once.
+Follow-ups are queued on a small thread pool and the call returns at once, so a webhook or a
+UI event never waits on SMTP or Google; they run in registration order. `wait=True` runs them
+in the caller's thread instead (tests, and jobs that are themselves off the request path).
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-
-from tutor_app.mail import notifications
 
 log = logging.getLogger(__name__)
 
@@ -39,15 +34,8 @@ EVENTS = (BOOKING_CREATED, BOOKING_CANCELED, BOOKING_RESCHEDULED)
 
 FollowUp = Callable[[str], object]
 
-# >>> Follow-up modules: imported on the first event so that they can register themselves.
-# The calendar integration registers its create/move/delete calls from here.
-FOLLOW_UP_MODULES: tuple[str, ...] = ("tutor_app.tutor_calendar.calendar_sync",)
-# <<<
-
 _registry: dict[str, dict[str, FollowUp]] = {event: {} for event in EVENTS}
 _lock = threading.Lock()
-_load_lock = threading.Lock()
-_modules_loaded = False
 _pool: ThreadPoolExecutor | None = None
 _pending: set[Future[None]] = set()
 
@@ -59,7 +47,8 @@ def _name(fn: FollowUp) -> str:
 def register_follow_up(event: str, fn: FollowUp, *, name: str | None = None) -> str:
     """Run `fn(booking_id)` after every `event`; returns the follow-up's name.
 
-    Registering the same name again replaces it, so a re-imported module does not run twice.
+    Registering the same name again replaces it (in its place), so registering twice is
+    harmless.
     `fn` must be idempotent per booking: events can be delivered more than once.
     """
     if event not in EVENTS:
@@ -77,30 +66,9 @@ def unregister_follow_up(event: str, name: str) -> bool:
 
 
 def follow_ups(event: str) -> list[tuple[str, FollowUp]]:
-    """The follow-ups of `event`, in order (loads `FOLLOW_UP_MODULES` first)."""
-    _load_modules()
+    """The follow-ups of `event`, in order."""
     with _lock:
         return list(_registry[event].items())
-
-
-def _load_modules() -> None:
-    global _modules_loaded
-    if _modules_loaded:
-        return
-    with _load_lock:  # a second event waits until the first has loaded every module
-        if _modules_loaded:
-            return
-        for module in FOLLOW_UP_MODULES:
-            try:
-                importlib.import_module(module)
-            except ModuleNotFoundError as exc:
-                if exc.name == module:
-                    log.debug("follow-up module %s is not present", module)
-                else:
-                    log.exception("follow-up module %s cannot be imported", module)
-            except Exception:
-                log.exception("follow-up module %s cannot be imported", module)
-        _modules_loaded = True
 
 
 def _run(event: str, booking_id: str) -> None:
@@ -146,23 +114,17 @@ def wait_idle(timeout: float = 30.0) -> bool:
     return not not_done
 
 
-def after_booking_created(booking_id: str, *, wait: bool = True) -> None:
+def after_booking_created(booking_id: str, *, wait: bool = False) -> None:
     """Call after the new booking is committed: confirmation email, calendar event. Never raises."""
     _dispatch(BOOKING_CREATED, booking_id, wait)
 
 
-def after_booking_canceled(booking_id: str, *, wait: bool = True) -> None:
+def after_booking_canceled(booking_id: str, *, wait: bool = False) -> None:
     """Call after the cancel is committed (status CANCELED, sequence bumped). Never raises."""
     _dispatch(BOOKING_CANCELED, booking_id, wait)
 
 
-def after_booking_rescheduled(booking_id: str, *, wait: bool = True) -> None:
+def after_booking_rescheduled(booking_id: str, *, wait: bool = False) -> None:
     """Call after the new time is committed (sequence bumped). Never raises."""
     _dispatch(BOOKING_RESCHEDULED, booking_id, wait)
 
-
-# The student's emails (this module's own follow-ups).
-register_follow_up(BOOKING_CREATED, notifications.booking_confirmed, name="mail.confirmation")
-register_follow_up(BOOKING_CANCELED, notifications.booking_canceled, name="mail.canceled")
-register_follow_up(BOOKING_RESCHEDULED, notifications.booking_rescheduled,
-                   name="mail.rescheduled")

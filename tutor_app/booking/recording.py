@@ -28,10 +28,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from tutor_app.accounts import users
-from tutor_app.booking import checkout, lesson_events, signals
+from tutor_app.booking import checkout, lesson_events, refunds, signals, transitions
+from tutor_app.booking.transitions import SLOT_TAKEN_REASON
 from tutor_app.core import clock, db
 from tutor_app.core.ids import new_id
 from tutor_app.core.models import Booking, BookingStatus, SlotHold, SyncStatus, User
@@ -39,7 +40,6 @@ from tutor_app.scheduling import holds
 
 log = logging.getLogger(__name__)
 
-SLOT_TAKEN_REASON = "slot_taken"
 _MAX_LESSON = timedelta(hours=24)
 
 
@@ -75,7 +75,7 @@ class PaidLesson:
     customer_name: str
 
 
-def _id_of(value: Any) -> str | None:
+def stripe_id(value: Any) -> str | None:
     """A Stripe reference that may come as an id or as an expanded object."""
     if isinstance(value, str) and value:
         return value
@@ -152,8 +152,8 @@ def parse_paid_session(session: Mapping[str, Any]) -> PaidLesson:
         end=start + duration,  # real time: a lesson across a DST change keeps its length
         price_cents=amount,
         currency=currency.lower(),
-        payment_intent_id=_id_of(session.get("payment_intent")),
-        customer_id=_id_of(session.get("customer")),
+        payment_intent_id=stripe_id(session.get("payment_intent")),
+        customer_id=stripe_id(session.get("customer")),
         user_id=user_id if isinstance(user_id, str) and user_id else None,
         email=email,
         customer_name=name if isinstance(name, str) else "",
@@ -164,6 +164,14 @@ def booking_for_session(db_session: Session, *, session_id: str) -> Booking | No
     """The booking made from a checkout session, if any."""
     return db_session.exec(
         select(Booking).where(Booking.stripe_checkout_session_id == session_id)
+    ).first()
+
+
+def booking_for_payment_intent(db_session: Session, *, payment_intent: str) -> Booking | None:
+    """The (first) booking paid by a PaymentIntent, if any."""
+    return db_session.exec(
+        select(Booking).where(Booking.stripe_payment_intent_id == payment_intent)
+        .order_by(col(Booking.created_at))
     ).first()
 
 
@@ -221,7 +229,7 @@ def record_paid_session(
     if outcome is BookingOutcome.CREATED and booking_id is not None:
         # Email and calendar run after the commit, off the webhook's thread: Stripe gets its
         # answer at once, and their failures are retried by their own jobs.
-        lesson_events.after_booking_created(booking_id, wait=False)
+        lesson_events.after_booking_created(booking_id)
     if outcome is BookingOutcome.REFUND_NEEDED and booking_id is not None:
         refund_needed(booking_id=booking_id, session_id=lesson.session_id)
     if displaced:
@@ -304,7 +312,6 @@ def _insert_booking(
         "tutor_id": lesson.tutor_id,
         "start_time": lesson.start,
         "end_time": lesson.end,
-        "status": BookingStatus.CANCELED if taken else BookingStatus.SCHEDULED,
         "price_cents": lesson.price_cents,
         "currency": lesson.currency,
         "stripe_checkout_session_id": lesson.session_id,
@@ -312,9 +319,9 @@ def _insert_booking(
         "stripe_customer_id": lesson.customer_id,
         "customer_email": lesson.email,
         "refunded_cents": 0,
-        "canceled_at": now if taken else None,
-        "cancel_reason": SLOT_TAKEN_REASON if taken else None,
-        "sequence": 0,
+        **transitions.new_booking_values(
+            canceled_reason=SLOT_TAKEN_REASON if taken else None, now=now
+        ),
         "calendar_sync_status": SyncStatus.NONE,
         "calendar_sync_attempts": 0,
         "created_at": now,
@@ -370,7 +377,5 @@ def refund_needed(*, booking_id: str, session_id: str) -> None:
     the refund retry job finishes what fails). The CANCELED `slot_taken` booking is the
     durable record.
     """
-    from tutor_app.booking import refunds  # late import: refunds calls back into this module
-
     log.warning("refund needed for booking %s (session %s)", booking_id, session_id)
     refunds.refund_taken_slot(booking_id=booking_id)

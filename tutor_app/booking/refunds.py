@@ -24,12 +24,9 @@ cancel call picks the refund up again.
 larger of the recorded refunds' sum and the charge's `amount_refunded` from `charge.refunded`.
 
 `charge.refunded` (a refund made in the Stripe dashboard, or the echo of ours) brings the
-booking to CANCELED with the refunded amount, in any order relative to
-`checkout.session.completed`: when the booking does not exist yet, the handler asks Stripe for
-the checkout session of that payment and books it first through the webhook's own idempotent
-path (`recording.record_paid_session`), then cancels it. A later `checkout.session.completed`
-for it is then a duplicate, so the lesson can never come back as SCHEDULED. This costs a Stripe
-call only in that rare order, and needs no extra table.
+booking to CANCELED with the refunded amount (`apply_charge_refund`), in any order relative to
+`checkout.session.completed`: the Stripe event handler (`payments.stripe_events`) books a
+payment that has no booking yet before it calls this module.
 
 With dev payments (the app's own test-checkout page, never in prod) there is no Stripe: a
 dev booking's refund is recorded at once as `re_dev_<booking id>`.
@@ -48,7 +45,8 @@ from sqlalchemy import exists, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from tutor_app.booking.access import notify_canceled
+from tutor_app.booking import checkout, lesson_events, transitions
+from tutor_app.booking.transitions import REFUNDED_IN_STRIPE_REASON, SLOT_TAKEN_REASON
 from tutor_app.core import clock, db
 from tutor_app.core.models import Booking, BookingStatus, Refund
 from tutor_app.core.settings import get_settings
@@ -58,12 +56,8 @@ log = logging.getLogger(__name__)
 
 PENDING_PREFIX = "pending:"
 DEV_REFUND_PREFIX = "re_dev_"
-DEV_SESSION_PREFIX = "cs_dev_"  # checkout.DEV_SESSION_PREFIX (not imported: no cycle)
 # How long one attempt may hold a pending refund before another caller may retry it.
 ATTEMPT_LEASE = timedelta(minutes=2)
-# Booking.cancel_reason written when a refund made outside the app cancels a lesson.
-REFUNDED_IN_STRIPE_REASON = "refunded_in_stripe"
-SLOT_TAKEN_REASON = "slot_taken"  # bookings.SLOT_TAKEN_REASON (not imported: no cycle)
 
 
 class RefundStatus(StrEnum):
@@ -86,7 +80,7 @@ class RefundAttempt:
 
 
 class ChargeRefundOutcome(StrEnum):
-    """What `handle_charge_refunded` did."""
+    """What `apply_charge_refund` did."""
 
     APPLIED = "applied"  # the booking now carries the refund (and is CANCELED)
     NOT_OURS = "not_ours"  # no checkout session of this app paid that charge
@@ -105,7 +99,7 @@ def pending_refund_id(booking_id: str) -> str:
 
 def is_dev_booking(booking: Booking) -> bool:
     """A booking paid on the dev test-checkout page: there is no Stripe payment to refund."""
-    return booking.stripe_checkout_session_id.startswith(DEV_SESSION_PREFIX) and (
+    return booking.stripe_checkout_session_id.startswith(checkout.DEV_SESSION_PREFIX) and (
         not get_settings().is_prod
     )
 
@@ -305,8 +299,9 @@ def _upsert_refund(s: Session, booking: Booking, refund: Mapping[str, Any], *, n
     elif pending is not None and ours:
         s.delete(pending)
     s.flush()
-    booking.refunded_cents = max(booking.refunded_cents, confirmed_cents(s, booking_id=booking.id))
-    booking.updated_at = now
+    transitions.record_refunded(
+        booking, refunded_cents=confirmed_cents(s, booking_id=booking.id), now=now
+    )
     s.add(booking)
 
 
@@ -376,57 +371,24 @@ def retry_pending_refunds(*, now: datetime | None = None) -> int:
 # --- charge.refunded -------------------------------------------------------------------------
 
 
-def _id_of(value: Any) -> str | None:
-    if isinstance(value, str) and value:
-        return value
-    if isinstance(value, Mapping) and isinstance(value.get("id"), str):
-        return str(value["id"])
-    return None
-
-
-def _booking_for_intent(s: Session, payment_intent: str) -> Booking | None:
-    return s.exec(
-        select(Booking).where(Booking.stripe_payment_intent_id == payment_intent)
-        .order_by(col(Booking.created_at))
-    ).first()
-
-
-def handle_charge_refunded(
+def apply_charge_refund(
     charge: Mapping[str, Any],
     *,
+    booking_id: str | None,
     claim: Callable[[Session], bool] | None = None,
     now: datetime | None = None,
 ) -> ChargeRefundOutcome:
-    """`charge.refunded`: the booking paid by this charge becomes CANCELED with the amount
-    Stripe refunded (the charge's cumulative `amount_refunded`). Idempotent; owns its
-    transactions.
+    """`charge.refunded` for the booking that charge paid (None: no booking of this app): the
+    booking carries the amount Stripe refunded (the charge's cumulative `amount_refunded`)
+    and becomes CANCELED. Idempotent; owns its transaction.
 
-    Order-independent (module doc): with no booking yet, the payment's checkout session is read
-    from Stripe and booked first, so a `checkout.session.completed` arriving later is a
-    duplicate. A partial refund of a SCHEDULED lesson cancels it too (a refund made in
-    Stripe's dashboard means the lesson is off); a COMPLETED lesson is canceled only by a full
-    refund, else it just shows the amount. `claim` runs in the final transaction (the webhook
-    records its event id there). A Stripe failure raises PaymentProviderError (answer 5xx,
-    Stripe retries).
+    A partial refund of a SCHEDULED lesson cancels it too (a refund made in the dashboard
+    means the lesson is off); a COMPLETED lesson is canceled only by a full refund, else it
+    just shows the amount. `claim` runs in the same transaction (the webhook records its event
+    id there). Finding the booking, and booking a session no webhook recorded yet, is the
+    caller's part (`payments.stripe_events.handle_charge_refunded`).
     """
-    from tutor_app.booking import recording  # recording calls back into this module
-
     now = now or clock.now()
-    payment_intent = _id_of(charge.get("payment_intent"))
-    booking_id = None
-    if payment_intent:
-        with db.session() as s:
-            found = _booking_for_intent(s, payment_intent)
-            booking_id = found.id if found else None
-        if booking_id is None:
-            session = stripe_gateway.checkout_session_for_payment_intent(payment_intent)
-            if session is not None:
-                outcome = recording.record_paid_session(session, source="charge.refunded")
-                with db.session() as s:
-                    booked = recording.booking_for_session(s, session_id=str(session["id"]))
-                    booking_id = booked.id if booked else None
-                log.info("charge.refunded for %s booked its session first: %s",
-                         payment_intent, outcome)
     amount_refunded = int(charge.get("amount_refunded") or 0)
     fully = bool(charge.get("refunded"))
     canceled = False
@@ -436,19 +398,15 @@ def handle_charge_refunded(
             return ChargeRefundOutcome.ALREADY_HANDLED
         if booking_id is None:
             s.commit()  # the claim: the event is handled (nothing of ours to change)
-            log.info("charge.refunded for payment %s: no booking of this app", payment_intent)
             return ChargeRefundOutcome.NOT_OURS
         booking = s.exec(select(Booking).where(Booking.id == booking_id).with_for_update()).one()
         for refund in _listed_refunds(charge):
             _upsert_refund(s, booking, refund, now=now)
-        booking.refunded_cents = max(booking.refunded_cents, amount_refunded)
+        transitions.record_refunded(booking, refunded_cents=amount_refunded, now=now)
         if booking.status == BookingStatus.SCHEDULED or (
             booking.status == BookingStatus.COMPLETED and fully
         ):
-            booking.status = BookingStatus.CANCELED
-            booking.canceled_at = now
-            booking.cancel_reason = REFUNDED_IN_STRIPE_REASON
-            booking.sequence += 1
+            transitions.cancel(booking, reason=REFUNDED_IN_STRIPE_REASON, now=now)
             canceled = True
         pending = pending_refund(s, booking_id=booking.id)
         if pending is not None and booking.refunded_cents + pending.amount_cents > (
@@ -461,7 +419,7 @@ def handle_charge_refunded(
     log.info("charge.refunded: booking %s refunded %d%s", booking_id, amount_refunded,
              " and canceled" if canceled else "")
     if canceled:
-        notify_canceled(booking_id)
+        lesson_events.after_booking_canceled(booking_id)
     return ChargeRefundOutcome.APPLIED
 
 
@@ -470,4 +428,3 @@ def _listed_refunds(charge: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     refunds = charge.get("refunds")
     data = refunds.get("data") if isinstance(refunds, Mapping) else None
     return [r for r in data if isinstance(r, Mapping)] if isinstance(data, list) else []
-

@@ -20,7 +20,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from tutor_app.booking.access import NotFound, notify_rescheduled, owned_booking, within_policy
+from tutor_app.booking import lesson_events, transitions
+from tutor_app.booking.access import NotFound, owned_booking, within_policy
 from tutor_app.catalog import tutor_catalog
 from tutor_app.core import clock, db
 from tutor_app.core.models import Booking, BookingStatus, Tutor
@@ -32,7 +33,6 @@ __all__ = [
     "InvalidReschedule",
     "NotFound",
     "RescheduleResult",
-    "SlotTaken",
     "free_starts_for_booking",
     "reschedule_lesson",
 ]
@@ -43,15 +43,6 @@ log = logging.getLogger(__name__)
 class InvalidReschedule(Exception):
     """The move is not allowed (too late, not upcoming, not a time the tutor offers);
     str() is a message for the student (routes answer 400)."""
-
-
-class SlotTaken(InvalidReschedule):
-    """The new slot is booked or held by someone else; `.alternatives` are the nearest free
-    starts (UTC) for this lesson (routes answer 409)."""
-
-    def __init__(self, message: str, alternatives: list[datetime] | None = None) -> None:
-        super().__init__(message)
-        self.alternatives: list[datetime] = list(alternatives or [])
 
 
 @dataclass(frozen=True)
@@ -143,8 +134,8 @@ def reschedule_lesson(
     """Move the user's lesson to `new_start`; owns its transaction.
 
     Raises NotFound (not the user's booking), InvalidReschedule (too late, not upcoming, a time
-    the tutor does not offer, a bad value) or SlotTaken (someone has that time; with
-    alternatives).
+    the tutor does not offer, a bad value) or `slots.SlotTaken` (someone has that time; with
+    alternatives for this lesson).
     """
     now = now or clock.now()
     if not isinstance(new_start, datetime) or new_start.utcoffset() is None:
@@ -172,14 +163,12 @@ def reschedule_lesson(
                 minutes = int(duration.total_seconds() // 60)
                 if slots.on_schedule(tutor=tutor, start=new_start, duration_minutes=minutes,
                                      now=now):
-                    raise SlotTaken("Sorry, that time is already taken. Please choose another.",
-                                    alternatives)
+                    raise slots.SlotTaken(
+                        "Sorry, that time is already taken. Please choose another.", alternatives
+                    )
                 raise InvalidReschedule("That time is not one this tutor offers.")
             old_start = booking.start_time
-            booking.start_time = new_start
-            booking.end_time = new_start + duration
-            booking.sequence += 1
-            booking.updated_at = now
+            transitions.move(booking, start=new_start, now=now)
             s.add(booking)
             s.flush()  # PostgreSQL's exclusion constraint answers here
             s.commit()
@@ -192,9 +181,9 @@ def reschedule_lesson(
             booking = owned_booking(s, booking_id=booking_id, user_id=user_id)
             tutor = _bookable_tutor(s, booking)
             alternatives = _alternatives(s, booking, tutor, new_start, now)
-        raise SlotTaken("Sorry, that time was just taken. Please choose another.",
-                        alternatives) from exc
+        raise slots.SlotTaken("Sorry, that time was just taken. Please choose another.",
+                              alternatives) from exc
     log.info("booking %s moved from %s to %s", booking_id, old_start.isoformat(),
              new_start.isoformat())
-    notify_rescheduled(booking_id)
+    lesson_events.after_booking_rescheduled(booking_id)
     return result

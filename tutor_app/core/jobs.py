@@ -10,15 +10,14 @@ The lease saves work; it is not what makes the jobs correct. Every job must be s
 twice at once (the notification jobs are: each email is claimed by a unique row), which is
 also why `python -m tutor_app.cli run-job <name>` runs a job directly, without the lease.
 
-Other modules add jobs with `register_job(...)`, at import time of a module that
-`periodic_jobs()` imports (see `JOB_MODULES`).
+The jobs themselves live with their domains; `tutor_app.wiring.register_all()` registers
+them here at start-up (the app, the CLI, the tests), so this module imports none of them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import logging
 import os
 import random
@@ -38,14 +37,6 @@ log = logging.getLogger(__name__)
 
 # This process's name in `job_leases.holder`: host, pid and a random part (pids repeat).
 HOLDER = f"{socket.gethostname()[:80]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-# Modules that register jobs of their own when imported. Listed here so that starting the
-# periodic jobs is enough to run them; a module not written yet is skipped.
-JOB_MODULES: tuple[str, ...] = (
-    "tutor_app.mail.notifications",  # reminders, notification retries
-    "tutor_app.tutor_calendar.calendar_sync",  # calendar retries
-    "tutor_app.payments.reconcile",  # reconciliation, refund retries, lesson completion
-)
 
 
 @dataclass(frozen=True)
@@ -69,7 +60,8 @@ JOBS: dict[str, Job] = {}
 def register_job(
     name: str, fn: Callable[[], object], *, interval: float, ttl: float | None = None
 ) -> Job:
-    """Add (or replace, so re-imports are harmless) a periodic job. Names are lease keys."""
+    """Add (or replace, so registering twice is harmless) a periodic job. Names are lease
+    keys."""
     if not name or len(name) > 64:
         raise ValueError("job names must have 1 to 64 characters")
     if interval <= 0:
@@ -79,28 +71,11 @@ def register_job(
     return job
 
 
-def load_job_modules() -> dict[str, Job]:
-    """Import the modules that register jobs; returns the registry."""
-    for module in JOB_MODULES:
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name == module:
-                log.debug("job module %s is not present", module)
-            else:
-                log.exception("job module %s cannot be imported; its jobs do not run", module)
-        except Exception:
-            # One broken module must not stop the others' jobs (reminders above all).
-            log.exception("job module %s cannot be imported; its jobs do not run", module)
-    return JOBS
-
-
 def run_job(name: str) -> object:
     """Run one registered job once, now, in this thread; KeyError names unknown jobs."""
-    jobs = load_job_modules()
-    if name not in jobs:
-        raise KeyError(f"unknown job {name!r}; known: {', '.join(sorted(jobs)) or 'none'}")
-    return jobs[name].run_once()
+    if name not in JOBS:
+        raise KeyError(f"unknown job {name!r}; known: {', '.join(sorted(JOBS)) or 'none'}")
+    return JOBS[name].run_once()
 
 
 def _ttl(ttl: timedelta | float) -> timedelta:
@@ -206,8 +181,9 @@ async def _run_holding(name: str, fn: Callable[[], object], ttl: float, holder: 
 
 async def periodic_jobs() -> None:
     """Run every registered job on its interval; give it to `app.register_lifespan_task`."""
-    jobs = load_job_modules()
+    jobs = dict(JOBS)
     if not jobs:
+        log.warning("no periodic jobs are registered (was tutor_app.wiring.register_all run?)")
         return
     log.info("periodic jobs: %s (holder %s)", ", ".join(sorted(jobs)), HOLDER)
     await asyncio.gather(

@@ -325,9 +325,6 @@ def run_retries(now: datetime | None = None) -> int:
     return retry_failed(now) + send_missed(now)
 
 
-jobs.register_job("reminders", send_due_reminders, interval=60)
-jobs.register_job("notification-retries", run_retries, interval=60)
-
 
 # ---------------------------------------------------------------- claiming and sending
 

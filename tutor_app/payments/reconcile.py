@@ -9,9 +9,10 @@ more. A paid session whose slot was taken meanwhile becomes a CANCELED booking a
 through the same hook as in the webhook.
 
 It runs as a periodic job (every 10 minutes, one worker at a time through the `job_leases`
-lease; see `tutor_app.core.jobs`) and as `make reconcile` (`python -m tutor_app.cli reconcile`).
-The job module also carries the other money-and-time housekeeping: finishing refunds whose
-Stripe call failed, and completing lessons whose end has passed.
+lease; see `tutor_app.core.jobs`; `tutor_app.wiring` registers it) and as `make reconcile`
+(`python -m tutor_app.cli reconcile`). This module also carries the jobs of the other
+money-and-time housekeeping: finishing refunds whose Stripe call failed, and completing
+lessons whose end has passed.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from datetime import datetime, timedelta
 from sqlmodel import col, select
 
 from tutor_app.booking import completion, recording, refunds
-from tutor_app.core import clock, db, jobs
+from tutor_app.core import clock, db
 from tutor_app.core.models import Booking
 from tutor_app.core.settings import get_settings
 from tutor_app.integrations import stripe_gateway
@@ -116,21 +117,20 @@ def reconcile_command(*, hours: int = 72) -> tuple[int, str]:
     return 0, f"{report}; {sent} pending refunds sent"
 
 
-def _reconcile_job() -> str | None:
+def reconcile_job() -> str | None:
+    """The "reconcile" job: a line for the log when it booked something."""
     report = reconcile()
     return str(report) if report.outcomes else None
 
 
-def _refund_retry_job() -> str | None:
+def refund_retry_job() -> str | None:
+    """The "refund_retry" job: send owed refunds whose last attempt failed or stalled."""
     sent = refunds.retry_pending_refunds()
     return f"{sent} pending refunds sent" if sent else None
 
 
-def _completion_job() -> str | None:
+def completion_job() -> str | None:
+    """The "lesson_completion" job: lessons whose end has passed become COMPLETED."""
     done = completion.complete_past_lessons()
     return f"{done} lessons completed" if done else None
 
-
-jobs.register_job("reconcile", _reconcile_job, interval=RECONCILE_EVERY)
-jobs.register_job("refund_retry", _refund_retry_job, interval=REFUND_RETRY_EVERY)
-jobs.register_job("lesson_completion", _completion_job, interval=COMPLETION_EVERY)

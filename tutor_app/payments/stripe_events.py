@@ -14,6 +14,12 @@ A database error propagates (the route answers 5xx and Stripe retries).
 | checkout.session.expired, async_payment_failed | release the hold                        |
 | charge.refunded                               | the booking CANCELED with the amount (`refunds`) |
 | anything else                                 | acknowledged                             |
+
+`charge.refunded` may arrive before `checkout.session.completed`: when the payment has no
+booking yet, its Checkout Session is read from Stripe and booked first through the webhook's
+own idempotent path (`recording.record_paid_session`), then canceled. A later
+`checkout.session.completed` for it is then a duplicate, so the lesson can never come back as
+SCHEDULED. This costs a Stripe call only in that rare order, and needs no extra table.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -30,6 +37,7 @@ from sqlmodel import Session
 from tutor_app.booking import recording, refunds
 from tutor_app.core import clock, db
 from tutor_app.core.models import StripeEvent
+from tutor_app.integrations import stripe_gateway
 from tutor_app.scheduling import holds
 
 log = logging.getLogger(__name__)
@@ -105,7 +113,7 @@ def handle_event(event: Mapping[str, Any]) -> str:
         if _already_handled(event_id):
             result = DUPLICATE_EVENT
         else:
-            result = str(refunds.handle_charge_refunded(obj, claim=claim))
+            result = str(handle_charge_refunded(obj, claim=claim))
     else:
         result = _with_claim(claim, object_id, None, "ignored")
     log.info("stripe event %s (%s) object %s: %s", event_id, event_type, object_id, result)
@@ -118,6 +126,41 @@ def _book(obj: Mapping[str, Any], event_type: str, claim: Callable[[Session], bo
         return _BOOKING_RESULTS[outcome]
     # NOT_PAID or INVALID: nothing to write, but the event is handled: record it.
     return _with_claim(claim, None, None, str(outcome))
+
+
+def handle_charge_refunded(
+    charge: Mapping[str, Any],
+    *,
+    claim: Callable[[Session], bool] | None = None,
+    now: datetime | None = None,
+) -> refunds.ChargeRefundOutcome:
+    """`charge.refunded`: the booking paid by this charge becomes CANCELED with the amount
+    Stripe refunded (`refunds.apply_charge_refund`), booked first if no webhook has booked it
+    yet (module doc). Idempotent; owns its transactions. A Stripe failure raises
+    PaymentProviderError (answer 5xx, Stripe retries).
+    """
+    payment_intent = recording.stripe_id(charge.get("payment_intent"))
+    booking_id = _booking_paid_by(payment_intent) if payment_intent else None
+    outcome = refunds.apply_charge_refund(charge, booking_id=booking_id, claim=claim, now=now)
+    if outcome is refunds.ChargeRefundOutcome.NOT_OURS:
+        log.info("charge.refunded for payment %s: no booking of this app", payment_intent)
+    return outcome
+
+
+def _booking_paid_by(payment_intent: str) -> str | None:
+    """The id of the booking this payment made, booking its Checkout Session first if needed."""
+    with db.session() as s:
+        found = recording.booking_for_payment_intent(s, payment_intent=payment_intent)
+        if found is not None:
+            return found.id
+    session = stripe_gateway.checkout_session_for_payment_intent(payment_intent)
+    if session is None:
+        return None
+    outcome = recording.record_paid_session(session, source="charge.refunded")
+    with db.session() as s:
+        booked = recording.booking_for_session(s, session_id=str(session["id"]))
+    log.info("charge.refunded for %s booked its session first: %s", payment_intent, outcome)
+    return booked.id if booked else None
 
 
 def _keep_hold(s: Session, session_id: str) -> bool:

@@ -28,8 +28,19 @@ ALTERNATIVES = 3
 _LONGEST_LESSON = timedelta(days=1)
 
 
-class SlotUnavailable(Exception):
-    """The chosen start cannot be booked; `.alternatives` are the nearest free starts (UTC)."""
+class SlotTaken(Exception):
+    """Someone else booked or holds the chosen start; `.alternatives` are the nearest free
+    starts (UTC). str() is a message for the student (routes answer 409)."""
+
+    def __init__(self, message: str, alternatives: list[datetime] | None = None) -> None:
+        super().__init__(message)
+        self.alternatives: list[datetime] = list(alternatives or [])
+
+
+class SlotNotOffered(Exception):
+    """The chosen start is not one this tutor offers at all (hours, grid, notice, horizon), or
+    the tutor takes no bookings: bad input rather than bad luck. `.alternatives` are the
+    nearest free starts (UTC), when there are any; str() is a message for the student."""
 
     def __init__(self, message: str, alternatives: list[datetime] | None = None) -> None:
         super().__init__(message)
@@ -163,7 +174,7 @@ def check_slot(
     user_id: str | None,
     now: datetime | None = None,
 ) -> None:
-    """Raise SlotUnavailable unless `user_id` can book `start` right now.
+    """Raise SlotTaken or SlotNotOffered unless `user_id` can book `start` right now.
 
     Run right before payment (the picker's list may be minutes old) and again inside the
     checkout's write transaction, where it is authoritative.
@@ -171,7 +182,7 @@ def check_slot(
     now = now or clock.now()
     tutor = tutor_catalog.get_tutor(db, tutor_id)
     if tutor is None:
-        raise SlotUnavailable("This tutor is not available for booking.")
+        raise SlotNotOffered("This tutor is not available for booking.")
     duration = timedelta(minutes=duration_minutes)
     free = availability.is_slot_free(
         start=start,
@@ -189,5 +200,5 @@ def check_slot(
         for_user_id=user_id,
     )
     if on_schedule(tutor=tutor, start=start, duration_minutes=duration_minutes, now=now):
-        raise SlotUnavailable("Sorry, that time was just taken.", alternatives)
-    raise SlotUnavailable("That time is not one this tutor offers.", alternatives)
+        raise SlotTaken("Sorry, that time was just taken.", alternatives)
+    raise SlotNotOffered("That time is not one this tutor offers.", alternatives)

@@ -393,7 +393,7 @@ class BookingWizardState(ViewerZoneMixin, AuthState):
             return None
         try:
             await asyncio.to_thread(_check_slot, self.tutor_id, start, self.duration, user.id)
-        except slots.SlotUnavailable as exc:
+        except (slots.SlotTaken, slots.SlotNotOffered) as exc:
             self._offer_alternatives(str(exc), exc.alternatives)
         return self._remember_in_url()
 
@@ -457,7 +457,7 @@ class BookingWizardState(ViewerZoneMixin, AuthState):
                 user=user, tutor_id=self.tutor_id, start=start,
                 duration_minutes=self.duration, note=self.note,
             )
-        except checkout.SlotTaken as exc:
+        except slots.SlotTaken as exc:
             self.paying = False
             self._offer_alternatives(str(exc), exc.alternatives)
             await self._fetch_slots(user)

@@ -29,6 +29,7 @@ from tutor_app.core import clock, db, timefmt
 from tutor_app.core.models import Booking, User
 from tutor_app.scheduling import slot_calendar
 from tutor_app.scheduling.slot_calendar import CalendarCell, TimeOption
+from tutor_app.scheduling.slots import SlotTaken
 from tutor_app.state.auth import login_url
 from tutor_app.state.dashboard import DashboardState
 
@@ -262,7 +263,7 @@ class ManageLessonState(DashboardState):
             )
         except NotFound:
             self._no_reschedule(NOT_FOUND_MESSAGE, label="")
-        except reschedule.SlotTaken as exc:
+        except SlotTaken as exc:
             await self._load_reschedule_slots(user)
             self.reschedule_error = _taken_message(str(exc), exc.alternatives, self.viewer_tz)
         except reschedule.InvalidReschedule as exc:

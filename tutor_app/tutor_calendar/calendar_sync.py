@@ -21,7 +21,8 @@ exponentially (30 s doubling, at most 1 h) until `MAX_ATTEMPTS`, then "failed".
 While a sync runs, the booking is "pending" with `next_at` a little ahead, so if the worker
 dies mid-call the retry job takes the booking over.
 
-Importing this module registers the follow-ups and the job (`register()`).
+`tutor_app.wiring` runs `sync_booking` after every booking change and `retry_due` as the
+"calendar-retry" job.
 """
 
 from __future__ import annotations
@@ -488,19 +489,3 @@ def tutor_lessons(
         )
     return lessons
 
-
-def register() -> None:
-    """Hook the sync into the lesson events and the periodic jobs (idempotent: by name)."""
-    from tutor_app.booking import lesson_events
-    from tutor_app.core import jobs
-
-    jobs.register_job("calendar-retry", retry_due, interval=RETRY_INTERVAL)
-    for event in (
-        lesson_events.BOOKING_CREATED,
-        lesson_events.BOOKING_CANCELED,
-        lesson_events.BOOKING_RESCHEDULED,
-    ):
-        lesson_events.register_follow_up(event, sync_booking, name="calendar.sync")
-
-
-register()

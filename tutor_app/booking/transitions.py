@@ -1,0 +1,91 @@
+"""Every change of a booking's status, time or refunded amount, in one place.
+
+A paid booking starts SCHEDULED (or CANCELED with `slot_taken`, when its slot was taken before
+the payment landed). From SCHEDULED it is moved to another time, CANCELED (by its student, or
+by a refund made in Stripe) or, once its end has passed, COMPLETED; a COMPLETED lesson can
+still be CANCELED by a full refund. A CANCELED booking never changes status again.
+
+`sequence` is the iCalendar SEQUENCE of the lesson's calendar entries (the student's .ics, the
+tutor's Google Calendar): every change those copies must follow (a cancel, a move) raises it,
+so a calendar replaces its older copy. Completion changes nothing a calendar shows, and a
+booking canceled at birth never had a copy, so neither bumps it.
+
+The functions change the row in the caller's transaction; the caller decides whether the
+change is allowed (policy, ownership) and commits.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Update, update
+from sqlmodel import col
+
+from tutor_app.core.models import Booking, BookingStatus
+
+# Booking.cancel_reason codes (the dashboard words them for the student: cancellation).
+SLOT_TAKEN_REASON = "slot_taken"  # paid, but another booking had the slot: refunded in full
+STUDENT_CANCELED_REASON = "student_canceled"
+REFUNDED_IN_STRIPE_REASON = "refunded_in_stripe"  # a refund made outside the app
+
+
+class InvalidTransition(ValueError):
+    """The change does not apply to the booking's current status (a bug in the caller)."""
+
+
+def new_booking_values(*, canceled_reason: str | None, now: datetime) -> dict[str, Any]:
+    """The status columns of a booking being inserted: SCHEDULED, or CANCELED at once with
+    `canceled_reason` (a paid session whose slot was taken)."""
+    canceled = canceled_reason is not None
+    return {
+        "status": BookingStatus.CANCELED if canceled else BookingStatus.SCHEDULED,
+        "canceled_at": now if canceled else None,
+        "cancel_reason": canceled_reason,
+        "sequence": 0,
+    }
+
+
+def cancel(booking: Booking, *, reason: str, now: datetime) -> None:
+    """Make the booking CANCELED for `reason`; its calendar entries are withdrawn."""
+    if booking.status == BookingStatus.CANCELED:
+        raise InvalidTransition(f"booking {booking.id} is already canceled")
+    booking.status = BookingStatus.CANCELED
+    booking.canceled_at = now
+    booking.cancel_reason = reason
+    booking.sequence += 1
+    booking.updated_at = now
+
+
+def move(booking: Booking, *, start: datetime, now: datetime) -> None:
+    """Move a SCHEDULED booking to `start`, keeping its length; its calendar entries follow."""
+    if booking.status != BookingStatus.SCHEDULED:
+        raise InvalidTransition(f"booking {booking.id} is {booking.status}, not scheduled")
+    length = booking.end_time - booking.start_time
+    booking.start_time = start
+    booking.end_time = start + length
+    booking.sequence += 1
+    booking.updated_at = now
+
+
+def record_refunded(booking: Booking, *, refunded_cents: int, now: datetime) -> None:
+    """Raise the refunded amount to what Stripe confirmed (it never goes down: refund events
+    arrive in any order, each with its own view of the total)."""
+    booking.refunded_cents = max(booking.refunded_cents, refunded_cents)
+    booking.updated_at = now
+
+
+def complete_ended(now: datetime) -> Update:
+    """One conditional UPDATE making every SCHEDULED booking whose end has passed COMPLETED.
+
+    The condition is the whole rule, so running it twice, or in two workers at once,
+    completes each lesson once and never touches a canceled one.
+    """
+    return (
+        update(Booking)
+        .where(
+            col(Booking.status) == BookingStatus.SCHEDULED,
+            col(Booking.end_time) <= now,
+        )
+        .values(status=BookingStatus.COMPLETED, updated_at=now)
+    )

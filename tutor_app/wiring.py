@@ -1,0 +1,82 @@
+"""What runs after a booking changes, and which jobs run periodically: connected here, once.
+
+The booking side (booking/, payments/) knows nothing of emails or calendars: it announces each
+committed change through `booking.lesson_events`. This module hooks the student's emails
+(mail.notifications) and the tutor's Google Calendar (tutor_calendar.calendar_sync) to those
+events, and names every periodic job `core.jobs` runs (`python -m tutor_app.cli run-job <name>`
+runs one once). The Reflex app (tutor_app.py), the CLI and the tests call `register_all()` at
+start-up; everything is registered by name, so calling it again changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from tutor_app.booking import lesson_events
+from tutor_app.core import jobs
+from tutor_app.mail import notifications
+from tutor_app.payments import reconcile
+from tutor_app.tutor_calendar import calendar_sync
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """`fn(booking_id)` runs after every `event` (a `lesson_events` event name)."""
+
+    event: str
+    name: str
+    fn: Callable[[str], object]
+
+
+@dataclass(frozen=True)
+class PeriodicJob:
+    """`fn()` runs every `interval` seconds, in one worker at a time."""
+
+    name: str
+    fn: Callable[[], object]
+    interval: float
+
+
+# In the order they run for an event: the student's email first (it matters most and needs
+# nothing but our own database), then the tutor's calendar (a call to Google).
+FOLLOW_UPS: tuple[FollowUp, ...] = (
+    FollowUp(lesson_events.BOOKING_CREATED, "mail.confirmation", notifications.booking_confirmed),
+    FollowUp(lesson_events.BOOKING_CANCELED, "mail.canceled", notifications.booking_canceled),
+    FollowUp(lesson_events.BOOKING_RESCHEDULED, "mail.rescheduled",
+             notifications.booking_rescheduled),
+    *(
+        FollowUp(event, "calendar.sync", calendar_sync.sync_booking)
+        for event in lesson_events.EVENTS
+    ),
+)
+
+# The names are the CLI's (`run-job <name>`) and the keys of the `job_leases` rows.
+PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
+    PeriodicJob("reminders", notifications.send_due_reminders, interval=60),
+    PeriodicJob("notification-retries", notifications.run_retries, interval=60),
+    PeriodicJob("calendar-retry", calendar_sync.retry_due, interval=calendar_sync.RETRY_INTERVAL),
+    PeriodicJob("reconcile", reconcile.reconcile_job, interval=reconcile.RECONCILE_EVERY),
+    PeriodicJob("refund_retry", reconcile.refund_retry_job,
+                interval=reconcile.REFUND_RETRY_EVERY),
+    PeriodicJob("lesson_completion", reconcile.completion_job,
+                interval=reconcile.COMPLETION_EVERY),
+)
+
+
+def register_follow_ups() -> None:
+    """Hook the emails and the calendar sync to the lesson events (idempotent: by name)."""
+    for follow_up in FOLLOW_UPS:
+        lesson_events.register_follow_up(follow_up.event, follow_up.fn, name=follow_up.name)
+
+
+def register_jobs() -> None:
+    """Register every periodic job with `core.jobs` (idempotent: by name)."""
+    for job in PERIODIC_JOBS:
+        jobs.register_job(job.name, job.fn, interval=job.interval)
+
+
+def register_all() -> None:
+    """Everything above; call once at start-up (again is harmless)."""
+    register_follow_ups()
+    register_jobs()
