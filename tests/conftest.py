@@ -31,7 +31,7 @@ from tutor_app.cli import alembic_config
 from tutor_app.core import clock
 from tutor_app.core import db as app_db
 from tutor_app.core.settings import Settings, reload_settings
-from tutor_app.integrations import google_oauth
+from tutor_app.integrations import oauth
 from tutor_app.scheduling import external_busy
 
 # A developer's `.env` (Stripe keys, a database) must never reach the tests: read none.
@@ -193,10 +193,10 @@ def google(
         APP_URL="http://app.test",
         APP_ENV="dev",
     )
-    google_oauth.clear_caches()
+    oauth.clear_caches()
     external_busy.clear_cache()
     yield running_google
-    google_oauth.clear_caches()
+    oauth.clear_caches()
     external_busy.clear_cache()
 
 

@@ -19,7 +19,7 @@ from tests.fakes.server import ThreadedServer
 from tutor_app.accounts import passwords
 from tutor_app.api import build_api
 from tutor_app.core.settings import Settings
-from tutor_app.integrations import oidc as app_oidc
+from tutor_app.integrations import oauth
 
 ConfigureFn = Callable[..., Settings]
 
@@ -69,6 +69,6 @@ def oidc(
         OIDC_DISCOVERY_URL=_running_provider.discovery_url,
         APP_URL=api_server.url,
     )
-    app_oidc.clear_caches()
+    oauth.clear_caches()
     yield _running_provider
-    app_oidc.clear_caches()
+    oauth.clear_caches()

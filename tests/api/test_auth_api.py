@@ -530,3 +530,51 @@ def test_state_rows_are_single_use_in_the_database(
     states = session.exec(select(OAuthState).where(col(OAuthState.purpose) == "login")).all()
     assert len(states) == 2
     assert len({(s.state, s.nonce, s.code_verifier) for s in states}) == 2
+
+
+# -- discovery and signing keys --------------------------------------------------------------
+
+DISCOVERY_PATH = "/.well-known/openid-configuration"
+
+
+def _signed_in(callback: httpx.Response) -> bool:
+    return callback.status_code == 303 and not _no_session_cookie(callback)
+
+
+def test_discovery_and_keys_are_fetched_once_for_many_sign_ins(
+    client: httpx.Client, oidc: FakeOIDCProvider
+) -> None:
+    assert _signed_in(_oidc_sign_in(client))
+    client.cookies.clear()
+    assert _signed_in(_oidc_sign_in(client))
+
+    assert len(oidc.requests_to(DISCOVERY_PATH)) == 1
+    assert len(oidc.requests_to("/jwks")) == 1
+
+
+def test_sign_in_works_after_the_provider_rotates_its_key(
+    client: httpx.Client, oidc: FakeOIDCProvider
+) -> None:
+    assert _signed_in(_oidc_sign_in(client))  # the old key set is cached now
+    oidc.rotate_key()
+    client.cookies.clear()
+
+    assert _signed_in(_oidc_sign_in(client))
+    assert len(oidc.requests_to("/jwks")) == 2  # refetched once, for the unknown kid
+    client.cookies.clear()
+    assert _signed_in(_oidc_sign_in(client))
+    assert len(oidc.requests_to("/jwks")) == 2  # and the new set is cached again
+
+
+def test_a_key_id_the_provider_does_not_publish_is_refused_after_one_refetch(
+    client: httpx.Client, oidc: FakeOIDCProvider
+) -> None:
+    assert _signed_in(_oidc_sign_in(client))
+    oidc.rotate_key(publish=False)
+    client.cookies.clear()
+
+    callback = _oidc_sign_in(client)
+
+    assert _login_error(callback) == OIDC_FAILED
+    assert _no_session_cookie(callback)
+    assert len(oidc.requests_to("/jwks")) == 2  # one refetch, then refused: no loop

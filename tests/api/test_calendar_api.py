@@ -23,7 +23,7 @@ from tutor_app.core import clock
 from tutor_app.core.models import Booking, CalendarConnection, OAuthState, Role, User
 from tutor_app.core.settings import Settings
 from tutor_app.core.token_crypto import decrypt_token
-from tutor_app.integrations import google_oauth
+from tutor_app.integrations import oauth
 from tutor_app.tutor_calendar import calendar_sync
 
 TUTOR_ID = "maria-garcia"
@@ -44,7 +44,7 @@ def google(
     `api_server` comes first: it turns Google sign-in off, and the shared fixture back on."""
     google.user = dict(GOOGLE_ACCOUNT)
     configure(APP_URL=api_server.url)
-    google_oauth.clear_caches()
+    oauth.clear_caches()
     return google
 
 

@@ -20,6 +20,7 @@ key of `user` (e.g. `hd`) is always included.
 
 Failure switches, for the unhappy paths: `id_token_overrides`, `state_override`,
 `fail_token_endpoint`, `deny_consent`, `sign_with_wrong_key`; `reset()` clears them.
+`rotate_key()` starts signing under a new key id, as providers do every few weeks.
 """
 
 from __future__ import annotations
@@ -195,6 +196,8 @@ class FakeOIDCProvider(StartStop):
             2048, parameters={"kid": self.kid, "use": "sig", "alg": "RS256"}, private=True
         )
         self._wrong_key: RSAKey | None = None
+        self._retired_keys: list[RSAKey] = []  # still served at /jwks
+        self._key_published = True
         self._lock = threading.Lock()
         self._store = _Store()
         self.user: dict[str, Any] = copy.deepcopy(user if user is not None else DEFAULT_USER)
@@ -242,6 +245,8 @@ class FakeOIDCProvider(StartStop):
         self.fail_token_endpoint = False
         self.deny_consent = False
         self.sign_with_wrong_key = False
+        self._retired_keys.clear()
+        self._key_published = True
 
     # -- addresses ---------------------------------------------------------------------------
 
@@ -287,7 +292,25 @@ class FakeOIDCProvider(StartStop):
     @property
     def jwks(self) -> dict[str, Any]:
         """The public key set served at /jwks."""
-        return {"keys": [self._key.as_dict(private=False)]}
+        published = [*self._retired_keys, *([self._key] if self._key_published else [])]
+        return {"keys": [key.as_dict(private=False) for key in published]}
+
+    def rotate_key(self, *, publish: bool = True) -> str:
+        """Sign from now on with a fresh key under a new kid; returns the kid.
+
+        The retired key stays in the JWKS next to the new one, as at Google. `publish=False`
+        keeps the new key out of the JWKS: tokens signed with it name a kid no fetch finds.
+        """
+        with self._lock:
+            if self._key_published:
+                self._retired_keys.append(self._key)
+            self._key_published = publish
+            self.kid = "fake-oidc-" + secrets.token_hex(4)
+            self._key = RSAKey.generate_key(
+                2048, parameters={"kid": self.kid, "use": "sig", "alg": "RS256"}, private=True
+            )
+            self._wrong_key = None
+        return self.kid
 
     def openid_configuration(self) -> dict[str, Any]:
         """The discovery document served at /.well-known/openid-configuration."""

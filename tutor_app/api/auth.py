@@ -17,7 +17,7 @@ import json
 import logging
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
@@ -26,14 +26,15 @@ from starlette.responses import JSONResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import Route
 
 from tutor_app.accounts import sign_in_sessions, users
-from tutor_app.accounts.users import AuthError, ThrottledError
+from tutor_app.accounts.users import AuthError
 from tutor_app.api.deps import current_user, session_token
+from tutor_app.api.errors import MAPPED_ERRORS, error_response
+from tutor_app.api.same_site import same_site_only
 from tutor_app.core import db as app_db
 from tutor_app.core import routes as pages
 from tutor_app.core.models import User
-from tutor_app.core.settings import get_settings
 from tutor_app.integrations import oidc
-from tutor_app.integrations.oidc import OIDCError
+from tutor_app.integrations.oauth import OAuthFlowError
 
 log = logging.getLogger(__name__)
 
@@ -64,30 +65,6 @@ def _login_error(message: str, next_path: str = "/") -> RedirectResponse:
     return _redirect(url)
 
 
-def _same_site_request(request: Request) -> bool:
-    """False for a browser POST from another site (login CSRF, forced sign-out).
-
-    SameSite=Lax already keeps the cookie off cross-site POSTs; this also stops another site
-    from signing a visitor in to an account of its choosing. Clients that send no Origin (curl,
-    servers) are not browsers and pass.
-    """
-    if request.headers.get("sec-fetch-site", "") == "cross-site":
-        return False
-    origin = request.headers.get("origin")
-    if origin is None:
-        return True
-    allowed = {
-        _origin(get_settings().app_url),
-        f"{request.url.scheme}://{request.url.netloc}",
-    }
-    return origin in allowed
-
-
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
-
-
 # -- OpenID Connect --------------------------------------------------------------------------
 
 
@@ -101,7 +78,7 @@ def oidc_login(request: Request) -> Response:
         with app_db.session() as db:
             url = oidc.start_login(db, provider=provider, next_url=next_path)
             db.commit()
-    except OIDCError as exc:
+    except OAuthFlowError as exc:
         log.warning("%s sign-in could not start: %s", provider, exc)
         return _login_error(OIDC_FAILED, next_path)
     return _redirect(url, status_code=302)
@@ -120,7 +97,7 @@ def oidc_callback(request: Request) -> Response:
     with app_db.session() as db:
         try:
             stored = oidc.take_state(db, provider=provider, state=params.get("state", ""))
-        except OIDCError as exc:
+        except OAuthFlowError as exc:
             db.commit()
             log.warning("%s callback refused: %s", provider, exc)
             return _login_error(OIDC_FAILED)
@@ -133,7 +110,7 @@ def oidc_callback(request: Request) -> Response:
     try:
         identity = oidc.finish_login(provider=provider, code=params.get("code", ""),
                                      stored=stored)
-    except OIDCError as exc:
+    except OAuthFlowError as exc:
         log.warning("%s callback refused: %s", provider, exc)
         return _login_error(OIDC_FAILED, next_path)
     try:
@@ -171,10 +148,9 @@ def session_handoff(request: Request) -> Response:
     return _signed_in_redirect(token, next_path)
 
 
+@same_site_only
 def logout(request: Request) -> Response:
     """Revoke this browser's sign-in session, clear its cookie and go home."""
-    if not _same_site_request(request):
-        return JSONResponse({"error": "cross-site request refused"}, 403, headers=NO_STORE)
     with app_db.session() as db:
         sign_in_sessions.revoke_session(db, token=session_token(request))
         db.commit()
@@ -190,8 +166,8 @@ def _user_json(user: User) -> dict[str, Any]:
     return {"id": user.id, "email": user.email, "name": user.name}
 
 
-def _errors(errors: dict[str, str], status_code: int = 400, **headers: str) -> JSONResponse:
-    return JSONResponse({"errors": errors}, status_code, headers={**NO_STORE, **headers})
+def _errors(errors: dict[str, str], status_code: int = 400) -> JSONResponse:
+    return JSONResponse({"errors": errors}, status_code, headers=NO_STORE)
 
 
 async def _fields(request: Request) -> dict[str, str] | None:
@@ -214,8 +190,6 @@ async def _fields(request: Request) -> dict[str, str] | None:
 async def _sign_in_with(
     request: Request, service: Callable[[dict[str, str]], User], *, what: str
 ) -> Response:
-    if not _same_site_request(request):
-        return _errors({"form": "Cross-site request refused"}, 403)
     fields = await _fields(request)
     if fields is None:
         return _errors({"form": "Send a JSON object or a form"})
@@ -229,10 +203,8 @@ async def _sign_in_with(
 
     try:
         user, token = await run_in_threadpool(work)
-    except ThrottledError as exc:
-        return _errors({exc.field: exc.message}, 429, **{"Retry-After": str(exc.retry_after)})
-    except AuthError as exc:
-        return _errors(exc.errors)
+    except MAPPED_ERRORS as exc:
+        return error_response(exc, context=f"API sign-in ({what})")
     log.info("user %s %s through the API", user.id, what)
     response = JSONResponse({"user": _user_json(user)}, headers=NO_STORE)
     response.set_cookie(**sign_in_sessions.session_cookie(token))
@@ -266,11 +238,13 @@ def me(request: Request) -> Response:
     return JSONResponse({"user": _user_json(user)}, headers=NO_STORE)
 
 
+@same_site_only
 async def api_signup(request: Request) -> Response:
     """Create an account (or claim an unclaimed one) and sign it in: 200 JSON + cookie."""
     return await _sign_in_with(request, _sign_up, what="signed up")
 
 
+@same_site_only
 async def api_login(request: Request) -> Response:
     """Sign in with email and password: 200 JSON + cookie, 400 on bad input, 429 throttled."""
     return await _sign_in_with(request, _authenticate, what="signed in")

@@ -15,17 +15,17 @@ Google never block the event loop that carries Reflex's websockets.
 from __future__ import annotations
 
 import logging
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from tutor_app.api.deps import current_user
+from tutor_app.api.same_site import same_site_only
 from tutor_app.core import routes as pages
 from tutor_app.core.models import User
-from tutor_app.core.settings import get_settings
-from tutor_app.integrations import google_oauth
+from tutor_app.integrations.oauth import OAuthFlowError
 from tutor_app.tutor_calendar import connections
 from tutor_app.tutor_calendar.connections import NotATutor
 
@@ -50,24 +50,13 @@ def _tutor_or_response(request: Request) -> User | Response:
     return user
 
 
-def _same_site(request: Request) -> bool:
-    """False for a browser POST from another site (a forced disconnect)."""
-    if request.headers.get("sec-fetch-site", "") == "cross-site":
-        return False
-    origin = request.headers.get("origin")
-    if origin is None:
-        return True
-    app = urlsplit(get_settings().app_url)
-    return origin in {f"{app.scheme}://{app.netloc}", f"{request.url.scheme}://{request.url.netloc}"}
-
-
 def connect(request: Request) -> Response:
     who = _tutor_or_response(request)
     if isinstance(who, Response):
         return who
     try:
         url = connections.start_connect(user=who)
-    except (google_oauth.CalendarOAuthError, NotATutor) as exc:
+    except (OAuthFlowError, NotATutor) as exc:
         log.warning("calendar connect for user %s could not start: %s", who.id, exc)
         return _redirect(FAILED)
     except Exception:
@@ -90,7 +79,7 @@ def callback(request: Request) -> Response:
         connection = connections.complete_connect(
             user=who, state=params.get("state", ""), code=params.get("code", "")
         )
-    except (google_oauth.CalendarOAuthError, NotATutor) as exc:
+    except (OAuthFlowError, NotATutor) as exc:
         log.warning("calendar callback for user %s refused: %s", who.id, exc)
         return _redirect(FAILED)
     except Exception:
@@ -100,9 +89,8 @@ def callback(request: Request) -> Response:
     return _redirect(CONNECTED)
 
 
+@same_site_only
 def disconnect(request: Request) -> Response:
-    if not _same_site(request):
-        return PlainTextResponse("Cross-site request refused.", 403, headers=NO_STORE)
     who = _tutor_or_response(request)
     if isinstance(who, Response):
         return who

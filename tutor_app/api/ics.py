@@ -10,39 +10,37 @@ next to an emailed one updates rather than duplicates the event.
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from tutor_app.api.deps import current_user
+from tutor_app.api.errors import MAPPED_ERRORS, error_response
+from tutor_app.booking.access import NotFound, owned_booking
 from tutor_app.catalog.tutor_catalog import get_tutor
 from tutor_app.core import db
-from tutor_app.core.models import Booking
 from tutor_app.mail.ics import lesson_calendar
 from tutor_app.mail.notifications import FALLBACK_TUTOR_NAME
-
-
-def _not_found() -> Response:
-    return PlainTextResponse("Not found", status_code=404, headers={"Cache-Control": "no-store"})
 
 
 def booking_calendar(request: Request) -> Response:
     """Sync on purpose: Starlette runs it in a worker thread, where database calls belong."""
     booking_id = request.path_params["booking_id"]
     user = current_user(request)
-    if user is None or len(booking_id) > 32:
-        return _not_found()
-    with db.session() as session:
-        booking = session.get(Booking, booking_id)
-        if booking is None or booking.user_id != user.id:
-            return _not_found()
-        tutor = get_tutor(session, booking.tutor_id, include_inactive=True)
-        content = lesson_calendar(
-            booking,
-            tutor.name if tutor else FALLBACK_TUTOR_NAME,
-            user.email,
-            method="PUBLISH",
-            student_name=user.name,
-        )
+    try:
+        if user is None:
+            raise NotFound(booking_id)  # signed out looks like any booking that is not yours
+        with db.session() as session:
+            booking = owned_booking(session, booking_id=booking_id, user_id=user.id)
+            tutor = get_tutor(session, booking.tutor_id, include_inactive=True)
+            content = lesson_calendar(
+                booking,
+                tutor.name if tutor else FALLBACK_TUTOR_NAME,
+                user.email,
+                method="PUBLISH",
+                student_name=user.name,
+            )
+    except MAPPED_ERRORS as exc:
+        return error_response(exc, context=f"calendar file of booking {booking_id}")
     return Response(
         content,
         media_type="text/calendar; charset=utf-8",

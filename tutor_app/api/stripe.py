@@ -21,21 +21,18 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from tutor_app.api import deps
+from tutor_app.api.errors import MAPPED_ERRORS, error_json, error_response
+from tutor_app.api.same_site import same_site_only
 from tutor_app.booking import checkout
 from tutor_app.catalog.pricing import ALLOWED_DURATIONS
 from tutor_app.core.settings import get_settings
-from tutor_app.core.timefmt import parse_utc_iso, to_utc_iso
+from tutor_app.core.timefmt import parse_utc_iso
 from tutor_app.integrations import stripe_gateway
 from tutor_app.payments import stripe_events
-from tutor_app.scheduling.slots import SlotTaken
 
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 512 * 1024  # Stripe events are a few KB; refuse anything absurd unread
-
-
-def _error(status: int, message: str, **extra: Any) -> JSONResponse:
-    return JSONResponse({"error": message, **extra}, status_code=status)
 
 
 async def stripe_webhook(request: Request) -> JSONResponse:
@@ -43,26 +40,23 @@ async def stripe_webhook(request: Request) -> JSONResponse:
     secret = get_settings().webhook_secret
     if not secret:
         log.error("stripe webhook: STRIPE_WEBHOOK_SECRET is not configured; refusing events")
-        return _error(503, "webhook secret not configured")
+        return error_json(503, "webhook secret not configured")
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        return _error(400, "body too large")
+        return error_json(400, "body too large")
     payload = await request.body()  # the exact bytes Stripe signed
     try:
         event = stripe_gateway.construct_event(
             payload, request.headers.get("stripe-signature"), secret
         )
     except stripe_gateway.InvalidWebhook as exc:
-        log.warning("stripe webhook refused: %s", exc)
-        return _error(400, str(exc))
+        return error_response(exc, context="stripe webhook refused")
     try:
         result = await run_in_threadpool(stripe_events.handle_event, event)
-    except SQLAlchemyError as exc:
-        log.error(
-            "stripe webhook: database error on event %s (%s): %s; Stripe will retry",
-            event["id"], event["type"], type(exc).__name__,
+    except SQLAlchemyError as exc:  # only the database: a 503 makes Stripe retry later
+        return error_response(
+            exc, context=f"stripe webhook event {event['id']} ({event['type']}), Stripe will retry"
         )
-        return _error(503, "temporarily unavailable")
     return JSONResponse({"received": True, "result": result})
 
 
@@ -91,40 +85,35 @@ def _parse_checkout_body(body: Any) -> tuple[str, Any, int, str]:
     return tutor_id.strip(), start, duration, note
 
 
+@same_site_only
 async def stripe_checkout(request: Request) -> JSONResponse:
     """POST /api/stripe/checkout: {tutorId, startDateTimeISO, durationMinutes, note?} -> {url, id}.
 
     JSON only: a cross-site HTML form cannot send `application/json` without a CORS
-    preflight, so the session cookie cannot be ridden from another site.
+    preflight, so the session cookie cannot be ridden from another site; a cross-site
+    `Origin` is refused anyway.
     """
     user = await run_in_threadpool(deps.current_user, request)
     if user is None:
-        return _error(401, "sign in to book a lesson")
+        return error_json(401, "sign in to book a lesson")
     if not request.headers.get("content-type", "").startswith("application/json"):
-        return _error(415, "send the lesson as application/json")
+        return error_json(415, "send the lesson as application/json")
     try:
         body = await request.json()
     except ValueError:  # undecodable bytes or malformed JSON
-        return _error(400, "the body is not valid JSON")
+        return error_json(400, "the body is not valid JSON")
     try:
         tutor_id, start, duration, note = _parse_checkout_body(body)
     except ValueError as exc:
-        return _error(400, str(exc))
+        return error_json(400, str(exc))
     try:
         started = await run_in_threadpool(
             lambda: checkout.start_checkout(
                 user=user, tutor_id=tutor_id, start=start, duration_minutes=duration, note=note
             )
         )
-    except SlotTaken as exc:
-        return _error(409, str(exc), alternatives=[to_utc_iso(a) for a in exc.alternatives])
-    except checkout.PaymentProviderError as exc:
-        return _error(502, str(exc))
-    except (checkout.UnknownTutor, checkout.InvalidLesson) as exc:
-        return _error(400, str(exc))
-    except SQLAlchemyError as exc:
-        log.error("checkout: database error for user %s: %s", user.id, type(exc).__name__)
-        return _error(503, "temporarily unavailable")
+    except MAPPED_ERRORS as exc:
+        return error_response(exc, context=f"checkout for user {user.id}")
     return JSONResponse(
         {"url": started.url, "id": started.session_id, "resumed": started.resumed}
     )

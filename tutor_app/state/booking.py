@@ -103,7 +103,7 @@ def _read_free_starts(tutor_id: str, duration: int, user_id: str | None) -> list
 
 
 def _check_slot(tutor_id: str, start: datetime, duration: int, user_id: str) -> None:
-    """`slots.check_slot` in its own session (blocking); raises SlotUnavailable."""
+    """`slots.check_slot` in its own db session (blocking); raises SlotTaken or SlotNotOffered."""
     with db.session() as s:
         slots.check_slot(
             s, tutor_id=tutor_id, start=start, duration_minutes=duration, user_id=user_id

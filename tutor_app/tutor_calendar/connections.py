@@ -31,7 +31,7 @@ from tutor_app.core import clock
 from tutor_app.core import db as app_db
 from tutor_app.core.models import Booking, BookingStatus, CalendarConnection, Role, SyncStatus, User
 from tutor_app.core.token_crypto import TokenDecryptError, decrypt_token, encrypt_token
-from tutor_app.integrations import google_oauth
+from tutor_app.integrations import calendar_oauth, oauth
 from tutor_app.integrations.google_calendar import (
     CalendarApiError,
     CalendarAuthError,
@@ -93,7 +93,7 @@ def connection_for_tutor(db: Session, *, tutor_id: str) -> CalendarConnection | 
 
 def summary(db: Session, *, user_id: str) -> ConnectionSummary:
     row = get_connection(db, user_id=user_id)
-    configured = google_oauth.is_configured()
+    configured = oauth.is_configured()
     if row is None:
         return ConnectionSummary(ConnectionStatus.DISCONNECTED, "", configured)
     return ConnectionSummary(ConnectionStatus(row.status), row.google_email, configured)
@@ -168,7 +168,7 @@ def start_connect(*, user: User) -> str:
     if not is_calendar_tutor(user):
         raise NotATutor("only tutors can connect a calendar")
     with app_db.session() as db:
-        url = google_oauth.start_authorization(db, user_id=user.id, login_hint=user.email)
+        url = calendar_oauth.start_authorization(db, user_id=user.id, login_hint=user.email)
         db.commit()
     return url
 
@@ -177,15 +177,15 @@ def complete_connect(*, user: User, state: str, code: str) -> CalendarConnection
     """Finish the consent: check the state, exchange the code, store the grant encrypted.
 
     The state is consumed (committed) before Google is called, so it cannot be replayed even
-    when the exchange fails. Raises `google_oauth.CalendarOAuthError` or `NotATutor`.
+    when the exchange fails. Raises `oauth.OAuthFlowError` or `NotATutor`.
     Owns its transactions.
     """
     if not is_calendar_tutor(user):
         raise NotATutor("only tutors can connect a calendar")
     with app_db.session() as db:
-        pending = google_oauth.consume_state(db, state=state, user_id=user.id)
+        pending = calendar_oauth.consume_state(db, state=state, user_id=user.id)
         db.commit()
-    grant = google_oauth.exchange_code(code=code, pending=pending)
+    grant = calendar_oauth.exchange_code(code=code, pending=pending)
     with app_db.session() as db:
         previous = get_connection(db, user_id=user.id)
         replaced = (previous.google_email, previous.encrypted_token) if previous else None
@@ -210,16 +210,16 @@ def _revoke_replaced(ciphertext: str) -> None:
         old = decrypt_token(ciphertext)
     except TokenDecryptError:
         return
-    google_oauth.revoke(old)
+    oauth.revoke(old)
 
 
 def abandon_connect(*, user: User, state: str) -> None:
     """The tutor declined (or Google failed): use the state up so it cannot be replayed."""
     try:
         with app_db.session() as db:
-            google_oauth.consume_state(db, state=state, user_id=user.id)
+            calendar_oauth.consume_state(db, state=state, user_id=user.id)
             db.commit()
-    except google_oauth.CalendarOAuthError:
+    except oauth.OAuthFlowError:
         pass
 
 
@@ -238,7 +238,7 @@ def disconnect(*, user_id: str) -> bool:
         user = db.get(User, user_id)
         tutor_id = user.tutor_id if user else None
     try:
-        revoked = google_oauth.revoke(decrypt_token(ciphertext))
+        revoked = oauth.revoke(decrypt_token(ciphertext))
     except TokenDecryptError:
         revoked = False  # unreadable: nothing we can revoke; deleting is all that is left
     with app_db.session() as db:
@@ -326,9 +326,9 @@ def open_calendar(conn: ConnectionRef, **client_options: Any) -> Iterator[Calend
                               reason="token cannot be decrypted")
         raise CalendarAuthError("stored token cannot be decrypted") from exc
     try:
-        client_id, client_secret = google_oauth.client_credentials()
-        token_uri = google_oauth.token_uri()
-    except google_oauth.GoogleNotConfigured as exc:
+        client_id, client_secret = oauth.client_credentials()
+        token_uri = oauth.token_endpoint()
+    except oauth.OAuthNotConfigured as exc:
         raise CalendarApiError("Google is not configured (GOOGLE_CLIENT_ID)") from exc
     except Exception as exc:  # discovery document unreachable or malformed
         raise CalendarTransientError(f"OAuth discovery failed: {type(exc).__name__}") from exc
