@@ -22,16 +22,20 @@ from sqlmodel import Session, SQLModel
 
 from tests.fakes.fake_google import FakeGoogle
 from tests.fakes.fake_stripe import FakeStripe
-from tests.pinned_time import MACHINE_DATE, TEST_NOW
+from tests.pinned_time import MACHINE_DATE, TEST_CATALOG_FILE, TEST_NOW
 from tests.stripe_helpers import fake_stripe_configured
 from tutor_app.booking import lesson_events
 from tutor_app.catalog.tutor_catalog import seed_catalog
 from tutor_app.cli import alembic_config
 from tutor_app.core import clock
 from tutor_app.core import db as app_db
-from tutor_app.core.settings import Settings, reload_settings
+from tutor_app.core.settings import Settings, get_settings, reload_settings
 from tutor_app.integrations import google_oauth
 from tutor_app.scheduling import external_busy
+
+# Before any settings are read: the tests seed their own copy of the catalog, never the product's.
+os.environ["CATALOG_FILE"] = str(TEST_CATALOG_FILE)
+get_settings.cache_clear()
 
 BACKEND = os.environ.get("TEST_DATABASE", "sqlite")
 # Scale-out mode (PostgreSQL + Redis + several workers) is tested in the PostgreSQL run.

@@ -36,6 +36,7 @@ from tests.e2e.test_booking_flow import (
     pick_length_day_time,
 )
 from tests.e2e.test_directory_auth import expect_signed_in_as, goto, sign_up
+from tests.pinned_time import TEST_CATALOG_FILE
 from tests.stripe_helpers import event, session_object, signed_headers
 from tutor_app.catalog.tutor_catalog import seed_catalog
 from tutor_app.core.models import Booking, StripeEvent, User
@@ -68,6 +69,7 @@ def scaled_app(
     app.extra_env.update(
         {
             "DATABASE_URL": database_url,
+            "CATALOG_FILE": str(TEST_CATALOG_FILE),
             "REDIS_URL": REDIS_URL,
             "GRANIAN_WORKERS": str(WORKERS),
             "APP_ENV": "dev",
