@@ -18,12 +18,14 @@ import pytest
 import sqlalchemy as sa
 import time_machine
 from alembic import command
+from argon2 import PasswordHasher
 from sqlmodel import Session, SQLModel
 
 from tests.fakes.fake_google import FakeGoogle
 from tests.fakes.fake_stripe import FakeStripe
 from tests.pinned_time import MACHINE_DATE, TEST_CATALOG_FILE, TEST_NOW
 from tests.stripe_helpers import fake_stripe_configured
+from tutor_app.accounts import passwords
 from tutor_app.booking import lesson_events
 from tutor_app.catalog.tutor_catalog import seed_catalog
 from tutor_app.cli import alembic_config
@@ -46,6 +48,9 @@ PG_ADMIN_URL = os.environ.get(
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "real_password_hashing: hash passwords with the app's real Argon2 costs"
+    )
     if MACHINE_DATE:
         time_machine.travel(datetime.fromisoformat(MACHINE_DATE), tick=True).start()
 
@@ -65,6 +70,23 @@ def pinned_clock(request: pytest.FixtureRequest) -> Iterator[datetime]:
     clock.shift_to(start)
     yield start
     clock.reset()
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Argon2id with tiny costs in every test (the API server runs in this process and reads the
+    same hasher): the rules under test do not depend on the hash's strength, and the real costs
+    take tens of milliseconds per hash. Tests of the hashing itself opt out with
+    `@pytest.mark.real_password_hashing`."""
+    if request.node.get_closest_marker("real_password_hashing"):
+        yield
+        return
+    real = passwords._hasher
+    passwords._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    passwords._dummy_hash.cache_clear()
+    yield
+    passwords._hasher = real
+    passwords._dummy_hash.cache_clear()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
