@@ -22,7 +22,6 @@ from tutor_app.integrations import oidc as app_oidc
 ConfigureFn = Callable[..., Settings]
 
 
-
 @pytest.fixture(scope="session")
 def _running_api(_engine: sa.Engine) -> Iterator[ThreadedServer]:
     with ThreadedServer(build_api()) as server:

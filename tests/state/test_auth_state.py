@@ -37,7 +37,6 @@ ORIGIN = "http://localhost:3000"
 PASSWORD = "correct horse battery"
 
 
-
 def _state(cls: type[T], url: str, *, cookie: str = "", route: str | None = None) -> T:
     """A fresh state tree on page `url` (with this Cookie header); the substate `cls`."""
     root = rx.State(_reflex_internal_init=True)

@@ -25,7 +25,6 @@ from tutor_app.core.models import Booking, LoginThrottle, OAuthIdentity, User
 PASSWORD = "correct horse battery"
 
 
-
 def _error(call: object, *args: object, **kwargs: object) -> AuthError:
     with pytest.raises(AuthError) as info:
         call(*args, **kwargs)  # type: ignore[operator]
