@@ -14,18 +14,10 @@ import httpx
 import pytest
 from sqlmodel import Session, select
 
+from tests.factories import TUTOR, first_free, make_hold, make_user
 from tests.fakes.fake_stripe import FakeStripe
 from tests.fakes.server import ThreadedServer, free_port
-from tests.stripe_helpers import (
-    TUTOR,
-    WEBHOOK_PATH,
-    WEBHOOK_SECRET,
-    all_bookings,
-    checkout_requests,
-    first_free,
-    make_hold,
-    make_user,
-)
+from tests.stripe_helpers import WEBHOOK_PATH, WEBHOOK_SECRET, all_bookings, checkout_requests
 from tutor_app.accounts import sign_in_sessions
 from tutor_app.core import clock
 from tutor_app.core.models import BookingStatus, HoldStatus, SlotHold, User
