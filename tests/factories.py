@@ -38,8 +38,10 @@ FIRST_SLOT = datetime(2026, 12, 1, 21, 0, tzinfo=UTC)  # 16:00 EST, the first af
 
 @cache
 def hourly_rate(tutor_id: str) -> int:
-    """The tutor's hourly rate in cents, from the test catalog."""
-    return next(t.hourly_rate_cents for t in load_catalog(TEST_CATALOG_FILE) if t.id == tutor_id)
+    """The tutor's hourly rate in cents, from the test catalog (James's for a tutor no longer
+    in it)."""
+    rates = {t.id: t.hourly_rate_cents for t in load_catalog(TEST_CATALOG_FILE)}
+    return rates.get(tutor_id, TUTOR_RATE)
 
 
 # -- users -----------------------------------------------------------------------------------
@@ -56,7 +58,7 @@ def make_user(
 ) -> User:
     """A committed user (default: a student with a unique email, named after the email)."""
     email = email or f"student-{secrets.token_hex(4)}@example.com"
-    user = User(email=email, name=name or email.split("@")[0].title(), role=role,
+    user = User(email=email, name=email.split("@")[0].title() if name is None else name, role=role,
                 tutor_id=tutor_id, **fields)
     db.add(user)
     db.commit()
