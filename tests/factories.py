@@ -74,6 +74,7 @@ def make_tutor_user(db: Session, *, tutor_id: str = TUTOR, email: str | None = N
 
 def session_cookie(db: Session, user: User) -> str:
     """A Cookie header value carrying a new sign-in session of `user`."""
+    db.commit()  # end any read first: SQLite refuses a write on a stale snapshot
     token = sign_in_sessions.create_session(db, user_id=user.id)
     db.commit()
     return f"{sign_in_sessions.SESSION_COOKIE}={token}"

@@ -15,7 +15,7 @@ import httpx
 import pytest
 from sqlmodel import Session
 
-from tests.factories import TUTOR, make_booking, make_user, paid_booking
+from tests.factories import TUTOR, make_booking, make_user, paid_booking, session_cookie
 from tests.fakes.fake_stripe import FakeStripe
 from tests.fakes.server import ThreadedServer
 from tests.money_helpers import booking
@@ -34,10 +34,7 @@ def client(api_server: ThreadedServer) -> Iterator[httpx.Client]:
 
 
 def _cookie(session: Session, user: User) -> dict[str, str]:
-    session.commit()  # end any read first: SQLite refuses a write on a stale snapshot
-    token = sign_in_sessions.create_session(session, user_id=user.id)
-    session.commit()
-    return {"cookie": f"{sign_in_sessions.SESSION_COOKIE}={token}"}
+    return {"cookie": session_cookie(session, user)}
 
 
 def _owner(session: Session, lesson: Any) -> dict[str, str]:

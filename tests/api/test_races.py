@@ -21,12 +21,11 @@ from typing import Any
 import httpx
 from sqlmodel import Session, select
 
-from tests.factories import TUTOR, first_free, make_user, paid_booking
+from tests.factories import TUTOR, first_free, make_user, paid_booking, session_cookie
 from tests.fakes.fake_stripe import FakeStripe
 from tests.fakes.server import ThreadedServer
 from tests.money_helpers import booking, run_concurrently
 from tests.stripe_helpers import WEBHOOK_PATH, WEBHOOK_SECRET, checkout_requests, refund_requests
-from tutor_app.accounts import sign_in_sessions
 from tutor_app.booking import checkout, recording
 from tutor_app.core import clock
 from tutor_app.core.models import Booking, BookingStatus, HoldStatus, SlotHold, User
@@ -36,10 +35,7 @@ STUDENTS = 20
 
 
 def _cookie(session: Session, user: User) -> dict[str, str]:
-    session.commit()  # end any read first: SQLite refuses a write on a stale snapshot
-    token = sign_in_sessions.create_session(session, user_id=user.id)
-    session.commit()
-    return {"cookie": f"{sign_in_sessions.SESSION_COOKIE}={token}"}
+    return {"cookie": session_cookie(session, user)}
 
 
 def _send(fake: FakeStripe, url: str, type: str, obj: dict[str, Any],
