@@ -18,24 +18,29 @@ import pytest
 import sqlalchemy as sa
 import time_machine
 from alembic import command
+from argon2 import PasswordHasher
 from sqlmodel import Session, SQLModel
 
 from tests.fakes.fake_google import FakeGoogle
 from tests.fakes.fake_stripe import FakeStripe
-from tests.pinned_time import MACHINE_DATE, TEST_NOW
+from tests.pinned_time import MACHINE_DATE, TEST_CATALOG_FILE, TEST_NOW
 from tests.stripe_helpers import fake_stripe_configured
 from tutor_app import wiring
+from tutor_app.accounts import passwords
 from tutor_app.booking import lesson_events
 from tutor_app.catalog.tutor_catalog import seed_catalog
 from tutor_app.cli import alembic_config
 from tutor_app.core import clock
 from tutor_app.core import db as app_db
-from tutor_app.core.settings import Settings, reload_settings
+from tutor_app.core.settings import Settings, get_settings, reload_settings
 from tutor_app.integrations import oauth
 from tutor_app.scheduling import external_busy
 
-# A developer's `.env` (Stripe keys, a database) must never reach the tests: read none.
+# Before any settings are read: a developer's `.env` (Stripe keys, a database) must never reach
+# the tests, and the tests seed their own copy of the catalog, never the product's.
 os.environ["ENV_FILE"] = ""
+os.environ["CATALOG_FILE"] = str(TEST_CATALOG_FILE)
+get_settings.cache_clear()
 BACKEND = os.environ.get("TEST_DATABASE", "sqlite")
 # Scale-out mode (PostgreSQL + Redis + several workers) is tested in the PostgreSQL run.
 # So does `make run` on a plain postgresql:// URL. Neither is collected (nor skipped) on SQLite.
@@ -47,6 +52,9 @@ PG_ADMIN_URL = os.environ.get(
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "real_password_hashing: hash passwords with the app's real Argon2 costs"
+    )
     if MACHINE_DATE:
         time_machine.travel(datetime.fromisoformat(MACHINE_DATE), tick=True).start()
 
@@ -72,6 +80,23 @@ def pinned_clock(request: pytest.FixtureRequest) -> Iterator[datetime]:
     clock.shift_to(start)
     yield start
     clock.reset()
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Argon2id with tiny costs in every test (the API server runs in this process and reads the
+    same hasher): the rules under test do not depend on the hash's strength, and the real costs
+    take tens of milliseconds per hash. Tests of the hashing itself opt out with
+    `@pytest.mark.real_password_hashing`."""
+    if request.node.get_closest_marker("real_password_hashing"):
+        yield
+        return
+    real = passwords._hasher
+    passwords._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    passwords._dummy_hash.cache_clear()
+    yield
+    passwords._hasher = real
+    passwords._dummy_hash.cache_clear()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

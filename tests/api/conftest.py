@@ -12,26 +12,14 @@ from collections.abc import Callable, Iterator
 
 import pytest
 import sqlalchemy as sa
-from argon2 import PasswordHasher
 
 from tests.fakes.oidc_provider import FakeOIDCProvider
 from tests.fakes.server import ThreadedServer
-from tutor_app.accounts import passwords
 from tutor_app.api import build_api
 from tutor_app.core.settings import Settings
 from tutor_app.integrations import oauth
 
 ConfigureFn = Callable[..., Settings]
-
-
-@pytest.fixture(autouse=True)
-def fast_hashing(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Argon2id with tiny costs (the server runs in this process and reads the same hasher)."""
-    monkeypatch.setattr(passwords, "_hasher",
-                        PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
-    passwords._dummy_hash.cache_clear()
-    yield
-    passwords._dummy_hash.cache_clear()
 
 
 @pytest.fixture(scope="session")

@@ -15,15 +15,11 @@ import httpx
 import pytest
 from sqlmodel import Session
 
+from tests.factories import TUTOR, make_booking, make_user, paid_booking, session_cookie
 from tests.fakes.fake_stripe import FakeStripe
 from tests.fakes.server import ThreadedServer
-from tests.money_helpers import (
-    TUTOR,
-    booking,
-    paid_booking,
-    refund_requests,
-)
-from tests.stripe_helpers import make_booking, make_user
+from tests.money_helpers import booking
+from tests.stripe_helpers import refund_requests
 from tutor_app.accounts import sign_in_sessions
 from tutor_app.core import clock
 from tutor_app.core.models import BookingStatus, User
@@ -38,10 +34,7 @@ def client(api_server: ThreadedServer) -> Iterator[httpx.Client]:
 
 
 def _cookie(session: Session, user: User) -> dict[str, str]:
-    session.commit()  # end any read first: SQLite refuses a write on a stale snapshot
-    token = sign_in_sessions.create_session(session, user_id=user.id)
-    session.commit()
-    return {"cookie": f"{sign_in_sessions.SESSION_COOKIE}={token}"}
+    return {"cookie": session_cookie(session, user)}
 
 
 def _owner(session: Session, lesson: Any) -> dict[str, str]:

@@ -16,9 +16,9 @@ import httpx
 import pytest
 from sqlmodel import Session, select
 
+from tests.factories import signed_in_user
 from tests.fakes.fake_google import CALENDAR_SCOPE, FakeGoogle
 from tests.fakes.server import ThreadedServer
-from tutor_app.accounts import sign_in_sessions
 from tutor_app.core import clock
 from tutor_app.core.models import Booking, CalendarConnection, OAuthState, Role, User
 from tutor_app.core.settings import Settings
@@ -54,20 +54,17 @@ def client(api_server: ThreadedServer) -> Iterator[httpx.Client]:
         yield c
 
 
-def make_user(session: Session, *, email: str, role: str = Role.STUDENT,
+def signed_in(session: Session, *, email: str, role: str = Role.STUDENT,
               tutor_id: str | None = None) -> tuple[User, dict[str, str]]:
     """A user and the Cookie header of a session for them."""
-    user = User(email=email, name=email.split("@")[0], role=role, tutor_id=tutor_id)
-    session.add(user)
-    session.commit()
-    token = sign_in_sessions.create_session(session, user_id=user.id)
-    session.commit()
-    return user, {"cookie": f"{sign_in_sessions.SESSION_COOKIE}={token}"}
+    user, cookie = signed_in_user(session, email=email, name=email.split("@")[0], role=role,
+                                  tutor_id=tutor_id)
+    return user, {"cookie": cookie}
 
 
 @pytest.fixture
 def tutor(session: Session) -> tuple[User, dict[str, str]]:
-    return make_user(session, email="maria@example.com", role=Role.TUTOR, tutor_id=TUTOR_ID)
+    return signed_in(session, email="maria@example.com", role=Role.TUTOR, tutor_id=TUTOR_ID)
 
 
 def connection(session: Session, user: User) -> CalendarConnection | None:
@@ -231,8 +228,8 @@ def test_signed_out_visitor_is_sent_to_sign_in(google: FakeGoogle, client: httpx
 def test_non_tutors_are_refused(
     google: FakeGoogle, client: httpx.Client, session: Session
 ) -> None:
-    _student, headers = make_user(session, email="student@example.com")
-    _unlinked, unlinked_headers = make_user(session, email="t@example.com", role=Role.TUTOR)
+    _student, headers = signed_in(session, email="student@example.com")
+    _unlinked, unlinked_headers = signed_in(session, email="t@example.com", role=Role.TUTOR)
 
     assert client.get("/api/calendar/connect", headers=headers).status_code == 403
     assert client.get("/api/calendar/connect", headers=unlinked_headers).status_code == 403
@@ -279,7 +276,7 @@ def test_someone_elses_state_is_refused(
     tutor: tuple[User, dict[str, str]],
 ) -> None:
     _user, headers = tutor
-    other, other_headers = make_user(session, email="liam@example.com", role=Role.TUTOR,
+    other, other_headers = signed_in(session, email="liam@example.com", role=Role.TUTOR,
                                      tutor_id="liam-murphy")
     callback_url, _ = consent(client, headers)
 

@@ -17,16 +17,9 @@ from reflex.istate.data import RouterData
 from reflex_base.constants import RouteVar
 from sqlmodel import Session, select
 
+from tests.factories import TUTOR, TUTOR_NAME, first_free, make_user
 from tests.fakes.server import ThreadedServer
-from tests.stripe_helpers import (
-    TUTOR,
-    TUTOR_NAME,
-    all_bookings,
-    event_ids,
-    first_free,
-    hold_by_id,
-    make_user,
-)
+from tests.stripe_helpers import all_bookings, event_ids, hold_by_id
 from tutor_app.booking import checkout
 from tutor_app.core import clock
 from tutor_app.core.models import BookingStatus, HoldStatus, SlotHold, User

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import httpx
@@ -11,9 +11,9 @@ import pytest
 from icalendar import Calendar
 from sqlmodel import Session
 
+from tests.factories import make_booking, signed_in_user
 from tests.fakes.server import ThreadedServer
 from tutor_app.accounts import sign_in_sessions
-from tutor_app.core.ids import new_id
 from tutor_app.core.models import Booking, User
 
 
@@ -24,22 +24,13 @@ def client(api_server: ThreadedServer) -> Iterator[httpx.Client]:
 
 
 def _signed_in(session: Session, email: str) -> tuple[User, dict[str, str]]:
-    user = User(email=email, name=email.split("@")[0].title())
-    session.add(user)
-    session.commit()
-    token = sign_in_sessions.create_session(session, user_id=user.id)
-    session.commit()
-    return user, {"cookie": f"{sign_in_sessions.SESSION_COOKIE}={token}"}
+    user, cookie = signed_in_user(session, email=email)
+    return user, {"cookie": cookie}
 
 
 def _booking(session: Session, user: User) -> Booking:
-    start = datetime(2026, 12, 1, 15, 0, tzinfo=UTC)
-    booking = Booking(user_id=user.id, tutor_id="james-okafor", start_time=start,
-                      end_time=start + timedelta(minutes=90), price_cents=9000,
-                      stripe_checkout_session_id=f"cs_test_{new_id()}", note="Essay, draft 2")
-    session.add(booking)
-    session.commit()
-    return booking
+    return make_booking(session, user=user, start=datetime(2026, 12, 1, 15, 0, tzinfo=UTC),
+                        minutes=90, note="Essay, draft 2")
 
 
 def _url(booking_id: str) -> str:

@@ -21,23 +21,11 @@ from typing import Any
 import httpx
 from sqlmodel import Session, select
 
+from tests.factories import TUTOR, first_free, make_user, paid_booking, session_cookie
 from tests.fakes.fake_stripe import FakeStripe
 from tests.fakes.server import ThreadedServer
-from tests.money_helpers import (
-    TUTOR,
-    booking,
-    free_start,
-    paid_booking,
-    refund_requests,
-    run_concurrently,
-)
-from tests.stripe_helpers import (
-    WEBHOOK_PATH,
-    WEBHOOK_SECRET,
-    checkout_requests,
-    make_user,
-)
-from tutor_app.accounts import sign_in_sessions
+from tests.money_helpers import booking, run_concurrently
+from tests.stripe_helpers import WEBHOOK_PATH, WEBHOOK_SECRET, checkout_requests, refund_requests
 from tutor_app.booking import checkout, recording
 from tutor_app.core import clock
 from tutor_app.core.models import Booking, BookingStatus, HoldStatus, SlotHold, User
@@ -47,10 +35,7 @@ STUDENTS = 20
 
 
 def _cookie(session: Session, user: User) -> dict[str, str]:
-    session.commit()  # end any read first: SQLite refuses a write on a stale snapshot
-    token = sign_in_sessions.create_session(session, user_id=user.id)
-    session.commit()
-    return {"cookie": f"{sign_in_sessions.SESSION_COOKIE}={token}"}
+    return {"cookie": session_cookie(session, user)}
 
 
 def _send(fake: FakeStripe, url: str, type: str, obj: dict[str, Any],
@@ -68,7 +53,7 @@ def _all_bookings(session: Session) -> list[Booking]:
 def test_twenty_students_race_for_one_slot(
     fake: FakeStripe, api_server: ThreadedServer, session: Session
 ) -> None:
-    start = free_start(session, days_ahead=2)
+    start = first_free(session, days_ahead=2)
     students = [make_user(session, email=f"racer{i}@example.com") for i in range(STUDENTS)]
     cookies = [_cookie(session, u) for u in students]
     body = {"tutorId": TUTOR, "startDateTimeISO": to_utc_iso(start), "durationMinutes": 60}
@@ -170,7 +155,7 @@ def test_charge_refunded_out_of_order_with_checkout_completed(
 ) -> None:
     user = make_user(session)
     started = checkout.start_checkout(user=user, tutor_id=TUTOR, duration_minutes=60,
-                                      start=free_start(session))
+                                      start=first_free(session, days_ahead=3))
     paid = fake.complete_session(started.session_id)
     # Refunded in the Stripe dashboard before the app heard of the payment.
     fake_refund = httpx.post(

@@ -14,18 +14,10 @@ import httpx
 import pytest
 from sqlmodel import Session, select
 
+from tests.factories import TUTOR, first_free, make_hold, make_user, session_cookie
 from tests.fakes.fake_stripe import FakeStripe
 from tests.fakes.server import ThreadedServer, free_port
-from tests.stripe_helpers import (
-    TUTOR,
-    WEBHOOK_PATH,
-    WEBHOOK_SECRET,
-    all_bookings,
-    checkout_requests,
-    first_free,
-    make_hold,
-    make_user,
-)
+from tests.stripe_helpers import WEBHOOK_PATH, WEBHOOK_SECRET, all_bookings, checkout_requests
 from tutor_app.accounts import sign_in_sessions
 from tutor_app.core import clock
 from tutor_app.core.models import BookingStatus, HoldStatus, SlotHold, User
@@ -44,9 +36,7 @@ def client(api_server: ThreadedServer) -> Iterator[httpx.Client]:
 
 
 def _signed_in(session: Session, user: User) -> dict[str, str]:
-    token = sign_in_sessions.create_session(session, user_id=user.id)
-    session.commit()
-    return {"cookie": f"{sign_in_sessions.SESSION_COOKIE}={token}"}
+    return {"cookie": session_cookie(session, user)}
 
 
 def _body(start: Any, **extra: Any) -> dict[str, Any]:

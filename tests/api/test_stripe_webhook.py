@@ -19,21 +19,16 @@ import sqlalchemy as sa
 import stripe
 from sqlmodel import Session
 
+from tests.factories import FIRST_SLOT, FIXED_NOW, event, make_hold, make_user, session_object
 from tests.fakes.server import ThreadedServer, free_port
 from tests.stripe_helpers import (
-    FIRST_SLOT,
-    FIXED_NOW,
     WEBHOOK_PATH,
     WEBHOOK_SECRET,
     all_bookings,
     bookings_for,
-    event,
     event_ids,
     hold_by_id,
-    make_hold,
-    make_user,
     post_event,
-    session_object,
     signed_headers,
 )
 from tutor_app.core import db as app_db

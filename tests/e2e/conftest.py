@@ -35,7 +35,7 @@ from tests.e2e.app_server import (
     launch_chromium,
 )
 from tests.fakes.fake_google import FakeGoogle
-from tests.pinned_time import TEST_NOW, real_now
+from tests.pinned_time import TEST_CATALOG_FILE, TEST_NOW, real_now
 from tutor_app.catalog.tutor_catalog import seed_catalog
 from tutor_app.core import clock
 
@@ -114,6 +114,7 @@ def live_app(
     app.extra_env.update(
         {
             "DATABASE_URL": database_url,
+            "CATALOG_FILE": str(TEST_CATALOG_FILE),
             "APP_ENV": "dev",
             "APP_URL": app.url,
             # Not under the states dir: Reflex empties that one at every start.

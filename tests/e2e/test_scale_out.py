@@ -36,7 +36,9 @@ from tests.e2e.test_booking_flow import (
     pick_length_day_time,
 )
 from tests.e2e.test_directory_auth import expect_signed_in_as, goto, sign_up
-from tests.stripe_helpers import event, session_object, signed_headers
+from tests.factories import event, session_object
+from tests.pinned_time import TEST_CATALOG_FILE
+from tests.stripe_helpers import signed_headers
 from tutor_app.catalog.tutor_catalog import seed_catalog
 from tutor_app.core.models import Booking, StripeEvent, User
 from tutor_app.core.settings import DEV_WEBHOOK_SECRET
@@ -68,6 +70,7 @@ def scaled_app(
     app.extra_env.update(
         {
             "DATABASE_URL": database_url,
+            "CATALOG_FILE": str(TEST_CATALOG_FILE),
             "REDIS_URL": REDIS_URL,
             "GRANIAN_WORKERS": str(WORKERS),
             "APP_ENV": "dev",

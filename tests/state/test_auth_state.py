@@ -9,21 +9,20 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 import reflex as rx
 import sqlalchemy as sa
-from argon2 import PasswordHasher
 from reflex.istate.data import RouterData
 from reflex_base.constants import RouteVar
 from reflex_base.utils.format import json_dumps
 from sqlmodel import Session, select
 
 from tests.state.handlers import run
-from tutor_app.accounts import passwords, sign_in_sessions, users
+from tutor_app.accounts import sign_in_sessions, users
 from tutor_app.core.models import AuthSession, User
 from tutor_app.core.settings import Settings
 from tutor_app.state.auth import (
@@ -37,15 +36,6 @@ from tutor_app.state.auth import (
 T = TypeVar("T", bound=rx.State)
 ORIGIN = "http://localhost:3000"
 PASSWORD = "correct horse battery"
-
-
-@pytest.fixture(autouse=True)
-def fast_hashing(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setattr(passwords, "_hasher",
-                        PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
-    passwords._dummy_hash.cache_clear()
-    yield
-    passwords._dummy_hash.cache_clear()
 
 
 def _state(cls: type[T], url: str, *, cookie: str = "", route: str | None = None) -> T:

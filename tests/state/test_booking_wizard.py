@@ -22,8 +22,8 @@ from reflex.istate.data import RouterData
 from reflex_base.constants import RouteVar
 from sqlmodel import Session
 
+from tests.factories import signed_in_user
 from tests.state.handlers import run
-from tutor_app.accounts import sign_in_sessions
 from tutor_app.booking import checkout
 from tutor_app.catalog import pricing
 from tutor_app.core import timefmt
@@ -95,12 +95,7 @@ def _sent_to_browser(payload: dict[str, Any]) -> str:
 @pytest.fixture
 def student(session: Session) -> tuple[User, str]:
     """A signed-in student: the user and the cookie header carrying their session."""
-    user = User(email="student@example.com", name="Sam Student")
-    session.add(user)
-    session.commit()
-    token = sign_in_sessions.create_session(session, user_id=user.id)
-    session.commit()
-    return user, f"{sign_in_sessions.SESSION_COOKIE}={token}"
+    return signed_in_user(session, email="student@example.com", name="Sam Student")
 
 
 def _to_review(state: BookingWizardState, *, minutes: int = 60, index: int = 0) -> str:

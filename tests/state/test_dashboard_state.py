@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from datetime import timedelta
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
@@ -15,11 +14,11 @@ from reflex.istate.data import RouterData
 from reflex_base.constants import RouteVar
 from sqlmodel import Session
 
+from tests.factories import lesson_start, make_booking, signed_in_user
 from tests.state.handlers import run
-from tutor_app.accounts import sign_in_sessions
 from tutor_app.booking import signals
 from tutor_app.catalog.tutor_catalog import FALLBACK_PHOTO
-from tutor_app.core import clock, routes, timefmt
+from tutor_app.core import routes, timefmt
 from tutor_app.core.models import Booking, BookingStatus, User
 from tutor_app.state.dashboard import DashboardState
 from tutor_app.state.payment import CONFIRMED, PROCESSING, PaymentState, wait_for_lesson
@@ -41,25 +40,15 @@ def _state(cls: type[T], url: str, *, cookie: str = "") -> T:
 
 
 def _user(db: Session, email: str) -> tuple[User, str]:
-    user = User(email=email, name=email.split("@")[0].title())
-    db.add(user)
-    db.commit()
-    token = sign_in_sessions.create_session(db, user_id=user.id)
-    db.commit()
-    return user, f"{sign_in_sessions.SESSION_COOKIE}={token}"
+    return signed_in_user(db, email=email)
 
 
 def _book(db: Session, user: User | None, days: float, *, tutor_id: str = "james-okafor",
-          status: str = BookingStatus.SCHEDULED, session_id: str = "", **extra: Any) -> Booking:
-    start = (clock.now() + timedelta(days=days)).replace(second=0, microsecond=0)
-    booking = Booking(
-        user_id=user.id if user else None, tutor_id=tutor_id, start_time=start,
-        end_time=start + timedelta(hours=1), status=status, price_cents=6000,
-        stripe_checkout_session_id=session_id or f"cs_test_{tutor_id}_{days}", **extra,
-    )
-    db.add(booking)
-    db.commit()
-    return booking
+          session_id: str = "", **fields: Any) -> Booking:
+    """A one-hour booking `days` from now."""
+    return make_booking(db, user=user, start=lesson_start(days=days), tutor_id=tutor_id,
+                        price_cents=6000, session_id=session_id or f"cs_test_{tutor_id}_{days}",
+                        **fields)
 
 
 def _is_call_script(event: Any) -> bool:

@@ -24,11 +24,13 @@ from reflex_base.event.processor.base_state_processor import process_event
 from reflex_base.utils.format import format_event_handler
 from sqlmodel import Session
 
+from tests.factories import paid_booking
 from tests.fakes.fake_stripe import FakeStripe
-from tests.money_helpers import booking, paid_booking, refund_requests
+from tests.money_helpers import booking
 from tests.state.handlers import run
 from tests.state.test_booking_wizard import TUTOR, wizard
 from tests.state.test_manage_lesson import _owner, _state
+from tests.stripe_helpers import refund_requests
 from tutor_app.core.models import BookingStatus
 from tutor_app.state.booking import STEP_LENGTH, STEP_TIME
 from tutor_app.state.dashboard import DashboardState

@@ -15,15 +15,11 @@ from reflex.istate.data import RouterData
 from reflex_base.constants import RouteVar
 from sqlmodel import Session
 
+from tests.factories import TUTOR, make_booking, make_user, paid_booking
 from tests.fakes.fake_stripe import FakeStripe
-from tests.money_helpers import (
-    TUTOR,
-    booking,
-    paid_booking,
-    refund_requests,
-)
+from tests.money_helpers import booking
 from tests.state.handlers import run
-from tests.stripe_helpers import make_booking, make_user
+from tests.stripe_helpers import refund_requests
 from tutor_app.accounts import sign_in_sessions
 from tutor_app.core import clock, timefmt
 from tutor_app.core.models import BookingStatus, User

@@ -12,9 +12,8 @@ from reflex.istate.data import RouterData
 from reflex_base.constants import RouteVar
 from sqlmodel import Session
 
-from tests.money_helpers import TUTOR, free_start
+from tests.factories import TUTOR, first_free, make_hold, make_user
 from tests.state.handlers import run
-from tests.stripe_helpers import make_hold, make_user
 from tutor_app.accounts import sign_in_sessions
 from tutor_app.booking import checkout
 from tutor_app.core import clock
@@ -46,7 +45,7 @@ def _state(session: Session, user: User | None) -> ResumeCheckoutState:
 
 def test_an_open_session_is_offered_with_its_url(session: Session) -> None:
     me = make_user(session)
-    start = free_start(session)
+    start = first_free(session, days_ahead=3)
     started = checkout.start_checkout(user=me, tutor_id=TUTOR, start=start, duration_minutes=60)
     state = _state(session, me)
 
@@ -63,7 +62,7 @@ def test_nothing_is_offered_to_others_signed_out_or_after_the_hold_lapsed(
     session: Session
 ) -> None:
     me = make_user(session)
-    make_hold(session, user=me, start=free_start(session), session_id="cs_dev_x",
+    make_hold(session, user=me, start=first_free(session, days_ahead=3), session_id="cs_dev_x",
               expires_at=clock.now() + timedelta(minutes=2))  # lapses before it could be paid
     for user in (me, make_user(session), None):
         state = _state(session, user)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -13,8 +12,8 @@ from reflex.istate.data import RouterData
 from reflex_base.constants import RouteVar
 from sqlmodel import Session
 
-from tutor_app.accounts import sign_in_sessions
-from tutor_app.core import clock, timefmt
+from tests.factories import lesson_start, make_booking, signed_in_user
+from tutor_app.core import timefmt
 from tutor_app.core.models import Booking, Role, User
 from tutor_app.state.tutor_account import TutorAccountState
 from tutor_app.tutor_calendar import connections
@@ -34,24 +33,13 @@ def _state(url: str, *, cookie: str = "") -> TutorAccountState:
 
 
 def _user(db: Session, email: str, **fields: Any) -> tuple[User, str]:
-    user = User(email=email, name=email.split("@")[0].title(), **fields)
-    db.add(user)
-    db.commit()
-    token = sign_in_sessions.create_session(db, user_id=user.id)
-    db.commit()
-    return user, f"{sign_in_sessions.SESSION_COOKIE}={token}"
+    return signed_in_user(db, email=email, **fields)
 
 
 def _book(db: Session, student: User, days: int, **fields: Any) -> Booking:
-    start = (clock.now() + timedelta(days=days)).replace(second=0, microsecond=0)
-    booking = Booking(
-        user_id=student.id, tutor_id=TUTOR_ID, start_time=start,
-        end_time=start + timedelta(hours=1), price_cents=4000,
-        stripe_checkout_session_id=f"cs_test_portal_{days}", **fields,
-    )
-    db.add(booking)
-    db.commit()
-    return booking
+    """A one-hour lesson with the tutor `days` from now."""
+    return make_booking(db, user=student, start=lesson_start(days=days), tutor_id=TUTOR_ID,
+                        session_id=f"cs_test_portal_{days}", **fields)
 
 
 def _load(state: TutorAccountState) -> Any:

@@ -7,7 +7,6 @@ state's own `set_viewer_tz`, which re-formats what it showed.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -17,10 +16,10 @@ from reflex.istate.data import RouterData
 from reflex_base.constants import RouteVar
 from sqlmodel import Session
 
+from tests.factories import lesson_start, make_booking, signed_in_user
 from tests.state.handlers import run
-from tutor_app.accounts import sign_in_sessions
-from tutor_app.core import clock, timefmt
-from tutor_app.core.models import Booking, User
+from tutor_app.core import timefmt
+from tutor_app.core.models import Booking
 from tutor_app.state.dashboard import DashboardState
 from tutor_app.state.payment import PaymentState
 from tutor_app.state.viewer_zone import TZ_COOKIE_SCRIPT, TZ_SCRIPT
@@ -39,17 +38,9 @@ def _state(cls: type[T], url: str, cookie: str) -> T:
 
 
 def _signed_in_with_a_lesson(db: Session) -> tuple[str, Booking]:
-    user = User(email="zone@example.com", name="Zoe Zone")
-    db.add(user)
-    db.commit()
-    start = (clock.now() + timedelta(days=3)).replace(second=0, microsecond=0)
-    booking = Booking(user_id=user.id, tutor_id="james-okafor", start_time=start,
-                      end_time=start + timedelta(hours=1), price_cents=6000,
-                      stripe_checkout_session_id="cs_test_zone")
-    db.add(booking)
-    token = sign_in_sessions.create_session(db, user_id=user.id)
-    db.commit()
-    return f"{sign_in_sessions.SESSION_COOKIE}={token}", booking
+    user, cookie = signed_in_user(db, email="zone@example.com", name="Zoe Zone")
+    booking = make_booking(db, user=user, start=lesson_start(days=3), session_id="cs_test_zone")
+    return cookie, booking
 
 
 def _args(spec: Any) -> dict[str, Any]:

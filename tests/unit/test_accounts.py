@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -24,16 +23,6 @@ from tutor_app.core import clock
 from tutor_app.core.models import Booking, LoginThrottle, OAuthIdentity, User
 
 PASSWORD = "correct horse battery"
-
-
-@pytest.fixture(autouse=True)
-def fast_hashing(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Argon2id with tiny costs: the rules under test do not depend on the hash's strength."""
-    monkeypatch.setattr(passwords, "_hasher",
-                        PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
-    passwords._dummy_hash.cache_clear()
-    yield
-    passwords._dummy_hash.cache_clear()
 
 
 def _error(call: object, *args: object, **kwargs: object) -> AuthError:

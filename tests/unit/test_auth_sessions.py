@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session, select
 
+from tests.factories import make_user
 from tutor_app.accounts import sign_in_sessions
 from tutor_app.accounts.sign_in_sessions import (
     HANDOFF_LIFETIME,
@@ -29,10 +30,7 @@ from tutor_app.core.settings import Settings
 
 @pytest.fixture
 def user(session: Session) -> User:
-    row = User(email="ann@example.com", name="Ann")
-    session.add(row)
-    session.commit()
-    return row
+    return make_user(session, email="ann@example.com", name="Ann")
 
 
 def test_a_new_session_finds_its_user(session: Session, user: User) -> None:

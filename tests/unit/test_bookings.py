@@ -16,17 +16,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import Session, select
 
-from tests.stripe_helpers import (
-    FIRST_SLOT,
-    TUTOR,
-    all_bookings,
-    bookings_for,
-    hold_by_id,
-    make_booking,
-    make_hold,
-    make_user,
-    session_object,
-)
+from tests.factories import FIRST_SLOT, TUTOR, make_booking, make_hold, make_user, session_object
+from tests.stripe_helpers import all_bookings, bookings_for, hold_by_id
 from tutor_app.booking import checkout, signals
 from tutor_app.booking.recording import BookingOutcome, parse_paid_session, record_paid_session
 from tutor_app.core.models import BookingStatus, HoldStatus, SlotHold, Tutor, User

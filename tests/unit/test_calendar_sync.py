@@ -8,7 +8,6 @@ so refreshes and refused grants go through the same code paths as in production.
 from __future__ import annotations
 
 import json
-import secrets
 import threading
 import time
 from collections.abc import Callable
@@ -19,6 +18,7 @@ import pytest
 from googleapiclient.http import HttpMockSequence
 from sqlmodel import Session, select
 
+from tests.factories import make_booking, make_tutor_user, make_user
 from tests.fakes.fake_google import FakeGoogle
 from tests.fakes.server import free_port
 from tutor_app.booking import lesson_events
@@ -44,19 +44,13 @@ NOW = datetime(2030, 3, 1, 12, 0, tzinfo=UTC)
 
 @pytest.fixture
 def tutor(session: Session) -> User:
-    user = User(email="james@example.com", name="James Okafor", role=Role.TUTOR,
-                tutor_id=TUTOR_ID)
-    session.add(user)
-    session.commit()
-    return user
+    return make_tutor_user(session, tutor_id=TUTOR_ID, email="james@example.com",
+                           name="James Okafor")
 
 
 @pytest.fixture
 def student(session: Session) -> User:
-    user = User(email="ann.student@example.com", name="Ann Student")
-    session.add(user)
-    session.commit()
-    return user
+    return make_user(session, email="ann.student@example.com", name="Ann Student")
 
 
 def connect(session: Session, google: FakeGoogle, tutor: User, **token_args: Any) -> dict[str, Any]:
@@ -67,18 +61,6 @@ def connect(session: Session, google: FakeGoogle, tutor: User, **token_args: Any
     )
     session.commit()
     return token
-
-
-def book(session: Session, student: User | None, *, start: datetime = START,
-         minutes: int = 60, **fields: Any) -> Booking:
-    booking = Booking(
-        user_id=student.id if student else None, tutor_id=TUTOR_ID, start_time=start,
-        end_time=start + timedelta(minutes=minutes), price_cents=6000, currency="usd",
-        stripe_checkout_session_id="cs_test_" + secrets.token_hex(8), **fields,
-    )
-    session.add(booking)
-    session.commit()
-    return booking
 
 
 def fresh(session: Session, booking: Booking) -> Booking:
@@ -109,7 +91,7 @@ def test_new_booking_inserts_one_event_with_the_lesson(
     google: FakeGoogle, session: Session, tutor: User, student: User
 ) -> None:
     connect(session, google, tutor)
-    booking = book(session, student, note="Exam on Friday")
+    booking = make_booking(session, user=student, start=START, note="Exam on Friday")
 
     result = sync_booking(booking.id)
 
@@ -145,7 +127,7 @@ def test_booking_without_user_uses_the_checkout_email(
     google: FakeGoogle, session: Session, tutor: User
 ) -> None:
     connect(session, google, tutor)
-    booking = book(session, None, customer_email="walk.in@example.com")
+    booking = make_booking(session, user=None, start=START, customer_email="walk.in@example.com")
 
     sync_booking(booking.id)
 
@@ -158,7 +140,7 @@ def test_reschedule_patches_the_same_event(
     google: FakeGoogle, session: Session, tutor: User, student: User
 ) -> None:
     connect(session, google, tutor)
-    booking = book(session, student)
+    booking = make_booking(session, user=student, start=START)
     sync_booking(booking.id)
     row = fresh(session, booking)
     row.start_time = START + timedelta(days=1)
@@ -184,7 +166,7 @@ def test_cancel_deletes_the_event(
     google: FakeGoogle, session: Session, tutor: User, student: User
 ) -> None:
     connect(session, google, tutor)
-    booking = book(session, student)
+    booking = make_booking(session, user=student, start=START)
     sync_booking(booking.id)
     row = fresh(session, booking)
     row.status = "CANCELED"
@@ -210,7 +192,7 @@ def test_delete_of_an_event_already_gone_counts_as_done(
     google: FakeGoogle, session: Session, tutor: User, student: User
 ) -> None:
     connect(session, google, tutor)
-    booking = book(session, student)
+    booking = make_booking(session, user=student, start=START)
     sync_booking(booking.id)
     # The tutor deleted the event in Google Calendar themselves.
     google.calendar_events(TUTOR_EMAIL)[event_id_for(booking.id)]["status"] = "cancelled"
@@ -230,7 +212,7 @@ def test_patch_brings_back_an_event_the_tutor_deleted_by_hand(
     google: FakeGoogle, session: Session, tutor: User, student: User
 ) -> None:
     connect(session, google, tutor)
-    booking = book(session, student)
+    booking = make_booking(session, user=student, start=START)
     sync_booking(booking.id)
     google.calendar_events(TUTOR_EMAIL)[event_id_for(booking.id)]["status"] = "cancelled"
 
@@ -243,7 +225,7 @@ def test_event_missing_from_a_newly_connected_account_is_created_again(
     google: FakeGoogle, session: Session, tutor: User, student: User
 ) -> None:
     connect(session, google, tutor)
-    booking = book(session, student)
+    booking = make_booking(session, user=student, start=START)
     sync_booking(booking.id)
     google.events.clear()  # another Google account connected: the event is not there
 
@@ -257,7 +239,7 @@ def test_event_missing_from_a_newly_connected_account_is_created_again(
 def test_booking_of_a_tutor_without_calendar_is_none_and_calls_nothing(
     google: FakeGoogle, session: Session, tutor: User, student: User
 ) -> None:
-    booking = book(session, student)
+    booking = make_booking(session, user=student, start=START)
 
     result = sync_booking(booking.id)
 
@@ -277,7 +259,7 @@ def test_syncing_twice_makes_one_event(
     google: FakeGoogle, session: Session, tutor: User, student: User
 ) -> None:
     connect(session, google, tutor)
-    booking = book(session, student)
+    booking = make_booking(session, user=student, start=START)
 
     sync_booking(booking.id)
     sync_booking(booking.id)
@@ -290,7 +272,7 @@ def test_two_syncs_at_once_make_one_event(
     google: FakeGoogle, session: Session, tutor: User, student: User
 ) -> None:
     connect(session, google, tutor)
-    booking = book(session, student)
+    booking = make_booking(session, user=student, start=START)
     google.calendar_delay = 0.3  # both inserts are in flight before either is stored
     barrier = threading.Barrier(2)
     results = []
@@ -317,7 +299,7 @@ def test_a_reschedule_during_the_insert_is_not_lost(
     google: FakeGoogle, session: Session, tutor: User, student: User
 ) -> None:
     connect(session, google, tutor)
-    booking = book(session, student)
+    booking = make_booking(session, user=student, start=START)
     google.calendar_delay = 0.5
     worker = threading.Thread(target=sync_booking, args=(booking.id,))
     worker.start()
@@ -339,7 +321,7 @@ def test_lesson_events_run_the_sync(
     google: FakeGoogle, session: Session, tutor: User, student: User
 ) -> None:
     connect(session, google, tutor)
-    booking = book(session, student)
+    booking = make_booking(session, user=student, start=START)
 
     lesson_events.after_booking_created(booking.id, wait=True)
     lesson_events.after_booking_created(booking.id, wait=True)  # the webhook delivered twice
@@ -362,7 +344,7 @@ def test_expired_token_is_refreshed_and_stored_encrypted(
     google: FakeGoogle, session: Session, tutor: User, student: User
 ) -> None:
     old = connect(session, google, tutor, expires_in=-60)
-    booking = book(session, student)
+    booking = make_booking(session, user=student, start=START)
 
     result = sync_booking(booking.id)
 
@@ -387,7 +369,7 @@ def test_revoked_grant_makes_the_connection_reconnect_needed(
 ) -> None:
     token = connect(session, google, tutor)
     google.revoke_grant(token["refresh_token"])  # the tutor removed the app's access
-    booking = book(session, student)
+    booking = make_booking(session, user=student, start=START)
 
     result = sync_booking(booking.id)
 
@@ -398,7 +380,7 @@ def test_revoked_grant_makes_the_connection_reconnect_needed(
     assert row.calendar_sync_error == calendar_sync.RECONNECT_ERROR
     assert connection_of(session, tutor).status == "reconnect_needed"
     # Later bookings do not call Google while the grant is broken.
-    other = book(session, student, start=START + timedelta(days=2))
+    other = make_booking(session, user=student, start=START + timedelta(days=2))
     assert sync_booking(other.id).status == "failed"
     assert len(google.calendar_calls) == 1
 
@@ -407,7 +389,7 @@ def test_401_even_after_refreshing_means_reconnect_needed(
     google: FakeGoogle, session: Session, tutor: User, student: User
 ) -> None:
     connect(session, google, tutor)
-    booking = book(session, student)
+    booking = make_booking(session, user=student, start=START)
     google.fail_next(401, reason="authError", times=3)
 
     result = sync_booking(booking.id)
@@ -423,7 +405,7 @@ def test_reconnecting_requeues_what_failed(
 ) -> None:
     token = connect(session, google, tutor)
     google.revoke_grant(token["refresh_token"])
-    booking = book(session, student)
+    booking = make_booking(session, user=student, start=START)
     sync_booking(booking.id)
     assert fresh(session, booking).calendar_sync_status == "failed"
 
@@ -443,7 +425,7 @@ def test_undecryptable_token_means_reconnect_needed(
     configure: Callable[..., Settings],
 ) -> None:
     connect(session, google, tutor)
-    booking = book(session, student)
+    booking = make_booking(session, user=student, start=START)
     configure(SECRET_KEY="a-different-secret-key-than-before-1234")
 
     result = sync_booking(booking.id)
@@ -460,7 +442,7 @@ def test_server_error_leaves_it_pending_with_backoff_then_the_retry_syncs(
     google: FakeGoogle, session: Session, tutor: User, student: User
 ) -> None:
     connect(session, google, tutor)
-    booking = book(session, student)
+    booking = make_booking(session, user=student, start=START)
     google.fail_next(500)
 
     result = sync_booking(booking.id, now=NOW)
@@ -489,7 +471,7 @@ def test_backoff_doubles_to_an_hour_and_gives_up_after_max_attempts(
         30, 60, 120, 240, 480, 960, 1920, 3600, 3600
     ]
     connect(session, google, tutor)
-    booking = book(session, student)
+    booking = make_booking(session, user=student, start=START)
     google.fail_next(503, times=calendar_sync.MAX_ATTEMPTS)
     waits = []
     for _ in range(calendar_sync.MAX_ATTEMPTS - 1):
@@ -510,7 +492,7 @@ def test_rate_limit_is_transient(
     google: FakeGoogle, session: Session, tutor: User, student: User
 ) -> None:
     connect(session, google, tutor)
-    booking = book(session, student)
+    booking = make_booking(session, user=student, start=START)
     google.fail_next(429, reason="rateLimitExceeded")
 
     assert sync_booking(booking.id).status == "pending"
@@ -524,7 +506,7 @@ def test_network_failure_is_transient(
     configure: Callable[..., Settings],
 ) -> None:
     connect(session, google, tutor)
-    booking = book(session, student)
+    booking = make_booking(session, user=student, start=START)
     configure(GOOGLE_API_BASE=f"http://127.0.0.1:{free_port()}/")  # nothing listens there
 
     result = sync_booking(booking.id)
@@ -537,7 +519,7 @@ def test_bad_request_fails_without_retrying(
     google: FakeGoogle, session: Session, tutor: User, student: User
 ) -> None:
     connect(session, google, tutor)
-    booking = book(session, student)
+    booking = make_booking(session, user=student, start=START)
     google.fail_next(400, reason="invalid")
 
     result = sync_booking(booking.id)
@@ -552,8 +534,9 @@ def test_retry_job_picks_up_bookings_whose_follow_up_never_ran(
 ) -> None:
     connect(session, google, tutor)
     now = clock.now()
-    missed = book(session, student, created_at=now - timedelta(minutes=10))
-    just_made = book(session, student, start=START + timedelta(days=1))
+    missed = make_booking(session, user=student, start=START,
+                          created_at=now - timedelta(minutes=10))
+    just_made = make_booking(session, user=student, start=START + timedelta(days=1))
 
     calendar_sync.retry_due(now=now)
 
@@ -568,8 +551,8 @@ def test_tutor_lessons_show_each_sync_state(
     google: FakeGoogle, session: Session, tutor: User, student: User
 ) -> None:
     connect(session, google, tutor)
-    ok = book(session, student)
-    broken = book(session, student, start=START + timedelta(days=1))
+    ok = make_booking(session, user=student, start=START)
+    broken = make_booking(session, user=student, start=START + timedelta(days=1))
     sync_booking(ok.id)
     google.fail_next(500)
     sync_booking(broken.id)
@@ -589,7 +572,7 @@ def test_retry_now_is_only_for_the_tutors_own_lessons(
     google: FakeGoogle, session: Session, tutor: User, student: User
 ) -> None:
     connect(session, google, tutor)
-    booking = book(session, student)
+    booking = make_booking(session, user=student, start=START)
     other_tutor = User(email="maria@example.com", role=Role.TUTOR, tutor_id="maria-garcia")
     session.add(other_tutor)
     session.commit()

@@ -12,17 +12,11 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session
 
+from tests.factories import make_booking, make_user, paid_booking
 from tests.fakes.fake_stripe import FakeStripe
 from tests.fakes.server import free_port
-from tests.money_helpers import (
-    ConfigureFn,
-    booking,
-    paid_booking,
-    refund_requests,
-    refunds_of,
-    run_concurrently,
-)
-from tests.stripe_helpers import make_booking, make_user
+from tests.money_helpers import ConfigureFn, booking, refunds_of, run_concurrently
+from tests.stripe_helpers import refund_requests
 from tutor_app.booking import cancellation, lesson_events, refunds
 from tutor_app.booking.cancellation import CannotCancel, NotFound
 from tutor_app.core import clock

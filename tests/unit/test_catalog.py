@@ -12,8 +12,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import Session, select
 
+from tests.pinned_time import TEST_CATALOG_FILE
 from tutor_app.catalog.tutor_catalog import (
-    CATALOG_FILE,
+    DAYS,
     CatalogError,
     SeedResult,
     all_subjects,
@@ -24,6 +25,7 @@ from tutor_app.catalog.tutor_catalog import (
 )
 from tutor_app.core import clock
 from tutor_app.core.models import Booking, Tutor
+from tutor_app.core.settings import PRODUCT_CATALOG_FILE, Settings, get_settings
 
 ENTRY: dict[str, Any] = {
     "id": "test-tutor",
@@ -57,15 +59,31 @@ def _error(tmp_path: Path, entries: Any) -> str:
 # -- loading ---------------------------------------------------------------------------------
 
 
-def test_the_shipped_catalog_is_valid_and_complete() -> None:
-    tutors = load_catalog(CATALOG_FILE)
+@pytest.mark.parametrize("path", [PRODUCT_CATALOG_FILE, TEST_CATALOG_FILE],
+                         ids=["product", "tests"])
+def test_the_catalog_is_valid_and_complete(path: Path) -> None:
+    tutors = load_catalog(path)
 
     assert len(tutors) >= 8
+    ids = [tutor.id for tutor in tutors]
+    assert len(set(ids)) == len(ids)
     for tutor in tutors:
         assert tutor.name and tutor.photo_url and tutor.bio and tutor.subjects
         assert tutor.hourly_rate_cents > 0
         ZoneInfo(tutor.timezone)
         assert tutor.weekly_hours
+        for day, windows in tutor.weekly_hours.items():
+            assert day in DAYS
+            for start, end in windows:
+                assert start < end
+
+
+def test_the_product_catalog_is_the_default_and_tests_use_their_own() -> None:
+    assert Settings.from_env({}).catalog_file == PRODUCT_CATALOG_FILE
+    assert Settings.from_env({"CATALOG_FILE": "/srv/tutors.json"}).catalog_file == Path(
+        "/srv/tutors.json")
+    assert get_settings().catalog_file == TEST_CATALOG_FILE
+    assert [t.id for t in load_catalog()] == [t.id for t in load_catalog(TEST_CATALOG_FILE)]
 
 
 def test_a_good_entry_is_parsed_and_tidied(tmp_path: Path) -> None:
@@ -209,7 +227,7 @@ def test_a_tutor_back_in_the_file_is_shown_again(session: Session) -> None:
 
 
 def test_a_new_tutor_is_added(session: Session) -> None:
-    new = load_catalog(CATALOG_FILE)
+    new = load_catalog()
     extra = Tutor(**{**ENTRY, "active": True})
 
     result = seed_catalog(session, [*new, extra])

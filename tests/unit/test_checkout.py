@@ -15,19 +15,17 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlmodel import Session, select
 
-from tests.fakes.fake_stripe import FakeStripe
-from tests.fakes.server import free_port
-from tests.stripe_helpers import (
-    STRIPE_KEY,
+from tests.factories import (
     TUTOR,
     TUTOR_NAME,
-    checkout_requests,
     first_free,
     first_free_overlapped,
-    hold_by_id,
     make_hold,
     make_user,
 )
+from tests.fakes.fake_stripe import FakeStripe
+from tests.fakes.server import free_port
+from tests.stripe_helpers import STRIPE_KEY, checkout_requests, hold_by_id
 from tutor_app.booking import checkout
 from tutor_app.core import clock
 from tutor_app.core.models import HoldStatus, SlotHold, User

@@ -15,11 +15,11 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from tests.factories import make_booking, make_user
 from tests.pinned_time import app_process_env
 from tutor_app import cli
 from tutor_app.core import clock, jobs
-from tutor_app.core.ids import new_id
-from tutor_app.core.models import Booking, User
+from tutor_app.core.models import Booking
 from tutor_app.core.settings import PROJECT_ROOT, Settings
 from tutor_app.mail import notifications
 
@@ -113,19 +113,10 @@ def test_notification_jobs_are_registered_every_minute() -> None:
 
 
 def _due_booking(session: Session) -> Booking:
-    user = User(email="ann@example.com", name="Ann", timezone="Europe/London")
-    session.add(user)
-    session.commit()
+    user = make_user(session, email="ann@example.com", name="Ann", timezone="Europe/London")
     start = (clock.now() + timedelta(hours=5)).replace(microsecond=0)
-    booking = Booking(
-        user_id=user.id, tutor_id="liam-murphy", start_time=start,
-        end_time=start + timedelta(minutes=30), price_cents=2500,
-        stripe_checkout_session_id=f"cs_test_{new_id()}",
-        created_at=clock.now() - timedelta(days=3),
-    )
-    session.add(booking)
-    session.commit()
-    return booking
+    return make_booking(session, user=user, start=start, minutes=30, tutor_id="liam-murphy",
+                        created_at=clock.now() - timedelta(days=3))
 
 
 def test_run_job_command_runs_one_job_once(

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 from sqlmodel import Session
 
+from tests.factories import make_booking, make_user
 from tests.money_helpers import booking, run_concurrently
-from tests.stripe_helpers import make_booking, make_user
 from tutor_app.booking import completion
 from tutor_app.core import clock, jobs
 from tutor_app.core.models import BookingStatus

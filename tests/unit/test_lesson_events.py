@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
+from tests.factories import make_booking, make_user
 from tests.fakes.smtp_server import SmtpServer
 from tutor_app.booking import lesson_events
 from tutor_app.core import clock
-from tutor_app.core.ids import new_id
-from tutor_app.core.models import Booking, BookingStatus, Notification, User
+from tutor_app.core.models import Booking, BookingStatus, Notification
 from tutor_app.core.settings import Settings
 
 ConfigureFn = Callable[..., Settings]
@@ -37,16 +37,9 @@ def extra_follow_ups() -> Iterator[list[tuple[str, str]]]:
 
 
 def _booking(session: Session) -> Booking:
-    user = User(email="ann@example.com", name="Ann")
-    session.add(user)
-    session.commit()
+    user = make_user(session, email="ann@example.com", name="Ann")
     start = (clock.now() + timedelta(days=7)).replace(microsecond=0)
-    booking = Booking(user_id=user.id, tutor_id="aiko-tanaka", start_time=start,
-                      end_time=start + timedelta(minutes=60), price_cents=4000,
-                      stripe_checkout_session_id=f"cs_test_{new_id()}")
-    session.add(booking)
-    session.commit()
-    return booking
+    return make_booking(session, user=user, start=start, tutor_id="aiko-tanaka")
 
 
 def test_created_twice_sends_one_confirmation(smtp: SmtpServer, session: Session) -> None:

@@ -6,49 +6,16 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import Session
 
+from tests.factories import make_booking, make_user
 from tutor_app.booking.lessons import (
     UNKNOWN_TUTOR_NAME,
     dashboard_lessons,
     lesson_for_checkout_session,
 )
 from tutor_app.catalog.tutor_catalog import FALLBACK_PHOTO, get_tutor
-from tutor_app.core.models import Booking, BookingStatus, Tutor, User
+from tutor_app.core.models import BookingStatus, Tutor
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
-
-
-def make_user(db: Session, email: str) -> User:
-    user = User(email=email, name=email.split("@")[0])
-    db.add(user)
-    db.commit()
-    return user
-
-
-def make_booking(
-    db: Session,
-    user: User | None,
-    start: datetime,
-    *,
-    tutor_id: str = "james-okafor",
-    minutes: int = 60,
-    status: str = BookingStatus.SCHEDULED,
-    session_id: str | None = None,
-    **extra: object,
-) -> Booking:
-    booking = Booking(
-        user_id=user.id if user else None,
-        tutor_id=tutor_id,
-        start_time=start,
-        end_time=start + timedelta(minutes=minutes),
-        status=status,
-        price_cents=6000 * minutes // 60,
-        currency="usd",
-        stripe_checkout_session_id=session_id or f"cs_test_{start:%Y%m%d%H%M}_{tutor_id}",
-        **extra,
-    )
-    db.add(booking)
-    db.commit()
-    return booking
 
 
 def ids(lessons: list) -> list[str]:
@@ -56,9 +23,10 @@ def ids(lessons: list) -> list[str]:
 
 
 def test_a_lesson_starting_exactly_now_is_still_upcoming(session: Session) -> None:
-    user = make_user(session, "a@example.com")
-    at_now = make_booking(session, user, NOW)
-    a_minute_ago = make_booking(session, user, NOW - timedelta(minutes=1), tutor_id="aiko-tanaka")
+    user = make_user(session, email="a@example.com")
+    at_now = make_booking(session, user=user, start=NOW)
+    a_minute_ago = make_booking(session, user=user, start=NOW - timedelta(minutes=1),
+                                tutor_id="aiko-tanaka")
 
     upcoming, past = dashboard_lessons(session, user_id=user.id, now=NOW)
 
@@ -69,13 +37,13 @@ def test_a_lesson_starting_exactly_now_is_still_upcoming(session: Session) -> No
 def test_completed_and_canceled_lessons_are_past_even_when_their_slot_lies_ahead(
     session: Session,
 ) -> None:
-    user = make_user(session, "a@example.com")
-    scheduled = make_booking(session, user, NOW + timedelta(days=3))
+    user = make_user(session, email="a@example.com")
+    scheduled = make_booking(session, user=user, start=NOW + timedelta(days=3))
     completed = make_booking(
-        session, user, NOW + timedelta(days=1), status=BookingStatus.COMPLETED
+        session, user=user, start=NOW + timedelta(days=1), status=BookingStatus.COMPLETED
     )
     canceled = make_booking(
-        session, user, NOW + timedelta(days=2), status=BookingStatus.CANCELED,
+        session, user=user, start=NOW + timedelta(days=2), status=BookingStatus.CANCELED,
         refunded_cents=6000, cancel_reason="Tutor ill",
     )
 
@@ -90,9 +58,9 @@ def test_completed_and_canceled_lessons_are_past_even_when_their_slot_lies_ahead
 
 
 def test_upcoming_soonest_first_and_past_most_recent_first(session: Session) -> None:
-    user = make_user(session, "a@example.com")
+    user = make_user(session, email="a@example.com")
     starts = [NOW + timedelta(days=d) for d in (5, -3, 1, -10, 20, -1)]
-    by_start = {start: make_booking(session, user, start) for start in starts}
+    by_start = {start: make_booking(session, user=user, start=start) for start in starts}
 
     upcoming, past = dashboard_lessons(session, user_id=user.id, now=NOW)
 
@@ -104,11 +72,11 @@ def test_upcoming_soonest_first_and_past_most_recent_first(session: Session) -> 
 
 
 def test_only_the_users_own_bookings(session: Session) -> None:
-    me = make_user(session, "me@example.com")
-    other = make_user(session, "other@example.com")
-    mine = make_booking(session, me, NOW + timedelta(days=1))
-    make_booking(session, other, NOW + timedelta(days=2))
-    make_booking(session, None, NOW + timedelta(days=3))  # unclaimed
+    me = make_user(session, email="me@example.com")
+    other = make_user(session, email="other@example.com")
+    mine = make_booking(session, user=me, start=NOW + timedelta(days=1))
+    make_booking(session, user=other, start=NOW + timedelta(days=2))
+    make_booking(session, user=None, start=NOW + timedelta(days=3))  # unclaimed
 
     upcoming, past = dashboard_lessons(session, user_id=me.id, now=NOW)
 
@@ -117,8 +85,8 @@ def test_only_the_users_own_bookings(session: Session) -> None:
 
 
 def test_view_carries_catalog_details_and_the_bookings_own_price(session: Session) -> None:
-    user = make_user(session, "a@example.com")
-    booking = make_booking(session, user, NOW + timedelta(days=1), minutes=90)
+    user = make_user(session, email="a@example.com")
+    booking = make_booking(session, user=user, start=NOW + timedelta(days=1), minutes=90)
     tutor = get_tutor(session, "james-okafor")
     assert tutor is not None
 
@@ -134,14 +102,15 @@ def test_view_carries_catalog_details_and_the_bookings_own_price(session: Sessio
 
 
 def test_a_tutor_gone_from_the_catalog_gets_the_fallback_photo(session: Session) -> None:
-    user = make_user(session, "a@example.com")
-    gone = make_booking(session, user, NOW + timedelta(days=1), tutor_id="no-longer-here")
+    user = make_user(session, email="a@example.com")
+    gone = make_booking(session, user=user, start=NOW + timedelta(days=1),
+                        tutor_id="no-longer-here")
     hidden_tutor = session.get(Tutor, "aiko-tanaka")
     assert hidden_tutor is not None
     hidden_tutor.active = False
     session.add(hidden_tutor)
     session.commit()
-    hidden = make_booking(session, user, NOW + timedelta(days=2), tutor_id="aiko-tanaka")
+    hidden = make_booking(session, user=user, start=NOW + timedelta(days=2), tutor_id="aiko-tanaka")
 
     upcoming, _ = dashboard_lessons(session, user_id=user.id, now=NOW)
     by_id = {lesson.id: lesson for lesson in upcoming}
@@ -156,11 +125,11 @@ def test_a_tutor_gone_from_the_catalog_gets_the_fallback_photo(session: Session)
 
 
 def test_lesson_for_checkout_session_only_for_its_owner(session: Session) -> None:
-    me = make_user(session, "me@example.com")
-    other = make_user(session, "other@example.com")
+    me = make_user(session, email="me@example.com")
+    other = make_user(session, email="other@example.com")
     assert lesson_for_checkout_session(session, session_id="cs_test_1", user_id=me.id) is None
 
-    booking = make_booking(session, me, NOW + timedelta(days=1), session_id="cs_test_1")
+    booking = make_booking(session, user=me, start=NOW + timedelta(days=1), session_id="cs_test_1")
 
     lesson = lesson_for_checkout_session(session, session_id="cs_test_1", user_id=me.id)
     assert lesson is not None and lesson.id == booking.id

@@ -8,14 +8,15 @@ from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 import pytest
 from icalendar import Calendar
 from sqlmodel import Session, select
 
+from tests.factories import make_booking, make_user
 from tests.fakes.smtp_server import ReceivedMail, SmtpServer
 from tutor_app.core import clock
-from tutor_app.core.ids import new_id
 from tutor_app.core.models import Booking, BookingStatus, Notification, User
 from tutor_app.core.settings import Settings
 from tutor_app.core.timefmt import format_range
@@ -42,31 +43,14 @@ def smtp(_smtp: SmtpServer, configure: ConfigureFn, tmp_path: Path) -> SmtpServe
 
 def _user(session: Session, email: str = "ann@example.com", *, name: str = "Ann",
           timezone: str | None = "America/New_York") -> User:
-    user = User(email=email, name=name, timezone=timezone)
-    session.add(user)
-    session.commit()
-    return user
+    return make_user(session, email=email, name=name, timezone=timezone)
 
 
 def _booking(session: Session, user: User | None, *, start: datetime,
-             created: datetime | None = None, minutes: int = 60,
-             status: str = BookingStatus.SCHEDULED, customer_email: str | None = None,
-             tutor_id: str = "maria-garcia") -> Booking:
-    booking = Booking(
-        user_id=user.id if user else None,
-        tutor_id=tutor_id,
-        start_time=start,
-        end_time=start + timedelta(minutes=minutes),
-        status=status,
-        price_cents=4500 * minutes // 60,
-        currency="usd",
-        stripe_checkout_session_id=f"cs_test_{new_id()}",
-        customer_email=customer_email,
-        created_at=created or clock.now(),
-    )
-    session.add(booking)
-    session.commit()
-    return booking
+             created: datetime | None = None, **fields: Any) -> Booking:
+    """A booking of María García's (the mails' tutor), made `created` (default: now)."""
+    return make_booking(session, user=user, start=start, tutor_id="maria-garcia",
+                        created_at=created or clock.now(), **fields)
 
 
 def _future(days: int = 10) -> datetime:

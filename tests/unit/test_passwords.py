@@ -7,6 +7,9 @@ from argon2 import PasswordHasher
 
 from tutor_app.accounts import passwords
 
+# The app's own Argon2 costs, not the suite's cheap ones.
+pytestmark = pytest.mark.real_password_hashing
+
 
 class CountingHasher(PasswordHasher):
     """The real hasher, counting verifications (to see that dummy_verify does the work)."""
@@ -18,6 +21,13 @@ class CountingHasher(PasswordHasher):
     def verify(self, hash: str | bytes, password: str | bytes) -> bool:  # type: ignore[override]
         self.verifications += 1
         return super().verify(hash, password)
+
+
+def test_these_tests_use_the_real_costs() -> None:
+    default = PasswordHasher()
+
+    assert passwords._hasher.time_cost == default.time_cost
+    assert passwords._hasher.memory_cost == default.memory_cost
 
 
 def test_hash_is_argon2id_and_salted() -> None:

@@ -13,18 +13,11 @@ from datetime import timedelta
 
 from sqlmodel import Session, select
 
+from tests.factories import TUTOR, first_free, make_booking, make_user
 from tests.fakes.fake_stripe import FakeStripe
-from tests.money_helpers import (
-    TUTOR,
-    ConfigureFn,
-    booking,
-    free_start,
-    hold_of,
-    refund_requests,
-    run_concurrently,
-)
+from tests.money_helpers import ConfigureFn, booking, hold_of, run_concurrently
 from tests.pinned_time import app_process_env
-from tests.stripe_helpers import make_booking, make_user
+from tests.stripe_helpers import refund_requests
 from tutor_app.booking import checkout, recording
 from tutor_app.core import clock, jobs
 from tutor_app.core.models import Booking, BookingStatus, HoldStatus
@@ -37,7 +30,7 @@ from tutor_app.scheduling import slots
 def _paid_without_webhook(session: Session, fake: FakeStripe, *, days_ahead: float = 3,
                           paid: bool = True) -> str:
     user = make_user(session)
-    start = free_start(session, days_ahead=days_ahead)
+    start = first_free(session, days_ahead=days_ahead)
     started = checkout.start_checkout(user=user, tutor_id=TUTOR, start=start,
                                       duration_minutes=60)
     fake.complete_session(started.session_id, paid=paid)
@@ -92,7 +85,7 @@ def test_unpaid_and_open_sessions_are_not_booked(fake: FakeStripe, session: Sess
     _paid_without_webhook(session, fake, paid=False)  # a delayed payment method
     user = make_user(session)
     checkout.start_checkout(user=user, tutor_id=TUTOR, duration_minutes=60,
-                            start=free_start(session, days_ahead=5))  # still open
+                            start=first_free(session, days_ahead=5))  # still open
     report = reconcile.reconcile()
     assert (report.listed, report.unpaid, report.booked) == (1, 1, 0)
     assert _bookings(session) == []

@@ -14,19 +14,11 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from tests.factories import TUTOR, first_free, make_booking, make_user, paid_booking
 from tests.fakes.fake_stripe import FakeStripe
 from tests.fakes.server import free_port
-from tests.money_helpers import (
-    TUTOR,
-    ConfigureFn,
-    booking,
-    free_start,
-    hold_of,
-    paid_booking,
-    refund_requests,
-    refunds_of,
-)
-from tests.stripe_helpers import event_ids, make_booking, make_user
+from tests.money_helpers import ConfigureFn, booking, hold_of, refunds_of
+from tests.stripe_helpers import event_ids, refund_requests
 from tutor_app.booking import cancellation, checkout, recording, refunds
 from tutor_app.core.models import Booking, BookingStatus, Refund
 from tutor_app.integrations import stripe_gateway
@@ -40,7 +32,7 @@ REFUNDED = "charge.refunded"
 def _paid_session(session: Session, fake: FakeStripe, **kw: Any) -> dict[str, Any]:
     """A session the student paid at Stripe; no event delivered yet."""
     user = make_user(session)
-    start = kw.pop("start", None) or free_start(session)
+    start = kw.pop("start", None) or first_free(session, days_ahead=3)
     started = checkout.start_checkout(user=user, tutor_id=TUTOR, start=start,
                                       duration_minutes=60)
     return fake.complete_session(started.session_id)
@@ -290,7 +282,7 @@ def test_the_retry_job_owes_a_slot_taken_refund_whose_hook_never_ran(
 def test_one_pending_refund_per_booking_is_a_database_fact(
     fake: FakeStripe, session: Session
 ) -> None:
-    lesson = make_booking(session, start=free_start(session), user=make_user(session))
+    lesson = make_booking(session, start=first_free(session, days_ahead=3), user=make_user(session))
     session.add(Refund(booking_id=lesson.id, stripe_refund_id=refunds.pending_refund_id(
         lesson.id), amount_cents=100))
     session.commit()

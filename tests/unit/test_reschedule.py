@@ -7,15 +7,9 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session
 
+from tests.factories import TUTOR, first_free, make_booking, make_hold, make_user, paid_booking
 from tests.fakes.fake_stripe import FakeStripe
-from tests.money_helpers import (
-    TUTOR,
-    booking,
-    free_start,
-    paid_booking,
-    run_concurrently,
-)
-from tests.stripe_helpers import make_booking, make_hold, make_user
+from tests.money_helpers import booking, run_concurrently
 from tutor_app.booking import lesson_events, reschedule
 from tutor_app.booking.reschedule import InvalidReschedule, NotFound
 from tutor_app.core import clock
@@ -191,7 +185,7 @@ def test_two_lessons_racing_for_one_slot_end_with_one_there(
     fake: FakeStripe, session: Session
 ) -> None:
     first = paid_booking(session, fake)
-    second = paid_booking(session, fake, start=free_start(session, days_ahead=4))
+    second = paid_booking(session, fake, start=first_free(session, days_ahead=4))
     target = _later_start(session, max(first.start_time, second.start_time))
     lessons = [first, second]
 

@@ -13,8 +13,8 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session
 
-from tests.money_helpers import TUTOR, free_start
-from tests.stripe_helpers import hold_by_id, make_hold, make_user
+from tests.factories import TUTOR, first_free, make_hold, make_user
+from tests.stripe_helpers import hold_by_id
 from tutor_app.booking import checkout, resume
 from tutor_app.core import clock
 from tutor_app.core.models import HoldStatus
@@ -37,7 +37,7 @@ def _free(session: Session, user_id: str | None, now=None) -> list:  # type: ign
 
 def test_the_students_own_held_slot_stays_theirs_and_resumes(session: Session) -> None:
     me, other = make_user(session), make_user(session)
-    start = free_start(session)
+    start = first_free(session, days_ahead=3)
     first = checkout.start_checkout(user=me, tutor_id=TUTOR, start=start, duration_minutes=60)
 
     assert start in _free(session, me.id)  # still offered to me ...
@@ -56,7 +56,7 @@ def test_the_students_own_held_slot_stays_theirs_and_resumes(session: Session) -
 
 def test_a_lapsed_hold_comes_back_for_everyone(session: Session) -> None:
     me, other = make_user(session), make_user(session)
-    start = free_start(session)
+    start = first_free(session, days_ahead=3)
     checkout.start_checkout(user=me, tutor_id=TUTOR, start=start, duration_minutes=60)
     later = clock.now() + checkout.HOLD_LIFETIME + timedelta(seconds=1)
 
@@ -69,7 +69,7 @@ def test_a_lapsed_hold_comes_back_for_everyone(session: Session) -> None:
 
 def test_an_expired_session_releases_its_hold_at_once(session: Session) -> None:
     me, other = make_user(session), make_user(session)
-    start = free_start(session)
+    start = first_free(session, days_ahead=3)
     started = checkout.start_checkout(user=me, tutor_id=TUTOR, start=start, duration_minutes=60)
     assert start not in _free(session, other.id)
     assert holds.release_by_session(session, session_id=started.session_id, now=clock.now())
@@ -91,7 +91,7 @@ def test_only_a_payable_session_is_offered(
     session: Session, status: str, minutes_left: int, offered: bool
 ) -> None:
     me = make_user(session)
-    hold = make_hold(session, user=me, start=free_start(session), status=status,
+    hold = make_hold(session, user=me, start=first_free(session, days_ahead=3), status=status,
                      session_id="cs_dev_" + "a" * 32,
                      expires_at=clock.now() + timedelta(minutes=minutes_left))
     assert (resume.open_checkout(session, user_id=me.id) is not None) is offered
@@ -100,8 +100,8 @@ def test_only_a_payable_session_is_offered(
 
 def test_the_newest_unfinished_payment_is_offered(session: Session) -> None:
     me = make_user(session)
-    make_hold(session, user=me, start=free_start(session), session_id="cs_dev_old")
-    newer = make_hold(session, user=me, start=free_start(session, days_ahead=5),
+    make_hold(session, user=me, start=first_free(session, days_ahead=3), session_id="cs_dev_old")
+    newer = make_hold(session, user=me, start=first_free(session, days_ahead=5),
                       session_id="cs_dev_new")
     newer.created_at = clock.now() + timedelta(seconds=5)
     session.add(newer)

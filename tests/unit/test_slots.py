@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session
 
-from tests.stripe_helpers import FIRST_SLOT, FIXED_NOW, TUTOR, make_booking, make_hold, make_user
+from tests.factories import FIRST_SLOT, FIXED_NOW, TUTOR, make_booking, make_hold, make_user
 from tutor_app.catalog import tutor_catalog
 from tutor_app.core.models import BookingStatus, HoldStatus, Tutor
 from tutor_app.scheduling import slots

@@ -15,9 +15,9 @@ from datetime import datetime, timedelta
 import pytest
 from sqlmodel import Session
 
+from tests.factories import FIRST_SLOT, FIXED_NOW, TUTOR
 from tests.fakes.fake_google import FakeGoogle
 from tests.fakes.server import free_port
-from tests.stripe_helpers import FIRST_SLOT, FIXED_NOW, TUTOR
 from tutor_app.core.models import Role, User
 from tutor_app.core.settings import Settings
 from tutor_app.scheduling import external_busy, slots

@@ -1,7 +1,8 @@
 """The tutor catalog: one data file, loaded into the `tutors` table by an idempotent seed.
 
-`catalog/tutors.json` is the single source of truth for who teaches what; the table is a copy
-the queries join against. Reads go through this module.
+The catalog file (the CATALOG_FILE setting, by default `tutors.json` beside this module) is the
+single source of truth for who teaches what; the table is a copy the queries join against.
+Reads go through this module.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from sqlmodel import Session, col, select
 
 from tutor_app.core import clock
 from tutor_app.core.models import Tutor
+from tutor_app.core.settings import get_settings
 
-CATALOG_FILE = Path(__file__).resolve().parent / "tutors.json"
 FALLBACK_PHOTO = "/avatars/fallback.svg"
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
@@ -36,8 +37,10 @@ class SeedResult:
     deactivated: int
 
 
-def load_catalog(path: Path = CATALOG_FILE) -> list[Tutor]:
-    """Read and validate the catalog file into (detached) Tutor rows."""
+def load_catalog(path: Path | None = None) -> list[Tutor]:
+    """Read and validate the catalog file (default: the CATALOG_FILE setting) into (detached)
+    Tutor rows."""
+    path = get_settings().catalog_file if path is None else path
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:

@@ -23,6 +23,7 @@ DEFAULT_ENV_FILE = PROJECT_ROOT / ".env"
 DEV_SECRET_KEY = "dev-insecure-secret-key-change-me"
 # Signs the dev test-checkout page's events; never used when Stripe keys are configured.
 DEV_WEBHOOK_SECRET = "whsec_dev_local_test_checkout"
+PRODUCT_CATALOG_FILE = PROJECT_ROOT / "tutor_app" / "catalog" / "tutors.json"
 
 
 class SettingsError(RuntimeError):
@@ -112,6 +113,8 @@ class Settings:
     smtp_url: str | None = None
     mail_from: str = "Tutorly <no-reply@localhost>"
     outbox_dir: Path = field(default=PROJECT_ROOT / "var" / "outbox")
+    # The tutor catalog the seed loads; tests point it at their own copy.
+    catalog_file: Path = PRODUCT_CATALOG_FILE
     # Cancellation policy: cancelling at least this many hours before the start refunds this
     # share of the price; later, nothing (too late for the tutor to fill the slot).
     refund_window_hours: int = 24
@@ -176,6 +179,7 @@ class Settings:
             smtp_url=opt("SMTP_URL"),
             mail_from=opt("MAIL_FROM") or defaults.mail_from,
             outbox_dir=Path(opt("OUTBOX_DIR") or defaults.outbox_dir),
+            catalog_file=Path(opt("CATALOG_FILE") or defaults.catalog_file),
             refund_window_hours=int(opt("REFUND_WINDOW_HOURS") or defaults.refund_window_hours),
             refund_share_percent=int(
                 opt("REFUND_SHARE_PERCENT") or defaults.refund_share_percent
