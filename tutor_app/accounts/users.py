@@ -221,7 +221,8 @@ def authenticate(
 
 def _lock_delay(failures: int) -> timedelta:
     extra = failures - FREE_FAILURES
-    return min(BASE_DELAY * (2 ** min(extra, 16)), MAX_DELAY)
+    doubling: int = 2 ** min(extra, 16)
+    return min(BASE_DELAY * doubling, MAX_DELAY)
 
 
 def _throttle_wait(db: Session, email: str, now: datetime) -> int | None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Awaitable, Callable
-from typing import TypeVar, cast
+from typing import cast, overload
 from urllib.parse import urlsplit
 
 from starlette.requests import Request
@@ -28,7 +28,6 @@ MARKER = "same_site_only"
 
 SyncEndpoint = Callable[[Request], Response]
 AsyncEndpoint = Callable[[Request], Awaitable[Response]]
-E = TypeVar("E", SyncEndpoint, AsyncEndpoint)
 
 
 def _origin(url: str) -> str:
@@ -55,7 +54,11 @@ def cross_site_refused() -> JSONResponse:
     return JSONResponse({"error": "cross-site request refused"}, 403, headers=NO_STORE)
 
 
-def same_site_only(endpoint: E) -> E:
+@overload
+def same_site_only(endpoint: AsyncEndpoint) -> AsyncEndpoint: ...
+@overload
+def same_site_only(endpoint: SyncEndpoint) -> SyncEndpoint: ...
+def same_site_only(endpoint: SyncEndpoint | AsyncEndpoint) -> SyncEndpoint | AsyncEndpoint:
     """Wrap a route endpoint (sync or async, kept so) to answer 403 to cross-site requests."""
     if inspect.iscoroutinefunction(endpoint):
         async_endpoint = cast(AsyncEndpoint, endpoint)
@@ -67,7 +70,7 @@ def same_site_only(endpoint: E) -> E:
             return await async_endpoint(request)
 
         setattr(guarded_async, MARKER, True)
-        return cast(E, guarded_async)
+        return guarded_async
 
     sync_endpoint = cast(SyncEndpoint, endpoint)
 
@@ -78,7 +81,7 @@ def same_site_only(endpoint: E) -> E:
         return sync_endpoint(request)
 
     setattr(guarded, MARKER, True)
-    return cast(E, guarded)
+    return guarded
 
 
 def is_guarded(endpoint: object) -> bool:

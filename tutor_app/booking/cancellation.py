@@ -175,17 +175,17 @@ def cancel_lesson(*, booking_id: str, user_id: str, now: datetime | None = None)
         if flipped:
             lesson_events.after_booking_canceled(booking_id)
     with db.session() as s:
-        booking = s.get(Booking, booking_id)
-        assert booking is not None  # a booking is never deleted
-        decided = _decided_refund(s, booking, attempt)
+        stored = s.get(Booking, booking_id)
+        assert stored is not None  # a booking is never deleted
+        decided = _decided_refund(s, stored, attempt)
     return CancelResult(
         booking_id=booking_id,
-        status=booking.status,
+        status=stored.status,
         refund_cents=decided,
         refund_status=attempt.status.value,
         already_canceled=not flipped,
-        message=_result_message(booking, decided, attempt.status),
-        currency=booking.currency,
+        message=_result_message(stored, decided, attempt.status),
+        currency=stored.currency,
     )
 
 

@@ -14,9 +14,9 @@ from reflex_components_core.el.elements.base import BaseHTML
 from reflex_components_core.react_router.dom import ReactRouterLink
 
 from tutor_app.components import style
-from tutor_app.components.typed import cond_value
 from tutor_app.core import routes
 from tutor_app.state.auth import AuthState
+from tutor_app.state.typed import cond_value
 
 LOGOUT_ACTION = "/api/auth/logout"
 MAIN_ID = "main-content"

@@ -17,7 +17,7 @@ from reflex_components_core.react_router.dom import ReactRouterLink
 from tutor_app.components import style
 from tutor_app.components.layout import link_button
 from tutor_app.components.manage_dialogs import manage_buttons
-from tutor_app.components.typed import Row
+from tutor_app.state.typed import Row
 
 
 def _detail(icon: str, text: Var[Any]) -> rx.Component:

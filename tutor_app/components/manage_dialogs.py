@@ -13,8 +13,8 @@ import reflex as rx
 from reflex.vars import Var
 
 from tutor_app.components import slot_picker, style
-from tutor_app.components.typed import Row, array, cond_value, flag, handler
 from tutor_app.state.manage_lesson import ManageLessonState
+from tutor_app.state.typed import Row, array, cond_value, flag, handler
 
 M = ManageLessonState
 SCHEDULED_LABEL = "Scheduled"  # DashboardState's status label of a SCHEDULED lesson

@@ -20,7 +20,7 @@ from reflex.event import EventSpec
 from reflex.vars import ArrayVar, Var
 
 from tutor_app.components import style
-from tutor_app.components.typed import Row, cond_value
+from tutor_app.state.typed import Row, cond_value
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 

@@ -13,7 +13,7 @@ import reflex as rx
 from reflex.vars import NumberVar
 
 from tutor_app.components import style
-from tutor_app.components.typed import cond_value
+from tutor_app.state.typed import cond_value
 
 
 def _marker(number: int, current: NumberVar[int]) -> rx.Component:

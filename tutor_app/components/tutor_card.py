@@ -9,8 +9,8 @@ from reflex.vars import Var
 
 from tutor_app.components import style
 from tutor_app.components.layout import link_button
-from tutor_app.components.typed import Row
 from tutor_app.core import routes
+from tutor_app.state.typed import Row
 
 PROFILE_PREFIX = routes.tutor_profile("")  # "/tutors/"
 BOOK_PREFIX = routes.book_now("ID").removesuffix("ID")  # "/book-now?tutor="

@@ -22,7 +22,7 @@ import json
 import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import httplib2
 from google.auth.exceptions import RefreshError, TransportError
@@ -32,6 +32,9 @@ from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 
 from tutor_app.core.settings import get_settings
+
+if TYPE_CHECKING:  # the stubs' request shapes; the library itself takes plain dicts
+    from googleapiclient._apis.calendar.v3.schemas import Event, FreeBusyRequest
 
 log = logging.getLogger(__name__)
 
@@ -162,7 +165,7 @@ class CalendarClient:
         invitation from Google.
         """
         request = self._service.events().insert(
-            calendarId=calendar_id, body=dict(event), sendUpdates="none"
+            calendarId=calendar_id, body=cast("Event", dict(event)), sendUpdates="none"
         )
         return self._execute(request)
 
@@ -171,7 +174,8 @@ class CalendarClient:
     ) -> dict[str, Any]:
         """Change only the given fields of an existing event."""
         request = self._service.events().patch(
-            calendarId=calendar_id, eventId=event_id, body=dict(changes), sendUpdates="none"
+            calendarId=calendar_id, eventId=event_id, body=cast("Event", dict(changes)),
+            sendUpdates="none",
         )
         return self._execute(request)
 
@@ -186,7 +190,7 @@ class CalendarClient:
         self, time_min: datetime, time_max: datetime, *, calendar_id: str = PRIMARY
     ) -> list[tuple[datetime, datetime]]:
         """The busy intervals (UTC, sorted) of the calendar between the two instants."""
-        body = {
+        body: FreeBusyRequest = {
             "timeMin": rfc3339(time_min),
             "timeMax": rfc3339(time_max),
             "items": [{"id": calendar_id}],

@@ -110,9 +110,10 @@ def lesson_calendar(
         attendee.params["role"] = vText("REQ-PARTICIPANT")
         attendee.params["partstat"] = vText("DECLINED" if canceled else "ACCEPTED")
         attendee.params["rsvp"] = vText("FALSE")
-        event.add("attendee", attendee, encode=0)
+        event.add("attendee", attendee, encode=False)
     calendar.add_component(event)
-    return calendar.to_ical()
+    ical: bytes = calendar.to_ical()
+    return ical
 
 
 def _google_time(value: datetime) -> str:

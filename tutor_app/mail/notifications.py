@@ -287,7 +287,7 @@ def send_missed(now: datetime | None = None) -> int:
     with db.session() as session:
         def has_row(kind: str) -> sa.ColumnElement[bool]:
             return sa.exists().where(
-                col(Notification.booking_id) == col(Booking.id), Notification.kind == kind
+                col(Notification.booking_id) == col(Booking.id), col(Notification.kind) == kind
             )
 
         unconfirmed = session.exec(

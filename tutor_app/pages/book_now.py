@@ -17,10 +17,10 @@ from tutor_app.components import slot_picker, style
 from tutor_app.components.layout import page_layout
 from tutor_app.components.resume_banner import resume_banner
 from tutor_app.components.steps import step_indicator
-from tutor_app.components.typed import Row, cond_value, flag, handler, number, page
 from tutor_app.core import routes
 from tutor_app.state.booking import NOTE_MAX, STEP_LABELS, BookingWizardState
 from tutor_app.state.resume_checkout import ResumeCheckoutState
+from tutor_app.state.typed import Row, cond_value, flag, handler, number, page
 
 S = BookingWizardState
 

@@ -9,10 +9,10 @@ from tutor_app.components import style
 from tutor_app.components.layout import link_button, page_layout
 from tutor_app.components.lesson_card import lesson_card
 from tutor_app.components.manage_dialogs import manage_dialogs
-from tutor_app.components.typed import array, page
 from tutor_app.core import routes
 from tutor_app.state.auth import AuthState
 from tutor_app.state.dashboard import DashboardState, LessonCard
+from tutor_app.state.typed import array, page
 
 D = DashboardState
 

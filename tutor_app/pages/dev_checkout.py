@@ -10,10 +10,10 @@ import reflex as rx
 
 from tutor_app.components import style
 from tutor_app.components.layout import page_layout
-from tutor_app.components.typed import page
 from tutor_app.core import routes
 from tutor_app.state.auth import AuthState
 from tutor_app.state.dev_checkout import DevCheckoutState
+from tutor_app.state.typed import page
 
 S = DevCheckoutState
 

@@ -7,10 +7,10 @@ import reflex as rx
 from tutor_app.components import style
 from tutor_app.components.layout import page_layout
 from tutor_app.components.tutor_card import tutor_card
-from tutor_app.components.typed import page
 from tutor_app.core import routes
 from tutor_app.state.auth import AuthState
 from tutor_app.state.directory import DirectoryState
+from tutor_app.state.typed import page
 
 GRID_COLUMNS = rx.breakpoints(initial="1", sm="2", lg="3")
 

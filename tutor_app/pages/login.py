@@ -9,9 +9,9 @@ from reflex.vars import Var
 
 from tutor_app.components import style
 from tutor_app.components.layout import page_layout
-from tutor_app.components.typed import cond_value, page
 from tutor_app.core import routes
 from tutor_app.state.auth import LoginState, SignupState
+from tutor_app.state.typed import cond_value, page
 
 S = LoginState
 

@@ -12,10 +12,10 @@ import reflex as rx
 
 from tutor_app.components import style
 from tutor_app.components.layout import link_button, page_layout
-from tutor_app.components.typed import cond_value, page
 from tutor_app.core import routes
 from tutor_app.state.auth import AuthState
 from tutor_app.state.payment import CONFIRMED, DELAYED, PaymentState
+from tutor_app.state.typed import cond_value, page
 
 P = PaymentState
 

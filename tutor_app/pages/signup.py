@@ -5,10 +5,10 @@ from __future__ import annotations
 import reflex as rx
 
 from tutor_app.accounts.users import MIN_PASSWORD_LENGTH
-from tutor_app.components.typed import page
 from tutor_app.core import routes
 from tutor_app.pages.login import auth_card, labelled_input
 from tutor_app.state.auth import SignupState
+from tutor_app.state.typed import page
 
 S = SignupState
 

@@ -8,10 +8,10 @@ from tutor_app.catalog.pricing import ALLOWED_DURATIONS
 from tutor_app.components import style
 from tutor_app.components.layout import link_button, page_layout
 from tutor_app.components.tutor_card import subject_badges, timezone_line, tutor_avatar
-from tutor_app.components.typed import array, page, row
 from tutor_app.core import routes
 from tutor_app.state.auth import AuthState
 from tutor_app.state.directory import TutorProfileState
+from tutor_app.state.typed import array, page, row
 
 S = TutorProfileState
 LESSON_LENGTHS = (

@@ -23,7 +23,8 @@ from tutor_app.mail import ics
 from tutor_app.state.auth import AuthState
 from tutor_app.state.viewer_zone import ViewerZoneMixin
 
-_STATUS = {
+# Keyed by the status text a LessonView carries (BookingStatus is a str enum).
+_STATUS: dict[str, tuple[str, str]] = {
     BookingStatus.SCHEDULED: ("Scheduled", "green"),
     BookingStatus.COMPLETED: ("Completed", "gray"),
     BookingStatus.CANCELED: ("Canceled", "red"),

@@ -17,6 +17,7 @@ from typing import TypedDict
 from urllib.parse import unquote, urlencode
 
 import reflex as rx
+from reflex.event import EventSpec
 
 from tutor_app.catalog import tutor_catalog
 from tutor_app.catalog.pricing import format_money
@@ -168,16 +169,16 @@ class DirectoryState(AuthState):
         self.loaded = True
 
     @rx.event
-    def set_subject(self, subject: str) -> rx.event.EventSpec:
+    def set_subject(self, subject: str) -> EventSpec:
         """Filter by `subject` at once and put it in the address bar, so it can be shared."""
         return self._choose(subject)
 
     @rx.event
-    def show_all(self) -> rx.event.EventSpec:
+    def show_all(self) -> EventSpec:
         """Drop the subject filter (the empty result's way out)."""
         return self._choose(ALL_SUBJECTS)
 
-    def _choose(self, subject: str) -> rx.event.EventSpec:
+    def _choose(self, subject: str) -> EventSpec:
         # The list updates now; the redirect only changes the address (its on_load re-reads
         # the same filter from the URL, which keeps a pasted link and a click consistent).
         self.subject = subject.strip() or ALL_SUBJECTS

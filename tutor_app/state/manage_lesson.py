@@ -32,6 +32,7 @@ from tutor_app.scheduling.slot_calendar import CalendarCell, TimeOption
 from tutor_app.scheduling.slots import SlotTaken
 from tutor_app.state.auth import login_url
 from tutor_app.state.dashboard import DashboardState
+from tutor_app.state.typed import handler
 
 log = logging.getLogger(__name__)
 
@@ -177,7 +178,7 @@ class ManageLessonState(DashboardState):
             self.notice = result.message
             self.cancel_open = False
             self.canceling = False
-            yield DashboardState.load
+            yield handler(DashboardState.load)()
             return
         self.canceling = False
 
@@ -273,7 +274,7 @@ class ManageLessonState(DashboardState):
             self.notice = f"Your lesson is moved to {when}."
             self.reschedule_open = False
             self.moving = False
-            yield DashboardState.load
+            yield handler(DashboardState.load)()
             return
         self.moving = False
 

@@ -115,7 +115,8 @@ def event_id_for(booking_id: str) -> str:
 
 def backoff(attempts: int) -> timedelta:
     """The wait before retry number `attempts + 1`: 30 s, 60 s, 120 s, ... capped at 1 h."""
-    return min(BASE_DELAY * (2 ** max(attempts, 0)), MAX_DELAY)
+    doubling: int = 2 ** max(attempts, 0)
+    return min(BASE_DELAY * doubling, MAX_DELAY)
 
 
 def _student(db: Session, booking: Booking) -> tuple[str, str | None]:

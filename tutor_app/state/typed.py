@@ -1,4 +1,5 @@
-"""Typed forms of the few Reflex 0.10 calls whose annotations mypy cannot follow.
+"""Typed forms of the few Reflex 0.10 calls whose annotations mypy cannot follow (used by
+state, components and pages alike; it imports nothing of the app).
 
 Reflex types its API for pyright; three spots read wrongly under mypy, and each wrapper here
 only restates the type of what Reflex returns at run time:
