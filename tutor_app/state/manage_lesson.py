@@ -32,7 +32,7 @@ from tutor_app.scheduling.slot_calendar import CalendarCell, TimeOption
 from tutor_app.scheduling.slots import SlotTaken
 from tutor_app.state.auth import login_url
 from tutor_app.state.dashboard import DashboardState
-from tutor_app.state.typed import handler
+from tutor_app.state.typed import Handler, handler
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +155,7 @@ class ManageLessonState(DashboardState):
             self.cancel_open = bool(is_open)
 
     @rx.event
-    async def confirm_cancel(self) -> AsyncIterator[EventSpec | None]:
+    async def confirm_cancel(self) -> AsyncIterator[EventSpec | Handler | None]:
         """Cancel the lesson (and refund per the policy); then re-read the dashboard."""
         if self.canceling or not self.cancel_allowed:
             return
@@ -178,7 +178,7 @@ class ManageLessonState(DashboardState):
             self.notice = result.message
             self.cancel_open = False
             self.canceling = False
-            yield handler(DashboardState.load)()
+            yield handler(DashboardState.load)
             return
         self.canceling = False
 
@@ -242,7 +242,7 @@ class ManageLessonState(DashboardState):
             self.reschedule_error = ""
 
     @rx.event
-    async def confirm_reschedule(self) -> AsyncIterator[EventSpec | None]:
+    async def confirm_reschedule(self) -> AsyncIterator[EventSpec | Handler | None]:
         """Move the lesson to the chosen start; a slot taken meanwhile says so and the
         picker is refreshed (the nearest free times stay offered)."""
         if self.moving or not self.reschedule_start:
@@ -274,7 +274,7 @@ class ManageLessonState(DashboardState):
             self.notice = f"Your lesson is moved to {when}."
             self.reschedule_open = False
             self.moving = False
-            yield handler(DashboardState.load)()
+            yield handler(DashboardState.load)
             return
         self.moving = False
 
