@@ -27,6 +27,7 @@ from tutor_app.booking.transitions import STUDENT_CANCELED_REASON
 from tutor_app.catalog import pricing
 from tutor_app.core import clock, db
 from tutor_app.core.models import Booking, BookingStatus
+from tutor_app.core.product import PRODUCT_NAME
 from tutor_app.core.settings import get_settings
 
 __all__ = [
@@ -49,7 +50,7 @@ _REASONS_FOR_STUDENT = {
     transitions.SLOT_TAKEN_REASON: (
         "Someone else booked this time before your payment went through"
     ),
-    transitions.REFUNDED_IN_STRIPE_REASON: "Canceled and refunded by Tutorly",
+    transitions.REFUNDED_IN_STRIPE_REASON: f"Canceled and refunded by {PRODUCT_NAME}",
 }
 
 

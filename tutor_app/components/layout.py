@@ -15,6 +15,7 @@ from reflex_components_core.react_router.dom import ReactRouterLink
 
 from tutor_app.components import style
 from tutor_app.core import routes
+from tutor_app.core.product import PRODUCT_NAME
 from tutor_app.state.auth import AuthState
 from tutor_app.state.typed import cond_value
 
@@ -81,13 +82,13 @@ def _brand() -> rx.Component:
                 background=rx.color("accent", 9),
                 aria_hidden="true",
             ),
-            rx.text(style.BRAND, size="5", weight="bold", color=rx.color("gray", 12)),
+            rx.text(PRODUCT_NAME, size="5", weight="bold", color=rx.color("gray", 12)),
             spacing="2",
             align="center",
         ),
         href=routes.DIRECTORY,
         underline="none",
-        aria_label=f"{style.BRAND} home",
+        aria_label=f"{PRODUCT_NAME} home",
     )
 
 
@@ -180,7 +181,7 @@ def footer() -> rx.Component:
     return rx.el.footer(
         rx.flex(
             rx.vstack(
-                rx.text(style.BRAND, weight="bold", size="3"),
+                rx.text(PRODUCT_NAME, weight="bold", size="3"),
                 rx.text(style.TAGLINE, size="2", color=style.MUTED_TEXT),
                 spacing="1",
             ),

@@ -10,7 +10,6 @@ from typing import Any
 
 import reflex as rx
 
-BRAND = "Tutorly"
 TAGLINE = "Lessons with tutors who care, booked in a minute."
 
 # Widths: one content column, centred, so long lines stay readable on wide screens.

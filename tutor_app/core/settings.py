@@ -18,6 +18,8 @@ from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 
+from tutor_app.core.product import PRODUCT_NAME
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_ENV_FILE = PROJECT_ROOT / ".env"
 DEV_SECRET_KEY = "dev-insecure-secret-key-change-me"
@@ -111,7 +113,7 @@ class Settings:
     google_client_secret: str | None = None
     oidc_discovery_url: str = "https://accounts.google.com/.well-known/openid-configuration"
     smtp_url: str | None = None
-    mail_from: str = "Tutorly <no-reply@localhost>"
+    mail_from: str = f"{PRODUCT_NAME} <no-reply@localhost>"
     outbox_dir: Path = field(default=PROJECT_ROOT / "var" / "outbox")
     # The tutor catalog the seed loads; tests point it at their own copy.
     catalog_file: Path = PRODUCT_CATALOG_FILE

@@ -23,11 +23,12 @@ from icalendar import Calendar, Event, vCalAddress, vText
 
 from tutor_app.core import clock
 from tutor_app.core.models import Booking, BookingStatus
+from tutor_app.core.product import PRODUCT_NAME
 from tutor_app.core.settings import get_settings
 from tutor_app.core.timefmt import format_duration
 
 Method = Literal["REQUEST", "CANCEL", "PUBLISH"]
-PRODID = "-//Tutorly//Lessons//EN"
+PRODID = f"-//{PRODUCT_NAME}//Lessons//EN"
 GOOGLE_RENDER_URL = "https://calendar.google.com/calendar/render"
 
 
@@ -101,7 +102,7 @@ def lesson_calendar(
 
     organizer_name, organizer_email = parseaddr(get_settings().mail_from)
     organizer = vCalAddress(f"mailto:{organizer_email or 'no-reply@localhost'}")
-    organizer.params["cn"] = vText(organizer_name or "Tutorly")
+    organizer.params["cn"] = vText(organizer_name or PRODUCT_NAME)
     event.add("organizer", organizer)
     if student_email and method != "PUBLISH":
         attendee = vCalAddress(f"mailto:{student_email}")

@@ -48,6 +48,7 @@ from tutor_app.catalog.tutor_catalog import get_tutor
 from tutor_app.core import clock, db, jobs
 from tutor_app.core.ids import new_id
 from tutor_app.core.models import Booking, BookingStatus, Notification, User
+from tutor_app.core.product import PRODUCT_NAME
 from tutor_app.core.settings import get_settings
 from tutor_app.core.timefmt import format_datetime, format_duration, format_range, safe_zone
 from tutor_app.integrations.mail_transport import Attachment, send_mail
@@ -572,7 +573,7 @@ def _text(facts: _Facts, intro: str, rows: list[tuple[str, str]], extra: list[st
     if extra:
         lines += ["", *extra]
     lines += [""] + [f"{label}: {url}" for label, url in links]
-    lines += ["", "— Tutorly", ""]
+    lines += ["", f"— {PRODUCT_NAME}", ""]
     return "\n".join(lines)
 
 
@@ -590,5 +591,5 @@ def _html(facts: _Facts, intro: str, rows: list[tuple[str, str]], extra: list[st
         "<!doctype html><html><body style=\"font-family:sans-serif;line-height:1.5\">"
         f"<p>{e(_greeting(facts))}</p><p>{e(intro)}</p>"
         f"<table>{table}</table>{notes}<p>{buttons}</p>"
-        "<p style=\"color:#666\">— Tutorly</p></body></html>"
+        f"<p style=\"color:#666\">— {PRODUCT_NAME}</p></body></html>"
     )

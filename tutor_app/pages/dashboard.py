@@ -10,6 +10,7 @@ from tutor_app.components.layout import link_button, page_layout
 from tutor_app.components.lesson_card import lesson_card
 from tutor_app.components.manage_dialogs import manage_dialogs
 from tutor_app.core import routes
+from tutor_app.core.product import PRODUCT_NAME
 from tutor_app.state.auth import AuthState
 from tutor_app.state.dashboard import DashboardState, LessonCard
 from tutor_app.state.typed import array, page
@@ -78,7 +79,7 @@ def _loading() -> rx.Component:
 
 @page(
     route=routes.DASHBOARD,
-    title="My lessons · Tutorly",
+    title=f"My lessons · {PRODUCT_NAME}",
     on_load=[AuthState.require_login, D.load],
 )
 def dashboard() -> rx.Component:

@@ -11,6 +11,7 @@ import reflex as rx
 from tutor_app.components import style
 from tutor_app.components.layout import page_layout
 from tutor_app.core import routes
+from tutor_app.core.product import PRODUCT_NAME
 from tutor_app.state.auth import AuthState
 from tutor_app.state.dev_checkout import DevCheckoutState
 from tutor_app.state.typed import page
@@ -111,7 +112,7 @@ def _message(title: str, text: str, box_id: str) -> rx.Component:
 
 @page(
     route=routes.DEV_CHECKOUT,
-    title=f"Test checkout · {style.BRAND}",
+    title=f"Test checkout · {PRODUCT_NAME}",
     on_load=[AuthState.load_user, DevCheckoutState.load],
 )
 def dev_checkout() -> rx.Component:

@@ -8,6 +8,7 @@ from tutor_app.components import style
 from tutor_app.components.layout import page_layout
 from tutor_app.components.tutor_card import tutor_card
 from tutor_app.core import routes
+from tutor_app.core.product import PRODUCT_NAME
 from tutor_app.state.auth import AuthState
 from tutor_app.state.directory import DirectoryState
 from tutor_app.state.typed import page
@@ -143,7 +144,7 @@ def _results() -> rx.Component:
 
 @page(
     route=routes.DIRECTORY,
-    title=f"Find a tutor · {style.BRAND}",
+    title=f"Find a tutor · {PRODUCT_NAME}",
     description="Browse tutors by subject, compare rates and book a lesson online.",
     on_load=[AuthState.load_user, DirectoryState.load_directory],
 )

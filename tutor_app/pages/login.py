@@ -10,6 +10,7 @@ from reflex.vars import Var
 from tutor_app.components import style
 from tutor_app.components.layout import page_layout
 from tutor_app.core import routes
+from tutor_app.core.product import PRODUCT_NAME
 from tutor_app.state.auth import LoginState, SignupState
 from tutor_app.state.typed import cond_value, page
 
@@ -139,7 +140,7 @@ def auth_card(
     )
 
 
-@page(route=routes.LOGIN, title="Sign in · Tutorly", on_load=LoginState.on_load)
+@page(route=routes.LOGIN, title=f"Sign in · {PRODUCT_NAME}", on_load=LoginState.on_load)
 def login() -> rx.Component:
     return auth_card(
         title="Sign in",

@@ -7,11 +7,12 @@ import reflex as rx
 from tutor_app.components import style
 from tutor_app.components.layout import link_button, page_layout
 from tutor_app.core import routes
+from tutor_app.core.product import PRODUCT_NAME
 from tutor_app.state.auth import AuthState
 from tutor_app.state.typed import page
 
 
-@page(route="404", title=f"Page not found · {style.BRAND}", on_load=AuthState.load_user)
+@page(route="404", title=f"Page not found · {PRODUCT_NAME}", on_load=AuthState.load_user)
 def not_found() -> rx.Component:
     """Say what happened and offer the directory."""
     return page_layout(

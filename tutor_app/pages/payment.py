@@ -13,6 +13,7 @@ import reflex as rx
 from tutor_app.components import style
 from tutor_app.components.layout import link_button, page_layout
 from tutor_app.core import routes
+from tutor_app.core.product import PRODUCT_NAME
 from tutor_app.state.auth import AuthState
 from tutor_app.state.payment import CONFIRMED, DELAYED, PaymentState
 from tutor_app.state.typed import cond_value, page
@@ -99,7 +100,7 @@ def _confirmed() -> rx.Component:
 
 @page(
     route=routes.PAYMENT_SUCCESS,
-    title="Payment · Tutorly",
+    title=f"Payment · {PRODUCT_NAME}",
     on_load=[AuthState.require_login, P.load_success],
 )
 def payment_success() -> rx.Component:
@@ -135,7 +136,7 @@ def payment_success() -> rx.Component:
 
 @page(
     route=routes.PAYMENT_CANCEL,
-    title="Payment canceled · Tutorly",
+    title=f"Payment canceled · {PRODUCT_NAME}",
     on_load=[AuthState.load_user, P.load_cancel],
 )
 def payment_cancel() -> rx.Component:

@@ -6,6 +6,7 @@ import reflex as rx
 
 from tutor_app.accounts.users import MIN_PASSWORD_LENGTH
 from tutor_app.core import routes
+from tutor_app.core.product import PRODUCT_NAME
 from tutor_app.pages.login import auth_card, labelled_input
 from tutor_app.state.auth import SignupState
 from tutor_app.state.typed import page
@@ -13,7 +14,7 @@ from tutor_app.state.typed import page
 S = SignupState
 
 
-@page(route=routes.SIGNUP, title="Create an account · Tutorly", on_load=SignupState.on_load)
+@page(route=routes.SIGNUP, title=f"Create an account · {PRODUCT_NAME}", on_load=SignupState.on_load)
 def signup() -> rx.Component:
     return auth_card(
         title="Create an account",

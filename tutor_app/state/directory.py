@@ -21,9 +21,9 @@ from reflex.event import EventSpec
 
 from tutor_app.catalog import tutor_catalog
 from tutor_app.catalog.pricing import format_money
-from tutor_app.components.style import BRAND
 from tutor_app.core import db, routes, timefmt
 from tutor_app.core.models import Tutor
+from tutor_app.core.product import PRODUCT_NAME
 from tutor_app.core.timefmt import EN_DASH
 from tutor_app.state.auth import AuthState
 
@@ -262,5 +262,5 @@ class TutorProfileState(AuthState):
     def page_title(self) -> str:
         """The browser tab's title."""
         if self.loaded and not self.found:
-            return f"Tutor not found · {BRAND}"
-        return f"{self.tutor['name'] or 'Tutor'} · {BRAND}"
+            return f"Tutor not found · {PRODUCT_NAME}"
+        return f"{self.tutor['name'] or 'Tutor'} · {PRODUCT_NAME}"
