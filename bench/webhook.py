@@ -71,11 +71,11 @@ def ceiling_app() -> Any:
     from starlette.responses import JSONResponse
     from starlette.routing import Route
 
-    from tutor_app.core import db
+    from tutor_app.core import db as app_db
     from tutor_app.core.ids import new_id
     from tutor_app.core.models import Booking
 
-    engine = db.engine()
+    engine = app_db.engine()
     table = Booking.__table__  # type: ignore[attr-defined]
 
     def insert(session: dict[str, Any]) -> None:

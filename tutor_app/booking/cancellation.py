@@ -25,7 +25,8 @@ from tutor_app.booking.access import NotFound, owned_booking, within_policy
 from tutor_app.booking.refunds import RefundStatus
 from tutor_app.booking.transitions import STUDENT_CANCELED_REASON
 from tutor_app.catalog import pricing
-from tutor_app.core import clock, db
+from tutor_app.core import clock
+from tutor_app.core import db as app_db
 from tutor_app.core.models import Booking, BookingStatus
 from tutor_app.core.product import PRODUCT_NAME
 from tutor_app.core.settings import get_settings
@@ -155,7 +156,7 @@ def cancel_lesson(*, booking_id: str, user_id: str, now: datetime | None = None)
     """
     now = now or clock.now()
     flipped = False
-    with db.write_session() as s:
+    with app_db.write_session() as s:
         booking = owned_booking(s, booking_id=booking_id, user_id=user_id, lock=True)
         if booking.status != BookingStatus.CANCELED:
             reason = _cancelable(booking, now)
@@ -175,7 +176,7 @@ def cancel_lesson(*, booking_id: str, user_id: str, now: datetime | None = None)
     finally:
         if flipped:
             lesson_events.after_booking_canceled(booking_id)
-    with db.session() as s:
+    with app_db.session() as s:
         stored = s.get(Booking, booking_id)
         assert stored is not None  # a booking is never deleted
         decided = _decided_refund(s, stored, attempt)

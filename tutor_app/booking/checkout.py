@@ -31,7 +31,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from tutor_app.catalog import pricing, tutor_catalog
-from tutor_app.core import clock, db, routes
+from tutor_app.core import clock, routes
+from tutor_app.core import db as app_db
 from tutor_app.core.models import HoldStatus, SlotHold, User
 from tutor_app.core.settings import get_settings
 from tutor_app.core.timefmt import format_duration, format_range, to_utc_iso
@@ -160,7 +161,7 @@ def _reserve_with_retry(
             if holds.violated_constraint(exc) != "ex_slot_holds_no_overlap":
                 raise
             log.info("checkout: hold refused by exclusion constraint (attempt %d)", attempt + 1)
-    with db.session() as s:
+    with app_db.session() as s:
         tutor = tutor_catalog.get_tutor(s, tutor_id)
         alternatives = (
             slots.alternatives_for(
@@ -178,7 +179,7 @@ def _reserve(
     now: datetime,
 ) -> _Reservation:
     """The write transaction: release lapsed holds, re-check the slot, insert or reuse a hold."""
-    with db.write_session() as s:
+    with app_db.write_session() as s:
         tutor = tutor_catalog.get_tutor(s, tutor_id)
         if tutor is None:
             raise UnknownTutor("We couldn't find that tutor. Please choose another one.")
@@ -285,13 +286,13 @@ def _open_session(reservation: _Reservation, *, user: User, now: datetime) -> tu
             session_id, url = str(created["id"]), str(created["url"])
     except stripe_gateway.PaymentProviderError as exc:
         if reservation.created:
-            with db.write_session() as s:
+            with app_db.write_session() as s:
                 holds.release(s, hold_id=hold.id, now=now, only_without_session=True)
                 s.commit()
         raise PaymentProviderError(
             "We couldn't reach the payment provider. Nothing was charged; please try again."
         ) from exc
-    with db.write_session() as s:
+    with app_db.write_session() as s:
         holds.attach_session(s, hold_id=hold.id, session_id=session_id, url=url, now=now)
         s.commit()
         stored = s.get(SlotHold, hold.id)

@@ -33,7 +33,8 @@ from sqlmodel import Session, col, select
 from tutor_app.accounts import users
 from tutor_app.booking import checkout, lesson_events, refunds, signals, transitions
 from tutor_app.booking.transitions import SLOT_TAKEN_REASON
-from tutor_app.core import clock, db
+from tutor_app.core import clock
+from tutor_app.core import db as app_db
 from tutor_app.core.ids import new_id
 from tutor_app.core.models import Booking, BookingStatus, SlotHold, SyncStatus, User
 from tutor_app.scheduling import holds
@@ -207,7 +208,7 @@ def record_paid_session(
     # common case pays for no savepoint and no pre-check.
     taken: bool | None = None
     while True:
-        with db.writer_turn(), db.write_session() as s:
+        with app_db.writer_turn(), app_db.write_session() as s:
             if claim is not None and not claim(s):
                 s.rollback()
                 return BookingOutcome.ALREADY_HANDLED

@@ -47,7 +47,8 @@ from sqlmodel import Session, col, select
 
 from tutor_app.booking import checkout, lesson_events, transitions
 from tutor_app.booking.transitions import REFUNDED_IN_STRIPE_REASON, SLOT_TAKEN_REASON
-from tutor_app.core import clock, db
+from tutor_app.core import clock
+from tutor_app.core import db as app_db
 from tutor_app.core.models import Booking, BookingStatus, Refund
 from tutor_app.core.settings import get_settings
 from tutor_app.integrations import stripe_gateway
@@ -170,7 +171,7 @@ def send_pending_refund(
     `claimed` is for the caller that has just written the pending row (it holds the lease).
     """
     lease_now = clock.now()  # the lease runs on the wall clock, whatever `now` the caller uses
-    with db.write_session() as s:
+    with app_db.write_session() as s:
         booking = s.get(Booking, booking_id)
         pending = pending_refund(s, booking_id=booking_id)
         if booking is None or pending is None:
@@ -239,7 +240,7 @@ def _take_lease(s: Session, pending: Refund, now: datetime) -> bool:
 
 def _hand_back_lease(booking_id: str, attempt_started: datetime) -> None:
     """Let the next caller retry at once (only if nobody took the lease over meanwhile)."""
-    with db.write_session() as s:
+    with app_db.write_session() as s:
         s.execute(
             update(Refund)
             .where(
@@ -259,7 +260,7 @@ def record_stripe_refund(
     the booking's confirmed refunded total."""
     for attempt in range(2):
         try:
-            with db.write_session() as s:
+            with app_db.write_session() as s:
                 booking = s.exec(
                     select(Booking).where(Booking.id == booking_id).with_for_update()
                 ).one()
@@ -313,7 +314,7 @@ def refund_taken_slot(*, booking_id: str) -> RefundAttempt:
     REFUND_NEEDED). Owns its transactions and never raises: whatever fails is finished by
     `retry_pending_refunds`, since the CANCELED `slot_taken` booking is the durable record."""
     try:
-        with db.write_session() as s:
+        with app_db.write_session() as s:
             booking = s.get(Booking, booking_id)
             if booking is None:
                 return RefundAttempt(booking_id, RefundStatus.NONE)
@@ -340,7 +341,7 @@ def retry_pending_refunds(*, now: datetime | None = None) -> int:
     died between the booking's commit and the refund). Returns how many refunds went through.
     """
     stale = clock.now() - ATTEMPT_LEASE
-    with db.write_session() as s:
+    with app_db.write_session() as s:
         orphans = s.exec(
             select(Booking).where(
                 Booking.status == BookingStatus.CANCELED,
@@ -392,7 +393,7 @@ def apply_charge_refund(
     amount_refunded = int(charge.get("amount_refunded") or 0)
     fully = bool(charge.get("refunded"))
     canceled = False
-    with db.write_session() as s:
+    with app_db.write_session() as s:
         if claim is not None and not claim(s):
             s.rollback()
             return ChargeRefundOutcome.ALREADY_HANDLED

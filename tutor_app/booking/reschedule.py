@@ -23,7 +23,8 @@ from sqlmodel import Session
 from tutor_app.booking import lesson_events, transitions
 from tutor_app.booking.access import NotFound, owned_booking, within_policy
 from tutor_app.catalog import tutor_catalog
-from tutor_app.core import clock, db
+from tutor_app.core import clock
+from tutor_app.core import db as app_db
 from tutor_app.core.models import Booking, BookingStatus, Tutor
 from tutor_app.core.settings import get_settings
 from tutor_app.scheduling import availability, holds, slots
@@ -143,7 +144,7 @@ def reschedule_lesson(
     new_start = new_start.astimezone(UTC)
     alternatives: list[datetime] = []
     try:
-        with db.write_session() as s:
+        with app_db.write_session() as s:
             booking = owned_booking(s, booking_id=booking_id, user_id=user_id, lock=True)
             _check_movable(booking, now)
             if new_start == booking.start_time:
@@ -177,7 +178,7 @@ def reschedule_lesson(
     except IntegrityError as exc:
         if holds.violated_constraint(exc) != "ex_bookings_no_overlap":
             raise
-        with db.session() as s:
+        with app_db.session() as s:
             booking = owned_booking(s, booking_id=booking_id, user_id=user_id)
             tutor = _bookable_tutor(s, booking)
             alternatives = _alternatives(s, booking, tutor, new_start, now)

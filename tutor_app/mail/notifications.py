@@ -45,7 +45,8 @@ from sqlmodel import Session, col, select
 
 from tutor_app.catalog.pricing import format_money
 from tutor_app.catalog.tutor_catalog import get_tutor
-from tutor_app.core import clock, db, jobs
+from tutor_app.core import clock, jobs
+from tutor_app.core import db as app_db
 from tutor_app.core.ids import new_id
 from tutor_app.core.models import Booking, BookingStatus, Notification, User
 from tutor_app.core.product import PRODUCT_NAME
@@ -135,7 +136,7 @@ def booking_canceled(booking_id: str) -> bool:
 
 def booking_rescheduled(booking_id: str) -> bool:
     """Email the new time (an updated `.ics`); once per reschedule, keyed by the sequence."""
-    with db.session() as session:
+    with app_db.session() as session:
         booking = session.get(Booking, booking_id)
         if booking is None:
             log.warning("notification rescheduled: booking %s not found", booking_id)
@@ -159,7 +160,7 @@ def send_once(*, booking_id: str, kind: str, key: str, now: datetime | None = No
     # after every booking). A claim lost to another sender wastes the rendering, rarely.
     email: Email | None = None
     problem: str | Exception | None = None
-    with db.session() as session:
+    with app_db.session() as session:
         booking = session.get(Booking, booking_id)
         if booking is None:
             log.warning("notification %s: booking %s not found", kind, booking_id)
@@ -190,7 +191,7 @@ def send_due_reminders(now: datetime | None = None) -> int:
     """Send the reminders that are due (see the module docstring); returns how many this call
     sent. Safe to run in several workers at once: each reminder is claimed once."""
     now = now or clock.now()
-    with db.session() as session:
+    with app_db.session() as session:
         bookings = session.exec(
             select(Booking)
             .where(
@@ -242,7 +243,7 @@ def retry_failed(now: datetime | None = None) -> int:
     """
     now = now or clock.now()
     deadline = time.monotonic() + RETRY_TIME_BUDGET_SECONDS
-    with db.session() as session:
+    with app_db.session() as session:
         rows = session.exec(
             select(Notification)
             .where(
@@ -263,7 +264,7 @@ def retry_failed(now: datetime | None = None) -> int:
         if not jobs.acquire_lease(lease, holder, STALE_CLAIM, now=now):
             continue
         try:
-            with db.session() as session:
+            with app_db.session() as session:
                 row = session.get(Notification, notification_id)
                 if row is None or not is_due_for_retry(row, now):
                     continue  # another retrier got there first
@@ -285,7 +286,7 @@ def send_missed(now: datetime | None = None) -> int:
     """
     now = now or clock.now()
     newest, oldest = now - MISSED_GRACE, now - MISSED_WINDOW
-    with db.session() as session:
+    with app_db.session() as session:
         def has_row(kind: str) -> sa.ColumnElement[bool]:
             return sa.exists().where(
                 col(Notification.booking_id) == col(Booking.id), col(Notification.kind) == kind
@@ -350,11 +351,11 @@ def _claim_statement(dialect_name: str) -> Any:
 
 def _claim(*, key: str, booking_id: str, kind: str, now: datetime) -> str | None:
     """Insert the notification row unless the key exists; its id when this call got it."""
-    engine = db.engine()
+    engine = app_db.engine()
     notification_id = new_id()
     values = {"id": notification_id, "dedupe_key": key, "booking_id": booking_id, "kind": kind,
               "created_at": now}
-    with db.writer_turn(), engine.begin() as conn:
+    with app_db.writer_turn(), engine.begin() as conn:
         claimed = conn.execute(_claim_statement(engine.dialect.name), values).scalar_one_or_none()
     return notification_id if claimed == notification_id else None
 
@@ -364,7 +365,7 @@ def _attempt(notification_id: str, *, now: datetime) -> bool:
     skip: str | None = None
     email: Email | None = None
     try:
-        with db.session() as session:
+        with app_db.session() as session:
             row = session.get(Notification, notification_id)
             booking = session.get(Booking, row.booking_id) if row else None
             if row is None or booking is None:
@@ -412,7 +413,7 @@ def _update_statement(columns: tuple[str, ...]) -> Any:
 
 
 def _update(notification_id: str, **values: object) -> None:
-    with db.writer_turn(), db.engine().begin() as conn:
+    with app_db.writer_turn(), app_db.engine().begin() as conn:
         conn.execute(_update_statement(tuple(sorted(values))),
                      {"notification_id": notification_id, **values})
 
@@ -420,7 +421,7 @@ def _update(notification_id: str, **values: object) -> None:
 def _record_failure(notification_id: str, exc: Exception) -> None:
     table = Notification.__table__  # type: ignore[attr-defined]
     error = f"{type(exc).__name__}: {exc}"[:1024]
-    with db.engine().begin() as conn:
+    with app_db.engine().begin() as conn:
         conn.execute(
             sa.update(table)
             .where(table.c.id == notification_id, table.c.sent_at.is_(None))

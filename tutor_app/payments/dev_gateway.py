@@ -28,7 +28,8 @@ import httpx
 
 from tutor_app.booking import checkout
 from tutor_app.catalog import tutor_catalog
-from tutor_app.core import clock, db
+from tutor_app.core import clock
+from tutor_app.core import db as app_db
 from tutor_app.core.models import HoldStatus, SlotHold, User
 from tutor_app.core.settings import get_settings
 from tutor_app.scheduling import holds
@@ -90,7 +91,7 @@ def load_dev_checkout(session_id: str, *, now: datetime | None = None) -> DevChe
     if not get_settings().dev_payments or not is_dev_session(session_id):
         return None
     now = now or clock.now()
-    with db.session() as s:
+    with app_db.session() as s:
         hold = holds.find_by_session(s, session_id=session_id)
         if hold is None:
             return None
@@ -171,7 +172,7 @@ def build_completed_event(session: dict[str, Any]) -> dict[str, Any]:
 
 
 def _load_for_payment(session_id: str) -> tuple[SlotHold, User] | None:
-    with db.session() as s:
+    with app_db.session() as s:
         hold = holds.find_by_session(s, session_id=session_id)
         if hold is None:
             return None

@@ -35,7 +35,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from tutor_app.booking import recording, refunds
-from tutor_app.core import clock, db
+from tutor_app.core import clock
+from tutor_app.core import db as app_db
 from tutor_app.core.models import StripeEvent
 from tutor_app.integrations import stripe_gateway
 from tutor_app.scheduling import holds
@@ -90,7 +91,7 @@ def _claimer(event_id: str, event_type: str, object_id: str | None) -> Callable[
 
 
 def _already_handled(event_id: str) -> bool:
-    with db.session() as s:
+    with app_db.session() as s:
         return s.get(StripeEvent, event_id) is not None
 
 
@@ -149,7 +150,7 @@ def handle_charge_refunded(
 
 def _booking_paid_by(payment_intent: str) -> str | None:
     """The id of the booking this payment made, booking its Checkout Session first if needed."""
-    with db.session() as s:
+    with app_db.session() as s:
         found = recording.booking_for_payment_intent(s, payment_intent=payment_intent)
         if found is not None:
             return found.id
@@ -157,7 +158,7 @@ def _booking_paid_by(payment_intent: str) -> str | None:
     if session is None:
         return None
     outcome = recording.record_paid_session(session, source="charge.refunded")
-    with db.session() as s:
+    with app_db.session() as s:
         booked = recording.booking_for_session(s, session_id=str(session["id"]))
     log.info("charge.refunded for %s booked its session first: %s", payment_intent, outcome)
     return booked.id if booked else None
@@ -178,7 +179,7 @@ def _with_claim(
     result: str,
 ) -> str:
     """Record the event and apply `effect` to its session in one write transaction."""
-    with db.write_session() as s:
+    with app_db.write_session() as s:
         if not claim(s):
             s.rollback()
             return DUPLICATE_EVENT

@@ -13,13 +13,14 @@ import reflex as rx
 from reflex.event import EventSpec
 
 from tutor_app.booking import resume
-from tutor_app.core import db, timefmt
+from tutor_app.core import db as app_db
+from tutor_app.core import timefmt
 from tutor_app.state.auth import AuthState
 from tutor_app.state.viewer_zone import ViewerZoneMixin
 
 
 def _open_checkout(user_id: str) -> resume.OpenCheckout | None:
-    with db.session() as s:
+    with app_db.session() as s:
         return resume.open_checkout(s, user_id=user_id)
 
 
