@@ -33,9 +33,9 @@ def alembic_config(url: str | None = None) -> Config:
 def migrate_and_seed() -> None:
     """Bring the schema to head and the tutor table in line with the catalog."""
     command.upgrade(alembic_config(get_settings().database_url), "head")
-    with app_db.session() as session:
-        result = seed_catalog(session)
-        session.commit()
+    with app_db.session() as db:
+        result = seed_catalog(db)
+        db.commit()
     log.info("catalog: %d added, %d updated, %d hidden", result.added, result.updated,
              result.deactivated)
 
@@ -65,9 +65,9 @@ def main(argv: list[str] | None = None) -> int:
         migrate_and_seed()
     elif args.command == "grant-role":
         try:
-            with app_db.session() as session:
-                user = grant_role(session, email=args.email, role=args.role, tutor_id=args.tutor)
-                session.commit()
+            with app_db.session() as db:
+                user = grant_role(db, email=args.email, role=args.role, tutor_id=args.tutor)
+                db.commit()
         except RoleError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2

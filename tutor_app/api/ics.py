@@ -29,9 +29,9 @@ def booking_calendar(request: Request) -> Response:
     try:
         if user is None:
             raise NotFound(booking_id)  # signed out looks like any booking that is not yours
-        with app_db.session() as session:
-            booking = owned_booking(session, booking_id=booking_id, user_id=user.id)
-            tutor = get_tutor(session, booking.tutor_id, include_inactive=True)
+        with app_db.session() as db:
+            booking = owned_booking(db, booking_id=booking_id, user_id=user.id)
+            tutor = get_tutor(db, booking.tutor_id, include_inactive=True)
             content = lesson_calendar(
                 booking,
                 tutor.name if tutor else FALLBACK_TUTOR_NAME,

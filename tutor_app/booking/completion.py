@@ -24,9 +24,9 @@ def complete_past_lessons(*, now: datetime | None = None) -> int:
     Owns its transaction.
     """
     now = now or clock.now()
-    with app_db.write_session() as s:
-        result = s.execute(transitions.complete_ended(now))
-        s.commit()
+    with app_db.write_session() as db:
+        result = db.execute(transitions.complete_ended(now))
+        db.commit()
     count = int(result.rowcount or 0)  # type: ignore[attr-defined]
     if count:
         log.info("lesson completion: %d lessons completed", count)

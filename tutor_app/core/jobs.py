@@ -121,8 +121,8 @@ def release_lease(name: str, holder: str) -> bool:
 def lease_holder(name: str, *, now: datetime | None = None) -> str | None:
     """Who holds the lease `name` now (None when free or expired): for status pages."""
     now = now or clock.now()
-    with app_db.session() as session:
-        row = session.get(JobLease, name)
+    with app_db.session() as db:
+        row = db.get(JobLease, name)
         if row is None or row.expires_at <= now:
             return None
         return row.holder

@@ -79,10 +79,10 @@ def reconcile(now: datetime | None = None, lookback: timedelta = LOOKBACK) -> Re
     paid = [s for s in sessions if s.get("payment_status") == "paid" and s.get("id")]
     ids = [str(s["id"]) for s in paid]
     known: set[str] = set()
-    with app_db.session() as s:
+    with app_db.session() as db:
         for start in range(0, len(ids), 500):  # bounded IN lists
             chunk = ids[start : start + 500]
-            known.update(s.exec(
+            known.update(db.exec(
                 select(Booking.stripe_checkout_session_id).where(
                     col(Booking.stripe_checkout_session_id).in_(chunk)
                 )

@@ -85,29 +85,29 @@ def _int(value: str | None) -> int:
 
 
 def _read_tutors() -> list[TutorCard]:
-    with app_db.session() as s:
-        return [tutor_card(t) for t in tutor_catalog.list_tutors(s)]
+    with app_db.session() as db:
+        return [tutor_card(t) for t in tutor_catalog.list_tutors(db)]
 
 
 def _read_tutor(tutor_id: str) -> Tutor | None:
-    with app_db.session() as s:
-        return tutor_catalog.get_tutor(s, tutor_id)
+    with app_db.session() as db:
+        return tutor_catalog.get_tutor(db, tutor_id)
 
 
 def _read_free_starts(tutor_id: str, duration: int, user_id: str | None) -> list[str]:
     """The free starts as UTC ISO strings (blocking: it may wait on Google freebusy)."""
-    with app_db.session() as s:
+    with app_db.session() as db:
         starts = slots.free_slots_for(
-            s, tutor_id=tutor_id, duration_minutes=duration, for_user_id=user_id
+            db, tutor_id=tutor_id, duration_minutes=duration, for_user_id=user_id
         )
     return [timefmt.to_utc_iso(t) for t in starts]
 
 
 def _check_slot(tutor_id: str, start: datetime, duration: int, user_id: str) -> None:
     """`slots.check_slot` in its own db session (blocking); raises SlotTaken or SlotNotOffered."""
-    with app_db.session() as s:
+    with app_db.session() as db:
         slots.check_slot(
-            s, tutor_id=tutor_id, start=start, duration_minutes=duration, user_id=user_id
+            db, tutor_id=tutor_id, start=start, duration_minutes=duration, user_id=user_id
         )
 
 

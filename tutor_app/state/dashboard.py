@@ -90,8 +90,8 @@ def lesson_card(view: lessons.LessonView, tz: str, *, upcoming: bool = False) ->
 
 
 def _read_lessons(user_id: str) -> tuple[list[lessons.LessonView], list[lessons.LessonView]]:
-    with app_db.session() as s:
-        return lessons.dashboard_lessons(s, user_id=user_id)
+    with app_db.session() as db:
+        return lessons.dashboard_lessons(db, user_id=user_id)
 
 
 class DashboardState(ViewerZoneMixin, AuthState):

@@ -137,13 +137,13 @@ def tutor_id_from_path(path: str) -> str:
 
 
 def _read_catalog() -> tuple[list[Tutor], list[str]]:
-    with app_db.session() as s:
-        return list(tutor_catalog.list_tutors(s)), tutor_catalog.all_subjects(s)
+    with app_db.session() as db:
+        return list(tutor_catalog.list_tutors(db)), tutor_catalog.all_subjects(db)
 
 
 def _read_tutor(tutor_id: str) -> Tutor | None:
-    with app_db.session() as s:
-        return tutor_catalog.get_tutor(s, tutor_id)
+    with app_db.session() as db:
+        return tutor_catalog.get_tutor(db, tutor_id)
 
 
 class DirectoryState(AuthState):

@@ -35,8 +35,8 @@ PROCESSING, CONFIRMED, DELAYED = "processing", "confirmed", "delayed"
 
 
 def _lookup(session_id: str, user_id: str) -> lessons.LessonView | None:
-    with app_db.session() as s:
-        return lessons.lesson_for_checkout_session(s, session_id=session_id, user_id=user_id)
+    with app_db.session() as db:
+        return lessons.lesson_for_checkout_session(db, session_id=session_id, user_id=user_id)
 
 
 async def wait_for_lesson(

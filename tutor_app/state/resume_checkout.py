@@ -20,8 +20,8 @@ from tutor_app.state.viewer_zone import ViewerZoneMixin
 
 
 def _open_checkout(user_id: str) -> resume.OpenCheckout | None:
-    with app_db.session() as s:
-        return resume.open_checkout(s, user_id=user_id)
+    with app_db.session() as db:
+        return resume.open_checkout(db, user_id=user_id)
 
 
 class ResumeCheckoutState(ViewerZoneMixin, AuthState):
