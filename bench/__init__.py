@@ -120,9 +120,9 @@ def fresh_database(backend: str) -> Iterator[str]:
         command.upgrade(alembic_config(url), "head")
         engine = app_db.build_engine(url)
         try:
-            with Session(engine) as session:
-                seed_catalog(session)
-                session.commit()
+            with Session(engine) as db:
+                seed_catalog(db)
+                db.commit()
         finally:
             engine.dispose()
 

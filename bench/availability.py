@@ -76,21 +76,21 @@ def bench_db(report: Report, backend: str) -> None:
         engine = app_db.build_engine(url)
         app_db.use_engine(engine)  # what the services' own db sessions open, as in the app
         try:
-            with Session(engine) as session:
+            with Session(engine) as db:
                 for i, start in enumerate(_booking_starts()):
-                    session.add(Booking(
+                    db.add(Booking(
                         tutor_id=TUTOR_ID, start_time=start,
                         end_time=start + timedelta(minutes=30),
                         status=BookingStatus.SCHEDULED, price_cents=2500, currency="gbp",
                         stripe_checkout_session_id=f"cs_bench_{i:05d}",
                     ))
-                session.commit()
+                db.commit()
 
             def run() -> list[datetime]:
                 # The wizard's read: a db session of the app's own per page event.
-                with app_db.session() as session:
+                with app_db.session() as db:
                     return slot_service.free_slots_for(
-                        session, tutor_id=TUTOR_ID, duration_minutes=60, now=NOW
+                        db, tutor_id=TUTOR_ID, duration_minutes=60, now=NOW
                     )
 
             started = time.perf_counter()

@@ -71,11 +71,11 @@ def ceiling_app() -> Any:
     from starlette.responses import JSONResponse
     from starlette.routing import Route
 
-    from tutor_app.core import db
+    from tutor_app.core import db as app_db
     from tutor_app.core.ids import new_id
     from tutor_app.core.models import Booking
 
-    engine = db.engine()
+    engine = app_db.engine()
     table = Booking.__table__  # type: ignore[attr-defined]
 
     def insert(session: dict[str, Any]) -> None:
@@ -166,10 +166,10 @@ def arrange(database_url: str, count: int) -> Arranged:
     engine = app_db.build_engine(database_url)
     first = (datetime.now(UTC) + timedelta(days=2)).replace(minute=0, second=0, microsecond=0)
     try:
-        with Session(engine) as session:
+        with Session(engine) as db:
             user = User(email="bench-student@example.test", name="Bench Student")
-            session.add(user)
-            session.flush()
+            db.add(user)
+            db.flush()
             holds = []
             for i in range(count):
                 start = first + i * LESSON
@@ -178,9 +178,9 @@ def arrange(database_url: str, count: int) -> Arranged:
                     expires_at=datetime.now(UTC) + timedelta(hours=2), price_cents=2500,
                     currency="gbp", checkout_session_id=f"cs_test_bench{i:06d}",
                 )
-                session.add(hold)
+                db.add(hold)
                 holds.append(hold)
-            session.commit()
+            db.commit()
             return Arranged(user.id, user.email, [(h.id, h.start_time) for h in holds])
     finally:
         engine.dispose()

@@ -12,7 +12,7 @@ from alembic.config import Config
 from tutor_app import wiring
 from tutor_app.accounts.users import RoleError, grant_role
 from tutor_app.catalog.tutor_catalog import seed_catalog
-from tutor_app.core import db
+from tutor_app.core import db as app_db
 from tutor_app.core.jobs import run_job as run_one_job
 from tutor_app.core.settings import PROJECT_ROOT, SettingsError, get_settings
 from tutor_app.payments.reconcile import reconcile_command
@@ -33,9 +33,9 @@ def alembic_config(url: str | None = None) -> Config:
 def migrate_and_seed() -> None:
     """Bring the schema to head and the tutor table in line with the catalog."""
     command.upgrade(alembic_config(get_settings().database_url), "head")
-    with db.session() as session:
-        result = seed_catalog(session)
-        session.commit()
+    with app_db.session() as db:
+        result = seed_catalog(db)
+        db.commit()
     log.info("catalog: %d added, %d updated, %d hidden", result.added, result.updated,
              result.deactivated)
 
@@ -65,9 +65,9 @@ def main(argv: list[str] | None = None) -> int:
         migrate_and_seed()
     elif args.command == "grant-role":
         try:
-            with db.session() as session:
-                user = grant_role(session, email=args.email, role=args.role, tutor_id=args.tutor)
-                session.commit()
+            with app_db.session() as db:
+                user = grant_role(db, email=args.email, role=args.role, tutor_id=args.tutor)
+                db.commit()
         except RoleError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2

@@ -20,7 +20,7 @@ from tests.fakes.server import ThreadedServer
 from tutor_app.accounts import sign_in_sessions, users
 from tutor_app.api.auth import OIDC_CANCELLED, OIDC_FAILED, TICKET_EXPIRED
 from tutor_app.core import clock
-from tutor_app.core.models import AuthSession, OAuthIdentity, OAuthState, User
+from tutor_app.core.models import OAuthIdentity, OAuthState, SignInSession, User
 
 PASSWORD = "correct horse battery"
 
@@ -110,7 +110,7 @@ def test_cookie_is_secure_when_the_app_is_served_over_https(
 def test_only_the_hash_of_the_token_is_stored(client: httpx.Client, session: Session) -> None:
     token = _set_cookie(_signup(client))["value"]
 
-    stored = session.exec(select(AuthSession.token_hash)).all()
+    stored = session.exec(select(SignInSession.token_hash)).all()
     assert stored == [sign_in_sessions.hash_token(token)]
     assert token not in stored
 
@@ -388,7 +388,7 @@ def test_login_route_drops_a_foreign_next(
 def _assert_refused(callback: httpx.Response, session: Session, message: str = OIDC_FAILED) -> None:
     assert _login_error(callback) == message
     assert _no_session_cookie(callback)
-    assert session.exec(select(AuthSession)).all() == []
+    assert session.exec(select(SignInSession)).all() == []
     assert session.exec(select(User)).all() == []
 
 
@@ -405,13 +405,13 @@ def test_callback_replayed_is_refused(
 ) -> None:
     callback_url = _through_provider(_start(client))
     assert client.get(callback_url).status_code == 303
-    session.exec(select(AuthSession)).one()
+    session.exec(select(SignInSession)).one()
 
     again = client.get(callback_url)
 
     assert _login_error(again) == OIDC_FAILED
     assert _no_session_cookie(again)
-    assert len(session.exec(select(AuthSession)).all()) == 1
+    assert len(session.exec(select(SignInSession)).all()) == 1
 
 
 def test_callback_with_an_expired_state_is_refused(

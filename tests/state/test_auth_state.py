@@ -23,7 +23,7 @@ from sqlmodel import Session, select
 
 from tests.state.handlers import run
 from tutor_app.accounts import sign_in_sessions, users
-from tutor_app.core.models import AuthSession, User
+from tutor_app.core.models import SignInSession, User
 from tutor_app.core.settings import Settings
 from tutor_app.state.auth import (
     GENERIC_SIGN_IN_ERROR,
@@ -215,7 +215,7 @@ def test_login_submit_with_a_wrong_password_shows_it_by_the_field(session: Sessi
     assert spec is None
     assert state.password_error == "Wrong email or password"
     assert state.email == "ann@example.com"
-    assert session.exec(select(AuthSession)).all() == []
+    assert session.exec(select(SignInSession)).all() == []
 
 
 def test_login_submit_with_a_bad_email_shows_it_by_the_field(database: sa.Engine) -> None:

@@ -24,7 +24,7 @@ from tutor_app.accounts.sign_in_sessions import (
     user_for_token,
 )
 from tutor_app.core import clock
-from tutor_app.core.models import AuthSession, User
+from tutor_app.core.models import SignInSession, User
 from tutor_app.core.settings import Settings
 
 
@@ -47,7 +47,7 @@ def test_only_the_sha256_of_the_token_is_stored(session: Session, user: User) ->
     token = create_session(session, user_id=user.id)
     session.commit()
 
-    row = session.exec(select(AuthSession)).one()
+    row = session.exec(select(SignInSession)).one()
     assert row.token_hash == sign_in_sessions.hash_token(token)
     assert len(row.token_hash) == 64
     assert row.token_hash != token
@@ -77,7 +77,7 @@ def test_a_new_session_clears_the_users_expired_rows(session: Session, user: Use
     token = create_session(session, user_id=user.id)
     session.commit()
 
-    rows = session.exec(select(AuthSession)).all()
+    rows = session.exec(select(SignInSession)).all()
     assert [r.token_hash for r in rows] == [sign_in_sessions.hash_token(token)]
 
 
@@ -120,7 +120,7 @@ def test_a_handoff_ticket_becomes_a_new_thirty_day_session_once(
     later = now + SESSION_LIFETIME - timedelta(minutes=1)
     assert user_for_token(session, token, now=later) is not None
     assert redeem_handoff(session, ticket=ticket) is None  # single use
-    assert len(session.exec(select(AuthSession)).all()) == 1  # swapped in place
+    assert len(session.exec(select(SignInSession)).all()) == 1  # swapped in place
 
 
 def test_a_handoff_ticket_expires_after_sixty_seconds(session: Session, user: User) -> None:

@@ -23,7 +23,7 @@ from sqlmodel import Session, col, select
 
 from tutor_app.core import clock
 from tutor_app.core import db as app_db
-from tutor_app.core.models import AuthSession, User
+from tutor_app.core.models import SignInSession, User
 from tutor_app.core.settings import get_settings
 
 SESSION_COOKIE = "tutor_session"
@@ -41,7 +41,7 @@ def new_token() -> str:
     return secrets.token_urlsafe(32)
 
 
-def _is_handoff(row: AuthSession) -> bool:
+def _is_handoff(row: SignInSession) -> bool:
     return row.expires_at - row.created_at <= HANDOFF_LIFETIME
 
 
@@ -52,13 +52,13 @@ def create_session(db: Session, *, user_id: str, now: datetime | None = None) ->
     """
     now = now or clock.now()
     db.execute(
-        sa.delete(AuthSession)
-        .where(col(AuthSession.user_id) == user_id, col(AuthSession.expires_at) <= now)
+        sa.delete(SignInSession)
+        .where(col(SignInSession.user_id) == user_id, col(SignInSession.expires_at) <= now)
         .execution_options(synchronize_session=False)
     )
     token = new_token()
     db.add(
-        AuthSession(
+        SignInSession(
             token_hash=hash_token(token), user_id=user_id, created_at=now,
             expires_at=now + SESSION_LIFETIME,
         )
@@ -73,7 +73,7 @@ def create_handoff(db: Session, *, user_id: str, now: datetime | None = None) ->
     now = now or clock.now()
     ticket = new_token()
     db.add(
-        AuthSession(
+        SignInSession(
             token_hash=hash_token(ticket), user_id=user_id, created_at=now,
             expires_at=now + HANDOFF_LIFETIME,
         )
@@ -94,17 +94,17 @@ def redeem_handoff(
         return None
     now = now or clock.now()
     row = db.exec(
-        select(AuthSession).where(col(AuthSession.token_hash) == hash_token(ticket))
+        select(SignInSession).where(col(SignInSession.token_hash) == hash_token(ticket))
     ).first()
     if row is None or row.revoked_at is not None or row.expires_at <= now or not _is_handoff(row):
         return None
     token = new_token()
     result = db.execute(
-        sa.update(AuthSession)
+        sa.update(SignInSession)
         .where(
-            col(AuthSession.id) == row.id,
-            col(AuthSession.token_hash) == hash_token(ticket),
-            col(AuthSession.revoked_at).is_(None),
+            col(SignInSession.id) == row.id,
+            col(SignInSession.token_hash) == hash_token(ticket),
+            col(SignInSession.revoked_at).is_(None),
         )
         .values(token_hash=hash_token(token), created_at=now, expires_at=now + SESSION_LIFETIME)
         .execution_options(synchronize_session=False)
@@ -123,7 +123,7 @@ def user_for_token(db: Session, token: str | None, *, now: datetime | None = Non
         return None
     now = now or clock.now()
     row = db.exec(
-        select(AuthSession).where(col(AuthSession.token_hash) == hash_token(token))
+        select(SignInSession).where(col(SignInSession.token_hash) == hash_token(token))
     ).first()
     if row is None or row.revoked_at is not None or row.expires_at <= now or _is_handoff(row):
         return None
@@ -135,7 +135,7 @@ def revoke_session(db: Session, *, token: str | None, now: datetime | None = Non
     if not token:
         return False
     row = db.exec(
-        select(AuthSession).where(col(AuthSession.token_hash) == hash_token(token))
+        select(SignInSession).where(col(SignInSession.token_hash) == hash_token(token))
     ).first()
     if row is None or row.revoked_at is not None:
         return False

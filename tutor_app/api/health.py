@@ -10,14 +10,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from tutor_app.core import db
+from tutor_app.core import db as app_db
 
 log = logging.getLogger(__name__)
 
 
 def health(_request: Request) -> JSONResponse:
     try:
-        with db.engine().connect() as conn:
+        with app_db.engine().connect() as conn:
             conn.execute(text("SELECT 1"))
     except SQLAlchemyError as exc:
         log.warning("health check: database unreachable (%s)", type(exc).__name__)

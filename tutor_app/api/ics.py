@@ -17,7 +17,7 @@ from tutor_app.api.deps import current_user
 from tutor_app.api.errors import MAPPED_ERRORS, error_response
 from tutor_app.booking.access import NotFound, owned_booking
 from tutor_app.catalog.tutor_catalog import get_tutor
-from tutor_app.core import db
+from tutor_app.core import db as app_db
 from tutor_app.mail.ics import lesson_calendar
 from tutor_app.mail.notifications import FALLBACK_TUTOR_NAME
 
@@ -29,9 +29,9 @@ def booking_calendar(request: Request) -> Response:
     try:
         if user is None:
             raise NotFound(booking_id)  # signed out looks like any booking that is not yours
-        with db.session() as session:
-            booking = owned_booking(session, booking_id=booking_id, user_id=user.id)
-            tutor = get_tutor(session, booking.tutor_id, include_inactive=True)
+        with app_db.session() as db:
+            booking = owned_booking(db, booking_id=booking_id, user_id=user.id)
+            tutor = get_tutor(db, booking.tutor_id, include_inactive=True)
             content = lesson_calendar(
                 booking,
                 tutor.name if tutor else FALLBACK_TUTOR_NAME,

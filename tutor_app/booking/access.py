@@ -29,7 +29,7 @@ def owned_booking(db: Session, *, booking_id: str, user_id: str, lock: bool = Fa
     """The user's booking by id, else NotFound; `lock` takes the row lock for the transaction.
 
     The lock is `SELECT ... FOR UPDATE` on PostgreSQL; SQLite has no row locks, and its callers
-    run inside `db.write_session()` (BEGIN IMMEDIATE), which already serializes every writer.
+    run inside `app_db.write_session()` (BEGIN IMMEDIATE), which already serializes every writer.
     """
     if not booking_id or not user_id:
         raise NotFound(booking_id)

@@ -25,7 +25,8 @@ from tutor_app.booking.access import NotFound, owned_booking, within_policy
 from tutor_app.booking.refunds import RefundStatus
 from tutor_app.booking.transitions import STUDENT_CANCELED_REASON
 from tutor_app.catalog import pricing
-from tutor_app.core import clock, db
+from tutor_app.core import clock
+from tutor_app.core import db as app_db
 from tutor_app.core.models import Booking, BookingStatus
 from tutor_app.core.product import PRODUCT_NAME
 from tutor_app.core.settings import get_settings
@@ -155,19 +156,19 @@ def cancel_lesson(*, booking_id: str, user_id: str, now: datetime | None = None)
     """
     now = now or clock.now()
     flipped = False
-    with db.write_session() as s:
-        booking = owned_booking(s, booking_id=booking_id, user_id=user_id, lock=True)
+    with app_db.write_session() as db:
+        booking = owned_booking(db, booking_id=booking_id, user_id=user_id, lock=True)
         if booking.status != BookingStatus.CANCELED:
             reason = _cancelable(booking, now)
             if reason is not None:
                 raise CannotCancel(reason)
             refund = policy_refund_cents(booking, now)
             transitions.cancel(booking, reason=STUDENT_CANCELED_REASON, now=now)
-            s.add(booking)
+            db.add(booking)
             refunds.owe_refund(
-                s, booking=booking, amount_cents=refund, reason=STUDENT_CANCELED_REASON
+                db, booking=booking, amount_cents=refund, reason=STUDENT_CANCELED_REASON
             )
-            s.commit()
+            db.commit()
             flipped = True
             log.info("booking %s canceled by its student; refund owed %d", booking_id, refund)
     try:
@@ -175,10 +176,10 @@ def cancel_lesson(*, booking_id: str, user_id: str, now: datetime | None = None)
     finally:
         if flipped:
             lesson_events.after_booking_canceled(booking_id)
-    with db.session() as s:
-        stored = s.get(Booking, booking_id)
+    with app_db.session() as db:
+        stored = db.get(Booking, booking_id)
         assert stored is not None  # a booking is never deleted
-        decided = _decided_refund(s, stored, attempt)
+        decided = _decided_refund(db, stored, attempt)
     return CancelResult(
         booking_id=booking_id,
         status=stored.status,
@@ -190,9 +191,9 @@ def cancel_lesson(*, booking_id: str, user_id: str, now: datetime | None = None)
     )
 
 
-def _decided_refund(s: Session, booking: Booking, attempt: refunds.RefundAttempt) -> int:
+def _decided_refund(db: Session, booking: Booking, attempt: refunds.RefundAttempt) -> int:
     if attempt.status in (RefundStatus.PENDING, RefundStatus.IN_PROGRESS):
-        pending = refunds.pending_refund(s, booking_id=booking.id)
+        pending = refunds.pending_refund(db, booking_id=booking.id)
         return pending.amount_cents if pending is not None else attempt.amount_cents
     return booking.refunded_cents
 

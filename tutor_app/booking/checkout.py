@@ -31,7 +31,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from tutor_app.catalog import pricing, tutor_catalog
-from tutor_app.core import clock, db, routes
+from tutor_app.core import clock, routes
+from tutor_app.core import db as app_db
 from tutor_app.core.models import HoldStatus, SlotHold, User
 from tutor_app.core.settings import get_settings
 from tutor_app.core.timefmt import format_duration, format_range, to_utc_iso
@@ -160,11 +161,11 @@ def _reserve_with_retry(
             if holds.violated_constraint(exc) != "ex_slot_holds_no_overlap":
                 raise
             log.info("checkout: hold refused by exclusion constraint (attempt %d)", attempt + 1)
-    with db.session() as s:
-        tutor = tutor_catalog.get_tutor(s, tutor_id)
+    with app_db.session() as db:
+        tutor = tutor_catalog.get_tutor(db, tutor_id)
         alternatives = (
             slots.alternatives_for(
-                s, tutor=tutor, start=start, duration_minutes=duration_minutes, now=now,
+                db, tutor=tutor, start=start, duration_minutes=duration_minutes, now=now,
                 for_user_id=user.id,
             )
             if tutor is not None
@@ -178,8 +179,8 @@ def _reserve(
     now: datetime,
 ) -> _Reservation:
     """The write transaction: release lapsed holds, re-check the slot, insert or reuse a hold."""
-    with db.write_session() as s:
-        tutor = tutor_catalog.get_tutor(s, tutor_id)
+    with app_db.write_session() as db:
+        tutor = tutor_catalog.get_tutor(db, tutor_id)
         if tutor is None:
             raise UnknownTutor("We couldn't find that tutor. Please choose another one.")
         try:
@@ -191,17 +192,17 @@ def _reserve(
             allowed = ", ".join(map(str, pricing.ALLOWED_DURATIONS))
             raise InvalidLesson(f"Lessons are {allowed} minutes long.") from exc
         end = start + timedelta(minutes=duration_minutes)
-        holds.release_lapsed(s, tutor_id=tutor.id, now=now)
+        holds.release_lapsed(db, tutor_id=tutor.id, now=now)
 
         resumable, replaced = _own_holds(
-            s, user_id=user.id, tutor_id=tutor.id, start=start, end=end, quote=quote, now=now
+            db, user_id=user.id, tutor_id=tutor.id, start=start, end=end, quote=quote, now=now
         )
         if resumable is not None:
-            s.commit()
+            db.commit()
             return _Reservation(resumable, tutor.name, tutor.timezone, quote, False, replaced)
 
         try:
-            slots.check_slot(s, tutor_id=tutor.id, start=start,
+            slots.check_slot(db, tutor_id=tutor.id, start=start,
                              duration_minutes=duration_minutes, user_id=user.id, now=now)
         except slots.SlotNotOffered as exc:
             raise InvalidLesson(
@@ -215,15 +216,15 @@ def _reserve(
             price_cents=quote.total_cents, currency=quote.currency, note=note,
             created_at=now, updated_at=now,
         )
-        s.add(hold)
-        s.flush()  # on PostgreSQL the exclusion constraint answers here
-        s.commit()
+        db.add(hold)
+        db.flush()  # on PostgreSQL the exclusion constraint answers here
+        db.commit()
         log.info("checkout: hold %s for tutor %s user %s", hold.id, tutor.id, user.id)
         return _Reservation(hold, tutor.name, tutor.timezone, quote, True, replaced)
 
 
 def _own_holds(
-    s: Session,
+    db: Session,
     *,
     user_id: str,
     tutor_id: str,
@@ -241,7 +242,7 @@ def _own_holds(
     changed their mind, and PostgreSQL would refuse the new hold next to them); their session
     ids are returned so those sessions can be expired at Stripe.
     """
-    mine = s.exec(
+    mine = db.exec(
         select(SlotHold).where(
             SlotHold.user_id == user_id,
             SlotHold.tutor_id == tutor_id,
@@ -263,10 +264,10 @@ def _own_holds(
         if same_slot and resumable is None and hold.expires_at > now + MIN_RESUME_REMAINING:
             resumable = hold
             continue
-        holds.release(s, hold_id=hold.id, now=now)
+        holds.release(db, hold_id=hold.id, now=now)
         if hold.checkout_session_id:
             replaced.append(hold.checkout_session_id)
-    s.flush()
+    db.flush()
     return resumable, tuple(replaced)
 
 
@@ -285,16 +286,16 @@ def _open_session(reservation: _Reservation, *, user: User, now: datetime) -> tu
             session_id, url = str(created["id"]), str(created["url"])
     except stripe_gateway.PaymentProviderError as exc:
         if reservation.created:
-            with db.write_session() as s:
-                holds.release(s, hold_id=hold.id, now=now, only_without_session=True)
-                s.commit()
+            with app_db.write_session() as db:
+                holds.release(db, hold_id=hold.id, now=now, only_without_session=True)
+                db.commit()
         raise PaymentProviderError(
             "We couldn't reach the payment provider. Nothing was charged; please try again."
         ) from exc
-    with db.write_session() as s:
-        holds.attach_session(s, hold_id=hold.id, session_id=session_id, url=url, now=now)
-        s.commit()
-        stored = s.get(SlotHold, hold.id)
+    with app_db.write_session() as db:
+        holds.attach_session(db, hold_id=hold.id, session_id=session_id, url=url, now=now)
+        db.commit()
+        stored = db.get(SlotHold, hold.id)
     if stored is not None and stored.checkout_session_id and stored.checkout_url:
         session_id, url = stored.checkout_session_id, stored.checkout_url
     log.info("checkout: session %s for hold %s", session_id, hold.id)

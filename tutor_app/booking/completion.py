@@ -12,7 +12,8 @@ import logging
 from datetime import datetime
 
 from tutor_app.booking import transitions
-from tutor_app.core import clock, db
+from tutor_app.core import clock
+from tutor_app.core import db as app_db
 
 log = logging.getLogger(__name__)
 
@@ -23,9 +24,9 @@ def complete_past_lessons(*, now: datetime | None = None) -> int:
     Owns its transaction.
     """
     now = now or clock.now()
-    with db.write_session() as s:
-        result = s.execute(transitions.complete_ended(now))
-        s.commit()
+    with app_db.write_session() as db:
+        result = db.execute(transitions.complete_ended(now))
+        db.commit()
     count = int(result.rowcount or 0)  # type: ignore[attr-defined]
     if count:
         log.info("lesson completion: %d lessons completed", count)

@@ -33,7 +33,8 @@ from sqlmodel import Session, col, select
 from tutor_app.accounts import users
 from tutor_app.booking import checkout, lesson_events, refunds, signals, transitions
 from tutor_app.booking.transitions import SLOT_TAKEN_REASON
-from tutor_app.core import clock, db
+from tutor_app.core import clock
+from tutor_app.core import db as app_db
 from tutor_app.core.ids import new_id
 from tutor_app.core.models import Booking, BookingStatus, SlotHold, SyncStatus, User
 from tutor_app.scheduling import holds
@@ -160,16 +161,16 @@ def parse_paid_session(session: Mapping[str, Any]) -> PaidLesson:
     )
 
 
-def booking_for_session(db_session: Session, *, session_id: str) -> Booking | None:
+def booking_for_session(db: Session, *, session_id: str) -> Booking | None:
     """The booking made from a checkout session, if any."""
-    return db_session.exec(
+    return db.exec(
         select(Booking).where(Booking.stripe_checkout_session_id == session_id)
     ).first()
 
 
-def booking_for_payment_intent(db_session: Session, *, payment_intent: str) -> Booking | None:
+def booking_for_payment_intent(db: Session, *, payment_intent: str) -> Booking | None:
     """The (first) booking paid by a PaymentIntent, if any."""
-    return db_session.exec(
+    return db.exec(
         select(Booking).where(Booking.stripe_payment_intent_id == payment_intent)
         .order_by(col(Booking.created_at))
     ).first()
@@ -207,18 +208,18 @@ def record_paid_session(
     # common case pays for no savepoint and no pre-check.
     taken: bool | None = None
     while True:
-        with db.writer_turn(), db.write_session() as s:
-            if claim is not None and not claim(s):
-                s.rollback()
+        with app_db.writer_turn(), app_db.write_session() as db:
+            if claim is not None and not claim(db):
+                db.rollback()
                 return BookingOutcome.ALREADY_HANDLED
             try:
-                outcome, booking_id, displaced = _insert_booking(s, lesson, now=now, taken=taken)
+                outcome, booking_id, displaced = _insert_booking(db, lesson, now=now, taken=taken)
             except IntegrityError as exc:
                 if taken or holds.violated_constraint(exc) != "ex_bookings_no_overlap":
                     raise
                 taken = True  # another session's booking holds the slot (PostgreSQL)
                 continue
-            s.commit()
+            db.commit()
         break
 
     log.info(
@@ -290,7 +291,7 @@ def _insert_statement(dialect_name: str) -> Any:
 
 
 def _insert_booking(
-    s: Session, lesson: PaidLesson, *, now: datetime, taken: bool | None
+    db: Session, lesson: PaidLesson, *, now: datetime, taken: bool | None
 ) -> tuple[BookingOutcome, str | None, list[str]]:
     """Insert the booking in the open transaction: (outcome, booking id, displaced sessions).
 
@@ -299,7 +300,7 @@ def _insert_booking(
     (the lock makes it authoritative), the exclusion constraint on PostgreSQL
     (IntegrityError, and the caller tries again with `taken=True`).
     """
-    conn = s.connection()
+    conn = db.connection()
     dialect_name = conn.dialect.name
     if taken is None:
         taken = dialect_name == "sqlite" and conn.execute(
@@ -308,7 +309,7 @@ def _insert_booking(
     booking_id = new_id()
     inserted = conn.execute(_insert_statement(dialect_name), {
         "id": booking_id,
-        "user_id": _resolve_user(s, lesson),
+        "user_id": _resolve_user(db, lesson),
         "tutor_id": lesson.tutor_id,
         "start_time": lesson.start,
         "end_time": lesson.end,
@@ -333,28 +334,28 @@ def _insert_booking(
         ).scalar_one_or_none()
         return BookingOutcome.DUPLICATE, existing, []
     if taken:
-        holds.release_by_session(s, session_id=lesson.session_id, now=now)
+        holds.release_by_session(db, session_id=lesson.session_id, now=now)
         log.warning(
             "session %s paid for a taken slot of tutor %s: booking %s canceled, refund needed",
             lesson.session_id, lesson.tutor_id, booking_id,
         )
         return BookingOutcome.REFUND_NEEDED, booking_id, []
-    holds.convert_by_session(s, session_id=lesson.session_id, now=now)
+    holds.convert_by_session(db, session_id=lesson.session_id, now=now)
     displaced = holds.release_overlapping(
-        s, tutor_id=lesson.tutor_id, start=lesson.start, end=lesson.end,
+        db, tutor_id=lesson.tutor_id, start=lesson.start, end=lesson.end,
         except_session_id=lesson.session_id, now=now,
     )
     return BookingOutcome.CREATED, booking_id, displaced
 
 
-def _resolve_user(s: Session, lesson: PaidLesson) -> str | None:
+def _resolve_user(db: Session, lesson: PaidLesson) -> str | None:
     """The booking's owner: the user in the metadata, else the one with the payer's email.
 
     An email without an account gets an unclaimed user, whose sign-up later claims the
     booking. With neither, the booking stays unclaimed with `customer_email` recorded.
     """
     if lesson.user_id is not None:
-        found = s.connection().execute(
+        found = db.connection().execute(
             _USER_EXISTS, {"user": lesson.user_id}
         ).scalar_one_or_none()
         if found is not None:
@@ -362,7 +363,7 @@ def _resolve_user(s: Session, lesson: PaidLesson) -> str | None:
     if lesson.email:
         try:
             return users.find_or_create_by_email(
-                s, email=lesson.email, name=lesson.customer_name
+                db, email=lesson.email, name=lesson.customer_name
             ).id
         except users.AuthError:
             log.warning("session %s: payer email is not usable", lesson.session_id)

@@ -47,7 +47,8 @@ from sqlmodel import Session, col, select
 
 from tutor_app.booking import checkout, lesson_events, transitions
 from tutor_app.booking.transitions import REFUNDED_IN_STRIPE_REASON, SLOT_TAKEN_REASON
-from tutor_app.core import clock, db
+from tutor_app.core import clock
+from tutor_app.core import db as app_db
 from tutor_app.core.models import Booking, BookingStatus, Refund
 from tutor_app.core.settings import get_settings
 from tutor_app.integrations import stripe_gateway
@@ -107,16 +108,16 @@ def is_dev_booking(booking: Booking) -> bool:
 # --- reading ---------------------------------------------------------------------------------
 
 
-def pending_refund(s: Session, *, booking_id: str) -> Refund | None:
+def pending_refund(db: Session, *, booking_id: str) -> Refund | None:
     """The booking's refund that is owed but not yet confirmed, if any."""
-    return s.exec(
+    return db.exec(
         select(Refund).where(Refund.stripe_refund_id == pending_refund_id(booking_id))
     ).first()
 
 
-def confirmed_cents(s: Session, *, booking_id: str) -> int:
+def confirmed_cents(db: Session, *, booking_id: str) -> int:
     """The sum of the booking's refunds Stripe has confirmed (pending ones left out)."""
-    total = s.exec(
+    total = db.exec(
         select(func.coalesce(func.sum(Refund.amount_cents), 0)).where(
             Refund.booking_id == booking_id,
             col(Refund.stripe_refund_id).not_like(f"{PENDING_PREFIX}%"),
@@ -125,9 +126,9 @@ def confirmed_cents(s: Session, *, booking_id: str) -> int:
     return int(total or 0)
 
 
-def refund_status(s: Session, *, booking: Booking) -> RefundStatus:
+def refund_status(db: Session, *, booking: Booking) -> RefundStatus:
     """How the booking's money stands: pending when a refund is owed, else refunded or none."""
-    if pending_refund(s, booking_id=booking.id) is not None:
+    if pending_refund(db, booking_id=booking.id) is not None:
         return RefundStatus.PENDING
     return RefundStatus.REFUNDED if booking.refunded_cents > 0 else RefundStatus.NONE
 
@@ -136,7 +137,7 @@ def refund_status(s: Session, *, booking: Booking) -> RefundStatus:
 
 
 def owe_refund(
-    s: Session, *, booking: Booking, amount_cents: int, reason: str, leased: bool = True
+    db: Session, *, booking: Booking, amount_cents: int, reason: str, leased: bool = True
 ) -> bool:
     """Record, in the caller's transaction, that the app owes this booking a refund.
 
@@ -145,9 +146,9 @@ def owe_refund(
     `created_at` is the start of that first attempt's lease (wall clock). With
     `leased=False` the lease starts lapsed, so any caller may send it.
     """
-    if amount_cents <= 0 or pending_refund(s, booking_id=booking.id) is not None:
+    if amount_cents <= 0 or pending_refund(db, booking_id=booking.id) is not None:
         return False
-    s.add(
+    db.add(
         Refund(
             booking_id=booking.id,
             stripe_refund_id=pending_refund_id(booking.id),
@@ -157,7 +158,7 @@ def owe_refund(
             created_at=clock.now() if leased else clock.now() - 2 * ATTEMPT_LEASE,
         )
     )
-    s.flush()
+    db.flush()
     return True
 
 
@@ -170,14 +171,14 @@ def send_pending_refund(
     `claimed` is for the caller that has just written the pending row (it holds the lease).
     """
     lease_now = clock.now()  # the lease runs on the wall clock, whatever `now` the caller uses
-    with db.write_session() as s:
-        booking = s.get(Booking, booking_id)
-        pending = pending_refund(s, booking_id=booking_id)
+    with app_db.write_session() as db:
+        booking = db.get(Booking, booking_id)
+        pending = pending_refund(db, booking_id=booking_id)
         if booking is None or pending is None:
-            status = refund_status(s, booking=booking) if booking else RefundStatus.NONE
+            status = refund_status(db, booking=booking) if booking else RefundStatus.NONE
             return RefundAttempt(booking_id, status, booking.refunded_cents if booking else 0)
-        if not claimed and not _take_lease(s, pending, lease_now):
-            s.rollback()
+        if not claimed and not _take_lease(db, pending, lease_now):
+            db.rollback()
             return RefundAttempt(booking_id, RefundStatus.IN_PROGRESS, pending.amount_cents)
         if booking.refunded_cents + pending.amount_cents > booking.price_cents:
             # Someone refunded (part of) the payment meanwhile, outside the app: what we
@@ -186,12 +187,12 @@ def send_pending_refund(
                 "refund for booking %s dropped: %d owed but %d of %d already refunded",
                 booking_id, pending.amount_cents, booking.refunded_cents, booking.price_cents,
             )
-            s.delete(pending)
-            s.commit()
-            return RefundAttempt(booking_id, refund_status(s, booking=booking),
+            db.delete(pending)
+            db.commit()
+            return RefundAttempt(booking_id, refund_status(db, booking=booking),
                                  booking.refunded_cents)
         attempt_started = pending.created_at if claimed else lease_now
-        s.commit()
+        db.commit()
         amount, reason = pending.amount_cents, pending.reason
         payment_intent, dev = booking.stripe_payment_intent_id, is_dev_booking(booking)
 
@@ -224,8 +225,8 @@ def send_pending_refund(
     return RefundAttempt(booking_id, RefundStatus.REFUNDED, amount, str(refund.get("id")))
 
 
-def _take_lease(s: Session, pending: Refund, now: datetime) -> bool:
-    result = s.execute(
+def _take_lease(db: Session, pending: Refund, now: datetime) -> bool:
+    result = db.execute(
         update(Refund)
         .where(
             col(Refund.id) == pending.id,
@@ -239,8 +240,8 @@ def _take_lease(s: Session, pending: Refund, now: datetime) -> bool:
 
 def _hand_back_lease(booking_id: str, attempt_started: datetime) -> None:
     """Let the next caller retry at once (only if nobody took the lease over meanwhile)."""
-    with db.write_session() as s:
-        s.execute(
+    with app_db.write_session() as db:
+        db.execute(
             update(Refund)
             .where(
                 col(Refund.stripe_refund_id) == pending_refund_id(booking_id),
@@ -248,7 +249,7 @@ def _hand_back_lease(booking_id: str, attempt_started: datetime) -> None:
             )
             .values(created_at=attempt_started - ATTEMPT_LEASE)
         )
-        s.commit()
+        db.commit()
 
 
 def record_stripe_refund(
@@ -259,12 +260,12 @@ def record_stripe_refund(
     the booking's confirmed refunded total."""
     for attempt in range(2):
         try:
-            with db.write_session() as s:
-                booking = s.exec(
+            with app_db.write_session() as db:
+                booking = db.exec(
                     select(Booking).where(Booking.id == booking_id).with_for_update()
                 ).one()
-                _upsert_refund(s, booking, refund, now=now or clock.now())
-                s.commit()
+                _upsert_refund(db, booking, refund, now=now or clock.now())
+                db.commit()
                 return booking.refunded_cents
         except IntegrityError:
             # The webhook recorded the same refund id at the same moment; read it again.
@@ -273,23 +274,23 @@ def record_stripe_refund(
     raise AssertionError("unreachable")
 
 
-def _upsert_refund(s: Session, booking: Booking, refund: Mapping[str, Any], *, now: datetime
+def _upsert_refund(db: Session, booking: Booking, refund: Mapping[str, Any], *, now: datetime
                    ) -> None:
     refund_id = str(refund.get("id") or "")
     if not refund_id or refund.get("status") in ("failed", "canceled"):
         return
     amount = int(refund.get("amount") or 0)
-    pending = pending_refund(s, booking_id=booking.id)
+    pending = pending_refund(db, booking_id=booking.id)
     metadata = refund.get("metadata")
     ours = isinstance(metadata, Mapping) and metadata.get("bookingId") == booking.id
-    existing = s.exec(select(Refund).where(Refund.stripe_refund_id == refund_id)).first()
+    existing = db.exec(select(Refund).where(Refund.stripe_refund_id == refund_id)).first()
     if existing is None:
         if pending is not None and ours:
             pending.stripe_refund_id, pending.amount_cents = refund_id, amount
             pending.created_at = now
-            s.add(pending)
+            db.add(pending)
         else:
-            s.add(Refund(
+            db.add(Refund(
                 booking_id=booking.id, stripe_refund_id=refund_id, amount_cents=amount,
                 currency=str(refund.get("currency") or booking.currency),
                 reason=str((metadata.get("reason") if isinstance(metadata, Mapping) else None)
@@ -297,12 +298,12 @@ def _upsert_refund(s: Session, booking: Booking, refund: Mapping[str, Any], *, n
                 created_at=now,
             ))
     elif pending is not None and ours:
-        s.delete(pending)
-    s.flush()
+        db.delete(pending)
+    db.flush()
     transitions.record_refunded(
-        booking, refunded_cents=confirmed_cents(s, booking_id=booking.id), now=now
+        booking, refunded_cents=confirmed_cents(db, booking_id=booking.id), now=now
     )
-    s.add(booking)
+    db.add(booking)
 
 
 # --- the slot-taken hook and the retry job ---------------------------------------------------
@@ -313,15 +314,15 @@ def refund_taken_slot(*, booking_id: str) -> RefundAttempt:
     REFUND_NEEDED). Owns its transactions and never raises: whatever fails is finished by
     `retry_pending_refunds`, since the CANCELED `slot_taken` booking is the durable record."""
     try:
-        with db.write_session() as s:
-            booking = s.get(Booking, booking_id)
+        with app_db.write_session() as db:
+            booking = db.get(Booking, booking_id)
             if booking is None:
                 return RefundAttempt(booking_id, RefundStatus.NONE)
             owed = booking.price_cents - booking.refunded_cents
-            created = _has_no_refund(s, booking_id) and owe_refund(
-                s, booking=booking, amount_cents=owed, reason=SLOT_TAKEN_REASON
+            created = _has_no_refund(db, booking_id) and owe_refund(
+                db, booking=booking, amount_cents=owed, reason=SLOT_TAKEN_REASON
             )
-            s.commit()
+            db.commit()
         return send_pending_refund(booking_id=booking_id, claimed=created)
     except Exception:  # the booking is committed; the retry job owes the student the rest
         log.exception("refund for taken slot of booking %s failed; the retry job will finish",
@@ -329,8 +330,8 @@ def refund_taken_slot(*, booking_id: str) -> RefundAttempt:
         return RefundAttempt(booking_id, RefundStatus.PENDING)
 
 
-def _has_no_refund(s: Session, booking_id: str) -> bool:
-    return s.exec(select(Refund.id).where(Refund.booking_id == booking_id)).first() is None
+def _has_no_refund(db: Session, booking_id: str) -> bool:
+    return db.exec(select(Refund.id).where(Refund.booking_id == booking_id)).first() is None
 
 
 def retry_pending_refunds(*, now: datetime | None = None) -> int:
@@ -340,8 +341,8 @@ def retry_pending_refunds(*, now: datetime | None = None) -> int:
     died between the booking's commit and the refund). Returns how many refunds went through.
     """
     stale = clock.now() - ATTEMPT_LEASE
-    with db.write_session() as s:
-        orphans = s.exec(
+    with app_db.write_session() as db:
+        orphans = db.exec(
             select(Booking).where(
                 Booking.status == BookingStatus.CANCELED,
                 Booking.cancel_reason == SLOT_TAKEN_REASON,
@@ -350,10 +351,10 @@ def retry_pending_refunds(*, now: datetime | None = None) -> int:
             )
         ).all()
         for booking in orphans:
-            owe_refund(s, booking=booking, reason=SLOT_TAKEN_REASON, leased=False,
+            owe_refund(db, booking=booking, reason=SLOT_TAKEN_REASON, leased=False,
                        amount_cents=booking.price_cents - booking.refunded_cents)
-        s.commit()
-        due = s.exec(
+        db.commit()
+        due = db.exec(
             select(Refund.booking_id).where(
                 col(Refund.stripe_refund_id).like(f"{PENDING_PREFIX}%"),
                 col(Refund.created_at) <= stale,
@@ -392,30 +393,30 @@ def apply_charge_refund(
     amount_refunded = int(charge.get("amount_refunded") or 0)
     fully = bool(charge.get("refunded"))
     canceled = False
-    with db.write_session() as s:
-        if claim is not None and not claim(s):
-            s.rollback()
+    with app_db.write_session() as db:
+        if claim is not None and not claim(db):
+            db.rollback()
             return ChargeRefundOutcome.ALREADY_HANDLED
         if booking_id is None:
-            s.commit()  # the claim: the event is handled (nothing of ours to change)
+            db.commit()  # the claim: the event is handled (nothing of ours to change)
             return ChargeRefundOutcome.NOT_OURS
-        booking = s.exec(select(Booking).where(Booking.id == booking_id).with_for_update()).one()
+        booking = db.exec(select(Booking).where(Booking.id == booking_id).with_for_update()).one()
         for refund in _listed_refunds(charge):
-            _upsert_refund(s, booking, refund, now=now)
+            _upsert_refund(db, booking, refund, now=now)
         transitions.record_refunded(booking, refunded_cents=amount_refunded, now=now)
         if booking.status == BookingStatus.SCHEDULED or (
             booking.status == BookingStatus.COMPLETED and fully
         ):
             transitions.cancel(booking, reason=REFUNDED_IN_STRIPE_REASON, now=now)
             canceled = True
-        pending = pending_refund(s, booking_id=booking.id)
+        pending = pending_refund(db, booking_id=booking.id)
         if pending is not None and booking.refunded_cents + pending.amount_cents > (
             booking.price_cents
         ):
-            s.delete(pending)  # the money is already back: nothing more to send
+            db.delete(pending)  # the money is already back: nothing more to send
         booking.updated_at = now
-        s.add(booking)
-        s.commit()
+        db.add(booking)
+        db.commit()
     log.info("charge.refunded: booking %s refunded %d%s", booking_id, amount_refunded,
              " and canceled" if canceled else "")
     if canceled:

@@ -23,7 +23,8 @@ from sqlmodel import Session
 from tutor_app.booking import lesson_events, transitions
 from tutor_app.booking.access import NotFound, owned_booking, within_policy
 from tutor_app.catalog import tutor_catalog
-from tutor_app.core import clock, db
+from tutor_app.core import clock
+from tutor_app.core import db as app_db
 from tutor_app.core.models import Booking, BookingStatus, Tutor
 from tutor_app.core.settings import get_settings
 from tutor_app.scheduling import availability, holds, slots
@@ -59,22 +60,22 @@ def _duration(booking: Booking) -> timedelta:
     return booking.end_time - booking.start_time
 
 
-def _busy_except(s: Session, booking: Booking, *, now: datetime) -> list[Busy]:
+def _busy_except(db: Session, booking: Booking, *, now: datetime) -> list[Busy]:
     """The tutor's busy spans over the picker's window, without this booking itself.
 
     Every live hold counts, the student's own included: moving a lesson onto a slot the
     student is paying for in another tab would turn that payment into a refund.
     """
     lo, hi = now, now + availability.HORIZON + timedelta(days=1)
-    busy = slots.busy_for(s, tutor_id=booking.tutor_id, start=lo, end=hi, now=now)
+    busy = slots.busy_for(db, tutor_id=booking.tutor_id, start=lo, end=hi, now=now)
     own = Busy(booking.start_time, booking.end_time)
     if own in busy:
         busy.remove(own)  # one occurrence: the booking's own span
     return busy
 
 
-def _bookable_tutor(s: Session, booking: Booking) -> Tutor:
-    tutor = tutor_catalog.get_tutor(s, booking.tutor_id)
+def _bookable_tutor(db: Session, booking: Booking) -> Tutor:
+    tutor = tutor_catalog.get_tutor(db, booking.tutor_id)
     if tutor is None:
         raise InvalidReschedule(
             "This tutor no longer takes bookings, so the lesson cannot be moved. "
@@ -95,33 +96,33 @@ def _check_movable(booking: Booking, now: datetime) -> None:
 
 
 def free_starts_for_booking(
-    db_session: Session, *, booking_id: str, user_id: str, now: datetime | None = None
+    db: Session, *, booking_id: str, user_id: str, now: datetime | None = None
 ) -> list[datetime]:
     """The starts (UTC) this lesson could move to: same tutor and length, free, within notice
     and horizon. The lesson's own time is left out (moving there changes nothing). Raises
     NotFound unless the booking is the user's, InvalidReschedule if it cannot be moved."""
     now = now or clock.now()
-    booking = owned_booking(db_session, booking_id=booking_id, user_id=user_id)
+    booking = owned_booking(db, booking_id=booking_id, user_id=user_id)
     _check_movable(booking, now)
-    tutor = _bookable_tutor(db_session, booking)
+    tutor = _bookable_tutor(db, booking)
     starts = availability.free_slots(
         weekly_hours=tutor.weekly_hours,
         tutor_tz=tutor.timezone,
         duration=_duration(booking),
-        busy=_busy_except(db_session, booking, now=now),
+        busy=_busy_except(db, booking, now=now),
         now=now,
     )
     return [t for t in starts if t != booking.start_time]
 
 
-def _alternatives(s: Session, booking: Booking, tutor: Tutor, start: datetime, now: datetime
+def _alternatives(db: Session, booking: Booking, tutor: Tutor, start: datetime, now: datetime
                   ) -> list[datetime]:
     found = availability.nearest_free(
         start=start,
         weekly_hours=tutor.weekly_hours,
         tutor_tz=tutor.timezone,
         duration=_duration(booking),
-        busy=_busy_except(s, booking, now=now),
+        busy=_busy_except(db, booking, now=now),
         now=now,
         limit=slots.ALTERNATIVES + 1,
     )
@@ -143,23 +144,23 @@ def reschedule_lesson(
     new_start = new_start.astimezone(UTC)
     alternatives: list[datetime] = []
     try:
-        with db.write_session() as s:
-            booking = owned_booking(s, booking_id=booking_id, user_id=user_id, lock=True)
+        with app_db.write_session() as db:
+            booking = owned_booking(db, booking_id=booking_id, user_id=user_id, lock=True)
             _check_movable(booking, now)
             if new_start == booking.start_time:
                 raise InvalidReschedule("The lesson is already at that time.")
-            tutor = _bookable_tutor(s, booking)
+            tutor = _bookable_tutor(db, booking)
             duration = _duration(booking)
             free = availability.is_slot_free(
                 start=new_start,
                 weekly_hours=tutor.weekly_hours,
                 tutor_tz=tutor.timezone,
                 duration=duration,
-                busy=_busy_except(s, booking, now=now),
+                busy=_busy_except(db, booking, now=now),
                 now=now,
             )
             if not free:
-                alternatives = _alternatives(s, booking, tutor, new_start, now)
+                alternatives = _alternatives(db, booking, tutor, new_start, now)
                 minutes = int(duration.total_seconds() // 60)
                 if slots.on_schedule(tutor=tutor, start=new_start, duration_minutes=minutes,
                                      now=now):
@@ -169,18 +170,18 @@ def reschedule_lesson(
                 raise InvalidReschedule("That time is not one this tutor offers.")
             old_start = booking.start_time
             transitions.move(booking, start=new_start, now=now)
-            s.add(booking)
-            s.flush()  # PostgreSQL's exclusion constraint answers here
-            s.commit()
+            db.add(booking)
+            db.flush()  # PostgreSQL's exclusion constraint answers here
+            db.commit()
             result = RescheduleResult(booking.id, booking.start_time, booking.end_time,
                                       booking.sequence)
     except IntegrityError as exc:
         if holds.violated_constraint(exc) != "ex_bookings_no_overlap":
             raise
-        with db.session() as s:
-            booking = owned_booking(s, booking_id=booking_id, user_id=user_id)
-            tutor = _bookable_tutor(s, booking)
-            alternatives = _alternatives(s, booking, tutor, new_start, now)
+        with app_db.session() as db:
+            booking = owned_booking(db, booking_id=booking_id, user_id=user_id)
+            tutor = _bookable_tutor(db, booking)
+            alternatives = _alternatives(db, booking, tutor, new_start, now)
         raise slots.SlotTaken("Sorry, that time was just taken. Please choose another.",
                               alternatives) from exc
     log.info("booking %s moved from %s to %s", booking_id, old_start.isoformat(),

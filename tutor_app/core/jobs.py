@@ -30,7 +30,8 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from tutor_app.core import clock, db
+from tutor_app.core import clock
+from tutor_app.core import db as app_db
 from tutor_app.core.models import JobLease
 
 log = logging.getLogger(__name__)
@@ -93,7 +94,7 @@ def acquire_lease(
     """
     now = now or clock.now()
     expires_at = now + _ttl(ttl)
-    engine = db.engine()
+    engine = app_db.engine()
     dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
     table = JobLease.__table__  # type: ignore[attr-defined]
     insert = dialect.insert(table).values(name=name, holder=holder, expires_at=expires_at)
@@ -110,7 +111,7 @@ def acquire_lease(
 def release_lease(name: str, holder: str) -> bool:
     """Give the lease up early (only `holder` can); True when it was held. Owns its transaction."""
     table = JobLease.__table__  # type: ignore[attr-defined]
-    with db.engine().begin() as conn:
+    with app_db.engine().begin() as conn:
         result = conn.execute(
             sa.delete(table).where(table.c.name == name, table.c.holder == holder)
         )
@@ -120,8 +121,8 @@ def release_lease(name: str, holder: str) -> bool:
 def lease_holder(name: str, *, now: datetime | None = None) -> str | None:
     """Who holds the lease `name` now (None when free or expired): for status pages."""
     now = now or clock.now()
-    with db.session() as session:
-        row = session.get(JobLease, name)
+    with app_db.session() as db:
+        row = db.get(JobLease, name)
         if row is None or row.expires_at <= now:
             return None
         return row.holder

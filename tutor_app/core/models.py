@@ -150,7 +150,7 @@ class OAuthState(SQLModel, table=True):
     created_at: datetime = _created()
 
 
-class AuthSession(SQLModel, table=True):
+class SignInSession(SQLModel, table=True):
     """A server-side sign-in session; the cookie holds a token whose hash is stored here."""
 
     __tablename__ = "auth_sessions"

@@ -45,7 +45,8 @@ from sqlmodel import Session, col, select
 
 from tutor_app.catalog.pricing import format_money
 from tutor_app.catalog.tutor_catalog import get_tutor
-from tutor_app.core import clock, db, jobs
+from tutor_app.core import clock, jobs
+from tutor_app.core import db as app_db
 from tutor_app.core.ids import new_id
 from tutor_app.core.models import Booking, BookingStatus, Notification, User
 from tutor_app.core.product import PRODUCT_NAME
@@ -135,8 +136,8 @@ def booking_canceled(booking_id: str) -> bool:
 
 def booking_rescheduled(booking_id: str) -> bool:
     """Email the new time (an updated `.ics`); once per reschedule, keyed by the sequence."""
-    with db.session() as session:
-        booking = session.get(Booking, booking_id)
+    with app_db.session() as db:
+        booking = db.get(Booking, booking_id)
         if booking is None:
             log.warning("notification rescheduled: booking %s not found", booking_id)
             return False
@@ -159,8 +160,8 @@ def send_once(*, booking_id: str, kind: str, key: str, now: datetime | None = No
     # after every booking). A claim lost to another sender wastes the rendering, rarely.
     email: Email | None = None
     problem: str | Exception | None = None
-    with db.session() as session:
-        booking = session.get(Booking, booking_id)
+    with app_db.session() as db:
+        booking = db.get(Booking, booking_id)
         if booking is None:
             log.warning("notification %s: booking %s not found", kind, booking_id)
             return False
@@ -169,7 +170,7 @@ def send_once(*, booking_id: str, kind: str, key: str, now: datetime | None = No
             log.info("notification %s for booking %s not sent: %s", kind, booking_id, reason)
             return False
         try:
-            email = compose(session, booking=booking, kind=kind, now=now)
+            email = compose(db, booking=booking, kind=kind, now=now)
         except NoRecipient:
             problem = "no email address"
         except Exception as exc:  # a rendering bug: recorded on the claimed row, retried
@@ -190,8 +191,8 @@ def send_due_reminders(now: datetime | None = None) -> int:
     """Send the reminders that are due (see the module docstring); returns how many this call
     sent. Safe to run in several workers at once: each reminder is claimed once."""
     now = now or clock.now()
-    with db.session() as session:
-        bookings = session.exec(
+    with app_db.session() as db:
+        bookings = db.exec(
             select(Booking)
             .where(
                 Booking.status == BookingStatus.SCHEDULED,
@@ -203,7 +204,7 @@ def send_due_reminders(now: datetime | None = None) -> int:
         if not bookings:
             return 0
         ids = [b.id for b in bookings]
-        notices = session.exec(
+        notices = db.exec(
             select(Notification).where(col(Notification.booking_id).in_(ids))
         ).all()
     existing = {n.dedupe_key for n in notices}
@@ -242,8 +243,8 @@ def retry_failed(now: datetime | None = None) -> int:
     """
     now = now or clock.now()
     deadline = time.monotonic() + RETRY_TIME_BUDGET_SECONDS
-    with db.session() as session:
-        rows = session.exec(
+    with app_db.session() as db:
+        rows = db.exec(
             select(Notification)
             .where(
                 col(Notification.sent_at).is_(None),
@@ -263,8 +264,8 @@ def retry_failed(now: datetime | None = None) -> int:
         if not jobs.acquire_lease(lease, holder, STALE_CLAIM, now=now):
             continue
         try:
-            with db.session() as session:
-                row = session.get(Notification, notification_id)
+            with app_db.session() as db:
+                row = db.get(Notification, notification_id)
                 if row is None or not is_due_for_retry(row, now):
                     continue  # another retrier got there first
             if _attempt(notification_id, now=now):
@@ -285,13 +286,13 @@ def send_missed(now: datetime | None = None) -> int:
     """
     now = now or clock.now()
     newest, oldest = now - MISSED_GRACE, now - MISSED_WINDOW
-    with db.session() as session:
+    with app_db.session() as db:
         def has_row(kind: str) -> sa.ColumnElement[bool]:
             return sa.exists().where(
                 col(Notification.booking_id) == col(Booking.id), col(Notification.kind) == kind
             )
 
-        unconfirmed = session.exec(
+        unconfirmed = db.exec(
             select(Booking.id).where(
                 Booking.status == BookingStatus.SCHEDULED,
                 col(Booking.created_at) <= newest,
@@ -300,7 +301,7 @@ def send_missed(now: datetime | None = None) -> int:
                 ~has_row(CONFIRMATION),
             )
         ).all()
-        unannounced = session.exec(
+        unannounced = db.exec(
             select(Booking.id).where(
                 Booking.status == BookingStatus.CANCELED,
                 col(Booking.canceled_at) <= newest,
@@ -350,11 +351,11 @@ def _claim_statement(dialect_name: str) -> Any:
 
 def _claim(*, key: str, booking_id: str, kind: str, now: datetime) -> str | None:
     """Insert the notification row unless the key exists; its id when this call got it."""
-    engine = db.engine()
+    engine = app_db.engine()
     notification_id = new_id()
     values = {"id": notification_id, "dedupe_key": key, "booking_id": booking_id, "kind": kind,
               "created_at": now}
-    with db.writer_turn(), engine.begin() as conn:
+    with app_db.writer_turn(), engine.begin() as conn:
         claimed = conn.execute(_claim_statement(engine.dialect.name), values).scalar_one_or_none()
     return notification_id if claimed == notification_id else None
 
@@ -364,15 +365,15 @@ def _attempt(notification_id: str, *, now: datetime) -> bool:
     skip: str | None = None
     email: Email | None = None
     try:
-        with db.session() as session:
-            row = session.get(Notification, notification_id)
-            booking = session.get(Booking, row.booking_id) if row else None
+        with app_db.session() as db:
+            row = db.get(Notification, notification_id)
+            booking = db.get(Booking, row.booking_id) if row else None
             if row is None or booking is None:
                 return False
             kind = row.kind
             skip = _obsolete(booking, kind, now)
             if skip is None:
-                email = compose(session, booking=booking, kind=kind, now=now)
+                email = compose(db, booking=booking, kind=kind, now=now)
     except NoRecipient:
         skip = "no email address"
     except Exception as exc:  # a rendering bug is recorded and retried like a mail failure
@@ -412,7 +413,7 @@ def _update_statement(columns: tuple[str, ...]) -> Any:
 
 
 def _update(notification_id: str, **values: object) -> None:
-    with db.writer_turn(), db.engine().begin() as conn:
+    with app_db.writer_turn(), app_db.engine().begin() as conn:
         conn.execute(_update_statement(tuple(sorted(values))),
                      {"notification_id": notification_id, **values})
 
@@ -420,7 +421,7 @@ def _update(notification_id: str, **values: object) -> None:
 def _record_failure(notification_id: str, exc: Exception) -> None:
     table = Notification.__table__  # type: ignore[attr-defined]
     error = f"{type(exc).__name__}: {exc}"[:1024]
-    with db.engine().begin() as conn:
+    with app_db.engine().begin() as conn:
         conn.execute(
             sa.update(table)
             .where(table.c.id == notification_id, table.c.sent_at.is_(None))
@@ -469,16 +470,16 @@ class _Facts:
     dashboard_url: str
 
 
-def _facts(db_session: Session, booking: Booking) -> _Facts:
+def _facts(db: Session, booking: Booking) -> _Facts:
     email, name, zone = None, "", None
     if booking.user_id:
-        user = db_session.get(User, booking.user_id)
+        user = db.get(User, booking.user_id)
         if user is not None:
             email, name, zone = user.email, user.name, user.timezone
     email = email or booking.customer_email
     if not email:
         raise NoRecipient(booking.id)
-    tutor = get_tutor(db_session, booking.tutor_id, include_inactive=True)
+    tutor = get_tutor(db, booking.tutor_id, include_inactive=True)
     zone_name = safe_zone(zone)
     minutes = int((booking.end_time - booking.start_time).total_seconds() // 60)
     return _Facts(
@@ -502,9 +503,9 @@ def _in_about(delta: timedelta) -> str:
     return f"{round(minutes / 60)} hours"
 
 
-def compose(db_session: Session, *, booking: Booking, kind: str, now: datetime) -> Email:
+def compose(db: Session, *, booking: Booking, kind: str, now: datetime) -> Email:
     """The email of `kind` for `booking`, in the student's time zone (UTC when unknown)."""
-    facts = _facts(db_session, booking)
+    facts = _facts(db, booking)
     tutor = facts.tutor_name
     attachments: tuple[Attachment, ...] = ()
     extra: list[str] = []

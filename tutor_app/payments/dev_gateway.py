@@ -28,7 +28,8 @@ import httpx
 
 from tutor_app.booking import checkout
 from tutor_app.catalog import tutor_catalog
-from tutor_app.core import clock, db
+from tutor_app.core import clock
+from tutor_app.core import db as app_db
 from tutor_app.core.models import HoldStatus, SlotHold, User
 from tutor_app.core.settings import get_settings
 from tutor_app.scheduling import holds
@@ -90,11 +91,11 @@ def load_dev_checkout(session_id: str, *, now: datetime | None = None) -> DevChe
     if not get_settings().dev_payments or not is_dev_session(session_id):
         return None
     now = now or clock.now()
-    with db.session() as s:
-        hold = holds.find_by_session(s, session_id=session_id)
+    with app_db.session() as db:
+        hold = holds.find_by_session(db, session_id=session_id)
         if hold is None:
             return None
-        tutor = tutor_catalog.get_tutor(s, hold.tutor_id, include_inactive=True)
+        tutor = tutor_catalog.get_tutor(db, hold.tutor_id, include_inactive=True)
     minutes = int((hold.end_time - hold.start_time).total_seconds() // 60)
     return DevCheckout(
         session_id=session_id,
@@ -171,11 +172,11 @@ def build_completed_event(session: dict[str, Any]) -> dict[str, Any]:
 
 
 def _load_for_payment(session_id: str) -> tuple[SlotHold, User] | None:
-    with db.session() as s:
-        hold = holds.find_by_session(s, session_id=session_id)
+    with app_db.session() as db:
+        hold = holds.find_by_session(db, session_id=session_id)
         if hold is None:
             return None
-        user = s.get(User, hold.user_id)
+        user = db.get(User, hold.user_id)
         if user is None:
             return None
         return hold, user

@@ -25,7 +25,8 @@ from datetime import datetime, timedelta
 from sqlmodel import col, select
 
 from tutor_app.booking import completion, recording, refunds
-from tutor_app.core import clock, db
+from tutor_app.core import clock
+from tutor_app.core import db as app_db
 from tutor_app.core.models import Booking
 from tutor_app.core.settings import get_settings
 from tutor_app.integrations import stripe_gateway
@@ -78,10 +79,10 @@ def reconcile(now: datetime | None = None, lookback: timedelta = LOOKBACK) -> Re
     paid = [s for s in sessions if s.get("payment_status") == "paid" and s.get("id")]
     ids = [str(s["id"]) for s in paid]
     known: set[str] = set()
-    with db.session() as s:
+    with app_db.session() as db:
         for start in range(0, len(ids), 500):  # bounded IN lists
             chunk = ids[start : start + 500]
-            known.update(s.exec(
+            known.update(db.exec(
                 select(Booking.stripe_checkout_session_id).where(
                     col(Booking.stripe_checkout_session_id).in_(chunk)
                 )

@@ -35,7 +35,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from tutor_app.booking import recording, refunds
-from tutor_app.core import clock, db
+from tutor_app.core import clock
+from tutor_app.core import db as app_db
 from tutor_app.core.models import StripeEvent
 from tutor_app.integrations import stripe_gateway
 from tutor_app.scheduling import holds
@@ -80,8 +81,8 @@ def _claimer(event_id: str, event_type: str, object_id: str | None) -> Callable[
     A redelivery therefore needs no lookup of its own first: the claim is the lookup.
     """
 
-    def claim(s: Session) -> bool:
-        conn = s.connection()
+    def claim(db: Session) -> bool:
+        conn = db.connection()
         values = {"id": event_id, "type": event_type[:128], "object_id": object_id,
                   "received_at": clock.now()}
         return conn.execute(_claim_statement(conn.dialect.name), values).first() is not None
@@ -90,8 +91,8 @@ def _claimer(event_id: str, event_type: str, object_id: str | None) -> Callable[
 
 
 def _already_handled(event_id: str) -> bool:
-    with db.session() as s:
-        return s.get(StripeEvent, event_id) is not None
+    with app_db.session() as db:
+        return db.get(StripeEvent, event_id) is not None
 
 
 def handle_event(event: Mapping[str, Any]) -> str:
@@ -149,26 +150,26 @@ def handle_charge_refunded(
 
 def _booking_paid_by(payment_intent: str) -> str | None:
     """The id of the booking this payment made, booking its Checkout Session first if needed."""
-    with db.session() as s:
-        found = recording.booking_for_payment_intent(s, payment_intent=payment_intent)
+    with app_db.session() as db:
+        found = recording.booking_for_payment_intent(db, payment_intent=payment_intent)
         if found is not None:
             return found.id
     session = stripe_gateway.checkout_session_for_payment_intent(payment_intent)
     if session is None:
         return None
     outcome = recording.record_paid_session(session, source="charge.refunded")
-    with db.session() as s:
-        booked = recording.booking_for_session(s, session_id=str(session["id"]))
+    with app_db.session() as db:
+        booked = recording.booking_for_session(db, session_id=str(session["id"]))
     log.info("charge.refunded for %s booked its session first: %s", payment_intent, outcome)
     return booked.id if booked else None
 
 
-def _keep_hold(s: Session, session_id: str) -> bool:
-    return holds.keep_until_paid(s, session_id=session_id, now=clock.now())
+def _keep_hold(db: Session, session_id: str) -> bool:
+    return holds.keep_until_paid(db, session_id=session_id, now=clock.now())
 
 
-def _release_hold(s: Session, session_id: str) -> bool:
-    return holds.release_by_session(s, session_id=session_id, now=clock.now())
+def _release_hold(db: Session, session_id: str) -> bool:
+    return holds.release_by_session(db, session_id=session_id, now=clock.now())
 
 
 def _with_claim(
@@ -178,12 +179,12 @@ def _with_claim(
     result: str,
 ) -> str:
     """Record the event and apply `effect` to its session in one write transaction."""
-    with db.write_session() as s:
-        if not claim(s):
-            s.rollback()
+    with app_db.write_session() as db:
+        if not claim(db):
+            db.rollback()
             return DUPLICATE_EVENT
-        changed = effect(s, session_id) if effect is not None and session_id else False
-        s.commit()
+        changed = effect(db, session_id) if effect is not None and session_id else False
+        db.commit()
     if effect is not None and not changed:
         return "no_active_hold"
     return result

@@ -33,7 +33,8 @@ from reflex.event import EventSpec
 
 from tutor_app.booking import checkout
 from tutor_app.catalog import pricing, tutor_catalog
-from tutor_app.core import clock, db, routes, timefmt
+from tutor_app.core import clock, routes, timefmt
+from tutor_app.core import db as app_db
 from tutor_app.core.models import Tutor, User
 from tutor_app.scheduling import slot_calendar, slots
 from tutor_app.scheduling.slot_calendar import CalendarCell, TimeOption
@@ -84,29 +85,29 @@ def _int(value: str | None) -> int:
 
 
 def _read_tutors() -> list[TutorCard]:
-    with db.session() as s:
-        return [tutor_card(t) for t in tutor_catalog.list_tutors(s)]
+    with app_db.session() as db:
+        return [tutor_card(t) for t in tutor_catalog.list_tutors(db)]
 
 
 def _read_tutor(tutor_id: str) -> Tutor | None:
-    with db.session() as s:
-        return tutor_catalog.get_tutor(s, tutor_id)
+    with app_db.session() as db:
+        return tutor_catalog.get_tutor(db, tutor_id)
 
 
 def _read_free_starts(tutor_id: str, duration: int, user_id: str | None) -> list[str]:
     """The free starts as UTC ISO strings (blocking: it may wait on Google freebusy)."""
-    with db.session() as s:
+    with app_db.session() as db:
         starts = slots.free_slots_for(
-            s, tutor_id=tutor_id, duration_minutes=duration, for_user_id=user_id
+            db, tutor_id=tutor_id, duration_minutes=duration, for_user_id=user_id
         )
     return [timefmt.to_utc_iso(t) for t in starts]
 
 
 def _check_slot(tutor_id: str, start: datetime, duration: int, user_id: str) -> None:
     """`slots.check_slot` in its own db session (blocking); raises SlotTaken or SlotNotOffered."""
-    with db.session() as s:
+    with app_db.session() as db:
         slots.check_slot(
-            s, tutor_id=tutor_id, start=start, duration_minutes=duration, user_id=user_id
+            db, tutor_id=tutor_id, start=start, duration_minutes=duration, user_id=user_id
         )
 
 

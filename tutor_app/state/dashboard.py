@@ -17,7 +17,8 @@ from reflex.event import EventSpec
 from tutor_app.booking import lessons
 from tutor_app.booking.cancellation import cancel_reason_for_student
 from tutor_app.catalog import pricing
-from tutor_app.core import db, routes, timefmt
+from tutor_app.core import db as app_db
+from tutor_app.core import routes, timefmt
 from tutor_app.core.models import BookingStatus
 from tutor_app.mail import ics
 from tutor_app.state.auth import AuthState
@@ -89,8 +90,8 @@ def lesson_card(view: lessons.LessonView, tz: str, *, upcoming: bool = False) ->
 
 
 def _read_lessons(user_id: str) -> tuple[list[lessons.LessonView], list[lessons.LessonView]]:
-    with db.session() as s:
-        return lessons.dashboard_lessons(s, user_id=user_id)
+    with app_db.session() as db:
+        return lessons.dashboard_lessons(db, user_id=user_id)
 
 
 class DashboardState(ViewerZoneMixin, AuthState):

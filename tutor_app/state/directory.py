@@ -21,7 +21,8 @@ from reflex.event import EventSpec
 
 from tutor_app.catalog import tutor_catalog
 from tutor_app.catalog.pricing import format_money
-from tutor_app.core import db, routes, timefmt
+from tutor_app.core import db as app_db
+from tutor_app.core import routes, timefmt
 from tutor_app.core.models import Tutor
 from tutor_app.core.product import PRODUCT_NAME
 from tutor_app.core.timefmt import EN_DASH
@@ -136,13 +137,13 @@ def tutor_id_from_path(path: str) -> str:
 
 
 def _read_catalog() -> tuple[list[Tutor], list[str]]:
-    with db.session() as s:
-        return list(tutor_catalog.list_tutors(s)), tutor_catalog.all_subjects(s)
+    with app_db.session() as db:
+        return list(tutor_catalog.list_tutors(db)), tutor_catalog.all_subjects(db)
 
 
 def _read_tutor(tutor_id: str) -> Tutor | None:
-    with db.session() as s:
-        return tutor_catalog.get_tutor(s, tutor_id)
+    with app_db.session() as db:
+        return tutor_catalog.get_tutor(db, tutor_id)
 
 
 class DirectoryState(AuthState):

@@ -25,7 +25,8 @@ from reflex.event import EventSpec
 from tutor_app.booking import cancellation, reschedule
 from tutor_app.booking.access import NotFound, owned_booking
 from tutor_app.catalog import tutor_catalog
-from tutor_app.core import clock, db, timefmt
+from tutor_app.core import clock, timefmt
+from tutor_app.core import db as app_db
 from tutor_app.core.models import Booking, User
 from tutor_app.scheduling import slot_calendar
 from tutor_app.scheduling.slot_calendar import CalendarCell, TimeOption
@@ -60,8 +61,8 @@ class RescheduleChoices:
 
 def lesson_label(booking: Booking, tz: str) -> str:
     """ "James Okafor · Tue 1 Dec 2026, 16:00-17:00 (zone)" (reads the catalog)."""
-    with db.session() as s:
-        tutor = tutor_catalog.get_tutor(s, booking.tutor_id, include_inactive=True)
+    with app_db.session() as db:
+        tutor = tutor_catalog.get_tutor(db, booking.tutor_id, include_inactive=True)
     name = tutor.name if tutor is not None else "Your tutor"
     return f"{name} · {timefmt.format_range(booking.start_time, booking.end_time, tz)}"
 
@@ -69,9 +70,9 @@ def lesson_label(booking: Booking, tz: str) -> str:
 def read_cancel_dialog(*, booking_id: str, user_id: str, tz: str) -> CancelDialog:
     """The policy's answer for canceling the user's lesson now (blocking: run it in a thread)."""
     try:
-        with db.session() as s:
-            preview = cancellation.cancel_preview(s, booking_id=booking_id, user_id=user_id)
-            booking = owned_booking(s, booking_id=booking_id, user_id=user_id)
+        with app_db.session() as db:
+            preview = cancellation.cancel_preview(db, booking_id=booking_id, user_id=user_id)
+            booking = owned_booking(db, booking_id=booking_id, user_id=user_id)
     except NotFound:
         return CancelDialog("", NOT_FOUND_MESSAGE, False)
     return CancelDialog(lesson_label(booking, tz), preview.message, preview.can_cancel)
@@ -80,9 +81,9 @@ def read_cancel_dialog(*, booking_id: str, user_id: str, tz: str) -> CancelDialo
 def read_reschedule_choices(*, booking_id: str, user_id: str, tz: str) -> RescheduleChoices:
     """The free starts the user's lesson can move to (blocking: it may wait on Google)."""
     try:
-        with db.session() as s:
-            booking = owned_booking(s, booking_id=booking_id, user_id=user_id)
-            starts = reschedule.free_starts_for_booking(s, booking_id=booking.id,
+        with app_db.session() as db:
+            booking = owned_booking(db, booking_id=booking_id, user_id=user_id)
+            starts = reschedule.free_starts_for_booking(db, booking_id=booking.id,
                                                         user_id=user_id)
     except NotFound:
         return RescheduleChoices("", [], NOT_FOUND_MESSAGE)

@@ -19,7 +19,8 @@ from reflex.event import EventSpec
 
 from tutor_app.booking import lessons, signals
 from tutor_app.catalog import pricing
-from tutor_app.core import db, routes, timefmt
+from tutor_app.core import db as app_db
+from tutor_app.core import routes, timefmt
 from tutor_app.state.auth import AuthState
 from tutor_app.state.booking import STEP_REVIEW, wizard_url
 from tutor_app.state.viewer_zone import ViewerZoneMixin
@@ -34,8 +35,8 @@ PROCESSING, CONFIRMED, DELAYED = "processing", "confirmed", "delayed"
 
 
 def _lookup(session_id: str, user_id: str) -> lessons.LessonView | None:
-    with db.session() as s:
-        return lessons.lesson_for_checkout_session(s, session_id=session_id, user_id=user_id)
+    with app_db.session() as db:
+        return lessons.lesson_for_checkout_session(db, session_id=session_id, user_id=user_id)
 
 
 async def wait_for_lesson(

@@ -13,14 +13,15 @@ import reflex as rx
 from reflex.event import EventSpec
 
 from tutor_app.booking import resume
-from tutor_app.core import db, timefmt
+from tutor_app.core import db as app_db
+from tutor_app.core import timefmt
 from tutor_app.state.auth import AuthState
 from tutor_app.state.viewer_zone import ViewerZoneMixin
 
 
 def _open_checkout(user_id: str) -> resume.OpenCheckout | None:
-    with db.session() as s:
-        return resume.open_checkout(s, user_id=user_id)
+    with app_db.session() as db:
+        return resume.open_checkout(db, user_id=user_id)
 
 
 class ResumeCheckoutState(ViewerZoneMixin, AuthState):
