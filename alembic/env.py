@@ -7,10 +7,8 @@ from logging.config import fileConfig
 from alembic import context
 from sqlmodel import SQLModel
 
-from tutor_app.core import (
-    db,
-    models,  # noqa: F401  (models registers every table on the metadata
-)
+from tutor_app.core import db as app_db
+from tutor_app.core import models  # noqa: F401  (registers every table on the metadata)
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):
@@ -20,7 +18,7 @@ target_metadata = SQLModel.metadata
 
 
 def run_migrations_offline() -> None:
-    url = config.get_main_option("sqlalchemy.url") or str(db.engine().url)
+    url = config.get_main_option("sqlalchemy.url") or str(app_db.engine().url)
     context.configure(url=url, target_metadata=target_metadata, compare_type=True,
                       render_as_batch=True, literal_binds=True)
     with context.begin_transaction():
@@ -33,7 +31,7 @@ def run_migrations_online() -> None:
         _run(connection)
         return
     url = config.get_main_option("sqlalchemy.url")
-    engine = db.build_engine(url) if url else db.engine()
+    engine = app_db.build_engine(url) if url else app_db.engine()
     with engine.connect() as conn:
         _run(conn)
     if url:
