@@ -12,13 +12,11 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
-import reflex as rx
-from reflex.istate.data import RouterData
-from reflex_base.constants import RouteVar
 from sqlmodel import Session, select
 
 from tests.factories import TUTOR, TUTOR_NAME, first_free, make_user
 from tests.fakes.server import ThreadedServer
+from tests.state.handlers import state_on
 from tests.stripe_helpers import all_bookings, event_ids, hold_by_id
 from tutor_app.booking import checkout
 from tutor_app.core import clock
@@ -168,12 +166,7 @@ def test_page_never_works_in_prod(dev: Settings, session: Session,
 
 
 def _state(url: str) -> DevCheckoutState:
-    root = rx.State(_reflex_internal_init=True)
-    root.router = RouterData.from_router_data(
-        {RouteVar.HEADERS: {"origin": "http://localhost:3000"}, RouteVar.PATH: "/dev/checkout",
-         RouteVar.ORIGIN: url}
-    )
-    return root.get_substate(DevCheckoutState.get_full_name().split("."))
+    return state_on(DevCheckoutState, url, route="/dev/checkout")
 
 
 def test_state_shows_tutor_time_length_and_amount(dev: Settings, session: Session) -> None:

@@ -1,4 +1,5 @@
-"""Run a state's event handler called directly, whatever its kind, as Reflex would.
+"""Drive states as Reflex would: `state_on` builds a fresh state tree on a page, `run` runs an
+event handler called directly, whatever its kind.
 
 Handlers that touch the database or the network are `async` (they run that work in a worker
 thread); pure ones stay plain. Calling either on a state gives a value, a coroutine, or a
@@ -10,7 +11,31 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import reflex as rx
+from reflex.istate.data import RouterData
+from reflex_base.constants import RouteVar
+
+ORIGIN = "http://localhost:3000"
+
+T = TypeVar("T", bound=rx.State)
+
+
+def state_on(cls: type[T], url: str, *, cookie: str = "", route: str | None = None) -> T:
+    """A fresh state tree on page `url` (matched by `route`, default: the url's path), sent
+    this Cookie header when given; the substate `cls`."""
+    headers = {"origin": ORIGIN}
+    if cookie:
+        headers["cookie"] = cookie
+    root = rx.State(_reflex_internal_init=True)
+    root.router = RouterData.from_router_data({
+        RouteVar.HEADERS: headers,
+        RouteVar.PATH: route or urlsplit(url).path,
+        RouteVar.ORIGIN: url,
+    })
+    return root.get_substate(cls.get_full_name().split("."))  # type: ignore[return-value]
 
 
 def run(result: Any) -> Any:

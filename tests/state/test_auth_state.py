@@ -10,18 +10,15 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
-import reflex as rx
 import sqlalchemy as sa
-from reflex.istate.data import RouterData
-from reflex_base.constants import RouteVar
 from reflex_base.utils.format import json_dumps
 from sqlmodel import Session, select
 
-from tests.state.handlers import run
+from tests.state.handlers import run, state_on
 from tutor_app.accounts import sign_in_sessions, users
 from tutor_app.core.models import SignInSession, User
 from tutor_app.core.settings import Settings
@@ -33,23 +30,7 @@ from tutor_app.state.auth import (
     login_url,
 )
 
-T = TypeVar("T", bound=rx.State)
-ORIGIN = "http://localhost:3000"
 PASSWORD = "correct horse battery"
-
-
-def _state(cls: type[T], url: str, *, cookie: str = "", route: str | None = None) -> T:
-    """A fresh state tree on page `url` (with this Cookie header); the substate `cls`."""
-    root = rx.State(_reflex_internal_init=True)
-    headers = {"origin": ORIGIN}
-    if cookie:
-        headers["cookie"] = cookie
-    root.router = RouterData.from_router_data({
-        RouteVar.HEADERS: headers,
-        RouteVar.PATH: route or urlsplit(url).path,
-        RouteVar.ORIGIN: url,
-    })
-    return root.get_substate(cls.get_full_name().split("."))
 
 
 def _signed_in(session: Session, *, role: str = "student", email: str = "ann@example.com") -> str:
@@ -87,7 +68,7 @@ def _run(coro: Any) -> Any:
 
 def test_load_user_reads_the_session_cookie(session: Session) -> None:
     cookie = _signed_in(session, role="admin")
-    state = _state(AuthState, "/", cookie=cookie)
+    state = state_on(AuthState, "/", cookie=cookie)
 
     run(state.load_user())
 
@@ -102,7 +83,7 @@ def test_load_user_reads_the_session_cookie(session: Session) -> None:
 
 
 def test_load_user_without_a_cookie_is_signed_out(database: sa.Engine) -> None:
-    state = _state(AuthState, "/")
+    state = state_on(AuthState, "/")
 
     run(state.load_user())
 
@@ -112,7 +93,7 @@ def test_load_user_without_a_cookie_is_signed_out(database: sa.Engine) -> None:
 
 def test_load_user_forgets_a_revoked_session(session: Session) -> None:
     cookie = _signed_in(session)
-    state = _state(AuthState, "/", cookie=cookie)
+    state = state_on(AuthState, "/", cookie=cookie)
     run(state.load_user())
     assert state.signed_in
 
@@ -126,7 +107,7 @@ def test_load_user_forgets_a_revoked_session(session: Session) -> None:
 
 
 def test_require_login_sends_a_signed_out_visitor_to_login_and_back(database: sa.Engine) -> None:
-    state = _state(AuthState, "/dashboard?tab=past")
+    state = state_on(AuthState, "/dashboard?tab=past")
 
     spec = run(state.require_login())
 
@@ -135,14 +116,14 @@ def test_require_login_sends_a_signed_out_visitor_to_login_and_back(database: sa
 
 
 def test_require_login_lets_a_signed_in_user_stay(session: Session) -> None:
-    state = _state(AuthState, "/dashboard", cookie=_signed_in(session, role="tutor"))
+    state = state_on(AuthState, "/dashboard", cookie=_signed_in(session, role="tutor"))
 
     assert run(state.require_login()) is None
     assert state.is_tutor is True
 
 
 def test_current_user_is_looked_up_on_every_call(session: Session) -> None:
-    state = _state(AuthState, "/", cookie=_signed_in(session))
+    state = state_on(AuthState, "/", cookie=_signed_in(session))
     user = state._current_user()
     assert user is not None
 
@@ -163,7 +144,7 @@ def test_login_url_refuses_foreign_next() -> None:
 
 
 def test_login_page_sends_a_signed_in_visitor_on_to_next(session: Session) -> None:
-    state = _state(LoginState, "/login?next=%2Fdashboard", cookie=_signed_in(session))
+    state = state_on(LoginState, "/login?next=%2Fdashboard", cookie=_signed_in(session))
 
     spec = run(state.on_load())
 
@@ -171,7 +152,7 @@ def test_login_page_sends_a_signed_in_visitor_on_to_next(session: Session) -> No
 
 
 def test_login_page_with_a_foreign_next_goes_home(session: Session) -> None:
-    state = _state(LoginState, "/login?next=https%3A%2F%2Fevil.example",
+    state = state_on(LoginState, "/login?next=https%3A%2F%2Fevil.example",
                    cookie=_signed_in(session))
 
     assert _redirect_target(run(state.on_load())) == "/"
@@ -179,7 +160,7 @@ def test_login_page_with_a_foreign_next_goes_home(session: Session) -> None:
 
 
 def test_login_page_for_a_signed_out_visitor_stays(database: sa.Engine) -> None:
-    state = _state(LoginState, "/login?next=%2Fdashboard")
+    state = state_on(LoginState, "/login?next=%2Fdashboard")
 
     assert run(state.on_load()) is None
     assert state.next_path == "/dashboard"
@@ -191,7 +172,7 @@ def test_login_submit_with_good_credentials_hands_off_to_the_cookie_route(
 ) -> None:
     user = users.sign_up(session, email="ann@example.com", password=PASSWORD)
     session.commit()
-    state = _state(LoginState, "/login?next=%2Fbook-now%3Ftutor%3Dmaria-garcia")
+    state = state_on(LoginState, "/login?next=%2Fbook-now%3Ftutor%3Dmaria-garcia")
 
     spec = _run(state.submit({"email": " Ann@Example.com", "password": PASSWORD}))
 
@@ -208,7 +189,7 @@ def test_login_submit_with_good_credentials_hands_off_to_the_cookie_route(
 def test_login_submit_with_a_wrong_password_shows_it_by_the_field(session: Session) -> None:
     users.sign_up(session, email="ann@example.com", password=PASSWORD)
     session.commit()
-    state = _state(LoginState, "/login")
+    state = state_on(LoginState, "/login")
 
     spec = _run(state.submit({"email": "ann@example.com", "password": "not the password"}))
 
@@ -219,7 +200,7 @@ def test_login_submit_with_a_wrong_password_shows_it_by_the_field(session: Sessi
 
 
 def test_login_submit_with_a_bad_email_shows_it_by_the_field(database: sa.Engine) -> None:
-    state = _state(LoginState, "/login")
+    state = state_on(LoginState, "/login")
 
     _run(state.submit({"email": "ann", "password": PASSWORD}))
 
@@ -230,7 +211,7 @@ def test_login_submit_with_a_bad_email_shows_it_by_the_field(database: sa.Engine
 def test_login_submit_when_throttled_says_when_to_try_again(session: Session) -> None:
     users.sign_up(session, email="ann@example.com", password=PASSWORD)
     session.commit()
-    state = _state(LoginState, "/login")
+    state = state_on(LoginState, "/login")
     for _ in range(users.FREE_FAILURES):
         _run(state.submit({"email": "ann@example.com", "password": "wrong password"}))
 
@@ -244,7 +225,7 @@ def test_no_state_var_holds_the_password_or_a_token(session: Session) -> None:
     users.sign_up(session, email="ann@example.com", password=PASSWORD)
     session.commit()
     cookie_token = "cookie-token-value"
-    state = _state(LoginState, "/login",
+    state = state_on(LoginState, "/login",
                    cookie=f"{sign_in_sessions.SESSION_COOKIE}={cookie_token}")
 
     spec = _run(state.submit({"email": "ann@example.com", "password": PASSWORD}))
@@ -268,7 +249,7 @@ def test_no_state_var_holds_the_password_or_a_token(session: Session) -> None:
 def test_login_page_shows_only_its_own_error_messages(
     database: sa.Engine, error: str, shown: str
 ) -> None:
-    state = _state(LoginState, f"/login?error={quote(error)}" if error else "/login")
+    state = state_on(LoginState, f"/login?error={quote(error)}" if error else "/login")
 
     assert state.query_error == shown
 
@@ -277,10 +258,10 @@ def test_google_button_follows_the_settings(
     database: sa.Engine, configure: Callable[..., Settings]
 ) -> None:
     configure(GOOGLE_CLIENT_ID=None, GOOGLE_CLIENT_SECRET=None)
-    assert _state(LoginState, "/login").google_login_enabled is False
+    assert state_on(LoginState, "/login").google_login_enabled is False
 
     configure(GOOGLE_CLIENT_ID="id.apps.googleusercontent.com", GOOGLE_CLIENT_SECRET="s")
-    state = _state(SignupState, "/signup?next=%2Fdashboard")
+    state = state_on(SignupState, "/signup?next=%2Fdashboard")
 
     assert state.google_login_enabled is True
     assert state.google_login_url == "/api/auth/login/google?next=%2Fdashboard"
@@ -290,7 +271,7 @@ def test_google_button_follows_the_settings(
 
 
 def test_signup_submit_creates_the_account_and_hands_off(session: Session) -> None:
-    state = _state(SignupState, "/signup?next=%2Fdashboard")
+    state = state_on(SignupState, "/signup?next=%2Fdashboard")
 
     spec = _run(state.submit({"name": " Ann Lee ", "email": "ann@example.com",
                               "password": PASSWORD}))
@@ -316,7 +297,7 @@ def test_signup_submit_creates_the_account_and_hands_off(session: Session) -> No
 def test_signup_submit_shows_each_error_by_its_field(
     database: sa.Engine, form: dict[str, str], field: str, message: str
 ) -> None:
-    state = _state(SignupState, "/signup")
+    state = state_on(SignupState, "/signup")
 
     assert _run(state.submit(form)) is None
 
@@ -326,7 +307,7 @@ def test_signup_submit_shows_each_error_by_its_field(
 
 
 def test_signup_shows_every_wrong_field_at_once(database: sa.Engine) -> None:
-    state = _state(SignupState, "/signup")
+    state = state_on(SignupState, "/signup")
 
     _run(state.submit({"email": "ann@", "password": "short", "name": ""}))
 
@@ -338,7 +319,7 @@ def test_signup_shows_every_wrong_field_at_once(database: sa.Engine) -> None:
 def test_signup_with_a_taken_email_says_so(session: Session) -> None:
     users.sign_up(session, email="ann@example.com", password=PASSWORD)
     session.commit()
-    state = _state(SignupState, "/signup")
+    state = state_on(SignupState, "/signup")
 
     _run(state.submit({"email": "Ann@example.com", "password": PASSWORD}))
 
@@ -346,6 +327,6 @@ def test_signup_with_a_taken_email_says_so(session: Session) -> None:
 
 
 def test_signup_links_back_to_login_keeping_next(database: sa.Engine) -> None:
-    state = _state(SignupState, "/signup?next=%2Fbook-now%3Ftutor%3Dx")
+    state = state_on(SignupState, "/signup?next=%2Fbook-now%3Ftutor%3Dx")
 
     assert state.login_link == "/login?next=%2Fbook-now%3Ftutor%3Dx"

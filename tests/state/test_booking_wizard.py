@@ -16,14 +16,11 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-import reflex as rx
 import sqlalchemy as sa
-from reflex.istate.data import RouterData
-from reflex_base.constants import RouteVar
 from sqlmodel import Session
 
 from tests.factories import signed_in_user
-from tests.state.handlers import run
+from tests.state.handlers import run, state_on
 from tutor_app.booking import checkout
 from tutor_app.catalog import pricing
 from tutor_app.core import timefmt
@@ -41,7 +38,6 @@ from tutor_app.state.booking import (
     BookingWizardState,
 )
 
-ORIGIN = "http://localhost:3000"
 TUTOR = "james-okafor"  # $60/hour
 OTHER_TUTOR = "maria-garcia"
 
@@ -73,14 +69,7 @@ def wizard(
 
     `asks_zone`: whether `load` must ask the browser its zone (no usable `tz` cookie).
     """
-    root = rx.State(_reflex_internal_init=True)
-    headers = {"origin": ORIGIN}
-    if cookie:
-        headers["cookie"] = cookie
-    root.router = RouterData.from_router_data(
-        {RouteVar.HEADERS: headers, RouteVar.PATH: "/book-now", RouteVar.ORIGIN: url}
-    )
-    state = root.get_substate(BookingWizardState.get_full_name().split("."))
+    state = state_on(BookingWizardState, url, cookie=cookie, route="/book-now")
     events = _run(state.load())
     asked = any(e.handler.fn.__qualname__ == "_call_script" for e in events)
     assert asked == asks_zone, "asks the browser its zone only without a tz cookie"

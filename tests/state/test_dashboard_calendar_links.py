@@ -15,8 +15,8 @@ from icalendar import Calendar
 from sqlmodel import Session
 
 from tests.fakes.server import ThreadedServer
-from tests.state.handlers import run
-from tests.state.test_dashboard_state import _book, _state, _user
+from tests.state.handlers import run, state_on
+from tests.state.test_dashboard_state import _book, _user
 from tutor_app.api import build_api
 from tutor_app.core.models import BookingStatus
 from tutor_app.mail.ics import booking_uid
@@ -35,7 +35,7 @@ def test_upcoming_lesson_card_links_its_ics_file_and_google_calendar(
     lesson = _book(session, me, 3, note="Vectors, forces & more")
     _book(session, other, 4, tutor_id="liam-murphy")
 
-    state = _state(DashboardState, "/dashboard", cookie=cookie)
+    state = state_on(DashboardState, "/dashboard", cookie=cookie)
     run(state.load())
 
     [card] = state.upcoming
@@ -72,7 +72,7 @@ def test_past_and_canceled_lessons_offer_no_calendar_links(
     _book(session, me, 5, tutor_id="aiko-tanaka", status=BookingStatus.CANCELED)
     upcoming = _book(session, me, 6, tutor_id="maria-garcia")
 
-    state = _state(DashboardState, "/dashboard", cookie=cookie)
+    state = state_on(DashboardState, "/dashboard", cookie=cookie)
     run(state.load())
 
     assert [c["id"] for c in state.upcoming] == [upcoming.id]

@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-import reflex as rx
 import sqlalchemy as sa
-from reflex.istate.data import RouterData
-from reflex_base.constants import RouteVar
 from sqlmodel import Session
 
 from tests.factories import lesson_start, make_booking, signed_in_user
-from tests.state.handlers import run
+from tests.state.handlers import run, state_on
 from tutor_app.booking import signals
 from tutor_app.catalog.tutor_catalog import FALLBACK_PHOTO
 from tutor_app.core import routes, timefmt
@@ -23,20 +20,7 @@ from tutor_app.core.models import Booking, BookingStatus, User
 from tutor_app.state.dashboard import DashboardState
 from tutor_app.state.payment import CONFIRMED, PROCESSING, PaymentState, wait_for_lesson
 
-T = TypeVar("T", bound=rx.State)
-ORIGIN = "http://localhost:3000"
 NY = "America/New_York"
-
-
-def _state(cls: type[T], url: str, *, cookie: str = "") -> T:
-    root = rx.State(_reflex_internal_init=True)
-    headers = {"origin": ORIGIN}
-    if cookie:
-        headers["cookie"] = cookie
-    root.router = RouterData.from_router_data(
-        {RouteVar.HEADERS: headers, RouteVar.PATH: urlsplit(url).path, RouteVar.ORIGIN: url}
-    )
-    return root.get_substate(cls.get_full_name().split("."))
 
 
 def _user(db: Session, email: str) -> tuple[User, str]:
@@ -71,7 +55,7 @@ def test_dashboard_shows_only_the_signed_in_users_lessons(
     gone = _book(session, me, -10, tutor_id="left-the-catalog")
     _book(session, other, 3, tutor_id="liam-murphy")
 
-    state = _state(DashboardState, "/dashboard", cookie=cookie)
+    state = state_on(DashboardState, "/dashboard", cookie=cookie)
     event = run(state.load())
 
     assert _is_call_script(event)
@@ -99,7 +83,7 @@ def test_dashboard_shows_only_the_signed_in_users_lessons(
 
 def test_dashboard_of_a_new_student_is_empty(database: sa.Engine, session: Session) -> None:
     _, cookie = _user(session, "new@example.com")
-    state = _state(DashboardState, "/dashboard", cookie=cookie)
+    state = state_on(DashboardState, "/dashboard", cookie=cookie)
     run(state.load())
     assert state.loaded and state.is_empty
     assert state.upcoming == [] and state.past == []
@@ -108,7 +92,7 @@ def test_dashboard_of_a_new_student_is_empty(database: sa.Engine, session: Sessi
 def test_dashboard_signed_out_shows_nothing(database: sa.Engine, session: Session) -> None:
     me, _ = _user(session, "me@example.com")
     _book(session, me, 2)
-    state = _state(DashboardState, "/dashboard")
+    state = state_on(DashboardState, "/dashboard")
     assert run(state.load()) is None
     assert state.upcoming == [] and state.past == []
 
@@ -121,7 +105,7 @@ def test_success_page_confirms_at_once_when_the_booking_exists(
 ) -> None:
     me, cookie = _user(session, "me@example.com")
     booking = _book(session, me, 4, session_id="cs_test_paid")
-    state = _state(PaymentState, "/payment/success?session_id=cs_test_paid", cookie=cookie)
+    state = state_on(PaymentState, "/payment/success?session_id=cs_test_paid", cookie=cookie)
 
     events = run(state.load_success())
 
@@ -141,7 +125,7 @@ def test_success_page_waits_while_the_webhook_has_not_booked(
     other, _ = _user(session, "other@example.com")
     _book(session, other, 4, session_id="cs_test_theirs")
 
-    state = _state(PaymentState, "/payment/success?session_id=cs_test_theirs", cookie=cookie)
+    state = state_on(PaymentState, "/payment/success?session_id=cs_test_theirs", cookie=cookie)
     events = run(state.load_success())
 
     assert state.status == PROCESSING and state.tutor_name == ""
@@ -153,7 +137,7 @@ def test_success_page_ignores_a_malformed_session_id(
     database: sa.Engine, session: Session
 ) -> None:
     _, cookie = _user(session, "me@example.com")
-    state = _state(PaymentState, "/payment/success?session_id=%27%3Bdrop", cookie=cookie)
+    state = state_on(PaymentState, "/payment/success?session_id=%27%3Bdrop", cookie=cookie)
     assert run(state.load_success()) is None
     assert state.session_id == "" and state.status == PROCESSING
 
@@ -199,7 +183,7 @@ async def test_the_watch_rechecks_the_database_and_gives_up(
 
 
 def test_cancel_page_leads_back_to_the_review(database: sa.Engine) -> None:
-    state = _state(
+    state = state_on(
         PaymentState,
         "/payment/cancel?tutor=james-okafor&duration=60&start=2026-12-01T15:00:00Z",
     )

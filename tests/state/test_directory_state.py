@@ -7,15 +7,14 @@ it, so the handlers read the same `router.url` they read in the running app.
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any
 
-import reflex as rx
 import sqlalchemy as sa
 from reflex.istate.data import RouterData
 from reflex_base.constants import RouteVar
 from sqlmodel import Session
 
-from tests.state.handlers import run
+from tests.state.handlers import ORIGIN, run, state_on
 from tutor_app.core.models import Tutor
 from tutor_app.state.directory import (
     ALL_SUBJECTS,
@@ -27,29 +26,17 @@ from tutor_app.state.directory import (
     tutor_id_from_path,
 )
 
-T = TypeVar("T", bound=rx.State)
-
-ORIGIN = "http://localhost:3000"
 D = "\u2013"  # the en dash of ranges
 
 
-def _state(cls: type[T], url: str, route: str) -> T:
-    """A fresh state tree on page `url` (matched by `route`); the substate `cls`."""
-    root = rx.State(_reflex_internal_init=True)
-    root.router = RouterData.from_router_data(
-        {RouteVar.HEADERS: {"origin": ORIGIN}, RouteVar.PATH: route, RouteVar.ORIGIN: url}
-    )
-    return root.get_substate(cls.get_full_name().split("."))
-
-
 def _directory(url: str = "/") -> DirectoryState:
-    state = _state(DirectoryState, url, "/")
+    state = state_on(DirectoryState, url, route="/")
     run(state.load_directory())
     return state
 
 
 def _profile(tutor_id: str) -> TutorProfileState:
-    state = _state(TutorProfileState, f"/tutors/{tutor_id}", "/tutors/[tutor_id]")
+    state = state_on(TutorProfileState, f"/tutors/{tutor_id}", route="/tutors/[tutor_id]")
     run(state.load_profile())
     return state
 
@@ -187,7 +174,7 @@ def test_profile_of_an_unknown_tutor_says_not_found(database: sa.Engine) -> None
 def test_profile_forgets_the_previous_tutor_when_the_next_is_unknown(
     database: sa.Engine,
 ) -> None:
-    state = _state(TutorProfileState, "/tutors/maria-garcia", "/tutors/[tutor_id]")
+    state = state_on(TutorProfileState, "/tutors/maria-garcia", route="/tutors/[tutor_id]")
     run(state.load_profile())
     assert state.found
 

@@ -7,43 +7,27 @@ lessons are paid at the local fake Stripe API.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from typing import Any
 
-import reflex as rx
-from reflex.istate.data import RouterData
-from reflex_base.constants import RouteVar
 from sqlmodel import Session
 
-from tests.factories import TUTOR, make_booking, make_user, paid_booking
+from tests.factories import TUTOR, make_booking, make_user, paid_booking, session_cookie
 from tests.fakes.fake_stripe import FakeStripe
 from tests.money_helpers import booking
-from tests.state.handlers import run
+from tests.state.handlers import ORIGIN, run, state_on
 from tests.stripe_helpers import refund_requests
-from tutor_app.accounts import sign_in_sessions
 from tutor_app.core import clock, timefmt
 from tutor_app.core.models import BookingStatus, User
 from tutor_app.scheduling import slots
 from tutor_app.state.dashboard import DashboardState
 from tutor_app.state.manage_lesson import NOT_FOUND_MESSAGE, ManageLessonState
 
-T = TypeVar("T", bound=rx.State)
 NY = "America/New_York"
 
 
 def _state(session: Session, user: User | None) -> ManageLessonState:
-    headers = {"origin": "http://localhost:3000"}
-    if user is not None:
-        session.commit()  # end any read first: SQLite refuses a write on a stale snapshot
-        token = sign_in_sessions.create_session(session, user_id=user.id)
-        session.commit()
-        headers["cookie"] = f"{sign_in_sessions.SESSION_COOKIE}={token}"
-    root = rx.State(_reflex_internal_init=True)
-    root.router = RouterData.from_router_data(
-        {RouteVar.HEADERS: headers, RouteVar.PATH: urlsplit("/dashboard").path,
-         RouteVar.ORIGIN: "http://localhost:3000/dashboard"}
-    )
-    state = root.get_substate(ManageLessonState.get_full_name().split("."))
+    state = state_on(ManageLessonState, f"{ORIGIN}/dashboard",
+                     cookie=session_cookie(session, user) if user else "")
     state.viewer_tz = NY
     return state
 

@@ -4,17 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
-from urllib.parse import urlsplit
 
 import pytest
-import reflex as rx
-from reflex.istate.data import RouterData
-from reflex_base.constants import RouteVar
 from sqlmodel import Session
 
-from tests.factories import TUTOR, first_free, make_hold, make_user
-from tests.state.handlers import run
-from tutor_app.accounts import sign_in_sessions
+from tests.factories import TUTOR, first_free, make_hold, make_user, session_cookie
+from tests.state.handlers import ORIGIN, run, state_on
 from tutor_app.booking import checkout
 from tutor_app.core import clock
 from tutor_app.core.models import User
@@ -29,18 +24,8 @@ def _dev_payments(configure: Callable[..., Settings], database: object) -> None:
 
 
 def _state(session: Session, user: User | None) -> ResumeCheckoutState:
-    headers = {"origin": "http://localhost:3000"}
-    if user is not None:
-        session.commit()  # end any read first: SQLite refuses a write on a stale snapshot
-        token = sign_in_sessions.create_session(session, user_id=user.id)
-        session.commit()
-        headers["cookie"] = f"{sign_in_sessions.SESSION_COOKIE}={token}"
-    root = rx.State(_reflex_internal_init=True)
-    root.router = RouterData.from_router_data(
-        {RouteVar.HEADERS: headers, RouteVar.PATH: urlsplit("/book-now").path,
-         RouteVar.ORIGIN: "http://localhost:3000/book-now"}
-    )
-    return root.get_substate(ResumeCheckoutState.get_full_name().split("."))
+    return state_on(ResumeCheckoutState, f"{ORIGIN}/book-now",
+                    cookie=session_cookie(session, user) if user else "")
 
 
 def test_an_open_session_is_offered_with_its_url(session: Session) -> None:

@@ -4,32 +4,18 @@ from __future__ import annotations
 
 import asyncio
 from typing import Any
-from urllib.parse import urlsplit
 
-import reflex as rx
 import sqlalchemy as sa
-from reflex.istate.data import RouterData
-from reflex_base.constants import RouteVar
 from sqlmodel import Session
 
 from tests.factories import lesson_start, make_booking, signed_in_user
+from tests.state.handlers import state_on
 from tutor_app.core import timefmt
 from tutor_app.core.models import Booking, Role, User
 from tutor_app.state.tutor_account import TutorAccountState
 from tutor_app.tutor_calendar import connections
 
 TUTOR_ID = "aiko-tanaka"  # Asia/Tokyo
-
-
-def _state(url: str, *, cookie: str = "") -> TutorAccountState:
-    root = rx.State(_reflex_internal_init=True)
-    headers = {"origin": "http://localhost:3000"}
-    if cookie:
-        headers["cookie"] = cookie
-    root.router = RouterData.from_router_data(
-        {RouteVar.HEADERS: headers, RouteVar.PATH: urlsplit(url).path, RouteVar.ORIGIN: url}
-    )
-    return root.get_substate(TutorAccountState.get_full_name().split("."))  # type: ignore[return-value]
 
 
 def _user(db: Session, email: str, **fields: Any) -> tuple[User, str]:
@@ -60,7 +46,7 @@ def test_connected_tutor_sees_the_account_and_each_lessons_sync_state(
     failed = _book(session, student, 3, calendar_sync_status="failed",
                    calendar_sync_error="Google Calendar answered 400 (invalid)")
     _book(session, student, -2, calendar_sync_status="synced")  # over: not listed
-    state = _state("/tutor?calendar=connected", cookie=cookie)
+    state = state_on(TutorAccountState, "/tutor?calendar=connected", cookie=cookie)
 
     assert _load(state) is None
 
@@ -90,7 +76,7 @@ def test_reconnect_needed_is_shown_and_the_old_success_notice_is_not(
     row.status = "reconnect_needed"
     session.add(row)
     session.commit()
-    state = _state("/tutor?calendar=connected", cookie=cookie)
+    state = state_on(TutorAccountState, "/tutor?calendar=connected", cookie=cookie)
 
     _load(state)
 
@@ -103,7 +89,7 @@ def test_tutor_without_calendar_is_offered_to_connect_when_google_is_set_up(
 ) -> None:
     _tutor, cookie = _user(session, "aiko@example.com", role=Role.TUTOR, tutor_id=TUTOR_ID)
     configure(GOOGLE_CLIENT_ID="cid", GOOGLE_CLIENT_SECRET="secret")
-    state = _state("/tutor?calendar=error", cookie=cookie)
+    state = state_on(TutorAccountState, "/tutor?calendar=error", cookie=cookie)
 
     _load(state)
 
@@ -114,7 +100,7 @@ def test_tutor_without_calendar_is_offered_to_connect_when_google_is_set_up(
 
 def test_students_are_told_the_page_is_for_tutors(database: sa.Engine, session: Session) -> None:
     _student, cookie = _user(session, "ann@example.com")
-    state = _state("/tutor", cookie=cookie)
+    state = state_on(TutorAccountState, "/tutor", cookie=cookie)
 
     _load(state)
 
@@ -122,7 +108,7 @@ def test_students_are_told_the_page_is_for_tutors(database: sa.Engine, session: 
 
 
 def test_signed_out_visitor_is_sent_to_sign_in(database: sa.Engine) -> None:
-    state = _state("/tutor")
+    state = state_on(TutorAccountState, "/tutor")
 
     event = _load(state)
 

@@ -7,34 +7,20 @@ state's own `set_viewer_tz`, which re-formats what it showed.
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from typing import Any
 
-import reflex as rx
 import sqlalchemy as sa
-from reflex.istate.data import RouterData
-from reflex_base.constants import RouteVar
 from sqlmodel import Session
 
 from tests.factories import lesson_start, make_booking, signed_in_user
-from tests.state.handlers import run
+from tests.state.handlers import run, state_on
 from tutor_app.core import timefmt
 from tutor_app.core.models import Booking
 from tutor_app.state.dashboard import DashboardState
 from tutor_app.state.payment import PaymentState
 from tutor_app.state.viewer_zone import TZ_COOKIE_SCRIPT, TZ_SCRIPT
 
-T = TypeVar("T", bound=rx.State)
 TOKYO = "Asia/Tokyo"
-
-
-def _state(cls: type[T], url: str, cookie: str) -> T:
-    root = rx.State(_reflex_internal_init=True)
-    root.router = RouterData.from_router_data(
-        {RouteVar.HEADERS: {"origin": "http://localhost:3000", "cookie": cookie},
-         RouteVar.PATH: urlsplit(url).path, RouteVar.ORIGIN: url}
-    )
-    return root.get_substate(cls.get_full_name().split("."))
 
 
 def _signed_in_with_a_lesson(db: Session) -> tuple[str, Booking]:
@@ -61,11 +47,11 @@ def test_states_that_show_times_take_the_zone_from_the_cookie(
     cookie = f"{session_cookie}; tz=Asia%2FTokyo"
     expected = timefmt.format_range(booking.start_time, booking.end_time, TOKYO)
 
-    dashboard = _state(DashboardState, "/dashboard", cookie)
+    dashboard = state_on(DashboardState, "/dashboard", cookie=cookie)
     assert _asks(run(dashboard.load())) == []
     assert dashboard.viewer_tz == TOKYO and dashboard.upcoming[0]["when"] == expected
 
-    payment = _state(PaymentState, "/payment/success?session_id=cs_test_zone", cookie)
+    payment = state_on(PaymentState, "/payment/success?session_id=cs_test_zone", cookie=cookie)
     assert _asks(run(payment.load_success())) == []
     assert payment.viewer_tz == TOKYO and payment.when == expected
 
@@ -75,7 +61,7 @@ def test_without_a_usable_cookie_the_state_asks_and_its_own_setter_reformats(
 ) -> None:
     session_cookie, booking = _signed_in_with_a_lesson(session)
 
-    dashboard = _state(DashboardState, "/dashboard", f"{session_cookie}; tz=Not%2FAZone")
+    dashboard = state_on(DashboardState, "/dashboard", cookie=f"{session_cookie}; tz=Not%2FAZone")
     (ask,) = _asks(run(dashboard.load()))
     assert dashboard.viewer_tz == "UTC"
     callback = str(_args(ask)["callback"])  # this state's own setter, not a parent's
