@@ -17,9 +17,11 @@ import os
 import re
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -152,6 +154,28 @@ def browser(playwright_instance: Playwright) -> Iterator[Browser]:
     browser.close()
 
 
+@contextmanager
+def visitor_page(browser: Browser, base_url: str, *, whose: str = "the page",
+                 **context_args: Any) -> Iterator[Page]:
+    """A page in a new browser context (no cookies) in the student's time zone, counting the
+    state deltas the backend sends; the context is closed after, and JavaScript errors on the
+    page fail the test."""
+    context = browser.new_context(
+        base_url=base_url, timezone_id=STUDENT_TIMEZONE, locale="en-US",
+        viewport={"width": 1280, "height": 900}, **context_args,
+    )
+    context.add_init_script(WS_PROBE)
+    context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        yield page
+    finally:
+        context.close()
+    assert not errors, f"JavaScript errors on {whose}: {errors}"
+
+
 @pytest.fixture
 def page(
     browser: Browser, live_app: ReflexApp, artifacts_dir: Path, request: pytest.FixtureRequest
@@ -161,32 +185,20 @@ def page(
     When the test fails, the page as it was is saved (`<test>__FAILED.png`) and the tail of
     the app's log is printed with the failure.
     """
-    context = browser.new_context(
-        base_url=live_app.url,
-        timezone_id=STUDENT_TIMEZONE,
-        locale="en-US",
-        viewport={"width": 1280, "height": 900},
-    )
-    context.add_init_script(WS_PROBE)
-    context.set_default_timeout(DEFAULT_TIMEOUT_MS)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    yield page
-    failed = getattr(request.node, "rep_call", None)
-    if failed is not None and failed.failed:
-        name = re.sub(r"[^A-Za-z0-9_]+", "-", request.node.name)
-        backend = os.environ.get("TEST_DATABASE", "sqlite")
-        shot = artifacts_dir / "e2e" / f"{backend}__{name}__FAILED.png"
-        shot.parent.mkdir(exist_ok=True)
-        try:
-            page.screenshot(path=str(shot), full_page=True)
-        except PlaywrightError as exc:
-            print(f"no failure screenshot: {exc}")
-        print(f"page at failure: {page.url} (screenshot {shot})")
-        print(live_app.log_tail(40))
-    context.close()
-    assert not errors, f"JavaScript errors on the page: {errors}"
+    with visitor_page(browser, live_app.url) as page:
+        yield page
+        failed = getattr(request.node, "rep_call", None)
+        if failed is not None and failed.failed:
+            name = re.sub(r"[^A-Za-z0-9_]+", "-", request.node.name)
+            backend = os.environ.get("TEST_DATABASE", "sqlite")
+            shot = artifacts_dir / "e2e" / f"{backend}__{name}__FAILED.png"
+            shot.parent.mkdir(exist_ok=True)
+            try:
+                page.screenshot(path=str(shot), full_page=True)
+            except PlaywrightError as exc:
+                print(f"no failure screenshot: {exc}")
+            print(f"page at failure: {page.url} (screenshot {shot})")
+            print(live_app.log_tail(40))
 
 
 @dataclass

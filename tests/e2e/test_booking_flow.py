@@ -15,82 +15,33 @@ from datetime import datetime
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Page, expect
 
 from tests.e2e.app_server import wait_for_backend
-from tests.e2e.conftest import STUDENT_TIMEZONE, Shots
-from tests.e2e.test_directory_auth import expect_signed_in_as, goto, sign_up
-from tutor_app.catalog.tutor_catalog import load_catalog
+from tests.e2e.conftest import Shots
+from tests.e2e.steps import (
+    WEBHOOK_TIMEOUT_MS,
+    expect_signed_in_as,
+    expect_step,
+    goto,
+    local_time_label,
+    pick_length_day_time,
+    pressed,
+    sign_up,
+    signed_up,
+    tutor,
+)
 from tutor_app.core import clock
 from tutor_app.core.timefmt import format_duration
 
 pytestmark = pytest.mark.e2e
-
-FREE_DAY = "[data-day]:not([disabled])"
-WEBHOOK_TIMEOUT_MS = 20_000  # the success page waits on the webhook, then turns by itself
-
-
-def tutor(tutor_id: str) -> tuple[str, str]:
-    found = next(t for t in load_catalog() if t.id == tutor_id)
-    return found.id, found.name
-
-
-def expect_step(page: Page, step: int) -> None:
-    """Exactly one step is rendered at a time; `step` is the one."""
-    expect(page.locator(f"#step-{step}")).to_be_visible()
-    for other in range(1, 6):
-        if other != step:
-            expect(page.locator(f"#step-{other}")).to_have_count(0)
-
-
-def pressed(locator: Locator) -> None:
-    expect(locator).to_have_attribute("aria-pressed", "true")
-
-
-def pick_length_day_time(page: Page, minutes: int, *, day_index: int = 1) -> tuple[str, str]:
-    """Steps 2 and 3: choose the length, a day with free times and its first time.
-
-    Returns the day (`data-day`) and the start as the UTC ISO string of `data-start`. Not the
-    first free day by default: its first time may lie minutes after the 12-hour notice and
-    pass it while the test runs.
-    """
-    expect_step(page, 2)
-    page.click(f"#duration-{minutes}")
-    expect_step(page, 3)  # choosing a length moves on to the calendar
-    days = page.locator(FREE_DAY)
-    expect(days.first).to_be_visible()
-    day = days.nth(min(day_index, days.count() - 1))
-    day_key = day.get_attribute("data-day")
-    assert day_key
-    day.click()
-    pressed(day)
-    time_button = page.locator("#times [data-start]").first
-    start = time_button.get_attribute("data-start")
-    assert start and start.endswith("Z"), f"a time button carries its UTC start, got {start!r}"
-    time_button.click()
-    pressed(time_button)
-    expect(page.locator("#next")).to_be_enabled()
-    return day_key, start
-
-
-def local_time_label(start_iso: str) -> str:
-    """The 24-hour clock time the student sees for `start_iso` in their zone, e.g. "17:30"."""
-    from zoneinfo import ZoneInfo
-
-    local = datetime.fromisoformat(start_iso.replace("Z", "+00:00")).astimezone(
-        ZoneInfo(STUDENT_TIMEZONE)
-    )
-    return f"{local:%H:%M}"
-
 
 def test_student_books_pays_and_sees_the_lesson(
     page: Page, shot: Shots, new_email: Callable[[str], str]
 ) -> None:
     tutor_id, tutor_name = tutor("james-okafor")
 
-    goto(page, "/signup")
-    sign_up(page, name="Sam Student", email=new_email("booker"))
-    expect_signed_in_as(page, "Sam Student")
+    signed_up(page, name="Sam Student", email=new_email("booker"))
 
     # Step 2 straight away: `?tutor=` preselects the tutor.
     goto(page, f"/book-now?tutor={tutor_id}")

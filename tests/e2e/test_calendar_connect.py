@@ -23,10 +23,14 @@ import sqlalchemy as sa
 from playwright.sync_api import Browser, Page, expect
 from sqlmodel import Session, select
 
-from tests.e2e.app_server import WS_PROBE, ReflexApp, wait_for_backend
-from tests.e2e.conftest import DEFAULT_TIMEOUT_MS, STUDENT_TIMEZONE, Shots
-from tests.e2e.test_booking_flow import WEBHOOK_TIMEOUT_MS, expect_step, pick_length_day_time
-from tests.e2e.test_directory_auth import expect_signed_in_as, goto, sign_up
+from tests.e2e.app_server import ReflexApp, wait_for_backend
+from tests.e2e.conftest import Shots, visitor_page
+from tests.e2e.steps import (
+    choose_lesson,
+    goto,
+    pay_in_dev_checkout,
+    signed_up,
+)
 from tests.fakes.fake_google import FakeGoogle
 from tutor_app.accounts.users import grant_role
 from tutor_app.core.models import Booking, CalendarConnection, Role, User
@@ -41,18 +45,9 @@ EVENT_TIMEOUT_S = 20.0
 @pytest.fixture
 def student_page(browser: Browser, live_app: ReflexApp) -> Iterator[Page]:
     """A second visitor, in a context of their own (the tutor keeps `page`)."""
-    context = browser.new_context(
-        base_url=live_app.url, timezone_id=STUDENT_TIMEZONE, locale="en-US",
-        viewport={"width": 1280, "height": 900}, accept_downloads=True,
-    )
-    context.add_init_script(WS_PROBE)
-    context.set_default_timeout(DEFAULT_TIMEOUT_MS)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    yield page
-    context.close()
-    assert not errors, f"JavaScript errors on the student's page: {errors}"
+    with visitor_page(browser, live_app.url, whose="the student's page",
+                      accept_downloads=True) as page:
+        yield page
 
 
 def _make_tutor(engine: sa.Engine, email: str) -> None:
@@ -95,9 +90,7 @@ def test_tutor_connects_google_calendar_and_a_booking_lands_in_it(
 ) -> None:
     tutor_email = new_email("tutor")
     calendar_email = new_email("calendar")  # the Google account may differ from the sign-in
-    goto(page, "/signup")
-    sign_up(page, name="Priya Sharma", email=tutor_email)
-    expect_signed_in_as(page, "Priya Sharma")
+    signed_up(page, name="Priya Sharma", email=tutor_email)
     _make_tutor(_engine, tutor_email)
 
     goto(page, "/tutor")
@@ -128,24 +121,9 @@ def test_tutor_connects_google_calendar_and_a_booking_lands_in_it(
 
     # A student books and pays a lesson with this tutor (dev test-checkout, real webhook).
     student_email = new_email("student")
-    goto(student_page, "/signup")
-    sign_up(student_page, name="Sam Student", email=student_email)
-    expect_signed_in_as(student_page, "Sam Student")
-    goto(student_page, f"/book-now?tutor={TUTOR_ID}")
-    expect_step(student_page, 2)
-    _, start = pick_length_day_time(student_page, 60)
-    student_page.click("#next")
-    expect_step(student_page, 4)
-    student_page.click("#next")
-    expect_step(student_page, 5)
-    student_page.click("#pay")
-    expect(student_page).to_have_url(re.compile(r"/dev/checkout/?\?session_id=cs_"))
-    wait_for_backend(student_page)
-    checkout_session_id = student_page.url.split("session_id=", 1)[1].split("&", 1)[0]
-    student_page.click("#pay-button")
-    expect(student_page.locator("#payment-status")).to_have_text(
-        "confirmed", timeout=WEBHOOK_TIMEOUT_MS
-    )
+    signed_up(student_page, name="Sam Student", email=student_email)
+    _, start = choose_lesson(student_page, TUTOR_ID)
+    checkout_session_id = pay_in_dev_checkout(student_page)
     booking = _booking_for_session(_engine, checkout_session_id)
 
     # The event is in the tutor's Google Calendar: the lesson's time, the student as a guest.

@@ -17,14 +17,15 @@ from playwright.sync_api import Locator, Page, expect
 
 from tests.e2e.app_server import wait_for_backend
 from tests.e2e.conftest import Shots
-from tests.e2e.test_booking_flow import (
-    WEBHOOK_TIMEOUT_MS,
+from tests.e2e.steps import (
+    choose_lesson,
     expect_step,
+    goto,
     local_time_label,
-    pick_length_day_time,
+    pay_in_dev_checkout,
+    signed_up,
     tutor,
 )
-from tests.e2e.test_directory_auth import expect_signed_in_as, goto, sign_up
 
 pytestmark = pytest.mark.e2e
 
@@ -34,18 +35,8 @@ FAR_DAY = 3
 
 def book_and_pay(page: Page, tutor_id: str, *, minutes: int = 60) -> tuple[str, str]:
     """Book a lesson through the wizard and the dev test-checkout page; (booking id, start)."""
-    goto(page, f"/book-now?tutor={tutor_id}")
-    expect_step(page, 2)
-    _, start = pick_length_day_time(page, minutes, day_index=FAR_DAY)
-    page.click("#next")
-    expect_step(page, 4)
-    page.click("#next")
-    expect_step(page, 5)
-    page.click("#pay")
-    expect(page).to_have_url(re.compile(r"/dev/checkout/?\?session_id=cs_"))
-    wait_for_backend(page)
-    page.click("#pay-button")
-    expect(page.locator("#payment-status")).to_have_text("confirmed", timeout=WEBHOOK_TIMEOUT_MS)
+    _, start = choose_lesson(page, tutor_id, minutes=minutes, day_index=FAR_DAY)
+    pay_in_dev_checkout(page)
     page.click("#view-lessons")
     expect(page).to_have_url(re.compile(r"/dashboard/?$"))
     card = page.locator("#upcoming .lesson-card")
@@ -63,9 +54,7 @@ def test_student_cancels_with_a_refund_and_sees_it_under_past(
     page: Page, shot: Shots, new_email: Callable[[str], str]
 ) -> None:
     tutor_id, tutor_name = tutor("james-okafor")
-    goto(page, "/signup")
-    sign_up(page, name="Carla Cancel", email=new_email("cancel"))
-    expect_signed_in_as(page, "Carla Cancel")
+    signed_up(page, name="Carla Cancel", email=new_email("cancel"))
 
     booking_id, start = book_and_pay(page, tutor_id)
     upcoming = card_of(page, "upcoming", booking_id)
@@ -103,9 +92,7 @@ def test_student_reschedules_to_another_free_time(
     page: Page, shot: Shots, new_email: Callable[[str], str]
 ) -> None:
     tutor_id, _ = tutor("liam-murphy")
-    goto(page, "/signup")
-    sign_up(page, name="Remy Reschedule", email=new_email("move"))
-    expect_signed_in_as(page, "Remy Reschedule")
+    signed_up(page, name="Remy Reschedule", email=new_email("move"))
     booking_id, start = book_and_pay(page, tutor_id, minutes=30)
 
     card_of(page, "upcoming", booking_id).locator(f"#reschedule-{booking_id}").click()
@@ -140,17 +127,9 @@ def test_student_who_left_checkout_can_resume_the_same_session(
     page: Page, shot: Shots, new_email: Callable[[str], str]
 ) -> None:
     tutor_id, tutor_name = tutor("maria-garcia")
-    goto(page, "/signup")
-    sign_up(page, name="Rita Resume", email=new_email("resume"))
-    expect_signed_in_as(page, "Rita Resume")
+    signed_up(page, name="Rita Resume", email=new_email("resume"))
 
-    goto(page, f"/book-now?tutor={tutor_id}")
-    expect_step(page, 2)
-    day, start = pick_length_day_time(page, 60, day_index=FAR_DAY)
-    page.click("#next")
-    expect_step(page, 4)
-    page.click("#next")
-    expect_step(page, 5)
+    day, start = choose_lesson(page, tutor_id, day_index=FAR_DAY)
     page.click("#pay")
     expect(page).to_have_url(re.compile(r"/dev/checkout/?\?session_id=cs_"))
     checkout_url = page.url

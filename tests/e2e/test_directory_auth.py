@@ -14,50 +14,20 @@ from urllib.parse import quote
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.app_server import wait_for_backend
 from tests.e2e.conftest import Shots
+from tests.e2e.steps import (
+    PASSWORD,
+    expect_signed_in_as,
+    expect_signed_out,
+    goto,
+    sign_in,
+    sign_up,
+)
 from tutor_app.catalog.tutor_catalog import load_catalog
 
 pytestmark = pytest.mark.e2e
 
-PASSWORD = "correct horse battery staple"
 CARDS = "[data-testid^='tutor-card-']"
-
-
-def goto(page: Page, path: str) -> None:
-    """Load `path` as a new document and wait until its state has arrived over the websocket."""
-    page.goto(path)
-    wait_for_backend(page)
-
-
-def sign_up(page: Page, *, name: str, email: str, password: str = PASSWORD) -> None:
-    """Fill and submit the sign-up form of the current page (`/signup...`)."""
-    expect(page).to_have_url(re.compile(r"/signup"))
-    wait_for_backend(page)
-    page.fill("#name", name)
-    page.fill("#email", email)
-    page.fill("#password", password)
-    page.click("#submit")
-
-
-def sign_in(page: Page, *, email: str, password: str = PASSWORD) -> None:
-    expect(page).to_have_url(re.compile(r"/login"))
-    wait_for_backend(page)
-    page.fill("#email", email)
-    page.fill("#password", password)
-    page.click("#submit")
-
-
-def expect_signed_in_as(page: Page, name: str) -> None:
-    expect(page.locator("#signed-in-as")).to_have_text(name)
-    expect(page.locator("#sign-out")).to_be_visible()
-    expect(page.locator("#sign-in")).to_have_count(0)
-
-
-def expect_signed_out(page: Page) -> None:
-    expect(page.locator("#sign-in")).to_be_visible()
-    expect(page.locator("#sign-up")).to_be_visible()
-    expect(page.locator("#signed-in-as")).to_have_count(0)
 
 
 def test_visitor_browses_filters_signs_up_out_and_in(

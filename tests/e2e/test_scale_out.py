@@ -27,15 +27,14 @@ import sqlalchemy as sa
 from playwright.sync_api import Browser, Page, expect
 from sqlmodel import Session, select
 
-from tests.e2e.app_server import WS_PROBE, ReflexApp, wait_for_backend
-from tests.e2e.conftest import _DROPPED_ENV, DEFAULT_TIMEOUT_MS, PROJECT_ROOT, STUDENT_TIMEZONE
-from tests.e2e.test_booking_flow import (
-    WEBHOOK_TIMEOUT_MS,
-    expect_step,
+from tests.e2e.app_server import ReflexApp
+from tests.e2e.conftest import _DROPPED_ENV, PROJECT_ROOT, visitor_page
+from tests.e2e.steps import (
+    choose_lesson,
     local_time_label,
-    pick_length_day_time,
+    pay_in_dev_checkout,
+    signed_up,
 )
-from tests.e2e.test_directory_auth import expect_signed_in_as, goto, sign_up
 from tests.factories import event, session_object
 from tests.pinned_time import TEST_CATALOG_FILE
 from tests.stripe_helpers import signed_headers
@@ -106,18 +105,8 @@ def _backend_workers(app: ReflexApp) -> list[int]:
 
 @pytest.fixture
 def scaled_page(browser: Browser, scaled_app: ReflexApp) -> Iterator[Page]:
-    context = browser.new_context(
-        base_url=scaled_app.url, timezone_id=STUDENT_TIMEZONE, locale="en-US",
-        viewport={"width": 1280, "height": 900},
-    )
-    context.add_init_script(WS_PROBE)
-    context.set_default_timeout(DEFAULT_TIMEOUT_MS)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    yield page
-    context.close()
-    assert not errors, f"JavaScript errors on the page: {errors}"
+    with visitor_page(browser, scaled_app.url) as page:
+        yield page
 
 
 def test_several_workers_serve_the_app(scaled_app: ReflexApp) -> None:
@@ -131,24 +120,11 @@ def test_book_and_pay_with_state_in_redis(
 ) -> None:
     page = scaled_page
     email = new_email("scaled")
-    goto(page, "/signup")
-    sign_up(page, name="Scale Student", email=email)
-    expect_signed_in_as(page, "Scale Student")
+    signed_up(page, name="Scale Student", email=email)
 
-    goto(page, "/book-now?tutor=liam-murphy")
-    _day, start = pick_length_day_time(page, 30, day_index=2)
-    page.click("#next")
-    expect_step(page, 4)
-    page.click("#next")
-    expect_step(page, 5)
-    page.click("#pay")
-    expect(page).to_have_url(re.compile(r"/dev/checkout/?\?session_id=cs_"))
-    wait_for_backend(page)
-    page.click("#pay-button")
+    _day, start = choose_lesson(page, "liam-murphy", minutes=30, day_index=2)
+    pay_in_dev_checkout(page)
     expect(page).to_have_url(re.compile(r"/payment/success/?\?session_id=cs_"))
-    expect(page.locator("#payment-status")).to_have_text(
-        "confirmed", timeout=WEBHOOK_TIMEOUT_MS
-    )
     expect(page.locator("#lesson-when")).to_contain_text(local_time_label(start))
 
     page.click("#view-lessons")
