@@ -53,6 +53,13 @@ def student(session: Session) -> User:
     return make_user(session, email="ann.student@example.com", name="Ann Student")
 
 
+@pytest.fixture
+def booking(session: Session, google: FakeGoogle, tutor: User, student: User) -> Booking:
+    """The student's lesson at START with the tutor, whose calendar is connected."""
+    connect(session, google, tutor)
+    return make_booking(session, user=student, start=START)
+
+
 def connect(session: Session, google: FakeGoogle, tutor: User, **token_args: Any) -> dict[str, Any]:
     """Store a grant for the tutor as the consent flow would; returns the token."""
     token = google.issue_token(email=TUTOR_EMAIL, **token_args)
@@ -137,10 +144,8 @@ def test_booking_without_user_uses_the_checkout_email(
 
 
 def test_reschedule_patches_the_same_event(
-    google: FakeGoogle, session: Session, tutor: User, student: User
+    google: FakeGoogle, session: Session, booking: Booking
 ) -> None:
-    connect(session, google, tutor)
-    booking = make_booking(session, user=student, start=START)
     sync_booking(booking.id)
     row = fresh(session, booking)
     row.start_time = START + timedelta(days=1)
@@ -163,10 +168,8 @@ def test_reschedule_patches_the_same_event(
 
 
 def test_cancel_deletes_the_event(
-    google: FakeGoogle, session: Session, tutor: User, student: User
+    google: FakeGoogle, session: Session, booking: Booking
 ) -> None:
-    connect(session, google, tutor)
-    booking = make_booking(session, user=student, start=START)
     sync_booking(booking.id)
     row = fresh(session, booking)
     row.status = "CANCELED"
@@ -189,10 +192,8 @@ def test_cancel_deletes_the_event(
 
 
 def test_delete_of_an_event_already_gone_counts_as_done(
-    google: FakeGoogle, session: Session, tutor: User, student: User
+    google: FakeGoogle, session: Session, tutor: User, booking: Booking
 ) -> None:
-    connect(session, google, tutor)
-    booking = make_booking(session, user=student, start=START)
     sync_booking(booking.id)
     # The tutor deleted the event in Google Calendar themselves.
     google.calendar_events(TUTOR_EMAIL)[event_id_for(booking.id)]["status"] = "cancelled"
@@ -209,10 +210,8 @@ def test_delete_of_an_event_already_gone_counts_as_done(
 
 
 def test_patch_brings_back_an_event_the_tutor_deleted_by_hand(
-    google: FakeGoogle, session: Session, tutor: User, student: User
+    google: FakeGoogle, session: Session, booking: Booking
 ) -> None:
-    connect(session, google, tutor)
-    booking = make_booking(session, user=student, start=START)
     sync_booking(booking.id)
     google.calendar_events(TUTOR_EMAIL)[event_id_for(booking.id)]["status"] = "cancelled"
 
@@ -222,10 +221,8 @@ def test_patch_brings_back_an_event_the_tutor_deleted_by_hand(
 
 
 def test_event_missing_from_a_newly_connected_account_is_created_again(
-    google: FakeGoogle, session: Session, tutor: User, student: User
+    google: FakeGoogle, session: Session, booking: Booking
 ) -> None:
-    connect(session, google, tutor)
-    booking = make_booking(session, user=student, start=START)
     sync_booking(booking.id)
     google.events.clear()  # another Google account connected: the event is not there
 
@@ -256,11 +253,8 @@ def test_unknown_booking_is_reported_not_raised(google: FakeGoogle) -> None:
 
 
 def test_syncing_twice_makes_one_event(
-    google: FakeGoogle, session: Session, tutor: User, student: User
+    google: FakeGoogle, session: Session, booking: Booking
 ) -> None:
-    connect(session, google, tutor)
-    booking = make_booking(session, user=student, start=START)
-
     sync_booking(booking.id)
     sync_booking(booking.id)
 
@@ -269,10 +263,8 @@ def test_syncing_twice_makes_one_event(
 
 
 def test_two_syncs_at_once_make_one_event(
-    google: FakeGoogle, session: Session, tutor: User, student: User
+    google: FakeGoogle, session: Session, booking: Booking
 ) -> None:
-    connect(session, google, tutor)
-    booking = make_booking(session, user=student, start=START)
     google.calendar_delay = 0.3  # both inserts are in flight before either is stored
     barrier = threading.Barrier(2)
     results = []
@@ -296,10 +288,8 @@ def test_two_syncs_at_once_make_one_event(
 
 
 def test_a_reschedule_during_the_insert_is_not_lost(
-    google: FakeGoogle, session: Session, tutor: User, student: User
+    google: FakeGoogle, session: Session, booking: Booking
 ) -> None:
-    connect(session, google, tutor)
-    booking = make_booking(session, user=student, start=START)
     google.calendar_delay = 0.5
     worker = threading.Thread(target=sync_booking, args=(booking.id,))
     worker.start()
@@ -318,11 +308,8 @@ def test_a_reschedule_during_the_insert_is_not_lost(
 
 
 def test_lesson_events_run_the_sync(
-    google: FakeGoogle, session: Session, tutor: User, student: User
+    google: FakeGoogle, session: Session, booking: Booking
 ) -> None:
-    connect(session, google, tutor)
-    booking = make_booking(session, user=student, start=START)
-
     lesson_events.after_booking_created(booking.id, wait=True)
     lesson_events.after_booking_created(booking.id, wait=True)  # the webhook delivered twice
 
@@ -386,10 +373,8 @@ def test_revoked_grant_makes_the_connection_reconnect_needed(
 
 
 def test_401_even_after_refreshing_means_reconnect_needed(
-    google: FakeGoogle, session: Session, tutor: User, student: User
+    google: FakeGoogle, session: Session, tutor: User, booking: Booking
 ) -> None:
-    connect(session, google, tutor)
-    booking = make_booking(session, user=student, start=START)
     google.fail_next(401, reason="authError", times=3)
 
     result = sync_booking(booking.id)
@@ -421,11 +406,9 @@ def test_reconnecting_requeues_what_failed(
 
 
 def test_undecryptable_token_means_reconnect_needed(
-    google: FakeGoogle, session: Session, tutor: User, student: User,
-    configure: Callable[..., Settings],
+    google: FakeGoogle, session: Session, tutor: User, configure: Callable[..., Settings],
+    booking: Booking
 ) -> None:
-    connect(session, google, tutor)
-    booking = make_booking(session, user=student, start=START)
     configure(SECRET_KEY="a-different-secret-key-than-before-1234")
 
     result = sync_booking(booking.id)
@@ -439,10 +422,8 @@ def test_undecryptable_token_means_reconnect_needed(
 
 
 def test_server_error_leaves_it_pending_with_backoff_then_the_retry_syncs(
-    google: FakeGoogle, session: Session, tutor: User, student: User
+    google: FakeGoogle, session: Session, booking: Booking
 ) -> None:
-    connect(session, google, tutor)
-    booking = make_booking(session, user=student, start=START)
     google.fail_next(500)
 
     result = sync_booking(booking.id, now=NOW)
@@ -465,13 +446,11 @@ def test_server_error_leaves_it_pending_with_backoff_then_the_retry_syncs(
 
 
 def test_backoff_doubles_to_an_hour_and_gives_up_after_max_attempts(
-    google: FakeGoogle, session: Session, tutor: User, student: User
+    google: FakeGoogle, session: Session, tutor: User, booking: Booking
 ) -> None:
     assert [calendar_sync.backoff(n).total_seconds() for n in range(9)] == [
         30, 60, 120, 240, 480, 960, 1920, 3600, 3600
     ]
-    connect(session, google, tutor)
-    booking = make_booking(session, user=student, start=START)
     google.fail_next(503, times=calendar_sync.MAX_ATTEMPTS)
     waits = []
     for _ in range(calendar_sync.MAX_ATTEMPTS - 1):
@@ -489,10 +468,8 @@ def test_backoff_doubles_to_an_hour_and_gives_up_after_max_attempts(
 
 
 def test_rate_limit_is_transient(
-    google: FakeGoogle, session: Session, tutor: User, student: User
+    google: FakeGoogle, session: Session, tutor: User, booking: Booking
 ) -> None:
-    connect(session, google, tutor)
-    booking = make_booking(session, user=student, start=START)
     google.fail_next(429, reason="rateLimitExceeded")
 
     assert sync_booking(booking.id).status == "pending"
@@ -502,11 +479,8 @@ def test_rate_limit_is_transient(
 
 
 def test_network_failure_is_transient(
-    google: FakeGoogle, session: Session, tutor: User, student: User,
-    configure: Callable[..., Settings],
+    session: Session, configure: Callable[..., Settings], booking: Booking
 ) -> None:
-    connect(session, google, tutor)
-    booking = make_booking(session, user=student, start=START)
     configure(GOOGLE_API_BASE=f"http://127.0.0.1:{free_port()}/")  # nothing listens there
 
     result = sync_booking(booking.id)
@@ -516,10 +490,8 @@ def test_network_failure_is_transient(
 
 
 def test_bad_request_fails_without_retrying(
-    google: FakeGoogle, session: Session, tutor: User, student: User
+    google: FakeGoogle, session: Session, booking: Booking
 ) -> None:
-    connect(session, google, tutor)
-    booking = make_booking(session, user=student, start=START)
     google.fail_next(400, reason="invalid")
 
     result = sync_booking(booking.id)
@@ -569,10 +541,8 @@ def test_tutor_lessons_show_each_sync_state(
 
 
 def test_retry_now_is_only_for_the_tutors_own_lessons(
-    google: FakeGoogle, session: Session, tutor: User, student: User
+    session: Session, tutor: User, student: User, booking: Booking
 ) -> None:
-    connect(session, google, tutor)
-    booking = make_booking(session, user=student, start=START)
     other_tutor = User(email="maria@example.com", role=Role.TUTOR, tutor_id="maria-garcia")
     session.add(other_tutor)
     session.commit()
