@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
+import httpx
 import pytest
 import sqlalchemy as sa
 
@@ -36,6 +37,13 @@ def api_server(
     configure(APP_URL=_running_api.url, GOOGLE_CLIENT_ID=None, GOOGLE_CLIENT_SECRET=None,
               OIDC_DISCOVERY_URL=None, APP_ENV="dev")
     return _running_api
+
+
+@pytest.fixture
+def client(api_server: ThreadedServer) -> Iterator[httpx.Client]:
+    """An HTTP client of the API (redirects not followed)."""
+    with httpx.Client(base_url=api_server.url, follow_redirects=False, timeout=30) as c:
+        yield c
 
 
 @pytest.fixture(scope="session")

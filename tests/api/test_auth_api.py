@@ -7,7 +7,6 @@ provider's /authorize, our callback) can be checked on its own.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
@@ -24,11 +23,6 @@ from tutor_app.core.models import OAuthIdentity, OAuthState, SignInSession, User
 
 PASSWORD = "correct horse battery"
 
-
-@pytest.fixture
-def client(api_server: ThreadedServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=api_server.url, follow_redirects=False, timeout=10) as c:
-        yield c
 
 
 def _set_cookie(response: httpx.Response) -> dict[str, str]:

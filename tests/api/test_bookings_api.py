@@ -7,7 +7,6 @@ codes, the JSON, and that another student's booking answers exactly like a missi
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -27,20 +26,10 @@ from tutor_app.core.timefmt import to_utc_iso
 from tutor_app.scheduling import slots
 
 
-@pytest.fixture
-def client(api_server: ThreadedServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=api_server.url, timeout=30) as c:
-        yield c
-
-
-def _cookie(session: Session, user: User) -> dict[str, str]:
-    return {"cookie": session_cookie(session, user)}
-
-
 def _owner(session: Session, lesson: Any) -> dict[str, str]:
     user = session.get(User, lesson.user_id)
     assert user is not None
-    return _cookie(session, user)
+    return {"cookie": session_cookie(session, user)}
 
 
 def _cancel(client: httpx.Client, booking_id: str, headers: dict[str, str] | None = None
@@ -100,7 +89,7 @@ def test_another_students_booking_is_404_exactly_like_a_missing_one(
 ) -> None:
     lesson = paid_booking(session, fake)
     target = _later_free(session, lesson.start_time)
-    stranger = _cookie(session, make_user(session, email="mallory@example.com"))
+    stranger = {"cookie": session_cookie(session, make_user(session, email="mallory@example.com"))}
 
     theirs = _cancel(client, lesson.id, stranger)
     missing = _cancel(client, "c" + "0" * 24, stranger)
@@ -120,7 +109,7 @@ def test_a_started_lesson_cannot_be_canceled(
 ) -> None:
     user = make_user(session)
     lesson = make_booking(session, start=clock.now() - timedelta(minutes=10), user=user)
-    response = _cancel(client, lesson.id, _cookie(session, user))
+    response = _cancel(client, lesson.id, {"cookie": session_cookie(session, user)})
     assert response.status_code == 409
     assert "already started" in response.json()["error"]
 
@@ -200,7 +189,7 @@ def test_reschedule_inside_the_window_is_400(
     lesson = make_booking(session, start=soon, user=user)
     response = _reschedule(client, lesson.id,
                            {"startDateTimeISO": to_utc_iso(soon + timedelta(days=3))},
-                           _cookie(session, user))
+                           {"cookie": session_cookie(session, user)})
     assert response.status_code == 400
     assert "24 hours before" in response.json()["error"]
 

@@ -8,7 +8,7 @@ are followed by hand, as the browser would, so each hop can be checked.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
@@ -47,11 +47,6 @@ def google(
     oauth.clear_caches()
     return google
 
-
-@pytest.fixture
-def client(api_server: ThreadedServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=api_server.url, follow_redirects=False, timeout=10) as c:
-        yield c
 
 
 def signed_in(session: Session, *, email: str, role: str = Role.STUDENT,

@@ -2,30 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import httpx
-import pytest
 from icalendar import Calendar
 from sqlmodel import Session
 
-from tests.factories import make_booking, signed_in_user
+from tests.factories import make_booking, make_user, signed_in_user
 from tests.fakes.server import ThreadedServer
 from tutor_app.accounts import sign_in_sessions
 from tutor_app.core.models import Booking, User
-
-
-@pytest.fixture
-def client(api_server: ThreadedServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=api_server.url, follow_redirects=False, timeout=10) as c:
-        yield c
-
-
-def _signed_in(session: Session, email: str) -> tuple[User, dict[str, str]]:
-    user, cookie = signed_in_user(session, email=email)
-    return user, {"cookie": cookie}
 
 
 def _booking(session: Session, user: User) -> Booking:
@@ -40,10 +27,10 @@ def _url(booking_id: str) -> str:
 def test_owner_downloads_the_lesson_as_a_calendar_file(
     client: httpx.Client, session: Session, api_server: ThreadedServer
 ) -> None:
-    owner, cookie = _signed_in(session, "ann@example.com")
+    owner, cookie = signed_in_user(session, email="ann@example.com")
     booking = _booking(session, owner)
 
-    response = client.get(_url(booking.id), headers=cookie)
+    response = client.get(_url(booking.id), headers={"cookie": cookie})
 
     assert response.status_code == 200
     assert response.headers["content-type"] == "text/calendar; charset=utf-8"
@@ -63,12 +50,12 @@ def test_owner_downloads_the_lesson_as_a_calendar_file(
 
 
 def test_another_user_gets_404_like_an_unknown_id(client: httpx.Client, session: Session) -> None:
-    owner, _ = _signed_in(session, "ann@example.com")
-    _, stranger = _signed_in(session, "eve@example.com")
+    owner = make_user(session, email="ann@example.com")
+    _, stranger = signed_in_user(session, email="eve@example.com")
     booking = _booking(session, owner)
 
-    theirs = client.get(_url(booking.id), headers=stranger)
-    unknown = client.get(_url("cnosuchbooking0000000000000"), headers=stranger)
+    theirs = client.get(_url(booking.id), headers={"cookie": stranger})
+    unknown = client.get(_url("cnosuchbooking0000000000000"), headers={"cookie": stranger})
 
     assert theirs.status_code == unknown.status_code == 404
     assert theirs.text == unknown.text
@@ -76,7 +63,7 @@ def test_another_user_gets_404_like_an_unknown_id(client: httpx.Client, session:
 
 
 def test_signed_out_gets_404(client: httpx.Client, session: Session) -> None:
-    owner, _ = _signed_in(session, "ann@example.com")
+    owner = make_user(session, email="ann@example.com")
     booking = _booking(session, owner)
 
     assert client.get(_url(booking.id)).status_code == 404

@@ -34,10 +34,6 @@ from tutor_app.core.timefmt import to_utc_iso
 STUDENTS = 20
 
 
-def _cookie(session: Session, user: User) -> dict[str, str]:
-    return {"cookie": session_cookie(session, user)}
-
-
 def _send(fake: FakeStripe, url: str, type: str, obj: dict[str, Any],
           event_id: str | None = None) -> httpx.Response:
     evt = fake.build_event(type, obj, event_id=event_id)
@@ -55,7 +51,7 @@ def test_twenty_students_race_for_one_slot(
 ) -> None:
     start = first_free(session, days_ahead=2)
     students = [make_user(session, email=f"racer{i}@example.com") for i in range(STUDENTS)]
-    cookies = [_cookie(session, u) for u in students]
+    cookies = [{"cookie": session_cookie(session, u)} for u in students]
     body = {"tutorId": TUTOR, "startDateTimeISO": to_utc_iso(start), "durationMinutes": 60}
 
     # Round 1: everyone clicks "Pay" at once.
@@ -127,7 +123,7 @@ def test_ten_concurrent_cancels_over_http_send_one_refund(
     lesson = paid_booking(session, fake)
     user = session.get(User, lesson.user_id)
     assert user is not None
-    headers = _cookie(session, user)
+    headers = {"cookie": session_cookie(session, user)}
 
     responses = run_concurrently(10, lambda _: httpx.post(
         f"{api_server.url}/api/bookings/{lesson.id}/cancel", headers=headers, timeout=60))

@@ -6,8 +6,6 @@ it forgets `@same_site_only`, fails the first test).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
 import pytest
 from sqlmodel import Session
@@ -42,11 +40,6 @@ def _guarded_paths() -> list[str]:
         for route in _state_changing_routes() if route.path not in UNGUARDED
     ]
 
-
-@pytest.fixture
-def client(api_server: ThreadedServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=api_server.url, follow_redirects=False, timeout=10) as c:
-        yield c
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ customer paying on (fake) Stripe, Stripe's signed event reaching our webhook, th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -20,7 +20,7 @@ from tests.fakes.server import ThreadedServer, free_port
 from tests.stripe_helpers import WEBHOOK_PATH, WEBHOOK_SECRET, all_bookings, checkout_requests
 from tutor_app.accounts import sign_in_sessions
 from tutor_app.core import clock
-from tutor_app.core.models import BookingStatus, HoldStatus, SlotHold, User
+from tutor_app.core.models import BookingStatus, HoldStatus, SlotHold
 from tutor_app.core.settings import Settings
 from tutor_app.core.timefmt import to_utc_iso
 from tutor_app.integrations import stripe_gateway
@@ -28,15 +28,6 @@ from tutor_app.integrations import stripe_gateway
 ConfigureFn = Callable[..., Settings]
 CHECKOUT = "/api/stripe/checkout"
 
-
-@pytest.fixture
-def client(api_server: ThreadedServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=api_server.url, timeout=30) as c:
-        yield c
-
-
-def _signed_in(session: Session, user: User) -> dict[str, str]:
-    return {"cookie": session_cookie(session, user)}
 
 
 def _body(start: Any, **extra: Any) -> dict[str, Any]:
@@ -61,7 +52,7 @@ def test_signed_in_student_gets_a_checkout_url(
     user = make_user(session, email="route@example.com")
     start = first_free(session)
     response = client.post(CHECKOUT, json=_body(start, note="Hi!"),
-                           headers=_signed_in(session, user))
+                           headers={"cookie": session_cookie(session, user)})
     assert response.status_code == 200, response.text
     data = response.json()
     assert data["id"] in fake.sessions
@@ -90,7 +81,7 @@ def test_bad_input_is_400_with_a_message(
     fake: FakeStripe, client: httpx.Client, session: Session, change: dict[str, Any],
     message: str,
 ) -> None:
-    headers = _signed_in(session, make_user(session))
+    headers = {"cookie": session_cookie(session, make_user(session))}
     start = first_free(session) + timedelta(minutes=change.pop("shift_minutes", 0))
     body = {**_body(start), **change}
     response = client.post(CHECKOUT, json=body, headers=headers)
@@ -102,7 +93,7 @@ def test_bad_input_is_400_with_a_message(
 def test_malformed_json_and_wrong_content_type(
     fake: FakeStripe, client: httpx.Client, session: Session
 ) -> None:
-    headers = _signed_in(session, make_user(session))
+    headers = {"cookie": session_cookie(session, make_user(session))}
     bad = client.post(CHECKOUT, content=b"{not json",
                       headers={**headers, "content-type": "application/json"})
     assert bad.status_code == 400
@@ -116,7 +107,7 @@ def test_taken_slot_is_409_with_alternatives(
     start = first_free(session)
     make_hold(session, user=make_user(session), start=start, session_id="cs_test_other")
     response = client.post(CHECKOUT, json=_body(start),
-                           headers=_signed_in(session, make_user(session)))
+                           headers={"cookie": session_cookie(session, make_user(session))})
     assert response.status_code == 409
     data = response.json()
     assert "taken" in data["error"]
@@ -129,7 +120,7 @@ def test_stripe_down_is_502(
 ) -> None:
     configure(STRIPE_API_BASE=f"http://127.0.0.1:{free_port()}")
     response = client.post(CHECKOUT, json=_body(first_free(session)),
-                           headers=_signed_in(session, make_user(session)))
+                           headers={"cookie": session_cookie(session, make_user(session))})
     assert response.status_code == 502
     assert "Nothing was charged" in response.json()["error"]
 
@@ -139,7 +130,8 @@ def test_paying_on_stripe_books_through_the_webhook(
 ) -> None:
     user = make_user(session, email="payer@example.com")
     start = first_free(session)
-    created = client.post(CHECKOUT, json=_body(start), headers=_signed_in(session, user))
+    created = client.post(CHECKOUT, json=_body(start),
+                          headers={"cookie": session_cookie(session, user)})
     session_id = created.json()["id"]
 
     paid = fake.complete_session(session_id)  # the customer pays on Stripe's page
@@ -166,13 +158,15 @@ def test_late_webhook_books_and_closes_the_newcomers_session(
     B took the slot. A gets the lesson; B's open session is expired so B cannot pay too."""
     start = first_free(session)
     a, b = make_user(session), make_user(session)
-    a_id = client.post(CHECKOUT, json=_body(start), headers=_signed_in(session, a)).json()["id"]
+    a_id = client.post(CHECKOUT, json=_body(start),
+                       headers={"cookie": session_cookie(session, a)}).json()["id"]
     paid = fake.complete_session(a_id)
     (a_hold,) = session.exec(select(SlotHold).where(SlotHold.user_id == a.id)).all()
     a_hold.expires_at = clock.now() - timedelta(seconds=1)  # A's hold lapses before the webhook
     session.add(a_hold)
     session.commit()
-    b_resp = client.post(CHECKOUT, json=_body(start), headers=_signed_in(session, b))
+    b_resp = client.post(CHECKOUT, json=_body(start),
+                         headers={"cookie": session_cookie(session, b)})
     assert b_resp.status_code == 200
     b_id = b_resp.json()["id"]
 
@@ -194,7 +188,7 @@ def test_gateway_lists_completed_sessions_and_refunds_idempotently(
     """The reconciliation and refund calls cancellation builds on, against the fake Stripe API."""
     ids = []
     for _ in range(3):
-        headers = _signed_in(session, make_user(session))
+        headers = {"cookie": session_cookie(session, make_user(session))}
         start = first_free(session)
         ids.append(client.post(CHECKOUT, json=_body(start), headers=headers).json()["id"])
     for session_id in ids[:2]:
