@@ -14,9 +14,10 @@ import sqlalchemy as sa
 from icalendar import Calendar
 from sqlmodel import Session
 
+from tests.factories import signed_in_user
 from tests.fakes.server import ThreadedServer
 from tests.state.handlers import run, state_on
-from tests.state.test_dashboard_state import _book, _user
+from tests.state.test_dashboard_state import _book
 from tutor_app.api import build_api
 from tutor_app.core.models import BookingStatus
 from tutor_app.mail.ics import booking_uid
@@ -30,8 +31,8 @@ def _google_time(value: datetime) -> str:
 def test_upcoming_lesson_card_links_its_ics_file_and_google_calendar(
     database: sa.Engine, session: Session
 ) -> None:
-    me, cookie = _user(session, "me@example.com")
-    other, _ = _user(session, "other@example.com")
+    me, cookie = signed_in_user(session, email="me@example.com")
+    other, _ = signed_in_user(session, email="other@example.com")
     lesson = _book(session, me, 3, note="Vectors, forces & more")
     _book(session, other, 4, tutor_id="liam-murphy")
 
@@ -67,7 +68,7 @@ def test_upcoming_lesson_card_links_its_ics_file_and_google_calendar(
 def test_past_and_canceled_lessons_offer_no_calendar_links(
     database: sa.Engine, session: Session
 ) -> None:
-    me, cookie = _user(session, "me@example.com")
+    me, cookie = signed_in_user(session, email="me@example.com")
     _book(session, me, -2)
     _book(session, me, 5, tutor_id="aiko-tanaka", status=BookingStatus.CANCELED)
     upcoming = _book(session, me, 6, tutor_id="maria-garcia")

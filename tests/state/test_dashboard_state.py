@@ -23,10 +23,6 @@ from tutor_app.state.payment import CONFIRMED, PROCESSING, PaymentState, wait_fo
 NY = "America/New_York"
 
 
-def _user(db: Session, email: str) -> tuple[User, str]:
-    return signed_in_user(db, email=email)
-
-
 def _book(db: Session, user: User | None, days: float, *, tutor_id: str = "james-okafor",
           session_id: str = "", **fields: Any) -> Booking:
     """A one-hour booking `days` from now."""
@@ -45,8 +41,8 @@ def _is_call_script(event: Any) -> bool:
 def test_dashboard_shows_only_the_signed_in_users_lessons(
     database: sa.Engine, session: Session
 ) -> None:
-    me, cookie = _user(session, "me@example.com")
-    other, _ = _user(session, "other@example.com")
+    me, cookie = signed_in_user(session, email="me@example.com")
+    other, _ = signed_in_user(session, email="other@example.com")
     soon = _book(session, me, 2)
     later = _book(session, me, 9, tutor_id="maria-garcia")
     done = _book(session, me, -3)
@@ -82,7 +78,7 @@ def test_dashboard_shows_only_the_signed_in_users_lessons(
 
 
 def test_dashboard_of_a_new_student_is_empty(database: sa.Engine, session: Session) -> None:
-    _, cookie = _user(session, "new@example.com")
+    _, cookie = signed_in_user(session, email="new@example.com")
     state = state_on(DashboardState, "/dashboard", cookie=cookie)
     run(state.load())
     assert state.loaded and state.is_empty
@@ -90,7 +86,7 @@ def test_dashboard_of_a_new_student_is_empty(database: sa.Engine, session: Sessi
 
 
 def test_dashboard_signed_out_shows_nothing(database: sa.Engine, session: Session) -> None:
-    me, _ = _user(session, "me@example.com")
+    me, _ = signed_in_user(session, email="me@example.com")
     _book(session, me, 2)
     state = state_on(DashboardState, "/dashboard")
     assert run(state.load()) is None
@@ -103,7 +99,7 @@ def test_dashboard_signed_out_shows_nothing(database: sa.Engine, session: Sessio
 def test_success_page_confirms_at_once_when_the_booking_exists(
     database: sa.Engine, session: Session
 ) -> None:
-    me, cookie = _user(session, "me@example.com")
+    me, cookie = signed_in_user(session, email="me@example.com")
     booking = _book(session, me, 4, session_id="cs_test_paid")
     state = state_on(PaymentState, "/payment/success?session_id=cs_test_paid", cookie=cookie)
 
@@ -121,8 +117,8 @@ def test_success_page_confirms_at_once_when_the_booking_exists(
 def test_success_page_waits_while_the_webhook_has_not_booked(
     database: sa.Engine, session: Session
 ) -> None:
-    _, cookie = _user(session, "me@example.com")
-    other, _ = _user(session, "other@example.com")
+    _, cookie = signed_in_user(session, email="me@example.com")
+    other, _ = signed_in_user(session, email="other@example.com")
     _book(session, other, 4, session_id="cs_test_theirs")
 
     state = state_on(PaymentState, "/payment/success?session_id=cs_test_theirs", cookie=cookie)
@@ -136,7 +132,7 @@ def test_success_page_waits_while_the_webhook_has_not_booked(
 def test_success_page_ignores_a_malformed_session_id(
     database: sa.Engine, session: Session
 ) -> None:
-    _, cookie = _user(session, "me@example.com")
+    _, cookie = signed_in_user(session, email="me@example.com")
     state = state_on(PaymentState, "/payment/success?session_id=%27%3Bdrop", cookie=cookie)
     assert run(state.load_success()) is None
     assert state.session_id == "" and state.status == PROCESSING
@@ -146,7 +142,7 @@ def test_success_page_ignores_a_malformed_session_id(
 async def test_the_watch_wakes_when_the_webhook_signals(
     database: sa.Engine, session: Session
 ) -> None:
-    me, _ = _user(session, "me@example.com")
+    me, _ = signed_in_user(session, email="me@example.com")
 
     def webhook() -> None:
         _book(session, me, 4, session_id="cs_test_signal")
@@ -166,7 +162,7 @@ async def test_the_watch_wakes_when_the_webhook_signals(
 async def test_the_watch_rechecks_the_database_and_gives_up(
     database: sa.Engine, session: Session
 ) -> None:
-    me, _ = _user(session, "me@example.com")
+    me, _ = signed_in_user(session, email="me@example.com")
     loop = asyncio.get_running_loop()
     # Booked by "another worker": no signal in this process, found by the re-check.
     loop.call_later(0.2, lambda: _book(session, me, 4, session_id="cs_test_elsewhere"))

@@ -18,10 +18,6 @@ from tutor_app.tutor_calendar import connections
 TUTOR_ID = "aiko-tanaka"  # Asia/Tokyo
 
 
-def _user(db: Session, email: str, **fields: Any) -> tuple[User, str]:
-    return signed_in_user(db, email=email, **fields)
-
-
 def _book(db: Session, student: User, days: int, **fields: Any) -> Booking:
     """A one-hour lesson with the tutor `days` from now."""
     return make_booking(db, user=student, start=lesson_start(days=days), tutor_id=TUTOR_ID,
@@ -35,8 +31,9 @@ def _load(state: TutorAccountState) -> Any:
 def test_connected_tutor_sees_the_account_and_each_lessons_sync_state(
     database: sa.Engine, session: Session
 ) -> None:
-    tutor, cookie = _user(session, "aiko@example.com", role=Role.TUTOR, tutor_id=TUTOR_ID)
-    student, _ = _user(session, "ann@example.com")
+    tutor, cookie = signed_in_user(session, email="aiko@example.com", role=Role.TUTOR,
+                                   tutor_id=TUTOR_ID)
+    student, _ = signed_in_user(session, email="ann@example.com")
     connections.save_connection(
         session, user_id=tutor.id, google_email="aiko.cal@gmail.com",
         token={"access_token": "ya29.x", "refresh_token": "1//y"},
@@ -69,7 +66,8 @@ def test_connected_tutor_sees_the_account_and_each_lessons_sync_state(
 def test_reconnect_needed_is_shown_and_the_old_success_notice_is_not(
     database: sa.Engine, session: Session
 ) -> None:
-    tutor, cookie = _user(session, "aiko@example.com", role=Role.TUTOR, tutor_id=TUTOR_ID)
+    tutor, cookie = signed_in_user(session, email="aiko@example.com", role=Role.TUTOR,
+                                   tutor_id=TUTOR_ID)
     row = connections.save_connection(
         session, user_id=tutor.id, google_email="aiko.cal@gmail.com", token={"access_token": "x"}
     )
@@ -87,7 +85,8 @@ def test_reconnect_needed_is_shown_and_the_old_success_notice_is_not(
 def test_tutor_without_calendar_is_offered_to_connect_when_google_is_set_up(
     database: sa.Engine, session: Session, configure: Any
 ) -> None:
-    _tutor, cookie = _user(session, "aiko@example.com", role=Role.TUTOR, tutor_id=TUTOR_ID)
+    _tutor, cookie = signed_in_user(session, email="aiko@example.com", role=Role.TUTOR,
+                                    tutor_id=TUTOR_ID)
     configure(GOOGLE_CLIENT_ID="cid", GOOGLE_CLIENT_SECRET="secret")
     state = state_on(TutorAccountState, "/tutor?calendar=error", cookie=cookie)
 
@@ -99,7 +98,7 @@ def test_tutor_without_calendar_is_offered_to_connect_when_google_is_set_up(
 
 
 def test_students_are_told_the_page_is_for_tutors(database: sa.Engine, session: Session) -> None:
-    _student, cookie = _user(session, "ann@example.com")
+    _student, cookie = signed_in_user(session, email="ann@example.com")
     state = state_on(TutorAccountState, "/tutor", cookie=cookie)
 
     _load(state)
