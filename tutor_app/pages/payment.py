@@ -33,16 +33,21 @@ def _status_badge() -> rx.Component:
     )
 
 
+def _headline(lead: rx.Component, title: str) -> rx.Component:
+    """Each state's page heading, after its icon (or spinner)."""
+    return rx.hstack(lead, rx.heading(title, as_="h1", size="6"), spacing="3", align="center")
+
+
+def _explanation(text: str) -> rx.Component:
+    return rx.text(text, size="3", color=style.MUTED_TEXT)
+
+
 def _processing() -> rx.Component:
     return rx.vstack(
-        rx.hstack(rx.spinner(size="3"), rx.heading("Processing your payment…", as_="h1",
-                                                   size="6"),
-                  spacing="3", align="center"),
-        rx.text(
+        _headline(rx.spinner(size="3"), "Processing your payment…"),
+        _explanation(
             "Thanks! Stripe is confirming your payment. This page updates by itself as soon as "
-            "your lesson is booked; there is no need to refresh.",
-            size="3",
-            color=style.MUTED_TEXT,
+            "your lesson is booked; there is no need to refresh."
         ),
         spacing="3",
     )
@@ -50,15 +55,12 @@ def _processing() -> rx.Component:
 
 def _delayed() -> rx.Component:
     return rx.vstack(
-        rx.hstack(rx.icon("hourglass", size=24, aria_hidden="true"),
-                  rx.heading("Your payment is still processing", as_="h1", size="6"),
-                  spacing="3", align="center"),
-        rx.text(
+        _headline(rx.icon("hourglass", size=24, aria_hidden="true"),
+                  "Your payment is still processing"),
+        _explanation(
             "Some payments take longer to confirm. You don't need to pay again: your lesson "
             "will appear on your dashboard as soon as the payment goes through, and we'll "
-            "email you.",
-            size="3",
-            color=style.MUTED_TEXT,
+            "email you."
         ),
         spacing="3",
     )
@@ -66,10 +68,9 @@ def _delayed() -> rx.Component:
 
 def _confirmed() -> rx.Component:
     return rx.vstack(
-        rx.hstack(rx.icon("circle-check", size=28, color=rx.color("green", 10),
+        _headline(rx.icon("circle-check", size=28, color=rx.color("green", 10),
                           aria_hidden="true"),
-                  rx.heading("Confirmed — your lesson is booked", as_="h1", size="6"),
-                  spacing="3", align="center"),
+                  "Confirmed — your lesson is booked"),
         rx.card(
             rx.hstack(
                 rx.avatar(src=P.tutor_photo_url, fallback="T", size="5", radius="full",
@@ -144,15 +145,11 @@ def payment_cancel() -> rx.Component:
     return page_layout(
         rx.card(
             rx.vstack(
-                rx.hstack(rx.icon("circle-x", size=28, color=rx.color("gray", 10),
+                _headline(rx.icon("circle-x", size=28, color=rx.color("gray", 10),
                                   aria_hidden="true"),
-                          rx.heading("Payment canceled — you were not charged", as_="h1",
-                                     size="6"),
-                          spacing="3", align="center"),
-                rx.text(
-                    "Your choices are saved. Go back to the review to pay, or pick another time.",
-                    size="3",
-                    color=style.MUTED_TEXT,
+                          "Payment canceled — you were not charged"),
+                _explanation(
+                    "Your choices are saved. Go back to the review to pay, or pick another time."
                 ),
                 rx.hstack(
                     link_button("Back to your booking", href=P.back_url, size="3",
