@@ -8,7 +8,11 @@ step with the same choices.
 
 from __future__ import annotations
 
+from typing import Any
+
 import reflex as rx
+from reflex.vars import Var
+from reflex_components_radix.themes.base import LiteralSpacing
 
 from tutor_app.components import style
 from tutor_app.components.layout import link_button, page_layout
@@ -99,6 +103,18 @@ def _confirmed() -> rx.Component:
     )
 
 
+def _return_page(*children: rx.Component | Var[Any], spacing: LiteralSpacing) -> rx.Component:
+    """Both pages Stripe returns to: one card in the narrow column."""
+    return page_layout(
+        rx.card(
+            rx.vstack(*children, spacing=spacing, width="100%"),
+            size="4",
+            width="100%",
+        ),
+        max_width=style.NARROW_MAX_WIDTH,
+    )
+
+
 @page(
     route=routes.PAYMENT_SUCCESS,
     title=f"Payment · {PRODUCT_NAME}",
@@ -106,32 +122,23 @@ def _confirmed() -> rx.Component:
 )
 def payment_success() -> rx.Component:
     """Processing, then the booked lesson; links to the dashboard and to book again."""
-    return page_layout(
-        rx.card(
-            rx.vstack(
-                rx.hstack(rx.text("Status", size="2", color=style.MUTED_TEXT), _status_badge(),
-                          spacing="2", align="center"),
-                rx.match(
-                    P.status,
-                    (CONFIRMED, _confirmed()),
-                    (DELAYED, _delayed()),
-                    _processing(),
-                ),
-                rx.hstack(
-                    link_button("View my lessons", href=routes.DASHBOARD, size="3",
-                                id="view-lessons"),
-                    link_button("Book another", href=P.book_again_url, size="3", variant="soft",
-                                id="book-another"),
-                    spacing="3",
-                    wrap="wrap",
-                ),
-                spacing="5",
-                width="100%",
-            ),
-            size="4",
-            width="100%",
+    return _return_page(
+        rx.hstack(rx.text("Status", size="2", color=style.MUTED_TEXT), _status_badge(),
+                  spacing="2", align="center"),
+        rx.match(
+            P.status,
+            (CONFIRMED, _confirmed()),
+            (DELAYED, _delayed()),
+            _processing(),
         ),
-        max_width=style.NARROW_MAX_WIDTH,
+        rx.hstack(
+            link_button("View my lessons", href=routes.DASHBOARD, size="3", id="view-lessons"),
+            link_button("Book another", href=P.book_again_url, size="3", variant="soft",
+                        id="book-another"),
+            spacing="3",
+            wrap="wrap",
+        ),
+        spacing="5",
     )
 
 
@@ -142,28 +149,17 @@ def payment_success() -> rx.Component:
 )
 def payment_cancel() -> rx.Component:
     """Nothing was charged; one click back to the review step with the same choices."""
-    return page_layout(
-        rx.card(
-            rx.vstack(
-                _headline(rx.icon("circle-x", size=28, color=rx.color("gray", 10),
-                                  aria_hidden="true"),
-                          "Payment canceled — you were not charged"),
-                _explanation(
-                    "Your choices are saved. Go back to the review to pay, or pick another time."
-                ),
-                rx.hstack(
-                    link_button("Back to your booking", href=P.back_url, size="3",
-                                id="back-to-review"),
-                    link_button("Find another tutor", href=routes.DIRECTORY, size="3",
-                                variant="soft"),
-                    spacing="3",
-                    wrap="wrap",
-                ),
-                spacing="4",
-                width="100%",
-            ),
-            size="4",
-            width="100%",
+    return _return_page(
+        _headline(rx.icon("circle-x", size=28, color=rx.color("gray", 10), aria_hidden="true"),
+                  "Payment canceled — you were not charged"),
+        _explanation(
+            "Your choices are saved. Go back to the review to pay, or pick another time."
         ),
-        max_width=style.NARROW_MAX_WIDTH,
+        rx.hstack(
+            link_button("Back to your booking", href=P.back_url, size="3", id="back-to-review"),
+            link_button("Find another tutor", href=routes.DIRECTORY, size="3", variant="soft"),
+            spacing="3",
+            wrap="wrap",
+        ),
+        spacing="4",
     )
