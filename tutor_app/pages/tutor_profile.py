@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import reflex as rx
 
 from tutor_app.catalog.pricing import ALLOWED_DURATIONS
@@ -78,54 +80,53 @@ def _summary_card() -> rx.Component:
     )
 
 
-def _about() -> rx.Component:
+def _section(title: str, *body: rx.Component, **stack_props: Any) -> rx.Component:
+    """A card of the profile's grid: its h2 heading, then `body`."""
     return rx.card(
-        rx.vstack(
-            rx.heading("About", as_="h2", size="4"),
-            rx.text(S.tutor["bio"], size="3", line_height="1.7", id="tutor-bio"),
-            spacing="3",
-        ),
+        rx.vstack(rx.heading(title, as_="h2", size="4"), *body, spacing="3", **stack_props),
         size="3",
         width="100%",
     )
 
 
+def _about() -> rx.Component:
+    return _section(
+        "About",
+        rx.text(S.tutor["bio"], size="3", line_height="1.7", id="tutor-bio"),
+    )
+
+
 def _hours() -> rx.Component:
-    return rx.card(
-        rx.vstack(
-            rx.heading("Weekly hours", as_="h2", size="4"),
-            rx.text(
-                "In the tutor's time zone, ",
-                rx.text.strong(S.tutor["timezone"]),
-                ". When you book, times are shown in yours.",
-                size="2",
-                color=style.MUTED_TEXT,
-            ),
-            rx.cond(
-                array(S.hours).length() > 0,
-                rx.el.dl(
-                    rx.foreach(
-                        S.hours,
-                        lambda row: rx.flex(
-                            rx.el.dt(rx.text(row["days"], weight="medium", size="2")),
-                            rx.el.dd(rx.text(row["times"], size="2", color=style.MUTED_TEXT),
-                                     margin="0"),
-                            justify="between",
-                            gap="1rem",
-                            padding_y="0.5rem",
-                            border_bottom=style.SUBTLE_BORDER,
-                        ),
-                    ),
-                    width="100%",
-                    margin="0",
-                    id="weekly-hours",
-                ),
-                rx.text("No regular hours listed right now.", size="2"),
-            ),
-            spacing="3",
-            width="100%",
+    return _section(
+        "Weekly hours",
+        rx.text(
+            "In the tutor's time zone, ",
+            rx.text.strong(S.tutor["timezone"]),
+            ". When you book, times are shown in yours.",
+            size="2",
+            color=style.MUTED_TEXT,
         ),
-        size="3",
+        rx.cond(
+            array(S.hours).length() > 0,
+            rx.el.dl(
+                rx.foreach(
+                    S.hours,
+                    lambda row: rx.flex(
+                        rx.el.dt(rx.text(row["days"], weight="medium", size="2")),
+                        rx.el.dd(rx.text(row["times"], size="2", color=style.MUTED_TEXT),
+                                 margin="0"),
+                        justify="between",
+                        gap="1rem",
+                        padding_y="0.5rem",
+                        border_bottom=style.SUBTLE_BORDER,
+                    ),
+                ),
+                width="100%",
+                margin="0",
+                id="weekly-hours",
+            ),
+            rx.text("No regular hours listed right now.", size="2"),
+        ),
         width="100%",
     )
 
