@@ -8,7 +8,7 @@ import reflex as rx
 
 from tutor_app.catalog.pricing import ALLOWED_DURATIONS
 from tutor_app.components import style
-from tutor_app.components.layout import link_button, page_layout
+from tutor_app.components.layout import link_button, loading_placeholder, page_layout
 from tutor_app.components.tutor_card import subject_badges, timezone_line, tutor_avatar
 from tutor_app.core import routes
 from tutor_app.state.auth import AuthState
@@ -170,12 +170,10 @@ def _not_found() -> rx.Component:
 
 
 def _loading() -> rx.Component:
-    return rx.vstack(
-        rx.skeleton(rx.box(height="9rem", width="100%"), loading=True),
-        rx.skeleton(rx.box(height="12rem", width="100%"), loading=True),
+    return loading_placeholder(
+        rx.box(height="9rem", width="100%"),
+        rx.box(height="12rem", width="100%"),
         spacing="4",
-        width="100%",
-        custom_attrs={"aria-busy": "true"},
     )
 
 
