@@ -9,6 +9,7 @@ import reflex as rx
 from tutor_app.catalog.pricing import ALLOWED_DURATIONS
 from tutor_app.components import style
 from tutor_app.components.layout import link_button, loading_placeholder, page_layout
+from tutor_app.components.not_found import not_found_message
 from tutor_app.components.tutor_card import subject_badges, timezone_line, tutor_avatar
 from tutor_app.core import routes
 from tutor_app.state.auth import AuthState
@@ -149,23 +150,12 @@ def _profile() -> rx.Component:
 
 
 def _not_found() -> rx.Component:
-    return rx.center(
-        rx.vstack(
-            rx.icon("user-x", size=36, color=style.MUTED_TEXT, aria_hidden="true"),
-            rx.heading("Tutor not found", as_="h1", size="6"),
-            rx.text(
-                "This tutor isn't listed any more, or the link is mistyped.",
-                size="3",
-                color=style.MUTED_TEXT,
-                text_align="center",
-            ),
-            link_button("Browse all tutors", href=routes.DIRECTORY, size="3",
-                        id="back-to-directory"),
-            spacing="3",
-            align="center",
-        ),
+    return not_found_message(
+        rx.icon("user-x", size=36, color=style.MUTED_TEXT, aria_hidden="true"),
+        "Tutor not found",
+        "This tutor isn't listed any more, or the link is mistyped.",
+        link_button("Browse all tutors", href=routes.DIRECTORY, size="3", id="back-to-directory"),
         id="tutor-not-found",
-        padding="4rem 1rem",
     )
 
 
