@@ -45,6 +45,30 @@ def _is_handoff(row: SignInSession) -> bool:
     return row.expires_at - row.created_at <= HANDOFF_LIFETIME
 
 
+def _row_for(db: Session, token: str) -> SignInSession | None:
+    """The row of a session token or handoff ticket, whatever its state."""
+    return db.exec(
+        select(SignInSession).where(col(SignInSession.token_hash) == hash_token(token))
+    ).first()
+
+
+def _add_token_row(db: Session, *, user_id: str, now: datetime, lifetime: timedelta) -> str:
+    """Store a new token's hash for the user, valid for `lifetime`; returns the token.
+
+    Sessions and handoff tickets are the same row, told apart by their lifetime
+    (`_is_handoff`).
+    """
+    token = new_token()
+    db.add(
+        SignInSession(
+            token_hash=hash_token(token), user_id=user_id, created_at=now,
+            expires_at=now + lifetime,
+        )
+    )
+    db.flush()
+    return token
+
+
 def create_session(db: Session, *, user_id: str, now: datetime | None = None) -> str:
     """Start a 30-day sign-in session for the user; returns the cookie's token. Caller commits.
 
@@ -56,30 +80,13 @@ def create_session(db: Session, *, user_id: str, now: datetime | None = None) ->
         .where(col(SignInSession.user_id) == user_id, col(SignInSession.expires_at) <= now)
         .execution_options(synchronize_session=False)
     )
-    token = new_token()
-    db.add(
-        SignInSession(
-            token_hash=hash_token(token), user_id=user_id, created_at=now,
-            expires_at=now + SESSION_LIFETIME,
-        )
-    )
-    db.flush()
-    return token
+    return _add_token_row(db, user_id=user_id, now=now, lifetime=SESSION_LIFETIME)
 
 
 def create_handoff(db: Session, *, user_id: str, now: datetime | None = None) -> str:
     """A 60-second, single-use ticket that `redeem_handoff` turns into a sign-in session.
     Caller commits."""
-    now = now or clock.now()
-    ticket = new_token()
-    db.add(
-        SignInSession(
-            token_hash=hash_token(ticket), user_id=user_id, created_at=now,
-            expires_at=now + HANDOFF_LIFETIME,
-        )
-    )
-    db.flush()
-    return ticket
+    return _add_token_row(db, user_id=user_id, now=now or clock.now(), lifetime=HANDOFF_LIFETIME)
 
 
 def redeem_handoff(
@@ -93,9 +100,7 @@ def redeem_handoff(
     if not ticket:
         return None
     now = now or clock.now()
-    row = db.exec(
-        select(SignInSession).where(col(SignInSession.token_hash) == hash_token(ticket))
-    ).first()
+    row = _row_for(db, ticket)
     if row is None or row.revoked_at is not None or row.expires_at <= now or not _is_handoff(row):
         return None
     token = new_token()
@@ -122,9 +127,7 @@ def user_for_token(db: Session, token: str | None, *, now: datetime | None = Non
     if not token:
         return None
     now = now or clock.now()
-    row = db.exec(
-        select(SignInSession).where(col(SignInSession.token_hash) == hash_token(token))
-    ).first()
+    row = _row_for(db, token)
     if row is None or row.revoked_at is not None or row.expires_at <= now or _is_handoff(row):
         return None
     return db.get(User, row.user_id)
@@ -134,9 +137,7 @@ def revoke_session(db: Session, *, token: str | None, now: datetime | None = Non
     """End the sign-in session of this token (sign-out); True when there was one. Caller commits."""
     if not token:
         return False
-    row = db.exec(
-        select(SignInSession).where(col(SignInSession.token_hash) == hash_token(token))
-    ).first()
+    row = _row_for(db, token)
     if row is None or row.revoked_at is not None:
         return False
     row.revoked_at = now or clock.now()

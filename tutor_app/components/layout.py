@@ -12,6 +12,7 @@ import reflex as rx
 from reflex.vars import Var
 from reflex_components_core.el.elements.base import BaseHTML
 from reflex_components_core.react_router.dom import ReactRouterLink
+from reflex_components_radix.themes.base import LiteralSpacing
 
 from tutor_app.components import style
 from tutor_app.core import routes
@@ -51,6 +52,17 @@ def link_button(*children: rx.Component | str, href: str | Var[str], **props: An
     link_props = {key: props.pop(key) for key in ("id", "aria_label") if key in props}
     return rx.button(ReactRouterLink.create(*children, to=href, **link_props), as_child=True,
                      **props)
+
+
+def loading_placeholder(*boxes: rx.Component, spacing: LiteralSpacing) -> rx.Component:
+    """Grey shapes of `boxes`' sizes, one under the other, while a page loads its data;
+    `aria-busy` tells screen readers the content is still coming."""
+    return rx.vstack(
+        *[rx.skeleton(box, loading=True) for box in boxes],
+        spacing=spacing,
+        width="100%",
+        custom_attrs={"aria-busy": "true"},
+    )
 
 
 def _nav_link(label: str, href: str, **props: Any) -> rx.Component:

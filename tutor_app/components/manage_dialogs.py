@@ -14,7 +14,7 @@ from reflex.vars import Var
 
 from tutor_app.components import slot_picker, style
 from tutor_app.state.manage_lesson import ManageLessonState
-from tutor_app.state.typed import Row, array, cond_value, flag, handler
+from tutor_app.state.typed import Handler, Row, array, cond_value, flag, handler
 
 M = ManageLessonState
 SCHEDULED_LABEL = "Scheduled"  # DashboardState's status label of a SCHEDULED lesson
@@ -57,27 +57,25 @@ def _error(text: Var[str] | str, error_id: str) -> rx.Component:
     )
 
 
-def _cancel_dialog() -> rx.Component:
+def _dialog(
+    title: str,
+    *body: rx.Component,
+    close: rx.Component,
+    confirm: rx.Component,
+    max_width: str,
+    dialog_id: str,
+    open: Var[bool],
+    on_open_change: Handler,
+) -> rx.Component:
+    """Both dialogs' frame: the title, the body, then the close and confirm buttons."""
     return rx.dialog.root(
         rx.dialog.content(
-            rx.dialog.title("Cancel this lesson?"),
+            rx.dialog.title(title),
             rx.vstack(
-                rx.text(M.cancel_lesson_label, size="2", weight="medium"),
-                rx.text(M.cancel_message, size="3", id="cancel-refund-message"),
-                _error(M.cancel_error, "cancel-error"),
+                *body,
                 rx.hstack(
-                    rx.dialog.close(
-                        rx.button("Keep lesson", variant="soft", color_scheme="gray",
-                                  disabled=M.canceling, id="keep-lesson"),
-                    ),
-                    rx.button(
-                        cond_value(M.canceling, "Canceling…", "Cancel lesson"),
-                        on_click=M.confirm_cancel,
-                        color_scheme="red",
-                        loading=M.canceling,
-                        disabled=~flag(M.cancel_allowed),
-                        id="confirm-cancel",
-                    ),
+                    rx.dialog.close(close),
+                    confirm,
                     spacing="3",
                     justify="end",
                     width="100%",
@@ -85,11 +83,34 @@ def _cancel_dialog() -> rx.Component:
                 spacing="4",
                 width="100%",
             ),
-            max_width="28rem",
-            id="cancel-dialog",
+            max_width=max_width,
+            id=dialog_id,
         ),
-        open=M.cancel_open,
-        on_open_change=M.set_cancel_open,
+        open=open,
+        on_open_change=on_open_change,
+    )
+
+
+def _cancel_dialog() -> rx.Component:
+    return _dialog(
+        "Cancel this lesson?",
+        rx.text(M.cancel_lesson_label, size="2", weight="medium"),
+        rx.text(M.cancel_message, size="3", id="cancel-refund-message"),
+        _error(M.cancel_error, "cancel-error"),
+        close=rx.button("Keep lesson", variant="soft", color_scheme="gray",
+                        disabled=M.canceling, id="keep-lesson"),
+        confirm=rx.button(
+            cond_value(M.canceling, "Canceling…", "Cancel lesson"),
+            on_click=M.confirm_cancel,
+            color_scheme="red",
+            loading=M.canceling,
+            disabled=~flag(M.cancel_allowed),
+            id="confirm-cancel",
+        ),
+        max_width="28rem",
+        dialog_id="cancel-dialog",
+        open=flag(M.cancel_open),
+        on_open_change=handler(M.set_cancel_open),
     )
 
 
@@ -111,52 +132,38 @@ def _picker() -> rx.Component:
 
 
 def _reschedule_dialog() -> rx.Component:
-    return rx.dialog.root(
-        rx.dialog.content(
-            rx.dialog.title("Reschedule this lesson"),
-            rx.vstack(
-                rx.text(M.reschedule_lesson_label, size="2", weight="medium"),
-                rx.text("Same tutor, same length, no new payment.", size="2",
-                        color=style.MUTED_TEXT),
-                _error(M.reschedule_error, "reschedule-error"),
-                rx.cond(
-                    M.reschedule_allowed,
-                    rx.cond(
-                        array(M.reschedule_slots).length() > 0,
-                        _picker(),
-                        rx.callout("No other free times in the next 60 days.",
-                                   icon="calendar-x", color_scheme="amber", width="100%"),
-                    ),
-                ),
-                rx.cond(
-                    M.reschedule_choice_label != "",
-                    rx.text("New time: ", rx.text.strong(M.reschedule_choice_label), size="2",
-                            id="reschedule-choice"),
-                ),
-                rx.hstack(
-                    rx.dialog.close(
-                        rx.button("Close", variant="soft", color_scheme="gray",
-                                  disabled=M.moving),
-                    ),
-                    rx.button(
-                        "Move lesson",
-                        on_click=M.confirm_reschedule,
-                        loading=M.moving,
-                        disabled=M.reschedule_start == "",
-                        id="confirm-reschedule",
-                    ),
-                    spacing="3",
-                    justify="end",
-                    width="100%",
-                ),
-                spacing="4",
-                width="100%",
+    return _dialog(
+        "Reschedule this lesson",
+        rx.text(M.reschedule_lesson_label, size="2", weight="medium"),
+        rx.text("Same tutor, same length, no new payment.", size="2",
+                color=style.MUTED_TEXT),
+        _error(M.reschedule_error, "reschedule-error"),
+        rx.cond(
+            M.reschedule_allowed,
+            rx.cond(
+                array(M.reschedule_slots).length() > 0,
+                _picker(),
+                rx.callout("No other free times in the next 60 days.",
+                           icon="calendar-x", color_scheme="amber", width="100%"),
             ),
-            max_width="34rem",
-            id="reschedule-dialog",
         ),
-        open=M.reschedule_open,
-        on_open_change=M.set_reschedule_open,
+        rx.cond(
+            M.reschedule_choice_label != "",
+            rx.text("New time: ", rx.text.strong(M.reschedule_choice_label), size="2",
+                    id="reschedule-choice"),
+        ),
+        close=rx.button("Close", variant="soft", color_scheme="gray", disabled=M.moving),
+        confirm=rx.button(
+            "Move lesson",
+            on_click=M.confirm_reschedule,
+            loading=M.moving,
+            disabled=M.reschedule_start == "",
+            id="confirm-reschedule",
+        ),
+        max_width="34rem",
+        dialog_id="reschedule-dialog",
+        open=flag(M.reschedule_open),
+        on_open_change=handler(M.set_reschedule_open),
     )
 
 

@@ -14,7 +14,7 @@ import reflex as rx
 from reflex.vars import Var
 
 from tutor_app.components import slot_picker, style
-from tutor_app.components.layout import page_layout
+from tutor_app.components.layout import loading_placeholder, page_layout
 from tutor_app.components.resume_banner import resume_banner
 from tutor_app.components.steps import step_indicator
 from tutor_app.core import routes
@@ -397,12 +397,10 @@ def _message() -> rx.Component:
 
 
 def _loading() -> rx.Component:
-    return rx.vstack(
-        rx.skeleton(rx.box(height="1.5rem", width="14rem"), loading=True),
-        rx.skeleton(rx.box(height="12rem", width="100%"), loading=True),
-        width="100%",
+    return loading_placeholder(
+        rx.box(height="1.5rem", width="14rem"),
+        rx.box(height="12rem", width="100%"),
         spacing="4",
-        custom_attrs={"aria-busy": "true"},
     )
 
 

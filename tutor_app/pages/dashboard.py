@@ -6,7 +6,7 @@ import reflex as rx
 from reflex.vars import ArrayVar
 
 from tutor_app.components import style
-from tutor_app.components.layout import link_button, page_layout
+from tutor_app.components.layout import link_button, loading_placeholder, page_layout
 from tutor_app.components.lesson_card import lesson_card
 from tutor_app.components.manage_dialogs import manage_dialogs
 from tutor_app.core import routes
@@ -69,12 +69,8 @@ def _empty() -> rx.Component:
 
 
 def _loading() -> rx.Component:
-    return rx.vstack(
-        *[rx.skeleton(rx.box(height="6rem", width="100%"), loading=True) for _ in range(3)],
-        width="100%",
-        spacing="3",
-        custom_attrs={"aria-busy": "true"},
-    )
+    return loading_placeholder(*[rx.box(height="6rem", width="100%") for _ in range(3)],
+                               spacing="3")
 
 
 @page(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import reflex as rx
 
 from tutor_app.components import style
+from tutor_app.components.alerts import error_callout
 from tutor_app.components.layout import page_layout
 from tutor_app.core import routes
 from tutor_app.core.product import PRODUCT_NAME
@@ -46,11 +47,7 @@ def _summary() -> rx.Component:
 
 def _actions() -> rx.Component:
     return rx.vstack(
-        rx.cond(
-            S.error != "",
-            rx.callout(S.error, icon="triangle_alert", color_scheme="red", role="alert",
-                       id="dev-pay-error", width="100%"),
-        ),
+        error_callout(S.error, "dev-pay-error"),
         rx.match(
             S.status,
             (

@@ -8,6 +8,7 @@ import reflex as rx
 from reflex.vars import Var
 
 from tutor_app.components import style
+from tutor_app.components.alerts import error_callout
 from tutor_app.components.layout import page_layout
 from tutor_app.core import routes
 from tutor_app.core.product import PRODUCT_NAME
@@ -25,15 +26,6 @@ def field_error(message: Var[str] | str, error_id: str) -> rx.Component:
     return rx.cond(
         message != "",
         rx.text(message, id=error_id, role="alert", size="2", color=rx.color("red", 11)),
-    )
-
-
-def form_alert(message: Var[str] | str, alert_id: str) -> rx.Component:
-    """A message about the whole form (e.g. why a Google sign-in did not complete)."""
-    return rx.cond(
-        message != "",
-        rx.callout(message, icon="triangle_alert", color_scheme="red", role="alert",
-                   id=alert_id, width="100%"),
     )
 
 
@@ -146,7 +138,7 @@ def login() -> rx.Component:
         title="Sign in",
         intro="Welcome back. Sign in to book and manage your lessons.",
         state=S,
-        above=form_alert(S.query_error, "login-query-error"),
+        above=error_callout(S.query_error, "login-query-error"),
         fields=[
             labelled_input("Email", "email", type="email", auto_complete="username",
                            default_value=S.email, error=S.email_error),

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import reflex as rx
 
-from tutor_app.components import style
 from tutor_app.components.layout import link_button, page_layout
+from tutor_app.components.not_found import not_found_message
 from tutor_app.core import routes
 from tutor_app.core.product import PRODUCT_NAME
 from tutor_app.state.auth import AuthState
@@ -16,20 +16,10 @@ from tutor_app.state.typed import page
 def not_found() -> rx.Component:
     """Say what happened and offer the directory."""
     return page_layout(
-        rx.center(
-            rx.vstack(
-                rx.text("404", size="9", weight="bold", color=rx.color("accent", 9)),
-                rx.heading("We couldn't find that page", as_="h1", size="6"),
-                rx.text(
-                    "The link may be old or mistyped. Our tutors are still here, though.",
-                    size="3",
-                    color=style.MUTED_TEXT,
-                    text_align="center",
-                ),
-                link_button("Find a tutor", href=routes.DIRECTORY, size="3"),
-                spacing="3",
-                align="center",
-            ),
-            padding="4rem 1rem",
+        not_found_message(
+            rx.text("404", size="9", weight="bold", color=rx.color("accent", 9)),
+            "We couldn't find that page",
+            "The link may be old or mistyped. Our tutors are still here, though.",
+            link_button("Find a tutor", href=routes.DIRECTORY, size="3"),
         ),
     )

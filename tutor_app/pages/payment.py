@@ -8,7 +8,11 @@ step with the same choices.
 
 from __future__ import annotations
 
+from typing import Any
+
 import reflex as rx
+from reflex.vars import Var
+from reflex_components_radix.themes.base import LiteralSpacing
 
 from tutor_app.components import style
 from tutor_app.components.layout import link_button, page_layout
@@ -33,16 +37,21 @@ def _status_badge() -> rx.Component:
     )
 
 
+def _headline(lead: rx.Component, title: str) -> rx.Component:
+    """Each state's page heading, after its icon (or spinner)."""
+    return rx.hstack(lead, rx.heading(title, as_="h1", size="6"), spacing="3", align="center")
+
+
+def _explanation(text: str) -> rx.Component:
+    return rx.text(text, size="3", color=style.MUTED_TEXT)
+
+
 def _processing() -> rx.Component:
     return rx.vstack(
-        rx.hstack(rx.spinner(size="3"), rx.heading("Processing your payment…", as_="h1",
-                                                   size="6"),
-                  spacing="3", align="center"),
-        rx.text(
+        _headline(rx.spinner(size="3"), "Processing your payment…"),
+        _explanation(
             "Thanks! Stripe is confirming your payment. This page updates by itself as soon as "
-            "your lesson is booked; there is no need to refresh.",
-            size="3",
-            color=style.MUTED_TEXT,
+            "your lesson is booked; there is no need to refresh."
         ),
         spacing="3",
     )
@@ -50,15 +59,12 @@ def _processing() -> rx.Component:
 
 def _delayed() -> rx.Component:
     return rx.vstack(
-        rx.hstack(rx.icon("hourglass", size=24, aria_hidden="true"),
-                  rx.heading("Your payment is still processing", as_="h1", size="6"),
-                  spacing="3", align="center"),
-        rx.text(
+        _headline(rx.icon("hourglass", size=24, aria_hidden="true"),
+                  "Your payment is still processing"),
+        _explanation(
             "Some payments take longer to confirm. You don't need to pay again: your lesson "
             "will appear on your dashboard as soon as the payment goes through, and we'll "
-            "email you.",
-            size="3",
-            color=style.MUTED_TEXT,
+            "email you."
         ),
         spacing="3",
     )
@@ -66,10 +72,9 @@ def _delayed() -> rx.Component:
 
 def _confirmed() -> rx.Component:
     return rx.vstack(
-        rx.hstack(rx.icon("circle-check", size=28, color=rx.color("green", 10),
+        _headline(rx.icon("circle-check", size=28, color=rx.color("green", 10),
                           aria_hidden="true"),
-                  rx.heading("Confirmed — your lesson is booked", as_="h1", size="6"),
-                  spacing="3", align="center"),
+                  "Confirmed — your lesson is booked"),
         rx.card(
             rx.hstack(
                 rx.avatar(src=P.tutor_photo_url, fallback="T", size="5", radius="full",
@@ -98,6 +103,18 @@ def _confirmed() -> rx.Component:
     )
 
 
+def _return_page(*children: rx.Component | Var[Any], spacing: LiteralSpacing) -> rx.Component:
+    """Both pages Stripe returns to: one card in the narrow column."""
+    return page_layout(
+        rx.card(
+            rx.vstack(*children, spacing=spacing, width="100%"),
+            size="4",
+            width="100%",
+        ),
+        max_width=style.NARROW_MAX_WIDTH,
+    )
+
+
 @page(
     route=routes.PAYMENT_SUCCESS,
     title=f"Payment · {PRODUCT_NAME}",
@@ -105,32 +122,23 @@ def _confirmed() -> rx.Component:
 )
 def payment_success() -> rx.Component:
     """Processing, then the booked lesson; links to the dashboard and to book again."""
-    return page_layout(
-        rx.card(
-            rx.vstack(
-                rx.hstack(rx.text("Status", size="2", color=style.MUTED_TEXT), _status_badge(),
-                          spacing="2", align="center"),
-                rx.match(
-                    P.status,
-                    (CONFIRMED, _confirmed()),
-                    (DELAYED, _delayed()),
-                    _processing(),
-                ),
-                rx.hstack(
-                    link_button("View my lessons", href=routes.DASHBOARD, size="3",
-                                id="view-lessons"),
-                    link_button("Book another", href=P.book_again_url, size="3", variant="soft",
-                                id="book-another"),
-                    spacing="3",
-                    wrap="wrap",
-                ),
-                spacing="5",
-                width="100%",
-            ),
-            size="4",
-            width="100%",
+    return _return_page(
+        rx.hstack(rx.text("Status", size="2", color=style.MUTED_TEXT), _status_badge(),
+                  spacing="2", align="center"),
+        rx.match(
+            P.status,
+            (CONFIRMED, _confirmed()),
+            (DELAYED, _delayed()),
+            _processing(),
         ),
-        max_width=style.NARROW_MAX_WIDTH,
+        rx.hstack(
+            link_button("View my lessons", href=routes.DASHBOARD, size="3", id="view-lessons"),
+            link_button("Book another", href=P.book_again_url, size="3", variant="soft",
+                        id="book-another"),
+            spacing="3",
+            wrap="wrap",
+        ),
+        spacing="5",
     )
 
 
@@ -141,32 +149,17 @@ def payment_success() -> rx.Component:
 )
 def payment_cancel() -> rx.Component:
     """Nothing was charged; one click back to the review step with the same choices."""
-    return page_layout(
-        rx.card(
-            rx.vstack(
-                rx.hstack(rx.icon("circle-x", size=28, color=rx.color("gray", 10),
-                                  aria_hidden="true"),
-                          rx.heading("Payment canceled — you were not charged", as_="h1",
-                                     size="6"),
-                          spacing="3", align="center"),
-                rx.text(
-                    "Your choices are saved. Go back to the review to pay, or pick another time.",
-                    size="3",
-                    color=style.MUTED_TEXT,
-                ),
-                rx.hstack(
-                    link_button("Back to your booking", href=P.back_url, size="3",
-                                id="back-to-review"),
-                    link_button("Find another tutor", href=routes.DIRECTORY, size="3",
-                                variant="soft"),
-                    spacing="3",
-                    wrap="wrap",
-                ),
-                spacing="4",
-                width="100%",
-            ),
-            size="4",
-            width="100%",
+    return _return_page(
+        _headline(rx.icon("circle-x", size=28, color=rx.color("gray", 10), aria_hidden="true"),
+                  "Payment canceled — you were not charged"),
+        _explanation(
+            "Your choices are saved. Go back to the review to pay, or pick another time."
         ),
-        max_width=style.NARROW_MAX_WIDTH,
+        rx.hstack(
+            link_button("Back to your booking", href=P.back_url, size="3", id="back-to-review"),
+            link_button("Find another tutor", href=routes.DIRECTORY, size="3", variant="soft"),
+            spacing="3",
+            wrap="wrap",
+        ),
+        spacing="4",
     )

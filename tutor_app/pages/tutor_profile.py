@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import reflex as rx
 
 from tutor_app.catalog.pricing import ALLOWED_DURATIONS
 from tutor_app.components import style
-from tutor_app.components.layout import link_button, page_layout
+from tutor_app.components.layout import link_button, loading_placeholder, page_layout
+from tutor_app.components.not_found import not_found_message
 from tutor_app.components.tutor_card import subject_badges, timezone_line, tutor_avatar
 from tutor_app.core import routes
 from tutor_app.state.auth import AuthState
@@ -78,54 +81,53 @@ def _summary_card() -> rx.Component:
     )
 
 
-def _about() -> rx.Component:
+def _section(title: str, *body: rx.Component, **stack_props: Any) -> rx.Component:
+    """A card of the profile's grid: its h2 heading, then `body`."""
     return rx.card(
-        rx.vstack(
-            rx.heading("About", as_="h2", size="4"),
-            rx.text(S.tutor["bio"], size="3", line_height="1.7", id="tutor-bio"),
-            spacing="3",
-        ),
+        rx.vstack(rx.heading(title, as_="h2", size="4"), *body, spacing="3", **stack_props),
         size="3",
         width="100%",
     )
 
 
+def _about() -> rx.Component:
+    return _section(
+        "About",
+        rx.text(S.tutor["bio"], size="3", line_height="1.7", id="tutor-bio"),
+    )
+
+
 def _hours() -> rx.Component:
-    return rx.card(
-        rx.vstack(
-            rx.heading("Weekly hours", as_="h2", size="4"),
-            rx.text(
-                "In the tutor's time zone, ",
-                rx.text.strong(S.tutor["timezone"]),
-                ". When you book, times are shown in yours.",
-                size="2",
-                color=style.MUTED_TEXT,
-            ),
-            rx.cond(
-                array(S.hours).length() > 0,
-                rx.el.dl(
-                    rx.foreach(
-                        S.hours,
-                        lambda row: rx.flex(
-                            rx.el.dt(rx.text(row["days"], weight="medium", size="2")),
-                            rx.el.dd(rx.text(row["times"], size="2", color=style.MUTED_TEXT),
-                                     margin="0"),
-                            justify="between",
-                            gap="1rem",
-                            padding_y="0.5rem",
-                            border_bottom=style.SUBTLE_BORDER,
-                        ),
-                    ),
-                    width="100%",
-                    margin="0",
-                    id="weekly-hours",
-                ),
-                rx.text("No regular hours listed right now.", size="2"),
-            ),
-            spacing="3",
-            width="100%",
+    return _section(
+        "Weekly hours",
+        rx.text(
+            "In the tutor's time zone, ",
+            rx.text.strong(S.tutor["timezone"]),
+            ". When you book, times are shown in yours.",
+            size="2",
+            color=style.MUTED_TEXT,
         ),
-        size="3",
+        rx.cond(
+            array(S.hours).length() > 0,
+            rx.el.dl(
+                rx.foreach(
+                    S.hours,
+                    lambda row: rx.flex(
+                        rx.el.dt(rx.text(row["days"], weight="medium", size="2")),
+                        rx.el.dd(rx.text(row["times"], size="2", color=style.MUTED_TEXT),
+                                 margin="0"),
+                        justify="between",
+                        gap="1rem",
+                        padding_y="0.5rem",
+                        border_bottom=style.SUBTLE_BORDER,
+                    ),
+                ),
+                width="100%",
+                margin="0",
+                id="weekly-hours",
+            ),
+            rx.text("No regular hours listed right now.", size="2"),
+        ),
         width="100%",
     )
 
@@ -148,33 +150,20 @@ def _profile() -> rx.Component:
 
 
 def _not_found() -> rx.Component:
-    return rx.center(
-        rx.vstack(
-            rx.icon("user-x", size=36, color=style.MUTED_TEXT, aria_hidden="true"),
-            rx.heading("Tutor not found", as_="h1", size="6"),
-            rx.text(
-                "This tutor isn't listed any more, or the link is mistyped.",
-                size="3",
-                color=style.MUTED_TEXT,
-                text_align="center",
-            ),
-            link_button("Browse all tutors", href=routes.DIRECTORY, size="3",
-                        id="back-to-directory"),
-            spacing="3",
-            align="center",
-        ),
+    return not_found_message(
+        rx.icon("user-x", size=36, color=style.MUTED_TEXT, aria_hidden="true"),
+        "Tutor not found",
+        "This tutor isn't listed any more, or the link is mistyped.",
+        link_button("Browse all tutors", href=routes.DIRECTORY, size="3", id="back-to-directory"),
         id="tutor-not-found",
-        padding="4rem 1rem",
     )
 
 
 def _loading() -> rx.Component:
-    return rx.vstack(
-        rx.skeleton(rx.box(height="9rem", width="100%"), loading=True),
-        rx.skeleton(rx.box(height="12rem", width="100%"), loading=True),
+    return loading_placeholder(
+        rx.box(height="9rem", width="100%"),
+        rx.box(height="12rem", width="100%"),
         spacing="4",
-        width="100%",
-        custom_attrs={"aria-busy": "true"},
     )
 
 

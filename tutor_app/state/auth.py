@@ -18,7 +18,9 @@ Redis, and state vars travel back to the browser in every delta.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -155,6 +157,18 @@ class AuthFormState(AuthState):
             return rx.redirect(self.next_path, replace=True)
         return None
 
+    async def _sign_in(self, find_user: Callable[[], User]) -> EventSpec | None:
+        """The end of both forms' submit: the user `find_user` returns (off the event loop)
+        is handed off to the cookie route; its `AuthError` is shown on the form instead."""
+        try:
+            user = await asyncio.to_thread(find_user)
+        except AuthError as error:
+            self._show_error(error)
+            return None
+        ticket = await asyncio.to_thread(_handoff, user.id)
+        self.submitting = True
+        return _full_page_navigation(sign_in_sessions.handoff_url(ticket, self.next_path))
+
 
 def _field(form_data: dict[str, Any], name: str) -> str:
     value = form_data.get(name, "")
@@ -208,14 +222,7 @@ class LoginState(AuthFormState):
         self._clear_errors()
         self.email = _field(form_data, "email").strip()
         password = _field(form_data, "password")
-        try:
-            user = await asyncio.to_thread(_authenticate, self.email, password)
-        except AuthError as error:
-            self._show_error(error)
-            return None
-        ticket = await asyncio.to_thread(_handoff, user.id)
-        self.submitting = True
-        return _full_page_navigation(sign_in_sessions.handoff_url(ticket, self.next_path))
+        return await self._sign_in(functools.partial(_authenticate, self.email, password))
 
 
 class SignupState(AuthFormState):
@@ -249,11 +256,4 @@ class SignupState(AuthFormState):
         self.email = _field(form_data, "email").strip()
         self.name = _field(form_data, "name").strip()
         password = _field(form_data, "password")
-        try:
-            user = await asyncio.to_thread(_sign_up, self.email, password, self.name)
-        except AuthError as error:
-            self._show_error(error)
-            return None
-        ticket = await asyncio.to_thread(_handoff, user.id)
-        self.submitting = True
-        return _full_page_navigation(sign_in_sessions.handoff_url(ticket, self.next_path))
+        return await self._sign_in(functools.partial(_sign_up, self.email, password, self.name))

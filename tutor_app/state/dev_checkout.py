@@ -19,14 +19,14 @@ from tutor_app.catalog import pricing
 from tutor_app.core import timefmt
 from tutor_app.core.settings import get_settings
 from tutor_app.payments import dev_gateway
-from tutor_app.state.viewer_zone import ViewerZoneMixin
+from tutor_app.state.viewer_zone import LessonTimes, LessonTimesMixin
 
 log = logging.getLogger(__name__)
 
 _SESSION_ID = re.compile(r"^cs_dev_[A-Za-z0-9]{1,64}$")
 
 
-class DevCheckoutState(ViewerZoneMixin, rx.State):
+class DevCheckoutState(LessonTimesMixin, rx.State):
     """One test checkout: what is being paid for, and the Pay button's progress."""
 
     available: bool = False
@@ -34,8 +34,6 @@ class DevCheckoutState(ViewerZoneMixin, rx.State):
     status: str = ""
     session_id: str = ""
     tutor_name: str = ""
-    when: str = ""
-    when_tutor: str = ""
     duration: str = ""
     amount: str = ""
     cancel_url: str = "/"
@@ -70,16 +68,8 @@ class DevCheckoutState(ViewerZoneMixin, rx.State):
         self._format_times()
         return ask_zone
 
-    def _format_times(self) -> None:
-        if self._view is None:
-            return
-        self.when = timefmt.format_range(self._view.start, self._view.end, self.viewer_tz)
-        self.when_tutor = timefmt.format_range(
-            self._view.start, self._view.end, self._view.tutor_timezone
-        )
-
-    def _viewer_tz_changed(self) -> None:
-        self._format_times()
+    def _times_lesson(self) -> LessonTimes | None:
+        return self._view
 
     @rx.event(background=True)
     async def pay(self) -> EventSpec | None:

@@ -23,7 +23,7 @@ from tutor_app.core import db as app_db
 from tutor_app.core import routes, timefmt
 from tutor_app.state.auth import AuthState
 from tutor_app.state.booking import STEP_REVIEW, wizard_url
-from tutor_app.state.viewer_zone import ViewerZoneMixin
+from tutor_app.state.viewer_zone import LessonTimes, LessonTimesMixin
 
 log = logging.getLogger(__name__)
 
@@ -74,15 +74,13 @@ async def wait_for_lesson(
             signal_spent = await signals.wait_for_booking(session_id, timeout=pause)
 
 
-class PaymentState(ViewerZoneMixin, AuthState):
+class PaymentState(LessonTimesMixin, AuthState):
     """The success page's watch for the booking, and the cancel page's way back."""
 
     session_id: str = ""
     status: str = PROCESSING
     tutor_name: str = ""
     tutor_photo_url: str = ""
-    when: str = ""
-    when_tutor: str = ""
     duration: str = ""
     price: str = ""
     book_again_url: str = routes.BOOK_NOW
@@ -151,16 +149,8 @@ class PaymentState(ViewerZoneMixin, AuthState):
         )
         self._format_times()
 
-    def _format_times(self) -> None:
-        if self._lesson is None:
-            return
-        self.when = timefmt.format_range(self._lesson.start, self._lesson.end, self.viewer_tz)
-        self.when_tutor = timefmt.format_range(
-            self._lesson.start, self._lesson.end, self._lesson.tutor_timezone
-        )
-
-    def _viewer_tz_changed(self) -> None:
-        self._format_times()
+    def _times_lesson(self) -> LessonTimes | None:
+        return self._lesson
 
     @rx.event
     def load_cancel(self) -> None:

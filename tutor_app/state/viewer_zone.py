@@ -16,7 +16,8 @@ state keeps its own copy of the (tiny) var, next to the vars derived from it.
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol
 
 import reflex as rx
 from reflex.event import EventSpec
@@ -73,3 +74,39 @@ class ViewerZoneMixin(rx.State, mixin=True):
 
     def _viewer_tz_changed(self) -> None:
         """Re-format what was formatted for the previous zone (nothing by default)."""
+
+
+class LessonTimes(Protocol):
+    """What `LessonTimesMixin` formats: a lesson's span and its tutor's zone."""
+
+    @property
+    def start(self) -> datetime: ...
+    @property
+    def end(self) -> datetime: ...
+    @property
+    def tutor_timezone(self) -> str: ...
+
+
+class LessonTimesMixin(ViewerZoneMixin, mixin=True):
+    """`when` (the viewer's zone) and `when_tutor` (the tutor's) of the one lesson a page
+    shows, re-formatted whenever the viewer's zone becomes known.
+
+    The state says which lesson through `_times_lesson`; nothing changes while it has none.
+    """
+
+    when: str = ""
+    when_tutor: str = ""
+
+    def _times_lesson(self) -> LessonTimes | None:
+        """The lesson whose times are shown (override)."""
+        return None
+
+    def _format_times(self) -> None:
+        lesson = self._times_lesson()
+        if lesson is None:
+            return
+        self.when = timefmt.format_range(lesson.start, lesson.end, self.viewer_tz)
+        self.when_tutor = timefmt.format_range(lesson.start, lesson.end, lesson.tutor_timezone)
+
+    def _viewer_tz_changed(self) -> None:
+        self._format_times()

@@ -326,6 +326,13 @@ def _same(booking: Booking, snapshot: _Snapshot | None) -> bool:
     )
 
 
+def _locked_booking(db: Session, booking_id: str) -> Booking | None:
+    """The booking with its row lock for the write that follows (None once deleted)."""
+    return db.exec(
+        select(Booking).where(col(Booking.id) == booking_id).with_for_update()
+    ).first()
+
+
 def _record(
     booking_id: str,
     snapshot: _Snapshot | None,
@@ -341,9 +348,7 @@ def _record(
     is taken at BEGIN by `write_session`), so a reschedule cannot slip in between.
     """
     with app_db.write_session() as db:
-        booking = db.exec(
-            select(Booking).where(col(Booking.id) == booking_id).with_for_update()
-        ).first()
+        booking = _locked_booking(db, booking_id)
         if booking is None:
             return SyncResult(booking_id, MISSING)
         if not _same(booking, snapshot):
@@ -367,9 +372,7 @@ def _record(
 def _record_transient(booking_id: str, error: str, *, now: datetime) -> SyncResult:
     """One more failed attempt: pending with a backed-off next try, or failed after the last."""
     with app_db.write_session() as db:
-        booking = db.exec(
-            select(Booking).where(col(Booking.id) == booking_id).with_for_update()
-        ).first()
+        booking = _locked_booking(db, booking_id)
         if booking is None:
             return SyncResult(booking_id, MISSING)
         attempts = booking.calendar_sync_attempts

@@ -1,0 +1,15 @@
+"""The red alert callout pages show for an error message (render only)."""
+
+from __future__ import annotations
+
+import reflex as rx
+from reflex.vars import Var
+
+
+def error_callout(message: Var[str] | str, callout_id: str) -> rx.Component:
+    """A red callout announced to screen readers, shown only while `message` is not empty."""
+    return rx.cond(
+        message != "",
+        rx.callout(message, icon="triangle_alert", color_scheme="red", role="alert",
+                   id=callout_id, width="100%"),
+    )
