@@ -28,8 +28,7 @@ from tutor_app.catalog import pricing
 from tutor_app.core import clock
 from tutor_app.core import db as app_db
 from tutor_app.core.models import Booking, BookingStatus
-from tutor_app.core.product import PRODUCT_NAME
-from tutor_app.core.settings import get_settings
+from tutor_app.core.settings import PRODUCT_NAME, get_settings
 
 __all__ = [
     "STUDENT_CANCELED_REASON",

@@ -33,6 +33,7 @@ from sqlmodel import Session, col, select
 from tutor_app.catalog import pricing, tutor_catalog
 from tutor_app.core import clock, routes
 from tutor_app.core import db as app_db
+from tutor_app.core.ids import DEV_CHECKOUT_SESSION_PREFIX
 from tutor_app.core.models import HoldStatus, SlotHold, User
 from tutor_app.core.settings import get_settings
 from tutor_app.core.timefmt import format_duration, format_range, to_utc_iso
@@ -41,7 +42,6 @@ from tutor_app.scheduling import holds, slots
 
 log = logging.getLogger(__name__)
 
-DEV_SESSION_PREFIX = "cs_dev_"
 # The hold and the session lapse together. Stripe refuses an `expires_at` under 30 minutes
 # from when it creates the session, which is a moment after our clock read: one minute of
 # slack absorbs that and any clock skew.
@@ -276,7 +276,7 @@ def _open_session(reservation: _Reservation, *, user: User, now: datetime) -> tu
     hold = reservation.hold
     try:
         if get_settings().dev_payments:
-            session_id = DEV_SESSION_PREFIX + secrets.token_hex(16)
+            session_id = DEV_CHECKOUT_SESSION_PREFIX + secrets.token_hex(16)
             url = f"{get_settings().app_url}{routes.DEV_CHECKOUT}?session_id={session_id}"
         else:
             created = stripe_gateway.create_checkout_session(
@@ -360,7 +360,7 @@ def expire_sessions(session_ids: Sequence[str]) -> None:
     their page refuses a released hold.
     """
     for session_id in session_ids:
-        if session_id.startswith(DEV_SESSION_PREFIX) or get_settings().dev_payments:
+        if session_id.startswith(DEV_CHECKOUT_SESSION_PREFIX) or get_settings().dev_payments:
             continue
         try:
             stripe_gateway.expire_checkout_session(session_id)

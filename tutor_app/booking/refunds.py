@@ -45,10 +45,11 @@ from sqlalchemy import exists, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from tutor_app.booking import checkout, lesson_events, transitions
+from tutor_app.booking import lesson_events, transitions
 from tutor_app.booking.transitions import REFUNDED_IN_STRIPE_REASON, SLOT_TAKEN_REASON
 from tutor_app.core import clock
 from tutor_app.core import db as app_db
+from tutor_app.core.ids import DEV_CHECKOUT_SESSION_PREFIX
 from tutor_app.core.models import Booking, BookingStatus, Refund
 from tutor_app.core.settings import get_settings
 from tutor_app.integrations import stripe_gateway
@@ -100,7 +101,7 @@ def pending_refund_id(booking_id: str) -> str:
 
 def is_dev_booking(booking: Booking) -> bool:
     """A booking paid on the dev test-checkout page: there is no Stripe payment to refund."""
-    return booking.stripe_checkout_session_id.startswith(checkout.DEV_SESSION_PREFIX) and (
+    return booking.stripe_checkout_session_id.startswith(DEV_CHECKOUT_SESSION_PREFIX) and (
         not get_settings().is_prod
     )
 

@@ -16,7 +16,7 @@ from reflex_components_radix.themes.base import LiteralSpacing
 
 from tutor_app.components import style
 from tutor_app.core import routes
-from tutor_app.core.product import PRODUCT_NAME
+from tutor_app.core.settings import PRODUCT_NAME
 from tutor_app.state.auth import AuthState
 from tutor_app.state.typed import cond_value
 

@@ -33,3 +33,8 @@ def new_id() -> str:
         + _base36(_fingerprint, 2)
         + "".join(secrets.choice(_ALPHABET) for _ in range(10))
     )
+
+
+# The id of a dev test-checkout session (no Stripe account): `cs_dev_<hex>`, never a real
+# Stripe id, so refunds and the dev pay page can tell the two apart.
+DEV_CHECKOUT_SESSION_PREFIX = "cs_dev_"

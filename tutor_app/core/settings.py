@@ -18,8 +18,8 @@ from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 
-from tutor_app.core.product import PRODUCT_NAME
-
+# The product's name, the one word pages, mails and calendar files call it by.
+PRODUCT_NAME = "Tutorly"
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_ENV_FILE = PROJECT_ROOT / ".env"
 DEV_SECRET_KEY = "dev-insecure-secret-key-change-me"

@@ -23,8 +23,7 @@ from icalendar import Calendar, Event, vCalAddress, vText
 
 from tutor_app.core import clock
 from tutor_app.core.models import Booking, BookingStatus
-from tutor_app.core.product import PRODUCT_NAME
-from tutor_app.core.settings import get_settings
+from tutor_app.core.settings import PRODUCT_NAME, get_settings
 from tutor_app.core.timefmt import format_duration
 
 Method = Literal["REQUEST", "CANCEL", "PUBLISH"]

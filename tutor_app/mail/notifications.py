@@ -49,8 +49,7 @@ from tutor_app.core import clock, jobs
 from tutor_app.core import db as app_db
 from tutor_app.core.ids import new_id
 from tutor_app.core.models import Booking, BookingStatus, Notification, User
-from tutor_app.core.product import PRODUCT_NAME
-from tutor_app.core.settings import get_settings
+from tutor_app.core.settings import PRODUCT_NAME, get_settings
 from tutor_app.core.timefmt import format_datetime, format_duration, format_range, safe_zone
 from tutor_app.integrations.mail_transport import Attachment, send_mail
 from tutor_app.mail.ics import Method, google_calendar_link, lesson_calendar

@@ -18,7 +18,7 @@ from tutor_app.components.layout import loading_placeholder, page_layout
 from tutor_app.components.resume_banner import resume_banner
 from tutor_app.components.steps import step_indicator
 from tutor_app.core import routes
-from tutor_app.core.product import PRODUCT_NAME
+from tutor_app.core.settings import PRODUCT_NAME
 from tutor_app.state.booking import NOTE_MAX, STEP_LABELS, BookingWizardState
 from tutor_app.state.resume_checkout import ResumeCheckoutState
 from tutor_app.state.typed import Row, cond_value, flag, handler, number, page

@@ -10,7 +10,7 @@ from tutor_app.components.layout import link_button, loading_placeholder, page_l
 from tutor_app.components.lesson_card import lesson_card
 from tutor_app.components.manage_dialogs import manage_dialogs
 from tutor_app.core import routes
-from tutor_app.core.product import PRODUCT_NAME
+from tutor_app.core.settings import PRODUCT_NAME
 from tutor_app.state.auth import AuthState
 from tutor_app.state.dashboard import DashboardState, LessonCard
 from tutor_app.state.typed import array, page

@@ -8,7 +8,7 @@ from tutor_app.components import style
 from tutor_app.components.layout import page_layout
 from tutor_app.components.tutor_card import tutor_card
 from tutor_app.core import routes
-from tutor_app.core.product import PRODUCT_NAME
+from tutor_app.core.settings import PRODUCT_NAME
 from tutor_app.state.auth import AuthState
 from tutor_app.state.directory import DirectoryState
 from tutor_app.state.typed import page

@@ -11,7 +11,7 @@ from tutor_app.components import style
 from tutor_app.components.alerts import error_callout
 from tutor_app.components.layout import page_layout
 from tutor_app.core import routes
-from tutor_app.core.product import PRODUCT_NAME
+from tutor_app.core.settings import PRODUCT_NAME
 from tutor_app.state.auth import LoginState, SignupState
 from tutor_app.state.typed import cond_value, page
 

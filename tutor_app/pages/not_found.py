@@ -7,7 +7,7 @@ import reflex as rx
 from tutor_app.components.layout import link_button, page_layout
 from tutor_app.components.not_found import not_found_message
 from tutor_app.core import routes
-from tutor_app.core.product import PRODUCT_NAME
+from tutor_app.core.settings import PRODUCT_NAME
 from tutor_app.state.auth import AuthState
 from tutor_app.state.typed import page
 

@@ -17,7 +17,7 @@ from reflex_components_radix.themes.base import LiteralSpacing
 from tutor_app.components import style
 from tutor_app.components.layout import link_button, page_layout
 from tutor_app.core import routes
-from tutor_app.core.product import PRODUCT_NAME
+from tutor_app.core.settings import PRODUCT_NAME
 from tutor_app.state.auth import AuthState
 from tutor_app.state.payment import CONFIRMED, DELAYED, PaymentState
 from tutor_app.state.typed import cond_value, page

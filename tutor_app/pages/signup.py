@@ -6,7 +6,7 @@ import reflex as rx
 
 from tutor_app.accounts.users import MIN_PASSWORD_LENGTH
 from tutor_app.core import routes
-from tutor_app.core.product import PRODUCT_NAME
+from tutor_app.core.settings import PRODUCT_NAME
 from tutor_app.pages.login import auth_card, labelled_input
 from tutor_app.state.auth import SignupState
 from tutor_app.state.typed import page

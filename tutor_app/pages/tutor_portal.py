@@ -17,7 +17,7 @@ from reflex_components_core.react_router.dom import ReactRouterLink
 from tutor_app.components import style
 from tutor_app.components.layout import native_post_form, page_layout
 from tutor_app.core import routes
-from tutor_app.core.product import PRODUCT_NAME
+from tutor_app.core.settings import PRODUCT_NAME
 from tutor_app.state.tutor_account import TutorAccountState
 from tutor_app.state.typed import Row, array, handler, page
 

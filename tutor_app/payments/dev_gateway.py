@@ -30,6 +30,7 @@ from tutor_app.booking import checkout
 from tutor_app.catalog import tutor_catalog
 from tutor_app.core import clock
 from tutor_app.core import db as app_db
+from tutor_app.core.ids import DEV_CHECKOUT_SESSION_PREFIX
 from tutor_app.core.models import HoldStatus, SlotHold, User
 from tutor_app.core.settings import get_settings
 from tutor_app.scheduling import holds
@@ -75,7 +76,7 @@ def sign_payload(payload: bytes, secret: str, timestamp: int | None = None) -> s
 
 
 def is_dev_session(session_id: str) -> bool:
-    return session_id.startswith(checkout.DEV_SESSION_PREFIX)
+    return session_id.startswith(DEV_CHECKOUT_SESSION_PREFIX)
 
 
 def _status(hold: SlotHold, now: datetime) -> str:
@@ -145,7 +146,7 @@ def build_session_object(hold: SlotHold, user: User) -> dict[str, Any]:
         "expires_at": int(hold.expires_at.timestamp()),
         "livemode": False,
         "mode": "payment",
-        "payment_intent": "pi_dev_" + session_id.removeprefix(checkout.DEV_SESSION_PREFIX),
+        "payment_intent": "pi_dev_" + session_id.removeprefix(DEV_CHECKOUT_SESSION_PREFIX),
         "payment_status": "paid",
         "status": "complete",
         "success_url": checkout.success_url(),

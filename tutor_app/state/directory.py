@@ -24,7 +24,7 @@ from tutor_app.catalog.pricing import format_money
 from tutor_app.core import db as app_db
 from tutor_app.core import routes, timefmt
 from tutor_app.core.models import Tutor
-from tutor_app.core.product import PRODUCT_NAME
+from tutor_app.core.settings import PRODUCT_NAME
 from tutor_app.core.timefmt import EN_DASH
 from tutor_app.state.auth import AuthState
 
