@@ -135,6 +135,7 @@ def make_hold(
     status: str = HoldStatus.ACTIVE,
     session_id: str | None = None,
     price_cents: int = TUTOR_RATE,
+    currency: str = "usd",
     note: str = "",
 ) -> SlotHold:
     """A committed slot hold (defaults: active, 30 minutes left)."""
@@ -143,7 +144,7 @@ def make_hold(
         end_time=start + timedelta(minutes=minutes),
         expires_at=expires_at or clock.now() + timedelta(minutes=30), status=status,
         checkout_session_id=session_id, checkout_url="https://example.test/pay" if session_id
-        else None, price_cents=price_cents, currency="usd", note=note,
+        else None, price_cents=price_cents, currency=currency, note=note,
     )
     db.add(hold)
     db.commit()
@@ -242,6 +243,7 @@ def session_object(
         "payment_status": "paid" if paid else "unpaid",
         "status": "complete",
         "mode": "payment",
+        "livemode": False,
     }
 
 

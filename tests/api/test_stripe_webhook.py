@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,7 +18,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 import stripe
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from tests.factories import FIRST_SLOT, FIXED_NOW, event, make_hold, make_user, session_object
 from tests.fakes.server import ThreadedServer, free_port
@@ -32,7 +33,7 @@ from tests.stripe_helpers import (
     signed_headers,
 )
 from tutor_app.core import db as app_db
-from tutor_app.core.models import BookingStatus, HoldStatus, StripeEvent
+from tutor_app.core.models import BookingStatus, HoldStatus, Refund, StripeEvent
 from tutor_app.core.settings import Settings
 from tutor_app.payments.dev_gateway import sign_payload
 from tutor_app.scheduling import slots
@@ -139,6 +140,74 @@ def test_unknown_event_type_is_acknowledged_and_recorded(url: str, session: Sess
     assert response.status_code == 200
     assert response.json()["result"] == "ignored"
     assert evt["id"] in event_ids(session)
+
+
+# --- only what was offered is booked -----------------------------------------------------
+
+
+def _mismatch_logged(caplog: pytest.LogCaptureFixture, evt: dict, session_id: str) -> bool:
+    """An ERROR line names the event and the session, and no one's email."""
+    return any(
+        r.levelno == logging.ERROR and evt["id"] in r.getMessage()
+        and session_id in r.getMessage() and "@" not in r.getMessage()
+        for r in caplog.records
+    )
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "livemode"),
+    [(5999, "usd", False), (6000, "eur", False), (6000, "usd", True)],
+    ids=["wrong-amount", "wrong-currency", "live-session-in-test-mode"],
+)
+def test_session_not_paid_as_offered_is_recorded_not_booked(
+    url: str, session: Session, caplog: pytest.LogCaptureFixture,
+    amount: int, currency: str, livemode: bool,
+) -> None:
+    user = make_user(session)
+    hold = make_hold(session, user=user, start=FIRST_SLOT, session_id="cs_test_odd")
+    obj = session_object(session_id="cs_test_odd", user_id=user.id, email=user.email,
+                         amount=amount, currency=currency)
+    obj["livemode"] = livemode
+    evt = event(obj)
+    with caplog.at_level(logging.ERROR):
+        response = post_event(url, evt)
+    assert response.status_code == 200  # Stripe must not retry forever
+    assert response.json() == {"received": True, "result": "not_booked_mismatch"}
+    assert all_bookings(session) == []
+    assert hold_by_id(session, hold.id).status == HoldStatus.ACTIVE
+    assert evt["id"] in event_ids(session)  # recorded: a redelivery does nothing
+    assert session.exec(select(Refund)).all() == []  # a person decides, nothing is refunded
+    assert _mismatch_logged(caplog, evt, "cs_test_odd")
+    assert post_event(url, evt).json()["result"] == "duplicate_event"
+
+
+def test_live_key_books_live_sessions_only(
+    url: str, session: Session, configure: ConfigureFn, caplog: pytest.LogCaptureFixture
+) -> None:
+    configure(STRIPE_SECRET_KEY="sk_live_not_a_real_key")
+    user = make_user(session)
+    test_obj = session_object(user_id=user.id)  # livemode false
+    test_evt = event(test_obj)
+    with caplog.at_level(logging.ERROR):
+        assert post_event(url, test_evt).json()["result"] == "not_booked_mismatch"
+    assert _mismatch_logged(caplog, test_evt, test_obj["id"])
+    live = session_object(user_id=user.id)
+    live["livemode"] = True
+    assert post_event(url, event(live)).json()["result"] == "booked"
+    (booking,) = all_bookings(session)
+    assert booking.stripe_checkout_session_id == live["id"]
+
+
+def test_hold_found_by_its_id_sets_the_price(url: str, session: Session) -> None:
+    user = make_user(session)
+    # The hold was priced below the catalog; the session (not on the hold) names it by holdId.
+    hold = make_hold(session, user=user, start=FIRST_SLOT, price_cents=4500)
+    obj = session_object(user_id=user.id)  # the catalog price, 6000
+    obj["metadata"]["holdId"] = hold.id
+    assert post_event(url, event(obj)).json()["result"] == "not_booked_mismatch"
+    obj = session_object(user_id=user.id, amount=4500)
+    obj["metadata"]["holdId"] = hold.id
+    assert post_event(url, event(obj)).json()["result"] == "booked"
 
 
 # --- refusals ----------------------------------------------------------------------------

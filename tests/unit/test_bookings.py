@@ -33,9 +33,10 @@ def _record(obj: dict) -> BookingOutcome:
 
 def test_booking_is_made_from_the_sessions_own_amount_and_ids(session: Session) -> None:
     user = make_user(session)
-    hold = make_hold(session, user=user, start=FIRST_SLOT, session_id="cs_test_own",
-                     note="Bring the worksheet")
-    # The session says 1234 cents in eur: that is what was paid, whatever the catalog says.
+    # The hold was priced 1234 cents in eur at checkout and the session paid exactly that: the
+    # booking takes what was paid, whatever the catalog says now.
+    hold = make_hold(session, user=user, start=FIRST_SLOT, minutes=90, session_id="cs_test_own",
+                     price_cents=1234, currency="eur", note="Bring the worksheet")
     obj = session_object(session_id="cs_test_own", user_id=user.id, email=user.email,
                          amount=1234, currency="eur", minutes=90)
     assert _record(obj) is BookingOutcome.CREATED
@@ -51,6 +52,30 @@ def test_booking_is_made_from_the_sessions_own_amount_and_ids(session: Session) 
     assert booking.customer_email == user.email
     assert booking.note == "Bring the worksheet"
     assert hold_by_id(session, hold.id).status == HoldStatus.CONVERTED
+
+
+def test_session_without_hold_books_only_at_the_catalog_price(session: Session) -> None:
+    user = make_user(session)
+    # James: $60 an hour, so 90 minutes cost 9000 cents; no hold (an earlier app's session).
+    right = session_object(user_id=user.id, minutes=90, amount=9000)
+    assert _record(right) is BookingOutcome.CREATED
+    wrong_amount = session_object(user_id=user.id, start=FIRST_SLOT + timedelta(days=1),
+                                  minutes=90, amount=6000)
+    wrong_currency = session_object(user_id=user.id, start=FIRST_SLOT + timedelta(days=2),
+                                    amount=6000, currency="eur")
+    not_offered = session_object(user_id=user.id, start=FIRST_SLOT + timedelta(days=3),
+                                 minutes=45, amount=4500)
+    unknown_tutor = session_object(tutor_id="nobody-here", user_id=user.id)
+    for obj in (wrong_amount, wrong_currency, not_offered, unknown_tutor):
+        assert _record(obj) is BookingOutcome.MISMATCH, obj["metadata"]
+    assert [b.stripe_checkout_session_id for b in all_bookings(session)] == [right["id"]]
+
+
+def test_session_without_livemode_is_not_booked(session: Session) -> None:
+    obj = session_object()
+    del obj["livemode"]
+    assert _record(obj) is BookingOutcome.MISMATCH
+    assert all_bookings(session) == []
 
 
 def test_user_found_by_id_even_when_paying_with_another_email(session: Session) -> None:

@@ -122,6 +122,40 @@ def test_new_booking_inserts_one_event_with_the_lesson(
     assert set(google.calendar_events(TUTOR_EMAIL)) == {event_id_for(booking.id)}
 
 
+def test_student_name_and_note_reach_the_event_as_plain_text(
+    google: FakeGoogle, session: Session, tutor: User
+) -> None:
+    connect(session, google, tutor)
+    student = make_user(session, email="ann.student@example.com",
+                        name="<script>alert(1)</script>Ann <b>Student</b>")
+    note = ('<a href="https://evil.example/phish">Open my homework</a>, '
+            "x &lt; y &amp;&amp; &lt;img src=x onerror=alert(1)&gt;done")
+    booking = make_booking(session, user=student, start=START, note=note)
+
+    sync_booking(booking.id)
+
+    body = google.calendar_calls[0].body or {}
+    assert body["summary"] == "Lesson: Ann Student \u2014 Mathematics, Physics"
+    assert body["attendees"][0]["displayName"] == "Ann Student"
+    description = body["description"]
+    assert "Student: Ann Student <ann.student@example.com>" in description
+    assert "Note from the student: Open my homework, x < y && done" in description
+    for markup in ("<script", "alert(1)", "<a ", "href", "evil.example", "<img", "&lt;", "<b>"):
+        assert markup not in description and markup not in body["summary"]
+
+
+@pytest.mark.parametrize(("raw", "text"), [
+    ("<script>alert(1)</script>Ann", "Ann"),
+    ('<a href="https://x.test">click</a> me', "click me"),
+    ("x &lt; y &amp; z", "x < y & z"),
+    ("&lt;b&gt;bold&lt;/b&gt;", "bold"),
+    ("a < b and c > d", "a < b and c > d"),
+    ("Tom & Jerry", "Tom & Jerry"),
+])
+def test_plain_text_drops_markup_and_keeps_text(raw: str, text: str) -> None:
+    assert calendar_sync.plain_text(raw) == text
+
+
 def test_event_id_is_deterministic_and_valid_for_google() -> None:
     first, second = event_id_for("cm1booking"), event_id_for("cm2booking")
 

@@ -13,6 +13,11 @@ Guarantees, from the database rather than from timing:
   SQLite an overlap check inside the `BEGIN IMMEDIATE` transaction (writes are serialized).
   A paid session whose slot was taken meanwhile is recorded CANCELED with reason
   `slot_taken` and reported REFUND_NEEDED, so the money is not forgotten.
+- Only what was offered is booked: the session's `livemode` must match the configured key's
+  mode, and its amount and currency those of its slot hold (found by session id, else by the
+  `holdId` metadata) or, for a session without a hold, the catalog price of that tutor and
+  length. Anything else is not booked and not refunded: it is logged at ERROR for a person
+  and reported MISMATCH (the webhook's event is still recorded, so Stripe stops retrying).
 """
 
 from __future__ import annotations
@@ -33,10 +38,12 @@ from sqlmodel import Session, col, select
 from tutor_app.accounts import users
 from tutor_app.booking import checkout, lesson_events, refunds, signals, transitions
 from tutor_app.booking.transitions import SLOT_TAKEN_REASON
+from tutor_app.catalog import pricing, tutor_catalog
 from tutor_app.core import clock
 from tutor_app.core import db as app_db
 from tutor_app.core.ids import new_id
 from tutor_app.core.models import Booking, BookingStatus, SlotHold, SyncStatus, User
+from tutor_app.integrations import stripe_gateway
 from tutor_app.scheduling import holds
 
 log = logging.getLogger(__name__)
@@ -52,6 +59,7 @@ class BookingOutcome(StrEnum):
     NOT_PAID = "not_paid"  # payment_status is not "paid" (a delayed method): nothing yet
     REFUND_NEEDED = "refund_needed"  # paid, but the slot was taken: booked as CANCELED
     INVALID = "invalid"  # the session lacks what a booking needs: logged for a person
+    MISMATCH = "payment_mismatch"  # amount, currency or mode not as offered: logged, no booking
     ALREADY_HANDLED = "already_handled"  # `claim` refused: this delivery was processed
 
 
@@ -74,6 +82,8 @@ class PaidLesson:
     user_id: str | None
     email: str | None
     customer_name: str
+    hold_id: str | None = None
+    livemode: bool | None = None  # None: the session did not say
 
 
 def stripe_id(value: Any) -> str | None:
@@ -146,6 +156,8 @@ def parse_paid_session(session: Mapping[str, Any]) -> PaidLesson:
     )
     user_id = meta.get("userId") or session.get("client_reference_id")
     name = details.get("name")
+    hold_id = meta.get("holdId")
+    livemode = session.get("livemode")
     return PaidLesson(
         session_id=session_id,
         tutor_id=tutor_id.strip(),
@@ -158,6 +170,8 @@ def parse_paid_session(session: Mapping[str, Any]) -> PaidLesson:
         user_id=user_id if isinstance(user_id, str) and user_id else None,
         email=email,
         customer_name=name if isinstance(name, str) else "",
+        hold_id=hold_id if isinstance(hold_id, str) and hold_id else None,
+        livemode=livemode if isinstance(livemode, bool) else None,
     )
 
 
@@ -201,6 +215,7 @@ def record_paid_session(
         # Paid but unbookable: a person must look (and refund). Never logs card data.
         log.error("paid session %s from %s cannot be booked: %s", session_id, source, exc)
         return BookingOutcome.INVALID
+    live = stripe_gateway.live_mode()
 
     # On SQLite the overlap check under the write lock decides whether the slot is taken; on
     # PostgreSQL the exclusion constraint does, and a violation aborts the transaction, so the
@@ -212,6 +227,15 @@ def record_paid_session(
             if claim is not None and not claim(db):
                 db.rollback()
                 return BookingOutcome.ALREADY_HANDLED
+            mismatch = _payment_mismatch(db, lesson, live=live)
+            if mismatch is not None:
+                db.commit()  # the claim only: this delivery is handled, nothing is booked
+                # Not refunded on purpose: a person decides. Ids and amounts only.
+                log.error(
+                    "paid session %s from %s NOT booked, not refunded, needs a person: %s",
+                    lesson.session_id, source, mismatch,
+                )
+                return BookingOutcome.MISMATCH
             try:
                 outcome, booking_id, displaced = _insert_booking(db, lesson, now=now, taken=taken)
             except IntegrityError as exc:
@@ -262,6 +286,56 @@ _USER_EXISTS = sa.select(_users.c.id).where(_users.c.id == sa.bindparam("user"))
 _BOOKING_FOR_SESSION = sa.select(_bookings.c.id).where(
     _bookings.c.stripe_checkout_session_id == sa.bindparam("session")
 )
+_HOLD_PRICE_BY_SESSION = sa.select(_holds.c.price_cents, _holds.c.currency).where(
+    _holds.c.checkout_session_id == sa.bindparam("session")
+)
+_HOLD_PRICE_BY_ID = sa.select(_holds.c.price_cents, _holds.c.currency).where(
+    _holds.c.id == sa.bindparam("hold")
+)
+
+
+def _payment_mismatch(db: Session, lesson: PaidLesson, *, live: bool) -> str | None:
+    """Why the paid session is not what the app offered, or None when it is.
+
+    The mode must be the configured key's (a test payment never books in live mode, nor the
+    reverse). The amount and currency must be the slot hold's, the hold being found by the
+    session id or else by the `holdId` metadata; a session without a hold (made by the earlier
+    app, or healed by reconciliation) must carry the catalog price of its tutor and length.
+    """
+    if lesson.livemode is not live:
+        mode = "missing" if lesson.livemode is None else str(lesson.livemode).lower()
+        return f"livemode is {mode}, the configured key is {'live' if live else 'test'} mode"
+    conn = db.connection()
+    row = conn.execute(_HOLD_PRICE_BY_SESSION, {"session": lesson.session_id}).first()
+    if row is None and lesson.hold_id is not None:
+        row = conn.execute(_HOLD_PRICE_BY_ID, {"hold": lesson.hold_id}).first()
+    if row is not None:
+        expected, source = (int(row.price_cents), str(row.currency).lower()), "its hold"
+    else:
+        quote = _catalog_quote(db, lesson)
+        if quote is None:
+            return (f"no hold and no catalog price for tutor {lesson.tutor_id}, "
+                    f"{(lesson.end - lesson.start).total_seconds() / 60:g} minutes")
+        expected, source = (quote.total_cents, quote.currency), "the catalog price"
+    if (lesson.price_cents, lesson.currency) != expected:
+        return (f"paid {lesson.price_cents} {lesson.currency}, "
+                f"{source} is {expected[0]} {expected[1]}")
+    return None
+
+
+def _catalog_quote(db: Session, lesson: PaidLesson) -> pricing.Quote | None:
+    """The catalog price of the lesson's tutor and length, or None when there is none."""
+    tutor = tutor_catalog.get_tutor(db, lesson.tutor_id, include_inactive=True)
+    seconds = (lesson.end - lesson.start).total_seconds()
+    if tutor is None or seconds % 60:
+        return None
+    try:
+        return pricing.quote(
+            tutor_id=tutor.id, hourly_rate_cents=tutor.hourly_rate_cents,
+            currency=tutor.currency, duration_minutes=int(seconds // 60),
+        )
+    except ValueError:  # InvalidDuration included: a length the catalog does not offer
+        return None
 
 
 @functools.cache

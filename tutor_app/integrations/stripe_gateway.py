@@ -46,6 +46,15 @@ def _client() -> stripe.StripeClient:
     )
 
 
+def live_mode() -> bool:
+    """Whether the configured key takes real money: a live key (`sk_live_`, restricted
+    `rk_live_`). A test key and the dev test checkout (no key) mean test mode. A checkout
+    session books only when its own `livemode` matches.
+    """
+    key = get_settings().stripe_secret_key or ""
+    return key.startswith(("sk_live_", "rk_live_"))
+
+
 def _plain(obj: Any) -> dict[str, Any]:
     return obj.to_dict() if hasattr(obj, "to_dict") else dict(obj)
 

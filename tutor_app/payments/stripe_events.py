@@ -15,6 +15,9 @@ A database error propagates (the route answers 5xx and Stripe retries).
 | charge.refunded                               | the booking CANCELED with the amount (`refunds`) |
 | anything else                                 | acknowledged                             |
 
+A paid session is booked only as offered (mode, amount and currency: `recording`); anything
+else is recorded with the event, logged at ERROR for a person, not refunded, and answered 2xx.
+
 `charge.refunded` may arrive before `checkout.session.completed`: when the payment has no
 booking yet, its Checkout Session is read from Stripe and booked first through the webhook's
 own idempotent path (`recording.record_paid_session`), then canceled. A later
@@ -55,6 +58,8 @@ _BOOKING_RESULTS = {
     recording.BookingOutcome.DUPLICATE: "already_booked",
     recording.BookingOutcome.REFUND_NEEDED: "refund_needed",
     recording.BookingOutcome.ALREADY_HANDLED: DUPLICATE_EVENT,
+    # Recorded with the event, not booked, not refunded: recording logged it at ERROR.
+    recording.BookingOutcome.MISMATCH: "not_booked_mismatch",
 }
 
 
@@ -104,7 +109,7 @@ def handle_event(event: Mapping[str, Any]) -> str:
     object_id = raw_id[:255] if isinstance(raw_id, str) else None
     claim = _claimer(event_id, event_type, object_id)
     if event_type in (COMPLETED, ASYNC_SUCCEEDED) and obj.get("payment_status") == "paid":
-        result = _book(obj, event_type, claim)
+        result = _book(obj, event_id, event_type, claim)
     elif event_type == COMPLETED:
         result = _with_claim(claim, object_id, _keep_hold, "awaiting_payment")
     elif event_type in (EXPIRED, ASYNC_FAILED):
@@ -121,8 +126,11 @@ def handle_event(event: Mapping[str, Any]) -> str:
     return result
 
 
-def _book(obj: Mapping[str, Any], event_type: str, claim: Callable[[Session], bool]) -> str:
-    outcome = recording.record_paid_session(obj, source=f"webhook {event_type}", claim=claim)
+def _book(
+    obj: Mapping[str, Any], event_id: str, event_type: str, claim: Callable[[Session], bool]
+) -> str:
+    source = f"webhook {event_type} event {event_id}"
+    outcome = recording.record_paid_session(obj, source=source, claim=claim)
     if outcome in _BOOKING_RESULTS:
         return _BOOKING_RESULTS[outcome]
     # NOT_PAID or INVALID: nothing to write, but the event is handled: record it.

@@ -33,6 +33,7 @@ import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from html.parser import HTMLParser
 from typing import Any
 
 import sqlalchemy as sa
@@ -127,6 +128,48 @@ def _student(db: Session, booking: Booking) -> tuple[str, str | None]:
     return name, email
 
 
+class _TextOnly(HTMLParser):
+    """Collects the text of an HTML fragment: tags dropped, script and style bodies too."""
+
+    _HIDDEN = frozenset({"script", "style"})
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)  # entities come out as the characters
+        self.parts: list[str] = []
+        self._hidden = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self._HIDDEN:
+            self._hidden += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self._HIDDEN and self._hidden:
+            self._hidden -= 1
+
+    def handle_data(self, data: str) -> None:
+        if not self._hidden:
+            self.parts.append(data)
+
+
+def plain_text(value: str) -> str:
+    """`value` without HTML: tags dropped, their text kept, entities unescaped.
+
+    Repeated until nothing changes, so an escaped tag (`&lt;b&gt;`) cannot come back as markup
+    once unescaped, while text such as "x &lt; y" reads "x < y". Google renders an event's
+    description as HTML; student-written text must reach it as text only.
+    """
+    text = value
+    for _ in range(8):
+        parser = _TextOnly()
+        parser.feed(text)
+        parser.close()
+        stripped = "".join(parser.parts)
+        if stripped == text:
+            return text.strip()
+        text = stripped
+    return text.replace("<", "").replace(">", "").strip()  # absurdly nested: no markup at all
+
+
 def event_body(
     booking: Booking, tutor: Tutor | None, student: str, email: str | None
 ) -> dict[str, Any]:
@@ -134,16 +177,19 @@ def event_body(
 
     Times are UTC instants with the tutor's zone named, so Google shows them on the tutor's
     wall clock; the student is an attendee (Google sends no invitation: `sendUpdates=none`).
+    The student's name and note are reduced to plain text (`plain_text`).
     """
     app_url = get_settings().app_url
+    student = plain_text(student) or email or "Student"
+    note = plain_text(booking.note)
     subjects = ", ".join(tutor.subjects) if tutor and tutor.subjects else ""
     summary = f"Lesson: {student}" + (f" \u2014 {subjects}" if subjects else "")
     zone = tutor.timezone if tutor else "UTC"
     lines = [f"Student: {student}" + (f" <{email}>" if email and email != student else "")]
     if subjects:
         lines.append(f"Subjects: {subjects}")
-    if booking.note:
-        lines.append(f"Note from the student: {booking.note}")
+    if note:
+        lines.append(f"Note from the student: {note}")
     lines.append(f"Your lessons: {app_url}/tutor")
     body: dict[str, Any] = {
         "summary": summary,
