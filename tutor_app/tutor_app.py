@@ -9,6 +9,7 @@ import reflex as rx
 from tutor_app import pages, wiring  # noqa: F401  (pages: registers the @rx.page pages)
 from tutor_app.api import build_api
 from tutor_app.api.caching import cache_hashed_assets
+from tutor_app.api.security_headers import security_headers
 from tutor_app.core.jobs import periodic_jobs
 from tutor_app.core.settings import get_settings
 from tutor_app.state.viewer_zone import tz_cookie_script
@@ -22,7 +23,8 @@ app = rx.App(
     # Every page writes the browser's zone to the `tz` cookie before the websocket connects,
     # so each page's first event already knows the viewer's zone (state/viewer_zone.py).
     head_components=[tz_cookie_script()],
-    api_transformer=[build_api(), cache_hashed_assets],
+    # Last, so it wraps everything served, the compiled pages included (single-port prod).
+    api_transformer=[build_api(), cache_hashed_assets, security_headers],
 )
 # Reminders, retries, reconciliation and lesson completion; each job takes a database lease,
 # so with several workers one of them runs it at a time.

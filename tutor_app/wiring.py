@@ -13,8 +13,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from tutor_app.accounts import users
 from tutor_app.booking import lesson_events
 from tutor_app.core import jobs
+from tutor_app.integrations import oauth
 from tutor_app.mail import notifications
 from tutor_app.payments import reconcile
 from tutor_app.tutor_calendar import calendar_sync
@@ -51,6 +53,18 @@ FOLLOW_UPS: tuple[FollowUp, ...] = (
     ),
 )
 
+SWEEP_EVERY = 3600.0  # seconds
+
+
+def sweep() -> str | None:
+    """The "sweep" job: delete expired OAuth states and long-quiet sign-in throttles."""
+    states = oauth.delete_expired_states()
+    throttles = users.delete_stale_throttles()
+    if not states and not throttles:
+        return None
+    return f"{states} expired oauth states and {throttles} stale login throttles deleted"
+
+
 # The names are the CLI's (`run-job <name>`) and the keys of the `job_leases` rows.
 PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob("reminders", notifications.send_due_reminders, interval=60),
@@ -61,6 +75,7 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
                 interval=reconcile.REFUND_RETRY_EVERY),
     PeriodicJob("lesson_completion", reconcile.completion_job,
                 interval=reconcile.COMPLETION_EVERY),
+    PeriodicJob("sweep", sweep, interval=SWEEP_EVERY),
 )
 
 

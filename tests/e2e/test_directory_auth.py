@@ -39,6 +39,13 @@ def test_visitor_browses_filters_signs_up_out_and_in(
     assert 0 < len(teaching) < len(tutors), "the catalog should make this filter meaningful"
     tutor = next(t for t in tutors if t.id == teaching[0])
 
+    # The page itself comes with the security headers, like every answer of the server.
+    response = page.goto("/")
+    assert response is not None
+    assert response.headers["content-security-policy"] == "frame-ancestors 'none'"
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["referrer-policy"] == "strict-origin-when-cross-origin"
+
     # The directory lists every tutor with name, rate, subjects and time zone.
     goto(page, "/")
     expect(page.locator(CARDS)).to_have_count(len(tutors))

@@ -20,6 +20,7 @@ EXPECTED_JOBS = {
     "reconcile": reconcile.reconcile_job,
     "refund_retry": reconcile.refund_retry_job,
     "lesson_completion": reconcile.completion_job,
+    "sweep": wiring.sweep,
 }
 EXPECTED_FOLLOW_UPS = {
     lesson_events.BOOKING_CREATED: [
@@ -44,6 +45,7 @@ def test_register_all_twice_registers_each_job_and_follow_up_once() -> None:
     assert {name: job.fn for name, job in jobs.JOBS.items()} == EXPECTED_JOBS
     assert jobs.JOBS["reconcile"].interval == reconcile.RECONCILE_EVERY
     assert jobs.JOBS["calendar-retry"].interval == calendar_sync.RETRY_INTERVAL
+    assert jobs.JOBS["sweep"].interval == wiring.SWEEP_EVERY
     for event, expected in EXPECTED_FOLLOW_UPS.items():
         assert lesson_events.follow_ups(event) == expected
 

@@ -24,6 +24,7 @@ from sqlmodel import Session, col, select
 from tutor_app.accounts import passwords
 from tutor_app.catalog.tutor_catalog import get_tutor
 from tutor_app.core import clock
+from tutor_app.core import db as app_db
 from tutor_app.core.models import LoginThrottle, OAuthIdentity, Role, User
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,9 @@ FREE_FAILURES = 5
 FAILURE_WINDOW = timedelta(minutes=15)
 BASE_DELAY = timedelta(seconds=30)
 MAX_DELAY = timedelta(minutes=15)
+# A throttle row is deleted once it has had no failure for this long: any lock it set ended
+# long ago (MAX_DELAY at most) and its failures are forgotten anyway (FAILURE_WINDOW).
+THROTTLE_RETENTION = timedelta(days=1)
 
 INVALID_EMAIL = "Enter a valid email address"
 SHORT_PASSWORD = f"Use at least {MIN_PASSWORD_LENGTH} characters"
@@ -243,6 +247,18 @@ def _forgotten(row: LoginThrottle | None, now: datetime) -> bool:
         return True
     delay = _lock_delay(row.failures) if row.failures >= FREE_FAILURES else timedelta(0)
     return now - row.last_failure_at >= delay + FAILURE_WINDOW
+
+
+def delete_stale_throttles(*, now: datetime | None = None) -> int:
+    """Delete the throttles with no failure for THROTTLE_RETENTION; how many. Owns its
+    transaction; the periodic "sweep" job calls it."""
+    cutoff = (now or clock.now()) - THROTTLE_RETENTION
+    with app_db.write_session() as db:
+        result = db.execute(
+            sa.delete(LoginThrottle).where(col(LoginThrottle.last_failure_at) < cutoff)
+        )
+        db.commit()
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def _record_failure(db: Session, email: str, now: datetime) -> None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
 from tutor_app.api import auth, bookings, calendar, health, ics, stripe
+from tutor_app.api.body_limit import BodyLimitMiddleware
 
 
 def api_routes() -> list[BaseRoute]:
@@ -15,5 +17,8 @@ def api_routes() -> list[BaseRoute]:
 
 
 def build_api() -> Starlette:
-    """A Starlette app with every route; also served on its own by the API tests."""
-    return Starlette(routes=api_routes())
+    """A Starlette app with every route; also served on its own by the API tests.
+
+    Every request under /api passes the body-size limit (`api.body_limit`) first.
+    """
+    return Starlette(routes=api_routes(), middleware=[Middleware(BodyLimitMiddleware)])

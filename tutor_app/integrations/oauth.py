@@ -41,6 +41,7 @@ from joserfc.jwk import KeySet
 from sqlmodel import Session, col
 
 from tutor_app.core import clock
+from tutor_app.core import db as app_db
 from tutor_app.core.models import OAuthState
 from tutor_app.core.settings import get_settings
 
@@ -161,11 +162,7 @@ def new_state(
     Abandoned flows leave their row behind; expired ones are cleared as new ones come in.
     """
     now = clock.now()
-    db.execute(
-        sa.delete(OAuthState)
-        .where(col(OAuthState.created_at) < now - STATE_MAX_AGE)
-        .execution_options(synchronize_session=False)
-    )
+    db.execute(_expired_states(now))
     row = OAuthState(
         state=secrets.token_urlsafe(32),
         purpose=purpose,
@@ -179,6 +176,23 @@ def new_state(
     db.add(row)
     db.flush()
     return row
+
+
+def _expired_states(now: datetime) -> sa.Delete:
+    return (
+        sa.delete(OAuthState)
+        .where(col(OAuthState.created_at) < now - STATE_MAX_AGE)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def delete_expired_states(*, now: datetime | None = None) -> int:
+    """Delete every state past STATE_MAX_AGE (abandoned redirects); how many. Owns its
+    transaction; the periodic "sweep" job calls it."""
+    with app_db.write_session() as db:
+        result = db.execute(_expired_states(now or clock.now()))
+        db.commit()
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def consume_state(

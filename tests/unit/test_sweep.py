@@ -1,0 +1,71 @@
+"""The "sweep" job: expired OAuth states and long-quiet sign-in throttles go, fresh ones stay."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, select
+
+from tests.pinned_time import app_process_env
+from tutor_app import wiring
+from tutor_app.accounts import users
+from tutor_app.core import clock
+from tutor_app.core.models import LoginThrottle, OAuthState
+from tutor_app.core.settings import PROJECT_ROOT
+from tutor_app.integrations import oauth
+
+
+def _state(db: Session, name: str, created_at: datetime) -> None:
+    db.add(OAuthState(state=name, purpose="login", provider="google", nonce="n",
+                      code_verifier="v", created_at=created_at))
+
+
+def _throttle(db: Session, email: str, last_failure_at: datetime, failures: int = 9) -> None:
+    db.add(LoginThrottle(email=email, failures=failures, last_failure_at=last_failure_at))
+
+
+def _seed(db: Session) -> None:
+    now = clock.now()
+    _state(db, "expired", now - oauth.STATE_MAX_AGE - timedelta(seconds=1))
+    _state(db, "fresh", now - oauth.STATE_MAX_AGE + timedelta(minutes=1))
+    _throttle(db, "quiet@example.com", now - users.THROTTLE_RETENTION - timedelta(minutes=1))
+    _throttle(db, "locked@example.com", now - timedelta(minutes=1))
+    _throttle(db, "recent@example.com", now - users.THROTTLE_RETENTION + timedelta(hours=1),
+              failures=1)
+    db.commit()
+
+
+def _left(db: Session) -> tuple[set[str], set[str]]:
+    db.expire_all()
+    states = set(db.exec(select(OAuthState.state)).all())
+    throttles = set(db.exec(select(LoginThrottle.email)).all())
+    return states, throttles
+
+
+def test_sweep_deletes_old_rows_and_keeps_fresh_ones(session: Session) -> None:
+    _seed(session)
+
+    first = wiring.sweep()
+    second = wiring.sweep()
+
+    assert first == "1 expired oauth states and 1 stale login throttles deleted"
+    assert second is None
+    assert _left(session) == ({"fresh"}, {"locked@example.com", "recent@example.com"})
+
+
+def test_sweep_runs_from_the_command_line(session: Session) -> None:
+    _seed(session)
+
+    done = subprocess.run(
+        [sys.executable, "-m", "tutor_app.cli", "run-job", "sweep"],
+        cwd=PROJECT_ROOT, env=app_process_env(), capture_output=True, text=True, timeout=120,
+        check=False,
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == (
+        "sweep: 1 expired oauth states and 1 stale login throttles deleted"
+    )
+    assert _left(session) == ({"fresh"}, {"locked@example.com", "recent@example.com"})
