@@ -18,15 +18,21 @@ import reflex as rx
 from reflex.istate.data import RouterData
 from reflex_base.constants import RouteVar
 
-ORIGIN = "http://localhost:3000"
+from tutor_app.core.settings import get_settings
+
+ORIGIN = "http://localhost:3000"  # the dev APP_URL, for page URLs in tests
 
 T = TypeVar("T", bound=rx.State)
 
 
-def state_on(cls: type[T], url: str, *, cookie: str = "", route: str | None = None) -> T:
+def state_on(
+    cls: type[T], url: str, *, cookie: str = "", route: str | None = None,
+    origin: str | None = None,
+) -> T:
     """A fresh state tree on page `url` (matched by `route`, default: the url's path), sent
-    this Cookie header when given; the substate `cls`."""
-    headers = {"origin": ORIGIN}
+    this Cookie header when given, from a page on `origin` (default: APP_URL's, as the app's
+    own pages are); the substate `cls`."""
+    headers = {"origin": get_settings().app_origin if origin is None else origin}
     if cookie:
         headers["cookie"] = cookie
     root = rx.State(_reflex_internal_init=True)

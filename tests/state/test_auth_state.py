@@ -330,3 +330,31 @@ def test_signup_links_back_to_login_keeping_next(database: sa.Engine) -> None:
     state = state_on(SignupState, "/signup?next=%2Fbook-now%3Ftutor%3Dx")
 
     assert state.login_link == "/login?next=%2Fbook-now%3Ftutor%3Dx"
+
+
+# -- the websocket's Origin ----------------------------------------------------------------
+
+
+def test_a_websocket_opened_by_another_site_is_signed_out(session: Session) -> None:
+    cookie = _signed_in(session)
+    for origin in ("https://evil.example", "null", "http://localhost:3000.evil.example"):
+        state = state_on(AuthState, "/dashboard", cookie=cookie, origin=origin)
+        run(state.load_user())
+        assert state.signed_in is False and state.user_id == "", origin
+        assert state._current_user() is None
+        redirect = run(state.require_login())
+        assert _redirect_target(redirect).startswith("/login")
+
+
+def test_a_websocket_from_the_apps_own_pages_is_signed_in(
+    session: Session, configure: Callable[..., Settings]
+) -> None:
+    cookie = _signed_in(session)
+    configure(APP_URL="https://tutors.example.com")
+    for origin in ("https://tutors.example.com", "https://TUTORS.example.com:443"):
+        state = state_on(AuthState, "/dashboard", cookie=cookie, origin=origin)
+        run(state.load_user())
+        assert state.signed_in is True, origin
+    elsewhere = state_on(AuthState, "/dashboard", cookie=cookie, origin="http://localhost:3000")
+    run(elsewhere.load_user())
+    assert elsewhere.signed_in is False  # the dev origin is not prod's site

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 # The product's name, the one word pages, mails and calendar files call it by.
 PRODUCT_NAME = "Tutorly"
@@ -94,6 +95,25 @@ def sqlalchemy_url(url: str) -> str:
     return url
 
 
+def url_origin(url: str) -> str:
+    """The origin of `url` as a browser writes it in an `Origin` header: scheme and host in
+    lower case, and the port only when it is not the scheme's default. "" when `url` has no
+    scheme and host or an invalid port (an opaque "null" origin, a forged header)."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return ""
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    if not scheme or not host:
+        return ""
+    if ":" in host:  # an IPv6 address
+        host = f"[{host}]"
+    default_port = {"http": 80, "https": 443}.get(scheme)
+    return f"{scheme}://{host}" + (f":{port}" if port and port != default_port else "")
+
+
 @dataclass(frozen=True)
 class Settings:
     """The app's configuration. Build it with `Settings.from_env`; read it with `get_settings`."""
@@ -146,6 +166,12 @@ class Settings:
     @property
     def google_login_enabled(self) -> bool:
         return bool(self.google_client_id)
+
+    @property
+    def app_origin(self) -> str:
+        """APP_URL's origin: the only site whose pages may open the app's websocket or read
+        its backend cross-origin (Reflex's `cors_allowed_origins`)."""
+        return url_origin(self.app_url)
 
     @property
     def secure_cookies(self) -> bool:

@@ -2,7 +2,9 @@
 
 `AuthState` reads the HttpOnly session cookie on the backend (`router.headers.cookie`, from
 the websocket handshake; Reflex 0.10.1 never sends it to the browser) and keeps only the
-user's id, email, name and role. Feature states subclass it; their handlers call
+user's id, email, name and role. The cookie counts only when the handshake came from the
+app's own pages: a websocket opened by another site (its `Origin`) is signed out, whatever
+cookie the browser attached. Feature states subclass it; their handlers call
 `await self._current_user_off_loop()` (the lookup reads the database, so it runs in a worker
 thread: Reflex runs handlers on the event loop that serves every connection).
 
@@ -32,7 +34,7 @@ from tutor_app.accounts.users import AuthError
 from tutor_app.core import db as app_db
 from tutor_app.core import routes
 from tutor_app.core.models import Role, User
-from tutor_app.core.settings import get_settings
+from tutor_app.core.settings import get_settings, url_origin
 
 GENERIC_SIGN_IN_ERROR = users.SIGN_IN_FAILED
 
@@ -71,18 +73,31 @@ class AuthState(rx.State):
     def is_admin(self) -> bool:
         return self.user_role == Role.ADMIN.value
 
+    def _session_cookie_header(self) -> str:
+        """The handshake's Cookie header, or "" when its `Origin` is another site.
+
+        Socket.IO already refuses foreign origins (`cors_allowed_origins` in rxconfig); this
+        holds even if that setting is loosened. No Origin at all is not a browser, which
+        always sends one on a websocket handshake, so it cannot carry a visitor's cookie.
+        """
+        origin = self.router.headers.origin
+        if not origin:
+            return self.router.headers.cookie
+        seen = url_origin(origin)
+        return self.router.headers.cookie if seen and seen == get_settings().app_origin else ""
+
     def _current_user(self) -> User | None:
         """The user of this connection's sign-in cookie, looked up afresh (None if signed out).
 
         Fresh on every call, so a revoked sign-in session or a changed role takes effect at once.
         """
-        return sign_in_sessions.user_for_cookie_header(self.router.headers.cookie)
+        return sign_in_sessions.user_for_cookie_header(self._session_cookie_header())
 
     async def _current_user_off_loop(self) -> User | None:
         """`_current_user`, looked up in a worker thread: what handlers call, so the event
         loop, which serves every other connection, never waits on the database."""
         return await asyncio.to_thread(
-            sign_in_sessions.user_for_cookie_header, self.router.headers.cookie
+            sign_in_sessions.user_for_cookie_header, self._session_cookie_header()
         )
 
     def _show_user(self, user: User | None) -> None:

@@ -3,8 +3,9 @@
 The success page never creates anything: the booking exists only once the webhook has written
 it. The page shows "processing" and a background event watches for that booking, waking at once
 when the webhook ran in this process (`booking.signals`) and re-checking the database every two
-seconds otherwise (another worker may have handled it), for at most ten minutes. Refreshing the
-page only starts a new watch.
+seconds otherwise (another worker may have handled it), for at most ten minutes. One page state
+has at most one watch, however often its start event is sent: a refresh hands the running watch
+the new visit's checkout session instead of starting a second one.
 """
 
 from __future__ import annotations
@@ -86,7 +87,8 @@ class PaymentState(LessonTimesMixin, AuthState):
     book_again_url: str = routes.BOOK_NOW
     back_url: str = routes.BOOK_NOW  # the cancel page's "back to your booking"
 
-    _watch: int = 0  # bumped per visit, so an older watch stops writing
+    _watch: int = 0  # bumped per visit, so the watch drops an older visit's result
+    _watching: bool = False  # a watch task is running for this page state
     _lesson: lessons.LessonView | None = None
 
     @rx.event
@@ -112,30 +114,50 @@ class PaymentState(LessonTimesMixin, AuthState):
 
     @rx.event(background=True)
     async def watch_booking(self) -> None:
-        """Turn "processing" into "confirmed" once the webhook has booked the lesson."""
-        async with self:
-            generation = self._watch
-            session_id = self.session_id
-            user_id = self.user_id
+        """Turn "processing" into "confirmed" once the webhook has booked the lesson.
 
-        if not session_id or not user_id:
-            return
+        One watch per page state: `_watching` is claimed and released under the state lock, so
+        a second start event (a refresh, a client sending it again) returns at once. A new visit
+        while the watch runs bumps `_watch`; the watch then follows that visit's session.
+        """
+        async with self:
+            if self._watching:
+                return
+            self._watching = True
+            generation, session_id, user_id = self._watch, self.session_id, self.user_id
 
         async def still_wanted() -> bool:
             async with self:
                 return self._watch == generation
 
-        lesson = await wait_for_lesson(
-            session_id=session_id, user_id=user_id, still_wanted=still_wanted
-        )
-        async with self:
-            if self._watch != generation:
-                return
-            if lesson is None:
-                log.info("payment %s: no booking after %.0f s", session_id, WATCH_SECONDS)
-                self.status = DELAYED
-            else:
-                self._show(lesson)
+        try:
+            while True:
+                lesson: lessons.LessonView | None = None
+                if session_id and user_id:
+                    lesson = await wait_for_lesson(
+                        session_id=session_id, user_id=user_id, still_wanted=still_wanted
+                    )
+                async with self:
+                    if self._watch != generation and self.status == PROCESSING:
+                        generation, session_id, user_id = (
+                            self._watch, self.session_id, self.user_id
+                        )
+                        continue
+                    # Released in the same locked block that decides to stop, so a start
+                    # event arriving after it starts a new watch, never finds a dying one.
+                    self._watching = False
+                    if self._watch != generation or not session_id or not user_id:
+                        return
+                    if lesson is None:
+                        log.info("payment %s: no booking after %.0f s", session_id, WATCH_SECONDS)
+                        self.status = DELAYED
+                    else:
+                        self._show(lesson)
+                    return
+        except BaseException:
+            async with self:
+                self._watching = False
+            raise
 
     def _show(self, lesson: lessons.LessonView) -> None:
         self._lesson = lesson

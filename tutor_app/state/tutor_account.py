@@ -128,7 +128,7 @@ class TutorAccountState(AuthState):
             if self.syncing_id:
                 return
             self.syncing_id = booking_id
-            cookie = self.router.headers.cookie
+            cookie = self._session_cookie_header()
         try:
             user = await asyncio.to_thread(sign_in_sessions.user_for_cookie_header, cookie)
             if user is not None and connections.is_calendar_tutor(user):
