@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import datetime
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -151,6 +151,10 @@ def test_signed_out_student_signs_in_at_payment_and_keeps_choices(
     assert f"tutor={tutor_id}" in next_path and "step=4" in next_path
     shot("sent to sign in")
 
+    # The link carries `next` once the page's state has read the address (a client-side
+    # redirect reuses the websocket, so there is no new document to wait for).
+    expect(page.locator("#to-signup")).to_have_attribute(
+        "href", re.compile(re.escape(quote(next_path, safe=""))))
     page.click("#to-signup")
     sign_up(page, name="Gina Gated", email=new_email("gated"))
 

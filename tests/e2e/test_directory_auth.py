@@ -125,6 +125,10 @@ def test_protected_page_sends_to_sign_in_and_back(
 
     # No account yet: "Create an account" keeps where the visitor was going.
     email = new_email("returning")
+    # The link carries `next` once the page's state has read the address (a client-side
+    # redirect reuses the websocket, so there is no new document to wait for).
+    expect(page.locator("#to-signup")).to_have_attribute(
+        "href", re.compile(re.escape("next=" + quote("/dashboard", ""))))
     page.click("#to-signup")
     sign_up(page, name="Rita Returning", email=email)
     expect(page).to_have_url(re.compile(r"/dashboard/?$"))
