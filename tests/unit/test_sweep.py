@@ -28,9 +28,11 @@ def _throttle(db: Session, email: str, last_failure_at: datetime, failures: int 
 
 def _seed(db: Session) -> None:
     now = clock.now()
-    _state(db, "expired", now - oauth.STATE_MAX_AGE - timedelta(seconds=1))
-    _state(db, "fresh", now - oauth.STATE_MAX_AGE + timedelta(minutes=1))
-    _throttle(db, "quiet@example.com", now - users.THROTTLE_RETENTION - timedelta(minutes=1))
+    # Minutes either side of the edge: a process started by the test reads the same clock,
+    # give or take its start-up.
+    _state(db, "expired", now - oauth.STATE_MAX_AGE - timedelta(minutes=5))
+    _state(db, "fresh", now - oauth.STATE_MAX_AGE + timedelta(minutes=5))
+    _throttle(db, "quiet@example.com", now - users.THROTTLE_RETENTION - timedelta(minutes=5))
     _throttle(db, "locked@example.com", now - timedelta(minutes=1))
     _throttle(db, "recent@example.com", now - users.THROTTLE_RETENTION + timedelta(hours=1),
               failures=1)
