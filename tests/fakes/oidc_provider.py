@@ -19,7 +19,9 @@ Google: `email`/`email_verified` need `email`, `name`/`picture`/... need `profil
 key of `user` (e.g. `hd`) is always included.
 
 Failure switches, for the unhappy paths: `id_token_overrides`, `state_override`,
-`fail_token_endpoint`, `deny_consent`, `sign_with_wrong_key`; `reset()` clears them.
+`fail_token_endpoint`, `deny_consent`, `sign_with_wrong_key`, `userinfo_sub`,
+`fail_userinfo`; `reset()` clears them. `email_only_in_userinfo` acts like an issuer that
+gives `email`/`email_verified` in UserInfo only (OpenID Connect Core section 5.4).
 `rotate_key()` starts signing under a new key id, as providers do every few weeks.
 """
 
@@ -160,7 +162,10 @@ class FakeOIDCProvider(StartStop):
     (claims to replace in every id_token; a value of None removes the claim), `state_override`
     (state to send back instead of the client's), `fail_token_endpoint` (500 from /token),
     `deny_consent` (redirect back with error=access_denied), `sign_with_wrong_key` (sign
-    id_tokens with a key that is not in the JWKS, under the same kid), `issuer`.
+    id_tokens with a key that is not in the JWKS, under the same kid), `issuer`,
+    `email_only_in_userinfo` (leave `email`/`email_verified` out of id_tokens; /userinfo still
+    gives them), `userinfo_sub` (the `sub` /userinfo answers instead of the user's),
+    `fail_userinfo` (503 from /userinfo).
 
     Read: `requests` (every request as `(path, params)`, params being the query or form
     fields), `client_auth_methods` (how each /token request that passed client
@@ -209,6 +214,9 @@ class FakeOIDCProvider(StartStop):
         self.fail_token_endpoint = False
         self.deny_consent = False
         self.sign_with_wrong_key = False
+        self.email_only_in_userinfo = False
+        self.userinfo_sub: str | None = None
+        self.fail_userinfo = False
         self.app = Starlette(
             routes=[
                 Route("/.well-known/openid-configuration", self._discovery, methods=["GET"]),
@@ -245,6 +253,9 @@ class FakeOIDCProvider(StartStop):
         self.fail_token_endpoint = False
         self.deny_consent = False
         self.sign_with_wrong_key = False
+        self.email_only_in_userinfo = False
+        self.userinfo_sub = None
+        self.fail_userinfo = False
         self._retired_keys.clear()
         self._key_published = True
 
@@ -371,6 +382,9 @@ class FakeOIDCProvider(StartStop):
         aud = client_id or self.client_id
         claims: dict[str, Any] = {"iss": self.issuer, "azp": aud, "aud": aud}
         claims.update(self._user_claims(user, scope))
+        if self.email_only_in_userinfo:
+            for name in EMAIL_CLAIMS:
+                claims.pop(name, None)
         if access_token is not None:
             claims["at_hash"] = _at_hash(access_token)
         if nonce is not None:
@@ -618,6 +632,11 @@ class FakeOIDCProvider(StartStop):
 
     async def _userinfo(self, request: Request) -> Response:
         self._record(request, dict(request.query_params))
+        if self.fail_userinfo:
+            return JSONResponse(
+                {"error": "temporarily_unavailable", "error_description": "userinfo is down"},
+                503,
+            )
         header = request.headers.get("authorization", "")
         token = header[7:].strip() if header[:7].lower() == "bearer " else ""
         with self._lock:
@@ -633,7 +652,8 @@ class FakeOIDCProvider(StartStop):
                 headers={"WWW-Authenticate": error},
             )
         user = record.grant.user
-        return JSONResponse({"sub": user["sub"], **self._user_claims(user, record.grant.scope)})
+        sub = self.userinfo_sub if self.userinfo_sub is not None else user["sub"]
+        return JSONResponse({**self._user_claims(user, record.grant.scope), "sub": sub})
 
     async def _revoke(self, request: Request) -> Response:
         """Google's revocation: revoking either token of a grant revokes the whole grant."""

@@ -238,6 +238,35 @@ def test_userinfo_answers_a_bearer_token(provider: FakeOIDCProvider) -> None:
     assert 'error="invalid_token"' in wrong.headers["www-authenticate"]
 
 
+def test_email_only_in_userinfo_leaves_it_out_of_the_id_token(
+    provider: FakeOIDCProvider,
+) -> None:
+    provider.email_only_in_userinfo = True
+    client = make_client(provider)
+
+    token, sent = sign_in(provider, client)
+
+    claims = validate_id_token(provider, token["id_token"], sent["nonce"])
+    assert not {"email", "email_verified"} & set(claims)
+    assert claims["name"] == DEFAULT_USER["name"]
+    info = client.get(provider.userinfo_endpoint).json()
+    assert info["email"] == DEFAULT_USER["email"]
+    assert info["email_verified"] is True
+
+
+def test_userinfo_switches_answer_another_sub_or_fail(provider: FakeOIDCProvider) -> None:
+    client = make_client(provider)
+    sign_in(provider, client)
+
+    provider.userinfo_sub = "someone-else"
+    assert client.get(provider.userinfo_endpoint).json()["sub"] == "someone-else"
+    provider.fail_userinfo = True
+    assert client.get(provider.userinfo_endpoint).status_code == 503
+    provider.reset()
+    assert provider.userinfo_sub is None
+    assert not provider.fail_userinfo and not provider.email_only_in_userinfo
+
+
 # -- refresh and revocation ------------------------------------------------------------------
 
 
