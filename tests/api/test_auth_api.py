@@ -359,6 +359,82 @@ def test_unverified_google_email_never_joins_an_existing_account(
     assert session.exec(select(OAuthIdentity)).all() == []
 
 
+def test_email_given_only_by_userinfo_signs_in(
+    client: httpx.Client, oidc: FakeOIDCProvider, session: Session
+) -> None:
+    oidc.email_only_in_userinfo = True
+
+    callback = _oidc_sign_in(client)
+
+    assert callback.status_code == 303
+    me = _me(client, _set_cookie(callback)["value"]).json()["user"]
+    assert me["email"] == oidc.user["email"]
+    user = session.get(User, me["id"])
+    assert user is not None and user.email_verified
+    assert oidc.requests_to("/userinfo")  # asked, since the id_token had no email
+
+
+def test_verified_email_from_userinfo_joins_the_password_account(
+    client: httpx.Client, oidc: FakeOIDCProvider
+) -> None:
+    user_id = _signup(client, email=oidc.user["email"]).json()["user"]["id"]
+    oidc.email_only_in_userinfo = True
+
+    callback = _oidc_sign_in(client)
+
+    assert _me(client, _set_cookie(callback)["value"]).json()["user"]["id"] == user_id
+
+
+def test_userinfo_without_email_verified_never_joins_an_existing_account(
+    client: httpx.Client, oidc: FakeOIDCProvider, session: Session
+) -> None:
+    _signup(client, email=oidc.user["email"])
+    oidc.email_only_in_userinfo = True
+    oidc.user = {k: v for k, v in oidc.user.items() if k != "email_verified"}
+
+    callback = _oidc_sign_in(client)
+
+    assert _login_error(callback) == users.UNVERIFIED_EMAIL_CLASH
+    assert _no_session_cookie(callback)
+    assert session.exec(select(OAuthIdentity)).all() == []
+
+
+def test_userinfo_about_another_subject_is_refused(
+    client: httpx.Client, oidc: FakeOIDCProvider, session: Session,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    oidc.email_only_in_userinfo = True
+    oidc.userinfo_sub = "another-subject"
+
+    with caplog.at_level(logging.WARNING, logger="tutor_app.api.auth"):
+        callback = _oidc_sign_in(client)
+
+    _assert_refused(callback, session)
+    assert session.exec(select(OAuthIdentity)).all() == []
+    assert any("another subject" in r.getMessage() for r in caplog.records)
+
+
+def test_userinfo_down_is_refused_cleanly(
+    client: httpx.Client, oidc: FakeOIDCProvider, session: Session
+) -> None:
+    oidc.email_only_in_userinfo = True
+    oidc.fail_userinfo = True
+
+    callback = _oidc_sign_in(client)
+
+    assert callback.status_code == 303
+    _assert_refused(callback, session)
+
+
+def test_userinfo_is_not_asked_when_the_id_token_has_the_email(
+    client: httpx.Client, oidc: FakeOIDCProvider
+) -> None:
+    oidc.fail_userinfo = True
+
+    assert _oidc_sign_in(client).status_code == 303
+    assert oidc.requests_to("/userinfo") == []
+
+
 def test_login_route_is_404_when_google_is_not_configured(client: httpx.Client) -> None:
     assert client.get("/api/auth/login/google").status_code == 404
     assert client.get("/api/auth/callback/google", params={"state": "x"}).status_code == 404

@@ -323,6 +323,35 @@ def validate_id_token(
     return dict(claims)
 
 
+def userinfo(access_token: str) -> dict[str, Any] | None:
+    """The provider's UserInfo claims for an access token (OpenID Connect Core 5.3); None when
+    the discovery document names no userinfo endpoint.
+
+    Raises `OAuthFlowError` when the endpoint cannot be reached, refuses the token, or does
+    not answer a JSON object with a `sub`. The caller checks that `sub` is the id_token's.
+    """
+    if not access_token:
+        raise OAuthFlowError("the token response has no access_token for userinfo")
+    endpoint = discovery_document().get("userinfo_endpoint")
+    if not isinstance(endpoint, str) or not endpoint:
+        return None
+    try:
+        response = httpx.get(
+            endpoint, headers={"Authorization": f"Bearer {access_token}",
+                               "Accept": "application/json"},
+            timeout=HTTP_TIMEOUT,
+        )
+        response.raise_for_status()
+        claims = response.json()
+    except (httpx.HTTPError, ValueError) as exc:
+        raise OAuthFlowError(f"userinfo request failed: {type(exc).__name__}") from exc
+    if not isinstance(claims, dict):
+        raise OAuthFlowError("userinfo is not a JSON object")
+    if not isinstance(claims.get("sub"), str) or not claims["sub"]:
+        raise OAuthFlowError("userinfo has no sub")
+    return claims
+
+
 def userinfo_email(access_token: str) -> str | None:
     """The email the provider's userinfo endpoint reports for a token, if it can be had."""
     endpoint = discovery_document().get("userinfo_endpoint")

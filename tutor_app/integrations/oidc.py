@@ -9,7 +9,9 @@ These functions block on the network: call them from a worker thread, never the 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from sqlmodel import Session
 
@@ -56,6 +58,10 @@ def take_state(db: Session, *, provider: str, state: str) -> OAuthState:
 def finish_login(*, provider: str, code: str, stored: OAuthState) -> OIDCIdentity:
     """Redeem the code (with the PKCE verifier) and validate the id_token it brings.
 
+    When the id_token carries no email, the email and email_verified claims come from the
+    provider's UserInfo endpoint, whose `sub` must be the id_token's; an email_verified
+    missing there means not verified.
+
     Raises `oauth.OAuthFlowError` naming what failed, for the log.
     """
     token = oauth.exchange_code(
@@ -64,10 +70,24 @@ def finish_login(*, provider: str, code: str, stored: OAuthState) -> OIDCIdentit
     claims = oauth.validate_id_token(
         token.get("id_token"), nonce=stored.nonce, access_token=token.get("access_token")
     )
-    email = claims.get("email")
+    subject = str(claims["sub"])
+    if not _email_of(claims):
+        # OpenID Connect Core 5.4: a provider may give the email claims in UserInfo only.
+        info = oauth.userinfo(str(token.get("access_token") or ""))
+        if info is not None:
+            if info["sub"] != subject:
+                raise oauth.OAuthFlowError("userinfo is about another subject than the id_token")
+            claims = {**claims, "email": info.get("email"),
+                      "email_verified": info.get("email_verified"),
+                      "name": claims.get("name") or info.get("name")}
     return OIDCIdentity(
-        subject=str(claims["sub"]),
-        email=email if isinstance(email, str) and email else None,
+        subject=subject,
+        email=_email_of(claims),
         email_verified=claims.get("email_verified") in (True, "true", "True"),
         name=str(claims.get("name") or ""),
     )
+
+
+def _email_of(claims: Mapping[str, Any]) -> str | None:
+    email = claims.get("email")
+    return email if isinstance(email, str) and email else None
