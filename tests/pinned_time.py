@@ -17,12 +17,15 @@ a unit test checks the product's catalog on its own.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 from time_machine import escape_hatch
 
 from tutor_app.core import clock
+from tutor_app.core.settings import PROJECT_ROOT
 
 TEST_NOW = datetime.fromisoformat(os.environ.get("TEST_NOW", "2026-06-10T09:00:00+00:00"))
 MACHINE_DATE = os.environ.get("MACHINE_DATE")
@@ -47,3 +50,14 @@ def app_process_env(base: dict[str, str] | None = None, **extra: str) -> dict[st
     env.setdefault("ENV_FILE", "")  # never a developer's `.env` (tutor_app.core.settings)
     env.update(extra)
     return env
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 120
+            ) -> subprocess.CompletedProcess[str]:
+    """`python -m tutor_app.cli ARGS` as its own process, with `env` (default: this test's,
+    clock included); its exit code and output are the caller's to check."""
+    return subprocess.run(
+        [sys.executable, "-m", "tutor_app.cli", *args], cwd=PROJECT_ROOT,
+        env=app_process_env() if env is None else env, capture_output=True, text=True,
+        timeout=timeout, check=False,
+    )

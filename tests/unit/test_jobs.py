@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -16,11 +14,11 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from tests.factories import make_booking, make_user
-from tests.pinned_time import app_process_env
+from tests.pinned_time import run_cli
 from tutor_app import cli
 from tutor_app.core import clock, jobs
 from tutor_app.core.models import Booking
-from tutor_app.core.settings import PROJECT_ROOT, Settings
+from tutor_app.core.settings import Settings
 from tutor_app.mail import notifications
 
 ConfigureFn = Callable[..., Settings]
@@ -143,11 +141,7 @@ def test_run_job_from_the_command_line(
     configure(SMTP_URL=None, APP_ENV="dev", OUTBOX_DIR=str(outbox))
     _due_booking(session)
 
-    done = subprocess.run(
-        [sys.executable, "-m", "tutor_app.cli", "run-job", "reminders"],
-        cwd=PROJECT_ROOT, env=app_process_env(), capture_output=True, text=True, timeout=120,
-        check=False,
-    )
+    done = run_cli("run-job", "reminders")
 
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "reminders: 1"

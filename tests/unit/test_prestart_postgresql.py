@@ -7,8 +7,6 @@ dropped at the end; the URL handed to the app is the plain `postgresql://` form 
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 
@@ -17,10 +15,10 @@ import sqlalchemy as sa
 from sqlmodel import SQLModel
 
 from tests.conftest import PG_ADMIN_URL
-from tests.pinned_time import app_process_env
+from tests.pinned_time import app_process_env, run_cli
 from tutor_app.catalog.tutor_catalog import load_catalog
 from tutor_app.core import models  # noqa: F401  (registers every table on the metadata)
-from tutor_app.core.settings import PROJECT_ROOT, Settings
+from tutor_app.core.settings import Settings
 
 
 @pytest.fixture
@@ -42,10 +40,9 @@ def plain_postgresql_url() -> Iterator[str]:
 def test_prestart_migrates_and_seeds_a_plain_postgresql_url(plain_postgresql_url: str) -> None:
     assert plain_postgresql_url.startswith("postgresql://")
 
-    done = subprocess.run(
-        [sys.executable, "-m", "tutor_app.cli", "prestart"], cwd=PROJECT_ROOT,
-        env=app_process_env(DATABASE_URL=plain_postgresql_url, APP_ENV="dev"),
-        capture_output=True, text=True, timeout=180, check=False,
+    done = run_cli(
+        "prestart", env=app_process_env(DATABASE_URL=plain_postgresql_url, APP_ENV="dev"),
+        timeout=180,
     )
     assert done.returncode == 0, done.stderr
 

@@ -7,8 +7,6 @@ Stripe (all pages) and book it through the webhook's own path.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from datetime import timedelta
 
 from sqlmodel import Session, select
@@ -16,12 +14,11 @@ from sqlmodel import Session, select
 from tests.factories import TUTOR, first_free, make_booking, make_user
 from tests.fakes.fake_stripe import FakeStripe
 from tests.money_helpers import ConfigureFn, booking, hold_of, run_concurrently
-from tests.pinned_time import app_process_env
+from tests.pinned_time import app_process_env, run_cli
 from tests.stripe_helpers import refund_requests
 from tutor_app.booking import checkout, recording
 from tutor_app.core import clock, jobs
 from tutor_app.core.models import Booking, BookingStatus, HoldStatus
-from tutor_app.core.settings import PROJECT_ROOT
 from tutor_app.integrations import stripe_gateway
 from tutor_app.payments import reconcile
 from tutor_app.scheduling import slots
@@ -181,17 +178,11 @@ def test_make_reconcile_command(fake: FakeStripe, session: Session,
         "STRIPE_SECRET_KEY": settings.stripe_secret_key or "",
         "STRIPE_API_BASE": settings.stripe_api_base or "",
     })
-    done = subprocess.run(
-        [sys.executable, "-m", "tutor_app.cli", "reconcile"], cwd=PROJECT_ROOT, env=env,
-        capture_output=True, text=True, timeout=120,
-    )
+    done = run_cli("reconcile", env=env)
     assert done.returncode == 0, done.stderr
     assert "created 1" in done.stdout
     assert booking(session, session_id=session_id).status == BookingStatus.SCHEDULED
 
     env["STRIPE_API_BASE"] = "http://127.0.0.1:9"  # Stripe unreachable: a clear failure
-    failed = subprocess.run(
-        [sys.executable, "-m", "tutor_app.cli", "reconcile"], cwd=PROJECT_ROOT, env=env,
-        capture_output=True, text=True, timeout=120,
-    )
+    failed = run_cli("reconcile", env=env)
     assert failed.returncode == 1 and "error:" in failed.stderr

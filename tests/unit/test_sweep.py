@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from datetime import datetime, timedelta
 
 from sqlmodel import Session, select
 
-from tests.pinned_time import app_process_env
+from tests.pinned_time import run_cli
 from tutor_app import wiring
 from tutor_app.accounts import users
 from tutor_app.core import clock
 from tutor_app.core.models import LoginThrottle, OAuthState
-from tutor_app.core.settings import PROJECT_ROOT
 from tutor_app.integrations import oauth
 
 
@@ -60,11 +57,7 @@ def test_sweep_deletes_old_rows_and_keeps_fresh_ones(session: Session) -> None:
 def test_sweep_runs_from_the_command_line(session: Session) -> None:
     _seed(session)
 
-    done = subprocess.run(
-        [sys.executable, "-m", "tutor_app.cli", "run-job", "sweep"],
-        cwd=PROJECT_ROOT, env=app_process_env(), capture_output=True, text=True, timeout=120,
-        check=False,
-    )
+    done = run_cli("run-job", "sweep")
 
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == (
