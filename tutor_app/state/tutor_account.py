@@ -105,7 +105,7 @@ class TutorAccountState(AuthState):
     @rx.event
     async def load(self) -> EventSpec | None:
         """on_load: who is this; for a linked tutor, the calendar and the lessons."""
-        user = await asyncio.to_thread(self._current_user)
+        user = await self._current_user_off_loop()
         self._show_user(user)
         if user is None:
             return rx.redirect(login_url(self._current_path()))
