@@ -4,7 +4,8 @@
 port, on the test database (SQLite or PostgreSQL, as `TEST_DATABASE` says) with the catalog
 seeded, in dev-payments mode (no Stripe key: checkout goes to the app's own test-checkout
 page). The app and the tests share that database, so every test signs up with its own unique
-email instead of relying on cleanup between tests.
+email instead of relying on cleanup between tests. Its mail goes to `mail_server`, a real SMTP
+server in the test process (`mails_to` finds a recipient's mails there).
 
 `page` is a fresh Chromium context per test (no cookies carried over). Reflex pages are driven
 over a websocket; `page` counts the state deltas the backend has sent (a small script wraps
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -37,6 +39,7 @@ from tests.e2e.app_server import (
     launch_chromium,
 )
 from tests.fakes.fake_google import FakeGoogle
+from tests.fakes.smtp_server import ReceivedMail, SmtpServer
 from tests.pinned_time import TEST_CATALOG_FILE, TEST_NOW, real_now
 from tutor_app.catalog.tutor_catalog import seed_catalog
 from tutor_app.core import clock
@@ -89,12 +92,36 @@ def fake_google() -> Iterator[FakeGoogle]:
 
 
 @pytest.fixture(scope="package")
+def mail_server() -> Iterator[SmtpServer]:
+    """The SMTP server the live app sends every email to; tests read what arrived.
+
+    Package-scoped like the app. Tests share it, so each finds its own mails by recipient
+    (`mails_to`), never by position.
+    """
+    with SmtpServer() as server:
+        yield server
+
+
+def mails_to(server: SmtpServer, address: str, count: int = 1,
+             timeout: float = DEFAULT_TIMEOUT_MS / 1000) -> list[ReceivedMail]:
+    """The first `count` mails for `address`, waiting up to `timeout` for them to arrive."""
+    deadline = time.monotonic() + timeout
+    while True:
+        mine = [mail for mail in server.messages if address in mail.rcpt_tos]
+        if len(mine) >= count:
+            return mine[:count]
+        if time.monotonic() > deadline:
+            raise AssertionError(f"expected {count} mail(s) to {address}, got {len(mine)}")
+        time.sleep(0.1)
+
+
+@pytest.fixture(scope="package")
 def live_app(
     database_url: str,
     _engine: sa.Engine,
     artifacts_dir: Path,
-    tmp_path_factory: pytest.TempPathFactory,
     fake_google: FakeGoogle,
+    mail_server: SmtpServer,
     app_clock_shift: timedelta,
 ) -> Iterator[ReflexApp]:
     """The real app on a free port, serving the test database with the catalog loaded.
@@ -119,8 +146,7 @@ def live_app(
             "CATALOG_FILE": str(TEST_CATALOG_FILE),
             "APP_ENV": "dev",
             "APP_URL": app.url,
-            # Not under the states dir: Reflex empties that one at every start.
-            "OUTBOX_DIR": str(tmp_path_factory.mktemp("e2e-outbox")),
+            "SMTP_URL": mail_server.url,
             "GOOGLE_CLIENT_ID": fake_google.client_id,
             "GOOGLE_CLIENT_SECRET": fake_google.client_secret,
             "OIDC_DISCOVERY_URL": fake_google.discovery_url,
