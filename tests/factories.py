@@ -77,7 +77,7 @@ def session_cookie(db: Session, user: User) -> str:
     db.commit()  # end any read first: SQLite refuses a write on a stale snapshot
     token = sign_in_sessions.create_session(db, user_id=user.id)
     db.commit()
-    return f"{sign_in_sessions.SESSION_COOKIE}={token}"
+    return f"{sign_in_sessions.session_cookie_name()}={token}"
 
 
 def signed_in_user(db: Session, **user_fields: Any) -> tuple[User, str]:

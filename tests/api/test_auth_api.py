@@ -28,7 +28,7 @@ PASSWORD = "correct horse battery"
 def _set_cookie(response: httpx.Response) -> dict[str, str]:
     """The session cookie's attributes as sent in Set-Cookie (lower-case names)."""
     headers = [v for v in response.headers.get_list("set-cookie")
-               if v.startswith(sign_in_sessions.SESSION_COOKIE + "=")]
+               if v.startswith(sign_in_sessions.session_cookie_name() + "=")]
     assert len(headers) == 1, response.headers.get_list("set-cookie")
     raw = headers[0]
     attributes = {"value": raw.split(";", 1)[0].split("=", 1)[1]}
@@ -40,14 +40,14 @@ def _set_cookie(response: httpx.Response) -> dict[str, str]:
 
 def _no_session_cookie(response: httpx.Response) -> bool:
     return not any(
-        v.startswith(sign_in_sessions.SESSION_COOKIE + "=")
+        v.startswith(sign_in_sessions.session_cookie_name() + "=")
         for v in response.headers.get_list("set-cookie")
     )
 
 
 def _with_cookie(token: str | None) -> dict[str, str]:
     """A Cookie header holding just this token (the client's own jar is bypassed)."""
-    return {"cookie": f"{sign_in_sessions.SESSION_COOKIE}={token}"} if token else {}
+    return {"cookie": f"{sign_in_sessions.session_cookie_name()}={token}"} if token else {}
 
 
 def _me(client: httpx.Client, token: str | None) -> httpx.Response:
@@ -95,10 +95,17 @@ def test_cookie_is_secure_when_the_app_is_served_over_https(
 ) -> None:
     configure(APP_URL="https://tutors.example.com")  # type: ignore[operator]
 
-    cookie = _set_cookie(_signup(client))
+    response = _signup(client)
 
+    assert response.headers["set-cookie"].startswith("__Host-tutor_session=")
+    cookie = _set_cookie(response)
     assert cookie["secure"] == "true"
     assert cookie["httponly"] == "true"
+    assert cookie["path"] == "/" and "domain" not in cookie  # what __Host- demands
+    # A non-browser client sends it back by that name, and is signed in.
+    me = client.get("/api/auth/me",
+                    headers={"cookie": f"__Host-tutor_session={cookie['value']}"})
+    assert me.status_code == 200
 
 
 def test_only_the_hash_of_the_token_is_stored(client: httpx.Client, session: Session) -> None:

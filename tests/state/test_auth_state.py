@@ -39,7 +39,7 @@ def _signed_in(session: Session, *, role: str = "student", email: str = "ann@exa
     session.add(user)
     token = sign_in_sessions.create_session(session, user_id=user.id)
     session.commit()
-    return f"theme=dark; {sign_in_sessions.SESSION_COOKIE}={token}"
+    return f"theme=dark; {sign_in_sessions.session_cookie_name()}={token}"
 
 
 def _redirect_target(spec: Any) -> str:
@@ -226,7 +226,7 @@ def test_no_state_var_holds_the_password_or_a_token(session: Session) -> None:
     session.commit()
     cookie_token = "cookie-token-value"
     state = state_on(LoginState, "/login",
-                   cookie=f"{sign_in_sessions.SESSION_COOKIE}={cookie_token}")
+                   cookie=f"{sign_in_sessions.session_cookie_name()}={cookie_token}")
 
     spec = _run(state.submit({"email": "ann@example.com", "password": PASSWORD}))
     ticket = parse_qs(urlsplit(_navigation_target(spec)).query)["ticket"][0]
@@ -349,8 +349,8 @@ def test_a_websocket_opened_by_another_site_is_signed_out(session: Session) -> N
 def test_a_websocket_from_the_apps_own_pages_is_signed_in(
     session: Session, configure: Callable[..., Settings]
 ) -> None:
-    cookie = _signed_in(session)
     configure(APP_URL="https://tutors.example.com")
+    cookie = _signed_in(session)  # named as under https: __Host-tutor_session
     for origin in ("https://tutors.example.com", "https://TUTORS.example.com:443"):
         state = state_on(AuthState, "/dashboard", cookie=cookie, origin=origin)
         run(state.load_user())

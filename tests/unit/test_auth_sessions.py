@@ -12,13 +12,13 @@ from tests.factories import make_user
 from tutor_app.accounts import sign_in_sessions
 from tutor_app.accounts.sign_in_sessions import (
     HANDOFF_LIFETIME,
-    SESSION_COOKIE,
     SESSION_LIFETIME,
     create_handoff,
     create_session,
     redeem_handoff,
     revoke_session,
     safe_next,
+    session_cookie_name,
     token_from_cookie_header,
     user_for_cookie_header,
     user_for_token,
@@ -154,29 +154,30 @@ def test_a_revoked_ticket_cannot_be_redeemed(session: Session, user: User) -> No
 @pytest.mark.parametrize(
     ("header", "expected"),
     [
-        (f"{SESSION_COOKIE}=abc", "abc"),
-        (f"theme=dark; {SESSION_COOKIE}=abc; lang=en", "abc"),
-        (f'{SESSION_COOKIE}="abc"', "abc"),
-        (f"bad cookie {{; {SESSION_COOKIE}=abc", "abc"),  # another cookie's junk is ignored
-        (f"x{SESSION_COOKIE}=abc", None),
-        (f"{SESSION_COOKIE}=", None),
+        ("{name}=abc", "abc"),
+        ("theme=dark; {name}=abc; lang=en", "abc"),
+        ('{name}="abc"', "abc"),
+        ("bad cookie {{; {name}=abc", "abc"),  # another cookie's junk is ignored
+        ("x{name}=abc", None),
+        ("{name}=", None),
         ("theme=dark", None),
         ("", None),
         (None, None),
     ],
 )
 def test_token_from_cookie_header(header: str | None, expected: str | None) -> None:
-    assert token_from_cookie_header(header) == expected
+    name = session_cookie_name()
+    assert token_from_cookie_header(header and header.format(name=name)) == expected
 
 
 def test_user_for_cookie_header_uses_the_app_database(session: Session, user: User) -> None:
     token = create_session(session, user_id=user.id)
     session.commit()
 
-    found = user_for_cookie_header(f"theme=dark; {SESSION_COOKIE}={token}")
+    found = user_for_cookie_header(f"theme=dark; {session_cookie_name()}={token}")
 
     assert found is not None and found.email == "ann@example.com"
-    assert user_for_cookie_header(f"{SESSION_COOKIE}=forged") is None
+    assert user_for_cookie_header(f"{session_cookie_name()}=forged") is None
     assert user_for_cookie_header(None) is None
 
 
@@ -188,7 +189,7 @@ def test_the_cookie_is_httponly_lax_and_lives_as_long_as_the_session(
     cookie = sign_in_sessions.session_cookie("tok")
 
     assert cookie == {
-        "key": SESSION_COOKIE, "value": "tok", "max_age": 30 * 24 * 3600, "path": "/",
+        "key": "tutor_session", "value": "tok", "max_age": 30 * 24 * 3600, "path": "/",
         "httponly": True, "samesite": "lax", "secure": False,
     }
 
@@ -198,6 +199,41 @@ def test_the_cookie_is_secure_under_https(configure: Callable[..., Settings]) ->
 
     assert sign_in_sessions.session_cookie("tok")["secure"] is True
     assert sign_in_sessions.cleared_session_cookie()["secure"] is True
+
+
+def test_over_https_the_cookie_is_host_prefixed(configure: Callable[..., Settings]) -> None:
+    configure(APP_URL="https://tutors.example.com")
+
+    cookie = sign_in_sessions.session_cookie("tok")
+
+    assert session_cookie_name() == "__Host-tutor_session"
+    # What the __Host- prefix demands of the cookie, or the browser drops it.
+    assert (cookie["key"], cookie["secure"], cookie["path"]) == ("__Host-tutor_session", True, "/")
+    assert "domain" not in cookie
+    assert sign_in_sessions.cleared_session_cookie()["key"] == "__Host-tutor_session"
+
+
+def test_on_http_localhost_the_cookie_has_its_plain_name(
+    configure: Callable[..., Settings],
+) -> None:
+    configure(APP_URL="http://localhost:3000")
+
+    assert session_cookie_name() == "tutor_session"
+    assert sign_in_sessions.cleared_session_cookie()["key"] == "tutor_session"
+    assert sign_in_sessions.cleared_session_cookie()["secure"] is False
+
+
+def test_over_https_only_the_prefixed_cookie_signs_in(
+    session: Session, user: User, configure: Callable[..., Settings]
+) -> None:
+    token = create_session(session, user_id=user.id)
+    session.commit()
+    configure(APP_URL="https://tutors.example.com")
+
+    # A plain-named cookie may have been planted by a plain-http page or a sibling subdomain.
+    assert user_for_cookie_header(f"tutor_session={token}") is None
+    found = user_for_cookie_header(f"tutor_session=x; __Host-tutor_session={token}")
+    assert found is not None and found.id == user.id
 
 
 @pytest.mark.parametrize(

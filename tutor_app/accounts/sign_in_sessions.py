@@ -8,6 +8,9 @@ short-lived *handoff ticket* (a session row that lives 60 seconds) and sends the
 full-page navigation, to `/api/auth/session?ticket=...`; that route swaps the ticket for a real
 session (new token, new hash, 30 days) and sets the cookie. Tickets only ever do that: they are
 not accepted as session cookies, and the swap makes them single-use.
+
+The cookie is `__Host-tutor_session` over https and `tutor_session` on http://localhost
+(`session_cookie_name`, the one place that decides it; `core.cookies` says why).
 """
 
 from __future__ import annotations
@@ -23,13 +26,19 @@ from sqlmodel import Session, col, select
 
 from tutor_app.core import clock
 from tutor_app.core import db as app_db
+from tutor_app.core.cookies import cookie_name, read_cookie
 from tutor_app.core.models import SignInSession, User
 from tutor_app.core.settings import get_settings
 
-SESSION_COOKIE = "tutor_session"
+_SESSION_COOKIE_BASE = "tutor_session"
 SESSION_LIFETIME = timedelta(days=30)
 HANDOFF_LIFETIME = timedelta(seconds=60)
 HANDOFF_PATH = "/api/auth/session"
+
+
+def session_cookie_name() -> str:
+    """The sign-in session cookie's name: every route and state that reads or sets it asks here."""
+    return cookie_name(_SESSION_COOKIE_BASE)
 
 
 def hash_token(token: str) -> str:
@@ -147,19 +156,8 @@ def revoke_session(db: Session, *, token: str | None, now: datetime | None = Non
 
 
 def token_from_cookie_header(cookie_header: str | None) -> str | None:
-    """The sign-in session token in a raw `Cookie:` header, or None.
-
-    Parsed by hand: `http.cookies.SimpleCookie` gives up on the whole header when any other
-    cookie of the site is malformed, which would sign the user out for someone else's cookie.
-    """
-    if not cookie_header:
-        return None
-    for part in cookie_header.split(";"):
-        name, sep, value = part.strip().partition("=")
-        if sep and name.strip() == SESSION_COOKIE:
-            value = value.strip().strip('"')
-            return value or None
-    return None
+    """The sign-in session token in a raw `Cookie:` header, or None."""
+    return read_cookie(cookie_header, session_cookie_name())
 
 
 def user_for_cookie_header(cookie_header: str | None) -> User | None:
@@ -176,10 +174,11 @@ def session_cookie(token: str) -> dict[str, Any]:
 
     The one place they are decided, so every route that signs someone in sets the same cookie:
     HttpOnly (no script can read it), SameSite=Lax (not sent on cross-site POSTs), Secure when
-    the app is served over https, and a Max-Age equal to the session's lifetime.
+    the app is served over https (then also `__Host-` prefixed: Path=/ and no Domain), and a
+    Max-Age equal to the session's lifetime.
     """
     return {
-        "key": SESSION_COOKIE,
+        "key": session_cookie_name(),
         "value": token,
         "max_age": int(SESSION_LIFETIME.total_seconds()),
         "path": "/",
@@ -192,7 +191,7 @@ def session_cookie(token: str) -> dict[str, Any]:
 def cleared_session_cookie() -> dict[str, Any]:
     """Arguments of Starlette's `delete_cookie` that remove the cookie `session_cookie` set."""
     return {
-        "key": SESSION_COOKIE,
+        "key": session_cookie_name(),
         "path": "/",
         "httponly": True,
         "samesite": "lax",
