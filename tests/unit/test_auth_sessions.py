@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import Session, select
 
 from tests.factories import make_user
-from tutor_app.accounts import sign_in_sessions
+from tutor_app.accounts import pre_sign_in, sign_in_sessions
 from tutor_app.accounts.sign_in_sessions import (
     HANDOFF_LIFETIME,
     SESSION_LIFETIME,
@@ -26,6 +26,8 @@ from tutor_app.accounts.sign_in_sessions import (
 from tutor_app.core import clock
 from tutor_app.core.models import SignInSession, User
 from tutor_app.core.settings import Settings
+
+BROWSER = pre_sign_in.new_value()  # the pre-sign-in cookie of the browser signing in
 
 
 @pytest.fixture
@@ -71,7 +73,7 @@ def test_a_session_lasts_thirty_days(session: Session, user: User) -> None:
 def test_a_new_session_clears_the_users_expired_rows(session: Session, user: User) -> None:
     long_ago = clock.now() - SESSION_LIFETIME - timedelta(days=1)
     create_session(session, user_id=user.id, now=long_ago)
-    create_handoff(session, user_id=user.id, now=long_ago)
+    create_handoff(session, user_id=user.id, browser=BROWSER, now=long_ago)
     session.commit()
 
     token = create_session(session, user_id=user.id)
@@ -107,10 +109,11 @@ def test_a_handoff_ticket_becomes_a_new_thirty_day_session_once(
     session: Session, user: User
 ) -> None:
     now = clock.now()
-    ticket = create_handoff(session, user_id=user.id, now=now)
+    ticket = create_handoff(session, user_id=user.id, browser=BROWSER, now=now)
     session.commit()
 
-    redeemed = redeem_handoff(session, ticket=ticket, now=now + timedelta(seconds=5))
+    redeemed = redeem_handoff(session, ticket=ticket, browser=BROWSER,
+                              now=now + timedelta(seconds=5))
     session.commit()
 
     assert redeemed is not None
@@ -119,36 +122,65 @@ def test_a_handoff_ticket_becomes_a_new_thirty_day_session_once(
     assert token != ticket
     later = now + SESSION_LIFETIME - timedelta(minutes=1)
     assert user_for_token(session, token, now=later) is not None
-    assert redeem_handoff(session, ticket=ticket) is None  # single use
+    assert redeem_handoff(session, ticket=ticket, browser=BROWSER) is None  # single use
     assert len(session.exec(select(SignInSession)).all()) == 1  # swapped in place
 
 
 def test_a_handoff_ticket_expires_after_sixty_seconds(session: Session, user: User) -> None:
     now = clock.now()
-    ticket = create_handoff(session, user_id=user.id, now=now)
+    ticket = create_handoff(session, user_id=user.id, browser=BROWSER, now=now)
     session.commit()
 
-    assert redeem_handoff(session, ticket=ticket, now=now + HANDOFF_LIFETIME) is None
+    expired = now + HANDOFF_LIFETIME
+    assert redeem_handoff(session, ticket=ticket, browser=BROWSER, now=expired) is None
 
 
 def test_a_ticket_is_not_a_session_and_a_session_is_not_a_ticket(
     session: Session, user: User
 ) -> None:
-    ticket = create_handoff(session, user_id=user.id)
+    ticket = create_handoff(session, user_id=user.id, browser=BROWSER)
     token = create_session(session, user_id=user.id)
     session.commit()
 
     assert user_for_token(session, ticket) is None
-    assert redeem_handoff(session, ticket=token) is None
+    assert redeem_handoff(session, ticket=token, browser=BROWSER) is None
     assert user_for_token(session, token) is not None
 
 
+@pytest.mark.parametrize("browser", [pre_sign_in.new_value(), None],
+                         ids=["another-browser", "no-pre-sign-in-cookie"])
+def test_a_ticket_redeemed_outside_its_browser_is_refused_and_dead(
+    session: Session, user: User, browser: str | None
+) -> None:
+    ticket = create_handoff(session, user_id=user.id, browser=BROWSER)
+    session.commit()
+
+    assert redeem_handoff(session, ticket=ticket, browser=browser) is None
+    session.commit()
+
+    # Not even its own browser can use it afterwards: a refused ticket is spent.
+    assert redeem_handoff(session, ticket=ticket, browser=BROWSER) is None
+    row = session.exec(select(SignInSession)).one()
+    assert row.revoked_at is not None
+
+
+def test_a_ticket_stores_only_the_hash_of_its_browsers_cookie(
+    session: Session, user: User
+) -> None:
+    create_handoff(session, user_id=user.id, browser=BROWSER)
+    session.commit()
+
+    row = session.exec(select(SignInSession)).one()
+    assert row.browser_hash == pre_sign_in.browser_hash(BROWSER)
+    assert row.browser_hash != BROWSER and len(row.browser_hash) == 64
+
+
 def test_a_revoked_ticket_cannot_be_redeemed(session: Session, user: User) -> None:
-    ticket = create_handoff(session, user_id=user.id)
+    ticket = create_handoff(session, user_id=user.id, browser=BROWSER)
     revoke_session(session, token=ticket)
     session.commit()
 
-    assert redeem_handoff(session, ticket=ticket) is None
+    assert redeem_handoff(session, ticket=ticket, browser=BROWSER) is None
 
 
 @pytest.mark.parametrize(
