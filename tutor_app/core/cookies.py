@@ -1,4 +1,5 @@
-"""The names of the app's own HttpOnly cookies, and reading one out of a raw `Cookie:` header.
+"""The names of the app's own HttpOnly cookies, and reading a cookie out of a raw `Cookie:`
+header (the session, the pre-sign-in and the `tz` cookie alike).
 
 Over https a cookie the app sets is named with the `__Host-` prefix: the browser then accepts
 it only when it is `Secure`, has `Path=/` and no `Domain`, so neither a sibling subdomain nor
