@@ -21,7 +21,7 @@ from sqlmodel import Session, select
 
 from tests.fakes.fake_stripe import FakeStripe
 from tests.pinned_time import TEST_CATALOG_FILE
-from tutor_app.accounts import sign_in_sessions
+from tutor_app.accounts import pre_sign_in, sign_in_sessions
 from tutor_app.booking import checkout, recording
 from tutor_app.catalog.tutor_catalog import load_catalog
 from tutor_app.core import clock
@@ -77,7 +77,13 @@ def session_cookie(db: Session, user: User) -> str:
     db.commit()  # end any read first: SQLite refuses a write on a stale snapshot
     token = sign_in_sessions.create_session(db, user_id=user.id)
     db.commit()
-    return f"{sign_in_sessions.SESSION_COOKIE}={token}"
+    return f"{sign_in_sessions.session_cookie_name()}={token}"
+
+
+def browser_cookie(value: str | None = None) -> str:
+    """A Cookie header value carrying a browser's pre-sign-in cookie, as every page load sets
+    it (a fresh value unless given): what sign-in tickets and OpenID states are bound to."""
+    return f"{pre_sign_in.pre_sign_in_cookie_name()}={value or pre_sign_in.new_value()}"
 
 
 def signed_in_user(db: Session, **user_fields: Any) -> tuple[User, str]:

@@ -9,6 +9,7 @@ import reflex as rx
 from tutor_app import pages, wiring  # noqa: F401  (pages: registers the @rx.page pages)
 from tutor_app.api import build_api
 from tutor_app.api.caching import cache_hashed_assets
+from tutor_app.api.pre_sign_in_cookie import pre_sign_in_cookie
 from tutor_app.api.security_headers import security_headers
 from tutor_app.core.jobs import periodic_jobs
 from tutor_app.core.settings import get_settings
@@ -23,8 +24,10 @@ app = rx.App(
     # Every page writes the browser's zone to the `tz` cookie before the websocket connects,
     # so each page's first event already knows the viewer's zone (state/viewer_zone.py).
     head_components=[tz_cookie_script()],
-    # Last, so it wraps everything served, the compiled pages included (single-port prod).
-    api_transformer=[build_api(), cache_hashed_assets, security_headers],
+    # The last two wrap everything served, the compiled pages included (single-port prod):
+    # pages set the pre-sign-in cookie the sign-in forms are bound to; every answer gets the
+    # security headers.
+    api_transformer=[build_api(), cache_hashed_assets, pre_sign_in_cookie, security_headers],
 )
 # Reminders, retries, reconciliation and lesson completion; each job takes a database lease,
 # so with several workers one of them runs it at a time.

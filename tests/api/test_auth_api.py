@@ -14,21 +14,23 @@ import httpx
 import pytest
 from sqlmodel import Session, col, select
 
+from tests.factories import browser_cookie
 from tests.fakes.oidc_provider import FakeOIDCProvider
 from tests.fakes.server import ThreadedServer
-from tutor_app.accounts import sign_in_sessions, users
+from tutor_app.accounts import pre_sign_in, sign_in_sessions, users
 from tutor_app.api.auth import OIDC_CANCELLED, OIDC_FAILED, TICKET_EXPIRED
 from tutor_app.core import clock
 from tutor_app.core.models import OAuthIdentity, OAuthState, SignInSession, User
 
 PASSWORD = "correct horse battery"
-
+# The pre-sign-in cookie of the browser that signs in (its pages set it).
+BROWSER = pre_sign_in.new_value()
 
 
 def _set_cookie(response: httpx.Response) -> dict[str, str]:
     """The session cookie's attributes as sent in Set-Cookie (lower-case names)."""
     headers = [v for v in response.headers.get_list("set-cookie")
-               if v.startswith(sign_in_sessions.SESSION_COOKIE + "=")]
+               if v.startswith(sign_in_sessions.session_cookie_name() + "=")]
     assert len(headers) == 1, response.headers.get_list("set-cookie")
     raw = headers[0]
     attributes = {"value": raw.split(";", 1)[0].split("=", 1)[1]}
@@ -40,14 +42,14 @@ def _set_cookie(response: httpx.Response) -> dict[str, str]:
 
 def _no_session_cookie(response: httpx.Response) -> bool:
     return not any(
-        v.startswith(sign_in_sessions.SESSION_COOKIE + "=")
+        v.startswith(sign_in_sessions.session_cookie_name() + "=")
         for v in response.headers.get_list("set-cookie")
     )
 
 
 def _with_cookie(token: str | None) -> dict[str, str]:
     """A Cookie header holding just this token (the client's own jar is bypassed)."""
-    return {"cookie": f"{sign_in_sessions.SESSION_COOKIE}={token}"} if token else {}
+    return {"cookie": f"{sign_in_sessions.session_cookie_name()}={token}"} if token else {}
 
 
 def _me(client: httpx.Client, token: str | None) -> httpx.Response:
@@ -95,10 +97,17 @@ def test_cookie_is_secure_when_the_app_is_served_over_https(
 ) -> None:
     configure(APP_URL="https://tutors.example.com")  # type: ignore[operator]
 
-    cookie = _set_cookie(_signup(client))
+    response = _signup(client)
 
+    assert response.headers["set-cookie"].startswith("__Host-tutor_session=")
+    cookie = _set_cookie(response)
     assert cookie["secure"] == "true"
     assert cookie["httponly"] == "true"
+    assert cookie["path"] == "/" and "domain" not in cookie  # what __Host- demands
+    # A non-browser client sends it back by that name, and is signed in.
+    me = client.get("/api/auth/me",
+                    headers={"cookie": f"__Host-tutor_session={cookie['value']}"})
+    assert me.status_code == 200
 
 
 def test_only_the_hash_of_the_token_is_stored(client: httpx.Client, session: Session) -> None:
@@ -228,10 +237,19 @@ def test_me_without_a_cookie_is_401(client: httpx.Client) -> None:
 
 
 def _ticket(session: Session, email: str = "ann@example.com") -> tuple[str, User]:
+    """A handoff ticket, as the sign-in form makes it in the browser with cookie BROWSER."""
     user = users.sign_up(session, email=email, password=PASSWORD, name="Ann")
-    ticket = sign_in_sessions.create_handoff(session, user_id=user.id)
+    ticket = sign_in_sessions.create_handoff(session, user_id=user.id, browser=BROWSER)
     session.commit()
     return ticket, user
+
+
+def _redeem(client: httpx.Client, ticket: str, next_url: str | None = None,
+            browser: str | None = BROWSER) -> httpx.Response:
+    """The browser arriving at the handoff route, with pre-sign-in cookie `browser`."""
+    params = {"ticket": ticket, **({"next": next_url} if next_url is not None else {})}
+    headers = {"cookie": browser_cookie(browser)} if browser else {}
+    return client.get("/api/auth/session", params=params, headers=headers)
 
 
 def test_handoff_swaps_the_ticket_for_a_cookie_and_goes_to_next(
@@ -239,7 +257,7 @@ def test_handoff_swaps_the_ticket_for_a_cookie_and_goes_to_next(
 ) -> None:
     ticket, user = _ticket(session)
 
-    response = client.get("/api/auth/session", params={"ticket": ticket, "next": "/dashboard?x=1"})
+    response = _redeem(client, ticket, "/dashboard?x=1")
 
     assert response.status_code == 303
     assert response.headers["location"] == "/dashboard?x=1"
@@ -251,9 +269,9 @@ def test_handoff_swaps_the_ticket_for_a_cookie_and_goes_to_next(
 
 def test_a_ticket_works_once(client: httpx.Client, session: Session) -> None:
     ticket, _ = _ticket(session)
-    assert client.get("/api/auth/session", params={"ticket": ticket}).status_code == 303
+    assert _redeem(client, ticket).status_code == 303
 
-    again = client.get("/api/auth/session", params={"ticket": ticket, "next": "/dashboard"})
+    again = _redeem(client, ticket, "/dashboard")
 
     assert _login_error(again) == TICKET_EXPIRED
     assert parse_qs(urlsplit(again.headers["location"]).query)["next"] == ["/dashboard"]
@@ -270,10 +288,28 @@ def test_next_never_leaves_the_site(
 ) -> None:
     ticket, _ = _ticket(session)
 
-    response = client.get("/api/auth/session", params={"ticket": ticket, "next": next_url})
+    response = _redeem(client, ticket, next_url)
 
     assert response.status_code == 303
     assert response.headers["location"] == "/"
+
+
+@pytest.mark.parametrize(
+    "browser", [pytest.param(None, id="no-cookie"), pytest.param("other", id="another-browser")]
+)
+def test_a_ticket_replayed_in_another_browser_is_refused_and_dead(
+    client: httpx.Client, session: Session, browser: str | None
+) -> None:
+    ticket, _ = _ticket(session)
+    presented = pre_sign_in.new_value() if browser == "other" else None
+
+    replayed = _redeem(client, ticket, "/dashboard", browser=presented)
+
+    assert _login_error(replayed) == TICKET_EXPIRED
+    assert _no_session_cookie(replayed)
+    # The browser that made it cannot use it afterwards either.
+    assert _login_error(_redeem(client, ticket)) == TICKET_EXPIRED
+    assert session.exec(select(SignInSession.revoked_at)).one() is not None
 
 
 # -- OpenID Connect --------------------------------------------------------------------------
@@ -445,6 +481,77 @@ def test_only_the_google_provider_name_exists(
 ) -> None:
     assert client.get("/api/auth/login/github").status_code == 404
     assert client.get("/api/auth/callback/github", params={"state": "x"}).status_code == 404
+
+
+def _pre_sign_in_set(response: httpx.Response) -> dict[str, str] | None:
+    """The pre-sign-in cookie's attributes as sent in Set-Cookie, or None when not set."""
+    name = pre_sign_in.pre_sign_in_cookie_name()
+    headers = [v for v in response.headers.get_list("set-cookie") if v.startswith(name + "=")]
+    if not headers:
+        return None
+    (raw,) = headers
+    attributes = {"value": raw.split(";", 1)[0].split("=", 1)[1]}
+    for part in raw.split(";")[1:]:
+        key, _, value = part.strip().partition("=")
+        attributes[key.lower()] = value or "true"
+    return attributes
+
+
+def test_login_route_gives_a_new_browser_its_pre_sign_in_cookie_and_binds_the_state(
+    client: httpx.Client, oidc: FakeOIDCProvider, session: Session
+) -> None:
+    cookie = _pre_sign_in_set(_start(client))
+
+    assert cookie is not None
+    assert (cookie["httponly"], cookie["samesite"].lower(), cookie["path"]) == ("true", "lax", "/")
+    assert cookie["max-age"] == str(2 * 3600)
+    assert "secure" not in cookie and "domain" not in cookie  # http://127.0.0.1 here
+    row = session.exec(select(OAuthState)).one()
+    assert row.browser_hash == pre_sign_in.browser_hash(cookie["value"])
+
+
+def test_login_route_keeps_the_cookie_a_browser_already_has(
+    client: httpx.Client, oidc: FakeOIDCProvider, session: Session
+) -> None:
+    start = client.get("/api/auth/login/google", headers={"cookie": browser_cookie(BROWSER)})
+
+    assert start.status_code == 302
+    assert _pre_sign_in_set(start) is None
+    row = session.exec(select(OAuthState)).one()
+    assert row.browser_hash == pre_sign_in.browser_hash(BROWSER)
+
+
+def test_over_https_the_pre_sign_in_cookie_is_host_prefixed_and_secure(
+    client: httpx.Client, oidc: FakeOIDCProvider, configure: object
+) -> None:
+    configure(APP_URL="https://tutors.example.com")  # type: ignore[operator]
+
+    start = client.get("/api/auth/login/google")
+
+    raw = start.headers.get_list("set-cookie")
+    assert len(raw) == 1 and raw[0].startswith("__Host-tutor_pre_sign_in="), raw
+    cookie = _pre_sign_in_set(start)
+    assert cookie is not None and cookie["secure"] == "true" and cookie["path"] == "/"
+    assert "domain" not in cookie
+
+
+@pytest.mark.parametrize(
+    "browser", [pytest.param(None, id="no-cookie"), pytest.param("other", id="another-browser")]
+)
+def test_a_callback_replayed_in_another_browser_is_refused_and_the_state_spent(
+    client: httpx.Client, oidc: FakeOIDCProvider, session: Session, browser: str | None
+) -> None:
+    callback_url = _through_provider(_start(client))  # the attacker's own sign-in
+    starter_jar = dict(client.cookies)
+    client.cookies.clear()
+    headers = {"cookie": browser_cookie()} if browser == "other" else {}
+
+    replayed = client.get(callback_url, headers=headers)  # finished in the victim's browser
+
+    _assert_refused(replayed, session)
+    assert session.exec(select(OAuthState)).all() == []  # used up by the refusal
+    client.cookies.update(starter_jar)
+    assert _login_error(client.get(callback_url)) == OIDC_FAILED
 
 
 def test_login_route_drops_a_foreign_next(

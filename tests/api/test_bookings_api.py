@@ -76,7 +76,7 @@ def test_signed_out_gets_401_and_nothing_changes(
 ) -> None:
     lesson = paid_booking(session, fake)
     target = _later_free(session, lesson.start_time)
-    bad_token = {"cookie": f"{sign_in_sessions.SESSION_COOKIE}=not-a-session"}
+    bad_token = {"cookie": f"{sign_in_sessions.session_cookie_name()}=not-a-session"}
     for headers in ({}, bad_token):
         assert _cancel(client, lesson.id, headers).status_code == 401
         assert _reschedule(client, lesson.id, {"startDateTimeISO": to_utc_iso(target)},

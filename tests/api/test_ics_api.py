@@ -67,5 +67,5 @@ def test_signed_out_gets_404(client: httpx.Client, session: Session) -> None:
     booking = _booking(session, owner)
 
     assert client.get(_url(booking.id)).status_code == 404
-    bogus = {"cookie": f"{sign_in_sessions.SESSION_COOKIE}=not-a-real-token"}
+    bogus = {"cookie": f"{sign_in_sessions.session_cookie_name()}=not-a-real-token"}
     assert client.get(_url(booking.id), headers=bogus).status_code == 404

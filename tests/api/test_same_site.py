@@ -51,7 +51,7 @@ def signed_in(session: Session) -> dict[str, str]:
     session.commit()
     token = sign_in_sessions.create_session(session, user_id=user.id)
     session.commit()
-    return {"cookie": f"{sign_in_sessions.SESSION_COOKIE}={token}"}
+    return {"cookie": f"{sign_in_sessions.session_cookie_name()}={token}"}
 
 
 def test_every_state_changing_route_but_the_webhook_is_guarded() -> None:

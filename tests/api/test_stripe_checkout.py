@@ -41,7 +41,7 @@ def test_without_a_session_it_is_401(fake: FakeStripe, client: httpx.Client,
     assert response.status_code == 401
     assert "error" in response.json()
     stale = client.post(CHECKOUT, json=_body(first_free(session)),
-                        headers={"cookie": f"{sign_in_sessions.SESSION_COOKIE}=not-a-token"})
+                        headers={"cookie": f"{sign_in_sessions.session_cookie_name()}=not-a-token"})
     assert stale.status_code == 401
     assert fake.requests == []
 

@@ -18,12 +18,14 @@ import sqlalchemy as sa
 from reflex_base.utils.format import json_dumps
 from sqlmodel import Session, select
 
+from tests.factories import browser_cookie
 from tests.state.handlers import run, state_on
-from tutor_app.accounts import sign_in_sessions, users
+from tutor_app.accounts import pre_sign_in, sign_in_sessions, users
 from tutor_app.core.models import SignInSession, User
 from tutor_app.core.settings import Settings
 from tutor_app.state.auth import (
     GENERIC_SIGN_IN_ERROR,
+    RELOAD_TO_SIGN_IN,
     AuthState,
     LoginState,
     SignupState,
@@ -31,6 +33,9 @@ from tutor_app.state.auth import (
 )
 
 PASSWORD = "correct horse battery"
+# The browser's pre-sign-in cookie, which its page load set before the websocket opened.
+BROWSER = pre_sign_in.new_value()
+FORM = browser_cookie(BROWSER)
 
 
 def _signed_in(session: Session, *, role: str = "student", email: str = "ann@example.com") -> str:
@@ -39,7 +44,7 @@ def _signed_in(session: Session, *, role: str = "student", email: str = "ann@exa
     session.add(user)
     token = sign_in_sessions.create_session(session, user_id=user.id)
     session.commit()
-    return f"theme=dark; {sign_in_sessions.SESSION_COOKIE}={token}"
+    return f"theme=dark; {sign_in_sessions.session_cookie_name()}={token}"
 
 
 def _redirect_target(spec: Any) -> str:
@@ -172,7 +177,7 @@ def test_login_submit_with_good_credentials_hands_off_to_the_cookie_route(
 ) -> None:
     user = users.sign_up(session, email="ann@example.com", password=PASSWORD)
     session.commit()
-    state = state_on(LoginState, "/login?next=%2Fbook-now%3Ftutor%3Dmaria-garcia")
+    state = state_on(LoginState, "/login?next=%2Fbook-now%3Ftutor%3Dmaria-garcia", cookie=FORM)
 
     spec = _run(state.submit({"email": " Ann@Example.com", "password": PASSWORD}))
 
@@ -180,7 +185,8 @@ def test_login_submit_with_good_credentials_hands_off_to_the_cookie_route(
     assert target.path == "/api/auth/session"
     query = parse_qs(target.query)
     assert query["next"] == ["/book-now?tutor=maria-garcia"]
-    redeemed = sign_in_sessions.redeem_handoff(session, ticket=query["ticket"][0])
+    redeemed = sign_in_sessions.redeem_handoff(session, ticket=query["ticket"][0],
+                                                browser=BROWSER)
     session.commit()
     assert redeemed is not None and redeemed[1].id == user.id
     assert (state.email_error, state.password_error) == ("", "")
@@ -189,7 +195,7 @@ def test_login_submit_with_good_credentials_hands_off_to_the_cookie_route(
 def test_login_submit_with_a_wrong_password_shows_it_by_the_field(session: Session) -> None:
     users.sign_up(session, email="ann@example.com", password=PASSWORD)
     session.commit()
-    state = state_on(LoginState, "/login")
+    state = state_on(LoginState, "/login", cookie=FORM)
 
     spec = _run(state.submit({"email": "ann@example.com", "password": "not the password"}))
 
@@ -200,7 +206,7 @@ def test_login_submit_with_a_wrong_password_shows_it_by_the_field(session: Sessi
 
 
 def test_login_submit_with_a_bad_email_shows_it_by_the_field(database: sa.Engine) -> None:
-    state = state_on(LoginState, "/login")
+    state = state_on(LoginState, "/login", cookie=FORM)
 
     _run(state.submit({"email": "ann", "password": PASSWORD}))
 
@@ -211,7 +217,7 @@ def test_login_submit_with_a_bad_email_shows_it_by_the_field(database: sa.Engine
 def test_login_submit_when_throttled_says_when_to_try_again(session: Session) -> None:
     users.sign_up(session, email="ann@example.com", password=PASSWORD)
     session.commit()
-    state = state_on(LoginState, "/login")
+    state = state_on(LoginState, "/login", cookie=FORM)
     for _ in range(users.FREE_FAILURES):
         _run(state.submit({"email": "ann@example.com", "password": "wrong password"}))
 
@@ -226,7 +232,7 @@ def test_no_state_var_holds_the_password_or_a_token(session: Session) -> None:
     session.commit()
     cookie_token = "cookie-token-value"
     state = state_on(LoginState, "/login",
-                   cookie=f"{sign_in_sessions.SESSION_COOKIE}={cookie_token}")
+                     cookie=f"{sign_in_sessions.session_cookie_name()}={cookie_token}; {FORM}")
 
     spec = _run(state.submit({"email": "ann@example.com", "password": PASSWORD}))
     ticket = parse_qs(urlsplit(_navigation_target(spec)).query)["ticket"][0]
@@ -267,11 +273,47 @@ def test_google_button_follows_the_settings(
     assert state.google_login_url == "/api/auth/login/google?next=%2Fdashboard"
 
 
+# -- the pre-sign-in cookie: a form's ticket works only in its own browser -------------------
+
+
+@pytest.mark.parametrize(
+    ("form_state", "path", "email"),
+    [(LoginState, "/login", "ann@example.com"), (SignupState, "/signup", "bob@example.com")],
+)
+def test_a_form_without_the_pre_sign_in_cookie_asks_to_reload_and_does_nothing(
+    session: Session, form_state: type[LoginState] | type[SignupState], path: str, email: str,
+) -> None:
+    users.sign_up(session, email="ann@example.com", password=PASSWORD)
+    session.commit()
+    state = state_on(form_state, path, cookie="theme=dark")  # page loaded hours ago
+
+    spec = _run(state.submit({"email": email, "password": PASSWORD}))
+
+    assert spec is None
+    assert state.form_error == RELOAD_TO_SIGN_IN
+    assert session.exec(select(SignInSession)).all() == []  # no ticket
+    assert session.exec(select(User.email)).all() == ["ann@example.com"]  # no account made
+
+
+def test_the_ticket_is_bound_to_the_browser_of_the_form(session: Session) -> None:
+    users.sign_up(session, email="ann@example.com", password=PASSWORD)
+    session.commit()
+    state = state_on(LoginState, "/login", cookie=f"theme=dark; {FORM}")
+
+    spec = _run(state.submit({"email": "ann@example.com", "password": PASSWORD}))
+
+    ticket = parse_qs(urlsplit(_navigation_target(spec)).query)["ticket"][0]
+    row = session.exec(select(SignInSession)).one()
+    assert row.browser_hash == pre_sign_in.browser_hash(BROWSER)
+    other_browser = pre_sign_in.new_value()
+    assert sign_in_sessions.redeem_handoff(session, ticket=ticket, browser=other_browser) is None
+
+
 # -- SignupState -----------------------------------------------------------------------------
 
 
 def test_signup_submit_creates_the_account_and_hands_off(session: Session) -> None:
-    state = state_on(SignupState, "/signup?next=%2Fdashboard")
+    state = state_on(SignupState, "/signup?next=%2Fdashboard", cookie=FORM)
 
     spec = _run(state.submit({"name": " Ann Lee ", "email": "ann@example.com",
                               "password": PASSWORD}))
@@ -280,7 +322,8 @@ def test_signup_submit_creates_the_account_and_hands_off(session: Session) -> No
     assert query["next"] == ["/dashboard"]
     user = session.exec(select(User)).one()
     assert (user.email, user.name) == ("ann@example.com", "Ann Lee")
-    redeemed = sign_in_sessions.redeem_handoff(session, ticket=query["ticket"][0])
+    redeemed = sign_in_sessions.redeem_handoff(session, ticket=query["ticket"][0],
+                                                browser=BROWSER)
     assert redeemed is not None and redeemed[1].id == user.id
 
 
@@ -297,7 +340,7 @@ def test_signup_submit_creates_the_account_and_hands_off(session: Session) -> No
 def test_signup_submit_shows_each_error_by_its_field(
     database: sa.Engine, form: dict[str, str], field: str, message: str
 ) -> None:
-    state = state_on(SignupState, "/signup")
+    state = state_on(SignupState, "/signup", cookie=FORM)
 
     assert _run(state.submit(form)) is None
 
@@ -307,7 +350,7 @@ def test_signup_submit_shows_each_error_by_its_field(
 
 
 def test_signup_shows_every_wrong_field_at_once(database: sa.Engine) -> None:
-    state = state_on(SignupState, "/signup")
+    state = state_on(SignupState, "/signup", cookie=FORM)
 
     _run(state.submit({"email": "ann@", "password": "short", "name": ""}))
 
@@ -319,7 +362,7 @@ def test_signup_shows_every_wrong_field_at_once(database: sa.Engine) -> None:
 def test_signup_with_a_taken_email_says_so(session: Session) -> None:
     users.sign_up(session, email="ann@example.com", password=PASSWORD)
     session.commit()
-    state = state_on(SignupState, "/signup")
+    state = state_on(SignupState, "/signup", cookie=FORM)
 
     _run(state.submit({"email": "Ann@example.com", "password": PASSWORD}))
 
@@ -349,8 +392,8 @@ def test_a_websocket_opened_by_another_site_is_signed_out(session: Session) -> N
 def test_a_websocket_from_the_apps_own_pages_is_signed_in(
     session: Session, configure: Callable[..., Settings]
 ) -> None:
-    cookie = _signed_in(session)
     configure(APP_URL="https://tutors.example.com")
+    cookie = _signed_in(session)  # named as under https: __Host-tutor_session
     for origin in ("https://tutors.example.com", "https://TUTORS.example.com:443"):
         state = state_on(AuthState, "/dashboard", cookie=cookie, origin=origin)
         run(state.load_user())

@@ -76,6 +76,35 @@ def test_a_state_of_another_flow_or_user_is_refused_and_used_up(
     assert state not in _left(session)
 
 
+@pytest.mark.parametrize(
+    "presented", [pytest.param("b" * 64, id="another-browser"), pytest.param(None, id="none")]
+)
+def test_a_state_bound_to_a_browser_is_refused_elsewhere_and_used_up(
+    session: Session, presented: str | None
+) -> None:
+    row = oauth.new_state(session, purpose="login", provider="google", browser_hash="a" * 64)
+    session.commit()
+    state = row.state
+
+    with pytest.raises(OAuthFlowError, match="another browser"):
+        try:
+            oauth.consume_state(session, state=state, purpose="login", provider="google",
+                                browser_hash=presented)
+        finally:
+            session.commit()
+    assert state not in _left(session)
+
+
+def test_a_state_bound_to_a_browser_passes_in_that_browser(session: Session) -> None:
+    row = oauth.new_state(session, purpose="login", provider="google", browser_hash="a" * 64)
+    session.commit()
+
+    taken = oauth.consume_state(session, state=row.state, purpose="login", provider="google",
+                                browser_hash="a" * 64)
+
+    assert taken.browser_hash == "a" * 64
+
+
 def test_an_expired_state_is_refused_and_swept_by_later_ones(session: Session) -> None:
     stale = _new(session)
     stale_state = stale.state

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from tutor_app.core import clock
 from tutor_app.core.settings import (
     DEFAULT_ENV_FILE,
     DEV_SECRET_KEY,
+    DEV_WEBHOOK_SECRET,
     PROJECT_ROOT,
     Settings,
     SettingsError,
@@ -250,3 +253,74 @@ def test_env_example_lists_every_variable_and_runs_as_is() -> None:
 
     assert read <= set(example), read - set(example)
     assert Settings.from_env(example) == Settings.from_env({})
+
+
+# -- plain http and dev-only features: on the developer's own machine only -----------------
+
+
+@pytest.mark.parametrize("url", ["http://tutors.example.com", "http://10.0.0.5:3000"])
+def test_prod_refuses_a_plain_http_app_url(url: str) -> None:
+    message = _refusal({**PROD, "APP_URL": url})
+
+    assert "APP_URL" in message
+    assert url in message
+    assert "https://" in message
+
+
+@pytest.mark.parametrize(
+    "url", ["http://localhost:3000", "http://127.0.0.1:8000", "http://[::1]:3000"]
+)
+def test_prod_accepts_plain_http_on_this_machine_only(url: str) -> None:
+    assert Settings.from_env({**PROD, "APP_URL": url}).is_prod
+
+
+@pytest.mark.parametrize(
+    ("url", "local"),
+    [
+        ("http://localhost:3000", True),
+        ("http://127.0.0.1:3000", True),
+        ("http://127.8.9.10", True),
+        ("http://[::1]:3000", True),
+        ("https://localhost", True),
+        ("http://tutors.example.com", False),
+        ("https://tutors.example.com", False),
+        ("http://localhost.example.com", False),
+        ("http://192.168.1.20:3000", False),
+        ("http://0.0.0.0:3000", False),
+    ],
+)
+def test_local_dev_means_dev_on_a_loopback_app_url(url: str, local: bool) -> None:
+    assert Settings.from_env({"APP_URL": url}).local_dev is local
+    assert Settings(app_env="prod", app_url=url).local_dev is False
+
+
+@pytest.mark.parametrize("url", ["http://tutors.example.com", "https://staging.example.com"])
+def test_dev_features_are_off_when_app_url_is_not_this_machine(url: str) -> None:
+    settings = Settings.from_env({"APP_ENV": "dev", "APP_URL": url, "CLOCK_SHIFT_SECONDS": "86400"})
+
+    assert settings.dev_payments is False
+    assert settings.webhook_secret is None
+    assert settings.clock_shift == timedelta(0)
+
+
+def test_dev_features_are_on_in_local_dev() -> None:
+    settings = Settings.from_env({"APP_URL": "http://127.0.0.1:3000", "CLOCK_SHIFT_SECONDS": "60"})
+
+    assert settings.dev_payments is True
+    assert settings.webhook_secret == DEV_WEBHOOK_SECRET
+    assert settings.clock_shift == timedelta(seconds=60)
+
+
+def test_the_clock_ignores_clock_shift_seconds_unless_local_dev(
+    configure: Callable[..., Settings],
+) -> None:
+    clock.reset()  # back to the configured shift, as the app runs
+    configure(APP_ENV="dev", APP_URL="https://staging.example.com", CLOCK_SHIFT_SECONDS="86400")
+    assert abs(clock.now() - clock.real_now()) < timedelta(minutes=1)
+
+    configure(APP_URL="http://localhost:3000")
+    assert clock.now() - clock.real_now() > timedelta(hours=23)
+
+
+def test_prod_refuses_clock_shift_seconds() -> None:
+    assert "CLOCK_SHIFT_SECONDS" in _refusal({**PROD, "CLOCK_SHIFT_SECONDS": "60"})

@@ -7,7 +7,12 @@ A sign-in made over Reflex's websocket cannot set an HttpOnly cookie, so the sta
 short-lived *handoff ticket* (a session row that lives 60 seconds) and sends the browser, by a
 full-page navigation, to `/api/auth/session?ticket=...`; that route swaps the ticket for a real
 session (new token, new hash, 30 days) and sets the cookie. Tickets only ever do that: they are
-not accepted as session cookies, and the swap makes them single-use.
+not accepted as session cookies, and the swap makes them single-use. A ticket is bound to the
+browser whose form created it (`pre_sign_in`): redeemed with another browser's cookie, or with
+none, it dies unused.
+
+The cookie is `__Host-tutor_session` over https and `tutor_session` on http://localhost
+(`session_cookie_name`, the one place that decides it; `core.cookies` says why).
 """
 
 from __future__ import annotations
@@ -21,15 +26,22 @@ from urllib.parse import quote, urlsplit
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from tutor_app.accounts import pre_sign_in
 from tutor_app.core import clock
 from tutor_app.core import db as app_db
+from tutor_app.core.cookies import cookie_name, read_cookie
 from tutor_app.core.models import SignInSession, User
 from tutor_app.core.settings import get_settings
 
-SESSION_COOKIE = "tutor_session"
+_SESSION_COOKIE_BASE = "tutor_session"
 SESSION_LIFETIME = timedelta(days=30)
 HANDOFF_LIFETIME = timedelta(seconds=60)
 HANDOFF_PATH = "/api/auth/session"
+
+
+def session_cookie_name() -> str:
+    """The sign-in session cookie's name: every route and state that reads or sets it asks here."""
+    return cookie_name(_SESSION_COOKIE_BASE)
 
 
 def hash_token(token: str) -> str:
@@ -52,7 +64,10 @@ def _row_for(db: Session, token: str) -> SignInSession | None:
     ).first()
 
 
-def _add_token_row(db: Session, *, user_id: str, now: datetime, lifetime: timedelta) -> str:
+def _add_token_row(
+    db: Session, *, user_id: str, now: datetime, lifetime: timedelta,
+    browser_hash: str | None = None,
+) -> str:
     """Store a new token's hash for the user, valid for `lifetime`; returns the token.
 
     Sessions and handoff tickets are the same row, told apart by their lifetime
@@ -62,7 +77,7 @@ def _add_token_row(db: Session, *, user_id: str, now: datetime, lifetime: timede
     db.add(
         SignInSession(
             token_hash=hash_token(token), user_id=user_id, created_at=now,
-            expires_at=now + lifetime,
+            expires_at=now + lifetime, browser_hash=browser_hash,
         )
     )
     db.flush()
@@ -83,17 +98,22 @@ def create_session(db: Session, *, user_id: str, now: datetime | None = None) ->
     return _add_token_row(db, user_id=user_id, now=now, lifetime=SESSION_LIFETIME)
 
 
-def create_handoff(db: Session, *, user_id: str, now: datetime | None = None) -> str:
-    """A 60-second, single-use ticket that `redeem_handoff` turns into a sign-in session.
-    Caller commits."""
-    return _add_token_row(db, user_id=user_id, now=now or clock.now(), lifetime=HANDOFF_LIFETIME)
+def create_handoff(
+    db: Session, *, user_id: str, browser: str, now: datetime | None = None
+) -> str:
+    """A 60-second, single-use ticket that `redeem_handoff` turns into a sign-in session, in
+    the browser whose pre-sign-in cookie value is `browser` only. Caller commits."""
+    return _add_token_row(db, user_id=user_id, now=now or clock.now(), lifetime=HANDOFF_LIFETIME,
+                          browser_hash=pre_sign_in.browser_hash(browser))
 
 
 def redeem_handoff(
-    db: Session, *, ticket: str, now: datetime | None = None
+    db: Session, *, ticket: str, browser: str | None, now: datetime | None = None
 ) -> tuple[str, User] | None:
     """Swap a live handoff ticket for a real sign-in session: (new token, user), or None.
 
+    `browser` is the pre-sign-in cookie value of the request; a ticket made in another browser
+    (or a request without the cookie) is refused and revoked, so it cannot be tried again.
     The swap is one conditional UPDATE on the ticket's hash, so of two concurrent redemptions
     (on any workers) exactly one wins and the ticket is dead afterwards. Caller commits.
     """
@@ -102,6 +122,11 @@ def redeem_handoff(
     now = now or clock.now()
     row = _row_for(db, ticket)
     if row is None or row.revoked_at is not None or row.expires_at <= now or not _is_handoff(row):
+        return None
+    if not pre_sign_in.same_browser(row.browser_hash, browser):
+        row.revoked_at = now
+        db.add(row)
+        db.flush()
         return None
     token = new_token()
     result = db.execute(
@@ -147,19 +172,8 @@ def revoke_session(db: Session, *, token: str | None, now: datetime | None = Non
 
 
 def token_from_cookie_header(cookie_header: str | None) -> str | None:
-    """The sign-in session token in a raw `Cookie:` header, or None.
-
-    Parsed by hand: `http.cookies.SimpleCookie` gives up on the whole header when any other
-    cookie of the site is malformed, which would sign the user out for someone else's cookie.
-    """
-    if not cookie_header:
-        return None
-    for part in cookie_header.split(";"):
-        name, sep, value = part.strip().partition("=")
-        if sep and name.strip() == SESSION_COOKIE:
-            value = value.strip().strip('"')
-            return value or None
-    return None
+    """The sign-in session token in a raw `Cookie:` header, or None."""
+    return read_cookie(cookie_header, session_cookie_name())
 
 
 def user_for_cookie_header(cookie_header: str | None) -> User | None:
@@ -176,10 +190,11 @@ def session_cookie(token: str) -> dict[str, Any]:
 
     The one place they are decided, so every route that signs someone in sets the same cookie:
     HttpOnly (no script can read it), SameSite=Lax (not sent on cross-site POSTs), Secure when
-    the app is served over https, and a Max-Age equal to the session's lifetime.
+    the app is served over https (then also `__Host-` prefixed: Path=/ and no Domain), and a
+    Max-Age equal to the session's lifetime.
     """
     return {
-        "key": SESSION_COOKIE,
+        "key": session_cookie_name(),
         "value": token,
         "max_age": int(SESSION_LIFETIME.total_seconds()),
         "path": "/",
@@ -192,7 +207,7 @@ def session_cookie(token: str) -> dict[str, Any]:
 def cleared_session_cookie() -> dict[str, Any]:
     """Arguments of Starlette's `delete_cookie` that remove the cookie `session_cookie` set."""
     return {
-        "key": SESSION_COOKIE,
+        "key": session_cookie_name(),
         "path": "/",
         "httponly": True,
         "samesite": "lax",

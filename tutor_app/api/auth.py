@@ -6,6 +6,10 @@
 - `POST /api/auth/signup`, `POST /api/auth/login`: the same for non-browser clients (JSON or
   form body), answering JSON; `GET /api/auth/me`: who the cookie signs in, or 401.
 
+Both ways of signing in from a page finish only in the browser that started them: the ticket
+and the OpenID state carry the hash of that browser's pre-sign-in cookie (login CSRF,
+`accounts.pre_sign_in`); the login route sets that cookie when the browser has none yet.
+
 Blocking work (database, Argon2, calls to the provider) runs in Starlette's thread pool: the
 GET routes are plain functions, the POST routes hand their service call to a thread, so the
 event loop that also carries Reflex's websockets never waits on it.
@@ -25,7 +29,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from tutor_app.accounts import sign_in_sessions, users
+from tutor_app.accounts import pre_sign_in, sign_in_sessions, users
 from tutor_app.accounts.users import AuthError
 from tutor_app.api.deps import current_user, session_token
 from tutor_app.api.errors import MAPPED_ERRORS, error_response
@@ -58,6 +62,11 @@ def _signed_in_redirect(token: str, next_path: str) -> RedirectResponse:
     return response
 
 
+def _pre_sign_in_value(request: Request) -> str | None:
+    """The request's pre-sign-in cookie value (None without one)."""
+    return pre_sign_in.from_cookie_header(request.headers.get("cookie"))
+
+
 def _login_error(message: str, next_path: str = "/") -> RedirectResponse:
     url = f"{pages.LOGIN}?error={quote(message, safe='')}"
     if next_path != "/":
@@ -69,34 +78,47 @@ def _login_error(message: str, next_path: str = "/") -> RedirectResponse:
 
 
 def oidc_login(request: Request) -> Response:
-    """Send the browser to the provider with a fresh state, nonce and PKCE challenge."""
+    """Send the browser to the provider with a fresh state, nonce and PKCE challenge, the
+    state bound to this browser's pre-sign-in cookie (set here when it has none yet)."""
     provider = request.path_params["provider"]
     if not oidc.is_enabled(provider):
         return _not_found()
     next_path = sign_in_sessions.safe_next(request.query_params.get("next"))
+    browser = _pre_sign_in_value(request)
+    fresh = browser is None
+    browser = browser or pre_sign_in.new_value()
     try:
         with app_db.session() as db:
-            url = oidc.start_login(db, provider=provider, next_url=next_path)
+            url = oidc.start_login(db, provider=provider, next_url=next_path,
+                                   browser_hash=pre_sign_in.browser_hash(browser))
             db.commit()
     except OAuthFlowError as exc:
         log.warning("%s sign-in could not start: %s", provider, exc)
         return _login_error(OIDC_FAILED, next_path)
-    return _redirect(url, status_code=302)
+    response = _redirect(url, status_code=302)
+    if fresh:
+        response.set_cookie(**pre_sign_in.pre_sign_in_cookie(browser))
+    return response
 
 
 def oidc_callback(request: Request) -> Response:
     """Finish an OpenID sign-in: on success the cookie and a 303 to `next`, else /login?error=.
 
-    The state is consumed first, whatever happens next, so a callback URL works once. The
-    reason of a failure goes to the log; the visitor sees a short message only.
+    The state is consumed first, whatever happens next, so a callback URL works once; it is
+    refused when this request lacks the pre-sign-in cookie of the browser that started it.
+    The reason of a failure goes to the log; the visitor sees a short message only.
     """
     provider = request.path_params["provider"]
     if not oidc.is_enabled(provider):
         return _not_found()
     params = request.query_params
+    browser = _pre_sign_in_value(request)
     with app_db.session() as db:
         try:
-            stored = oidc.take_state(db, provider=provider, state=params.get("state", ""))
+            stored = oidc.take_state(
+                db, provider=provider, state=params.get("state", ""),
+                browser_hash=pre_sign_in.browser_hash(browser) if browser else None,
+            )
         except OAuthFlowError as exc:
             db.commit()
             log.warning("%s callback refused: %s", provider, exc)
@@ -135,11 +157,14 @@ def oidc_callback(request: Request) -> Response:
 
 
 def session_handoff(request: Request) -> Response:
-    """Swap a handoff ticket (from the sign-in or sign-up form) for the session cookie."""
+    """Swap a handoff ticket (from the sign-in or sign-up form) for the session cookie, in the
+    browser whose form made it only (its pre-sign-in cookie)."""
     next_path = sign_in_sessions.safe_next(request.query_params.get("next"))
     with app_db.session() as db:
         ticket = request.query_params.get("ticket", "")
-        redeemed = sign_in_sessions.redeem_handoff(db, ticket=ticket)
+        redeemed = sign_in_sessions.redeem_handoff(
+            db, ticket=ticket, browser=_pre_sign_in_value(request)
+        )
         db.commit()
     if redeemed is None:
         return _login_error(TICKET_EXPIRED, next_path)

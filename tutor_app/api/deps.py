@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from starlette.requests import Request
 
-from tutor_app.accounts.sign_in_sessions import SESSION_COOKIE, user_for_cookie_header
+from tutor_app.accounts.sign_in_sessions import session_cookie_name, user_for_cookie_header
 from tutor_app.core.models import User
 
 
 def session_token(request: Request) -> str | None:
     """The sign-in session token the request carries in its cookie, if any."""
-    return request.cookies.get(SESSION_COOKIE) or None
+    return request.cookies.get(session_cookie_name()) or None
 
 
 def current_user(request: Request) -> User | None:

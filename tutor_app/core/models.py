@@ -148,6 +148,8 @@ class OAuthState(SQLModel, table=True):
     next_url: str = "/"
     user_id: str | None = Field(default=None, max_length=32)
     created_at: datetime = _created()
+    # Sign-in only: SHA-256 of the starting browser's pre-sign-in cookie (accounts.pre_sign_in).
+    browser_hash: str | None = Field(default=None, max_length=64)
 
 
 class SignInSession(SQLModel, table=True):
@@ -161,6 +163,9 @@ class SignInSession(SQLModel, table=True):
     created_at: datetime = _created()
     expires_at: datetime = _time()
     revoked_at: datetime | None = _time(nullable=True)
+    # Handoff tickets only: SHA-256 of the pre-sign-in cookie of the browser whose form made
+    # the ticket; only that browser can redeem it (accounts.pre_sign_in).
+    browser_hash: str | None = Field(default=None, max_length=64)
 
 
 class LoginThrottle(SQLModel, table=True):

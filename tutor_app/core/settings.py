@@ -11,6 +11,7 @@ are never overridden by a forgotten file.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -114,6 +115,19 @@ def url_origin(url: str) -> str:
     return f"{scheme}://{host}" + (f":{port}" if port and port != default_port else "")
 
 
+def is_loopback_host(host: str) -> bool:
+    """Whether `host` (as `urlsplit(...).hostname` gives it) names this machine only:
+    `localhost` or a loopback address (127.0.0.0/8, ::1). Nobody else can reach such an
+    address, which is what makes dev-only features and plain http safe there."""
+    host = host.strip().lower().rstrip(".")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 @dataclass(frozen=True)
 class Settings:
     """The app's configuration. Build it with `Settings.from_env`; read it with `get_settings`."""
@@ -142,7 +156,8 @@ class Settings:
     refund_window_hours: int = 24
     refund_share_percent: int = 100
     # Dev and tests only: run the app's clock this far from the machine's (tutor_app.core.clock).
-    clock_shift: timedelta = timedelta(0)
+    # As configured; what the clock uses is `clock_shift`, zero unless `local_dev`.
+    configured_clock_shift: timedelta = timedelta(0)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "database_url", sqlalchemy_url(self.database_url))
@@ -152,16 +167,37 @@ class Settings:
         return self.app_env == "prod"
 
     @property
+    def serves_loopback(self) -> bool:
+        """Whether APP_URL's host is localhost or a loopback address (see `is_loopback_host`)."""
+        return is_loopback_host(urlsplit(self.app_url).hostname or "")
+
+    @property
+    def local_dev(self) -> bool:
+        """A developer's own machine: APP_ENV=dev *and* APP_URL on localhost or loopback.
+
+        The one switch of every dev-only feature (the test checkout and its webhook secret,
+        CLOCK_SHIFT_SECONDS): a server reachable by others never runs them, even when it was
+        started with the default APP_ENV=dev by mistake.
+        """
+        return not self.is_prod and self.serves_loopback
+
+    @property
     def dev_payments(self) -> bool:
-        """True when checkout goes to the app's own test-checkout page (never in prod)."""
-        return not self.is_prod and not self.stripe_secret_key
+        """True when checkout goes to the app's own test-checkout page (local dev only)."""
+        return self.local_dev and not self.stripe_secret_key
 
     @property
     def webhook_secret(self) -> str | None:
         """The secret webhook signatures are checked with: Stripe's, or the dev page's."""
         if self.stripe_webhook_secret:
             return self.stripe_webhook_secret
-        return DEV_WEBHOOK_SECRET if self.dev_payments else None
+        return DEV_WEBHOOK_SECRET if self.dev_payments else None  # local dev only
+
+    @property
+    def clock_shift(self) -> timedelta:
+        """How far the app's clock runs from the machine's: CLOCK_SHIFT_SECONDS in local dev
+        (and the tests, which serve the app on localhost), otherwise zero."""
+        return self.configured_clock_shift if self.local_dev else timedelta(0)
 
     @property
     def google_login_enabled(self) -> bool:
@@ -212,7 +248,7 @@ class Settings:
             refund_share_percent=int(
                 opt("REFUND_SHARE_PERCENT") or defaults.refund_share_percent
             ),
-            clock_shift=timedelta(seconds=float(opt("CLOCK_SHIFT_SECONDS") or 0)),
+            configured_clock_shift=timedelta(seconds=float(opt("CLOCK_SHIFT_SECONDS") or 0)),
         )
         settings.check()
         return settings
@@ -236,8 +272,11 @@ class Settings:
             missing.append("no STRIPE_API_BASE (it is for tests only)")
         if self.google_api_base:
             missing.append("no GOOGLE_API_BASE (it is for tests only)")
-        if self.clock_shift:
+        if self.configured_clock_shift:
             missing.append("no CLOCK_SHIFT_SECONDS (it is for dev and tests only)")
+        if not self.secure_cookies and not self.serves_loopback:
+            missing.append(f"an https:// APP_URL (plain http is for localhost, 127.0.0.1 and "
+                           f"[::1] only; got {self.app_url})")
         if missing:
             raise SettingsError("APP_ENV=prod refuses to start; set: " + ", ".join(missing))
 

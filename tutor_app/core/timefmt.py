@@ -14,6 +14,7 @@ from urllib.parse import unquote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from tutor_app.core import clock
+from tutor_app.core.cookies import read_cookie
 
 DEFAULT_ZONE = "UTC"
 # The browser's zone as a plain (non-credential) cookie, written by a tiny inline script in
@@ -42,17 +43,15 @@ def zone_from_cookie_header(cookie_header: str | None) -> str | None:
     """The viewer's IANA zone from the `tz` cookie of a raw `Cookie:` header, validated.
 
     None when the cookie is missing or names no known zone (then the page asks the browser).
-    Parsed by hand like the session cookie: one malformed cookie must not hide the others.
+    Read like the session cookie (`core.cookies.read_cookie`): one malformed cookie must not
+    hide the others.
     """
-    if not cookie_header:
+    value = read_cookie(cookie_header, TZ_COOKIE)
+    if value is None:
         return None
-    for part in cookie_header.split(";"):
-        name, sep, value = part.strip().partition("=")
-        if sep and name.strip() == TZ_COOKIE:
-            raw = unquote(value.strip().strip('"'))
-            zone = safe_zone(raw)
-            return zone if zone == raw else None
-    return None
+    raw = unquote(value)
+    zone = safe_zone(raw)
+    return zone if zone == raw else None
 
 
 def _zone(name: str) -> ZoneInfo:

@@ -8,7 +8,9 @@ What they share lives here, once:
 - the in-flight state: a row of `oauth_states` with a `purpose` per flow, holding the nonce
   and the PKCE (S256) verifier. Rows rather than a cookie or process memory, so the callback
   may land on any worker; each state works once (a conditional delete, so two racing
-  callbacks cannot both pass) and for at most ten minutes of business time;
+  callbacks cannot both pass) and for at most ten minutes of business time; a sign-in state
+  also holds the starting browser's `browser_hash`, and only a callback from that browser
+  passes (login CSRF, see `accounts.pre_sign_in`);
 - the discovery document, cached for an hour;
 - the provider's key set (JWKS), cached until an id_token names a key id it does not hold:
   then it is fetched again, once (the provider rotated its keys);
@@ -23,6 +25,7 @@ thread, never the event loop.
 
 from __future__ import annotations
 
+import hmac
 import logging
 import secrets
 import threading
@@ -155,9 +158,10 @@ def _key_set(jwks_uri: str, *, refresh: bool = False) -> KeySet:
 
 def new_state(
     db: Session, *, purpose: str, provider: str, next_url: str = "/",
-    user_id: str | None = None,
+    user_id: str | None = None, browser_hash: str | None = None,
 ) -> OAuthState:
-    """Record a fresh state, nonce and PKCE verifier for one redirect. Caller commits.
+    """Record a fresh state, nonce and PKCE verifier for one redirect, bound to a user or a
+    browser (`browser_hash`) when given. Caller commits.
 
     Abandoned flows leave their row behind; expired ones are cleared as new ones come in.
     """
@@ -172,6 +176,7 @@ def new_state(
         next_url=next_url,
         user_id=user_id,
         created_at=now,
+        browser_hash=browser_hash,
     )
     db.add(row)
     db.flush()
@@ -197,13 +202,14 @@ def delete_expired_states(*, now: datetime | None = None) -> int:
 
 def consume_state(
     db: Session, *, state: str, purpose: str, provider: str, user_id: str | None = None,
-    now: datetime | None = None,
+    browser_hash: str | None = None, now: datetime | None = None,
 ) -> OAuthState:
     """Take a state out of the table, once: it is deleted whatever happens next.
 
     Refused (OAuthFlowError) when unknown, already used (also by a concurrent callback),
-    started by another flow or provider, bound to another user than `user_id`, or expired.
-    Caller commits, also after a refusal, so a refused state is used up too.
+    started by another flow or provider, bound to another user than `user_id` or another
+    browser than `browser_hash`, or expired. Caller commits, also after a refusal, so a
+    refused state is used up too.
     """
     if not state or len(state) > MAX_STATE_LENGTH:
         raise OAuthFlowError("missing or malformed state")
@@ -222,9 +228,17 @@ def consume_state(
         raise OAuthFlowError("state belongs to another flow")
     if row.user_id != user_id:
         raise OAuthFlowError("state belongs to another user")
+    if not _same_binding(row.browser_hash, browser_hash):
+        raise OAuthFlowError("state belongs to another browser")
     if (now or clock.now()) - row.created_at > STATE_MAX_AGE:
         raise OAuthFlowError("state expired")
     return row
+
+
+def _same_binding(stored: str | None, given: str | None) -> bool:
+    if stored is None or given is None:
+        return stored is None and given is None
+    return hmac.compare_digest(stored, given)
 
 
 # -- the authorization-code flow -------------------------------------------------------------

@@ -40,19 +40,28 @@ def is_enabled(provider: str) -> bool:
     return provider in PROVIDERS and oauth.is_configured()
 
 
-def start_login(db: Session, *, provider: str, next_url: str) -> str:
+def start_login(db: Session, *, provider: str, next_url: str, browser_hash: str) -> str:
     """Record a new state/nonce/PKCE verifier and return the provider's authorization URL.
 
-    `next_url` must already be a safe same-site path. Caller commits.
+    `next_url` must already be a safe same-site path; `browser_hash` binds the state to the
+    starting browser (its pre-sign-in cookie's hash), so only that browser's callback passes.
+    Caller commits.
     """
     oauth.discovery_document()  # fail before writing anything when the provider is away
-    pending = oauth.new_state(db, purpose=LOGIN_PURPOSE, provider=provider, next_url=next_url)
+    pending = oauth.new_state(db, purpose=LOGIN_PURPOSE, provider=provider, next_url=next_url,
+                              browser_hash=browser_hash)
     return oauth.authorization_url(pending, scope=SCOPE, callback_path=CALLBACK_PATH + provider)
 
 
-def take_state(db: Session, *, provider: str, state: str) -> OAuthState:
-    """Consume a login state, once (see `oauth.consume_state`). Caller commits."""
-    return oauth.consume_state(db, state=state, purpose=LOGIN_PURPOSE, provider=provider)
+def take_state(
+    db: Session, *, provider: str, state: str, browser_hash: str | None
+) -> OAuthState:
+    """Consume a login state, once, refused unless `browser_hash` (the callback request's
+    pre-sign-in cookie hash, None without one) is the starting browser's (see
+    `oauth.consume_state`). Caller commits."""
+    # "" rather than None: a login state is always bound, so no cookie never matches.
+    return oauth.consume_state(db, state=state, purpose=LOGIN_PURPOSE, provider=provider,
+                               browser_hash=browser_hash or "")
 
 
 def finish_login(*, provider: str, code: str, stored: OAuthState) -> OIDCIdentity:

@@ -11,7 +11,9 @@ thread: Reflex runs handlers on the event loop that serves every connection).
 The forms cannot set an HttpOnly cookie over the websocket, so a successful submit creates a
 60-second handoff ticket and sends the browser on a full-page navigation to
 `/api/auth/session?ticket=...`, which sets the cookie and redirects to `next`; the page load
-also makes the websocket reconnect carrying the new cookie.
+also makes the websocket reconnect carrying the new cookie. The ticket is bound to this
+browser's pre-sign-in cookie, read from the same handshake (`accounts.pre_sign_in`): without
+one the form asks to reload the page, which sets it.
 
 The password is read from the submitted form data and never stored in state: state may live in
 Redis, and state vars travel back to the browser in every delta.
@@ -29,7 +31,7 @@ from urllib.parse import quote
 import reflex as rx
 from reflex.event import EventSpec
 
-from tutor_app.accounts import sign_in_sessions, users
+from tutor_app.accounts import pre_sign_in, sign_in_sessions, users
 from tutor_app.accounts.users import AuthError
 from tutor_app.core import db as app_db
 from tutor_app.core import routes
@@ -37,6 +39,9 @@ from tutor_app.core.models import Role, User
 from tutor_app.core.settings import get_settings, url_origin
 
 GENERIC_SIGN_IN_ERROR = users.SIGN_IN_FAILED
+# The websocket's handshake carried no pre-sign-in cookie: cookies are off, or the page was
+# loaded in a way that did not set it; a reload does.
+RELOAD_TO_SIGN_IN = "Please reload the page and try again (signing in needs cookies)."
 
 
 def login_url(next_path: str) -> str:
@@ -174,13 +179,21 @@ class AuthFormState(AuthState):
 
     async def _sign_in(self, find_user: Callable[[], User]) -> EventSpec | None:
         """The end of both forms' submit: the user `find_user` returns (off the event loop)
-        is handed off to the cookie route; its `AuthError` is shown on the form instead."""
+        is handed off to the cookie route; its `AuthError` is shown on the form instead.
+
+        Checked first: the browser's pre-sign-in cookie, which the ticket is bound to. Without
+        it nothing is done (no account made, no password tried) and the form asks to reload.
+        """
+        browser = pre_sign_in.from_cookie_header(self._session_cookie_header())
+        if browser is None:
+            self.form_error = RELOAD_TO_SIGN_IN
+            return None
         try:
             user = await asyncio.to_thread(find_user)
         except AuthError as error:
             self._show_error(error)
             return None
-        ticket = await asyncio.to_thread(_handoff, user.id)
+        ticket = await asyncio.to_thread(_handoff, user.id, browser)
         self.submitting = True
         return _full_page_navigation(sign_in_sessions.handoff_url(ticket, self.next_path))
 
@@ -197,9 +210,9 @@ def _authenticate(email: str, password: str) -> User:
         return user
 
 
-def _handoff(user_id: str) -> str:
+def _handoff(user_id: str, browser: str) -> str:
     with app_db.session() as db:
-        ticket = sign_in_sessions.create_handoff(db, user_id=user_id)
+        ticket = sign_in_sessions.create_handoff(db, user_id=user_id, browser=browser)
         db.commit()
     return ticket
 
