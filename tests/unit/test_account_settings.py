@@ -37,11 +37,13 @@ from tutor_app.core.models import (
     CalendarConnection,
     HoldStatus,
     LoginThrottle,
+    Notification,
     OAuthIdentity,
     SignInSession,
     SlotHold,
     User,
 )
+from tutor_app.mail import notifications
 
 PASSWORD = "correct horse battery"
 NEW_PASSWORD = "a whole new sentence"
@@ -456,3 +458,16 @@ def test_a_canceled_upcoming_lesson_does_not_stop_the_deletion(session: Session)
     delete_account(user_id=user.id, confirmation=PASSWORD)
 
     assert _fresh(session, user.id).deleted_at is not None
+
+
+def test_no_email_goes_to_a_deleted_account(session: Session) -> None:
+    user = _account(session)
+    canceled = make_booking(session, user=user, start=lesson_start(days=5),
+                            status=BookingStatus.CANCELED, canceled_at=clock.now(),
+                            customer_email=user.email)
+    delete_account(user_id=user.id, confirmation=PASSWORD)
+
+    assert notifications.booking_canceled(canceled.id) is False
+
+    row = session.exec(select(Notification)).one()
+    assert row.sent_at is None and row.last_error == "skipped: no email address"
