@@ -37,6 +37,7 @@ _SESSION_COOKIE_BASE = "tutor_session"
 SESSION_LIFETIME = timedelta(days=30)
 HANDOFF_LIFETIME = timedelta(seconds=60)
 HANDOFF_PATH = "/api/auth/session"
+USER_AGENT_LENGTH = 255
 
 
 def session_cookie_name() -> str:
@@ -67,6 +68,7 @@ def _row_for(db: Session, token: str) -> SignInSession | None:
 def _add_token_row(
     db: Session, *, user_id: str, now: datetime, lifetime: timedelta,
     browser_hash: str | None = None,
+    user_agent: str | None = None,
 ) -> str:
     """Store a new token's hash for the user, valid for `lifetime`; returns the token.
 
@@ -78,16 +80,26 @@ def _add_token_row(
         SignInSession(
             token_hash=hash_token(token), user_id=user_id, created_at=now,
             expires_at=now + lifetime, browser_hash=browser_hash,
+            user_agent=_trim_user_agent(user_agent),
         )
     )
     db.flush()
     return token
 
 
-def create_session(db: Session, *, user_id: str, now: datetime | None = None) -> str:
+def _trim_user_agent(user_agent: str | None) -> str | None:
+    """What is stored of a User-Agent header: at most USER_AGENT_LENGTH characters, or None."""
+    return (user_agent or "").strip()[:USER_AGENT_LENGTH] or None
+
+
+def create_session(
+    db: Session, *, user_id: str, now: datetime | None = None, user_agent: str | None = None
+) -> str:
     """Start a 30-day sign-in session for the user; returns the cookie's token. Caller commits.
 
-    The user's expired sessions and tickets are deleted on the way, so rows do not pile up.
+    `user_agent` is the browser's User-Agent header, kept so the account page can say which
+    device each session is. The user's expired sessions and tickets are deleted on the way,
+    so rows do not pile up.
     """
     now = now or clock.now()
     db.execute(
@@ -95,7 +107,9 @@ def create_session(db: Session, *, user_id: str, now: datetime | None = None) ->
         .where(col(SignInSession.user_id) == user_id, col(SignInSession.expires_at) <= now)
         .execution_options(synchronize_session=False)
     )
-    return _add_token_row(db, user_id=user_id, now=now, lifetime=SESSION_LIFETIME)
+    return _add_token_row(
+        db, user_id=user_id, now=now, lifetime=SESSION_LIFETIME, user_agent=user_agent
+    )
 
 
 def create_handoff(
@@ -108,14 +122,16 @@ def create_handoff(
 
 
 def redeem_handoff(
-    db: Session, *, ticket: str, browser: str | None, now: datetime | None = None
+    db: Session, *, ticket: str, browser: str | None, now: datetime | None = None,
+    user_agent: str | None = None,
 ) -> tuple[str, User] | None:
     """Swap a live handoff ticket for a real sign-in session: (new token, user), or None.
 
     `browser` is the pre-sign-in cookie value of the request; a ticket made in another browser
     (or a request without the cookie) is refused and revoked, so it cannot be tried again.
     The swap is one conditional UPDATE on the ticket's hash, so of two concurrent redemptions
-    (on any workers) exactly one wins and the ticket is dead afterwards. Caller commits.
+    (on any workers) exactly one wins and the ticket is dead afterwards. The row becomes the
+    session, so it records `user_agent`: the browser that redeems it. Caller commits.
     """
     if not ticket:
         return None
@@ -136,7 +152,8 @@ def redeem_handoff(
             col(SignInSession.token_hash) == hash_token(ticket),
             col(SignInSession.revoked_at).is_(None),
         )
-        .values(token_hash=hash_token(token), created_at=now, expires_at=now + SESSION_LIFETIME)
+        .values(token_hash=hash_token(token), created_at=now, expires_at=now + SESSION_LIFETIME,
+                user_agent=_trim_user_agent(user_agent))
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
@@ -169,6 +186,49 @@ def revoke_session(db: Session, *, token: str | None, now: datetime | None = Non
     db.add(row)
     db.flush()
     return True
+
+
+def live_sessions(db: Session, *, user_id: str, now: datetime | None = None) -> list[SignInSession]:
+    """The user's sign-in sessions that still sign a browser in, newest first: not revoked,
+    not expired, and not handoff tickets (a ticket is not a device yet)."""
+    now = now or clock.now()
+    rows = db.exec(
+        select(SignInSession)
+        .where(
+            col(SignInSession.user_id) == user_id,
+            col(SignInSession.revoked_at).is_(None),
+            col(SignInSession.expires_at) > now,
+        )
+        .order_by(col(SignInSession.created_at).desc(), col(SignInSession.id))
+    ).all()
+    return [row for row in rows if not _is_handoff(row)]
+
+
+def revoke_sessions(
+    db: Session,
+    *,
+    user_id: str,
+    except_token: str | None = None,
+    only_id: str | None = None,
+    now: datetime | None = None,
+) -> int:
+    """Revoke the user's unrevoked sessions and handoff tickets; how many. Caller commits.
+
+    `except_token` keeps that one (this browser's, after a password change); `only_id` limits
+    it to one row (a device signed out from the account page). Tickets go too: one issued
+    before a password change must not become a session after it.
+    """
+    query = sa.update(SignInSession).where(
+        col(SignInSession.user_id) == user_id, col(SignInSession.revoked_at).is_(None)
+    )
+    if except_token:
+        query = query.where(col(SignInSession.token_hash) != hash_token(except_token))
+    if only_id is not None:
+        query = query.where(col(SignInSession.id) == only_id)
+    result = db.execute(
+        query.values(revoked_at=now or clock.now()).execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def token_from_cookie_header(cookie_header: str | None) -> str | None:

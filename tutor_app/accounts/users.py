@@ -123,6 +123,14 @@ def _clean_name(name: str) -> str:
     return cleaned
 
 
+def validate_name(name: str) -> str:
+    """The name as it is stored (spaces tidied), or AuthError("name", ...) when too long.
+
+    Sign-up's rule, also applied when the name is changed on the account page.
+    """
+    return _clean_name(name)
+
+
 def get_user_by_email(db: Session, email: str) -> User | None:
     """The user with this email (normalised before the lookup), or None."""
     return db.exec(select(User).where(col(User.email) == normalize_email(email))).first()
@@ -168,8 +176,9 @@ def sign_up(db: Session, *, email: str, password: str, name: str = "") -> User:
     normalized, clean_name = _sign_up_fields(email, password, name)
     existing = get_user_by_email(db, normalized)
     if existing is not None:
-        if existing.password_hash is not None or _has_identity(db, existing.id):
-            raise AuthError("email", EMAIL_TAKEN)
+        if (existing.password_hash is not None or existing.deleted_at is not None
+                or _has_identity(db, existing.id)):
+            raise AuthError("email", EMAIL_TAKEN)  # a deleted account is never claimed
         existing.password_hash = passwords.hash_password(password)
         if clean_name:
             existing.name = clean_name

@@ -29,7 +29,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from tutor_app.accounts import pre_sign_in, sign_in_sessions, users
+from tutor_app.accounts import account_settings, pre_sign_in, sign_in_sessions, users
 from tutor_app.accounts.users import AuthError
 from tutor_app.api.deps import current_user, session_token
 from tutor_app.api.errors import MAPPED_ERRORS, error_response
@@ -37,6 +37,7 @@ from tutor_app.api.same_site import same_site_only
 from tutor_app.core import db as app_db
 from tutor_app.core import routes as pages
 from tutor_app.core.models import User
+from tutor_app.core.timefmt import zone_from_cookie_header
 from tutor_app.integrations import oidc
 from tutor_app.integrations.oauth import OAuthFlowError
 
@@ -65,6 +66,9 @@ def _signed_in_redirect(token: str, next_path: str) -> RedirectResponse:
 def _pre_sign_in_value(request: Request) -> str | None:
     """The request's pre-sign-in cookie value (None without one)."""
     return pre_sign_in.from_cookie_header(request.headers.get("cookie"))
+def _user_agent(request: Request) -> str | None:
+    """The browser's User-Agent, recorded on the sign-in session it starts."""
+    return request.headers.get("user-agent")
 
 
 def _login_error(message: str, next_path: str = "/") -> RedirectResponse:
@@ -106,7 +110,8 @@ def oidc_callback(request: Request) -> Response:
 
     The state is consumed first, whatever happens next, so a callback URL works once; it is
     refused when this request lacks the pre-sign-in cookie of the browser that started it.
-    The reason of a failure goes to the log; the visitor sees a short message only.
+    The reason of a failure goes to the log; the visitor sees a short message only. The
+    browser's `tz` cookie becomes the account's time zone when it has none yet.
     """
     provider = request.path_params["provider"]
     if not oidc.is_enabled(provider):
@@ -141,7 +146,12 @@ def oidc_callback(request: Request) -> Response:
                 db, provider=provider, subject=identity.subject, email=identity.email,
                 email_verified=identity.email_verified, name=identity.name,
             )
-            token = sign_in_sessions.create_session(db, user_id=user.id)
+            account_settings.remember_zone(
+                db, user_id=user.id, zone=zone_from_cookie_header(request.headers.get("cookie"))
+            )
+            token = sign_in_sessions.create_session(
+                db, user_id=user.id, user_agent=_user_agent(request)
+            )
             db.commit()
     except AuthError as exc:
         log.info("%s sign-in refused for the account: %s", provider, exc.message)
@@ -163,7 +173,8 @@ def session_handoff(request: Request) -> Response:
     with app_db.session() as db:
         ticket = request.query_params.get("ticket", "")
         redeemed = sign_in_sessions.redeem_handoff(
-            db, ticket=ticket, browser=_pre_sign_in_value(request)
+            db, ticket=ticket, browser=_pre_sign_in_value(request),
+            user_agent=_user_agent(request),
         )
         db.commit()
     if redeemed is None:
@@ -222,7 +233,9 @@ async def _sign_in_with(
     def work() -> tuple[User, str]:
         user = service(fields)
         with app_db.session() as db:
-            token = sign_in_sessions.create_session(db, user_id=user.id)
+            token = sign_in_sessions.create_session(
+                db, user_id=user.id, user_agent=_user_agent(request)
+            )
             db.commit()
         return user, token
 

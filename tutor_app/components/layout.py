@@ -161,6 +161,10 @@ def top_bar() -> rx.Component:
                         AuthState.signed_in,
                         _nav_link("My lessons", routes.DASHBOARD),
                     ),
+                    rx.cond(
+                        AuthState.signed_in,
+                        _nav_link("Account", routes.ACCOUNT, id="nav-account"),
+                    ),
                     spacing="5",
                     align="center",
                 ),

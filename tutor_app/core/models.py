@@ -117,6 +117,9 @@ class User(SQLModel, table=True):
     role: str = Field(default=Role.STUDENT, max_length=16)
     tutor_id: str | None = Field(default=None, foreign_key="tutors.id", max_length=64)
     timezone: str | None = Field(default=None, max_length=64)
+    # Set when the person deleted their account: the row stays, anonymised, so the lessons
+    # it paid for keep an owner in the tutor's and the business's records.
+    deleted_at: datetime | None = _time(nullable=True)
     created_at: datetime = _created()
     updated_at: datetime = _created()
 
@@ -166,6 +169,8 @@ class SignInSession(SQLModel, table=True):
     # Handoff tickets only: SHA-256 of the pre-sign-in cookie of the browser whose form made
     # the ticket; only that browser can redeem it (accounts.pre_sign_in).
     browser_hash: str | None = Field(default=None, max_length=64)
+    # The browser's User-Agent when the session began (cut to 255), for "Signed-in devices".
+    user_agent: str | None = Field(default=None, max_length=255)
 
 
 class LoginThrottle(SQLModel, table=True):

@@ -473,6 +473,8 @@ def _facts(db: Session, booking: Booking) -> _Facts:
     email, name, zone = None, "", None
     if booking.user_id:
         user = db.get(User, booking.user_id)
+        if user is not None and user.deleted_at is not None:
+            raise NoRecipient(booking.id)  # the account was deleted: nobody to write to
         if user is not None:
             email, name, zone = user.email, user.name, user.timezone
     email = email or booking.customer_email

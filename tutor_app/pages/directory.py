@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from tutor_app.components import style
+from tutor_app.components.alerts import notice_callout
 from tutor_app.components.layout import page_layout
 from tutor_app.components.tutor_card import tutor_card
 from tutor_app.core import routes
@@ -152,6 +153,7 @@ def directory() -> rx.Component:
     """The directory: header, subject filter, and a grid of tutor cards."""
     return page_layout(
         rx.vstack(
+            notice_callout(DirectoryState.home_notice, "home-notice"),
             _header(),
             _filter_bar(),
             _results(),

@@ -31,10 +31,10 @@ from urllib.parse import quote
 import reflex as rx
 from reflex.event import EventSpec
 
-from tutor_app.accounts import pre_sign_in, sign_in_sessions, users
+from tutor_app.accounts import account_settings, pre_sign_in, sign_in_sessions, users
 from tutor_app.accounts.users import AuthError
 from tutor_app.core import db as app_db
-from tutor_app.core import routes
+from tutor_app.core import routes, timefmt
 from tutor_app.core.models import Role, User
 from tutor_app.core.settings import get_settings, url_origin
 
@@ -217,9 +217,11 @@ def _handoff(user_id: str, browser: str) -> str:
     return ticket
 
 
-def _sign_up(email: str, password: str, name: str) -> User:
+def _sign_up(email: str, password: str, name: str, zone: str | None = None) -> User:
+    """Sign up, and keep the browser's zone (its `tz` cookie) as the new account's."""
     with app_db.session() as db:
         user = users.sign_up(db, email=email, password=password, name=name)
+        account_settings.remember_zone(db, user_id=user.id, zone=zone)
         db.commit()
         return user
 
@@ -284,4 +286,7 @@ class SignupState(AuthFormState):
         self.email = _field(form_data, "email").strip()
         self.name = _field(form_data, "name").strip()
         password = _field(form_data, "password")
-        return await self._sign_in(functools.partial(_sign_up, self.email, password, self.name))
+        zone = timefmt.zone_from_cookie_header(self.router.headers.cookie)
+        return await self._sign_in(
+            functools.partial(_sign_up, self.email, password, self.name, zone)
+        )

@@ -31,6 +31,7 @@ from urllib.parse import urlencode
 import reflex as rx
 from reflex.event import EventSpec
 
+from tutor_app.accounts import account_settings
 from tutor_app.booking import checkout
 from tutor_app.catalog import pricing, tutor_catalog
 from tutor_app.core import clock, routes, timefmt
@@ -111,6 +112,13 @@ def _check_slot(tutor_id: str, start: datetime, duration: int, user_id: str) -> 
         )
 
 
+def _remember_zone(user_id: str, zone: str) -> None:
+    """Keep the browser's zone on an account that has none yet (blocking)."""
+    with app_db.session() as db:
+        account_settings.remember_zone(db, user_id=user_id, zone=zone)
+        db.commit()
+
+
 class BookingWizardState(ViewerZoneMixin, AuthState):
     """The wizard's choices, the tutor list and the free starts for the chosen length."""
 
@@ -148,7 +156,7 @@ class BookingWizardState(ViewerZoneMixin, AuthState):
         only without it is the browser asked (one more round trip)."""
         user = await self._load_signed_in_user()
         self._reset_choices()
-        ask_zone = self._detect_viewer_tz()
+        ask_zone = self._detect_viewer_tz(user.timezone if user else None)
         params = self.router.url.query_parameters
         cards = await asyncio.to_thread(_read_tutors)
         if cards != self.tutors:  # assigning resends the list; usually nothing changed
@@ -452,6 +460,9 @@ class BookingWizardState(ViewerZoneMixin, AuthState):
         self.pay_error = ""
         self.alternatives = []
         yield None
+        zone = timefmt.zone_from_cookie_header(self.router.headers.cookie)
+        if user.timezone is None and zone is not None:  # before the lesson's emails are written
+            await asyncio.to_thread(_remember_zone, user.id, zone)
         try:
             started = await asyncio.to_thread(
                 checkout.start_checkout,

@@ -114,7 +114,7 @@ class DashboardState(ViewerZoneMixin, AuthState):
         if user is None:
             self._upcoming, self._past = [], []
         else:
-            ask_zone = self._detect_viewer_tz()
+            ask_zone = self._detect_viewer_tz(user.timezone)
             self._upcoming, self._past = await asyncio.to_thread(_read_lessons, user.id)
         self._render()
         self.loaded = True

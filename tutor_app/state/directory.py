@@ -19,6 +19,7 @@ from urllib.parse import unquote, urlencode
 import reflex as rx
 from reflex.event import EventSpec
 
+from tutor_app.accounts import account_settings
 from tutor_app.catalog import tutor_catalog
 from tutor_app.catalog.pricing import format_money
 from tutor_app.core import db as app_db
@@ -33,6 +34,8 @@ log = logging.getLogger(__name__)
 ALL_SUBJECTS = "All subjects"
 _ZERO_CENTS = re.compile(r"\.00(?=\D|$)")
 SUBJECT_PARAM = "subject"
+NOTICE_PARAM = "notice"
+ACCOUNT_DELETED_NOTICE = "account-deleted"
 
 _DAY_NAMES = {"mon": "Mon", "tue": "Tue", "wed": "Wed", "thu": "Thu", "fri": "Fri",
               "sat": "Sat", "sun": "Sun"}
@@ -70,6 +73,11 @@ def directory_url(subject: str) -> str:
     if not subject or subject == ALL_SUBJECTS:
         return routes.DIRECTORY
     return f"{routes.DIRECTORY}?{urlencode({SUBJECT_PARAM: subject})}"
+
+
+def home_after_deletion() -> str:
+    """Where a browser goes once its account is deleted: home, saying so."""
+    return f"{routes.DIRECTORY}?{urlencode({NOTICE_PARAM: ACCOUNT_DELETED_NOTICE})}"
 
 
 def tutor_card(tutor: Tutor, *, now: datetime | None = None) -> TutorCard:
@@ -153,6 +161,13 @@ class DirectoryState(AuthState):
     subjects: list[str] = []
     subject: str = ALL_SUBJECTS
     loaded: bool = False
+
+    @rx.var
+    def home_notice(self) -> str:
+        """The message of `/?notice=account-deleted` (only that one: a crafted link cannot put
+        its own text on the page)."""
+        key = self.router.url.query_parameters.get(NOTICE_PARAM, "")
+        return account_settings.ACCOUNT_DELETED if key == ACCOUNT_DELETED_NOTICE else ""
 
     @rx.event
     async def load_directory(self) -> None:

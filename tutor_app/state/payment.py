@@ -103,7 +103,7 @@ class PaymentState(LessonTimesMixin, AuthState):
         user = await self._current_user_off_loop()
         if user is None or not self.session_id:
             return None
-        ask_zone = self._detect_viewer_tz()
+        ask_zone = self._detect_viewer_tz(user.timezone)
         lesson = await asyncio.to_thread(_lookup, self.session_id, user.id)
         events: list[EventSpec] = [ask_zone] if ask_zone is not None else []
         if lesson is not None:

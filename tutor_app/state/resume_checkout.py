@@ -50,7 +50,7 @@ class ResumeCheckoutState(ViewerZoneMixin, AuthState):
         self._start_iso = timefmt.to_utc_iso(found.start)
         self._end_iso = timefmt.to_utc_iso(found.end)
         self._expires_iso = timefmt.to_utc_iso(found.expires_at)
-        return self._detect_viewer_tz()
+        return self._detect_viewer_tz(user.timezone if user else None)
 
     @rx.var(cache=True)
     def resume_when(self) -> str:

@@ -5,7 +5,9 @@ the browser's IANA zone to the plain, non-credential `tz` cookie while the prere
 parsed, before the app's scripts open the websocket. The handshake therefore carries it, and a
 page's first event (its on_load) reads it from `router.headers.cookie` with no round trip.
 Only when it is missing or invalid (cookies off, an odd browser) is the browser asked with
-`call_script(TZ_SCRIPT)`, whose answer comes back to the state's `set_viewer_tz`.
+`call_script(TZ_SCRIPT)`, whose answer comes back to the state's `set_viewer_tz`. A signed-in
+student who has a time zone on their account (detected once, or chosen on `/account`) sees
+their lessons in that zone instead: the state passes it to `_detect_viewer_tz`.
 
 `ViewerZoneMixin` is a Reflex mixin, not a parent state, on purpose: a state's cached vars
 derive from `viewer_tz`, and a var declared on a parent (say `AuthState`) makes every substate
@@ -51,10 +53,16 @@ class ViewerZoneMixin(rx.State, mixin=True):
     viewer_tz: str = timefmt.DEFAULT_ZONE
     tz_detected: bool = False  # the browser's zone is known (from the cookie or the browser)
 
-    def _detect_viewer_tz(self) -> EventSpec | None:
-        """For an on_load, before anything is formatted: take the zone from the `tz` cookie;
-        without a usable one, the event that asks the browser (return or yield it)."""
-        zone = timefmt.zone_from_cookie_header(self.router.headers.cookie)
+    def _detect_viewer_tz(self, saved_zone: str | None = None) -> EventSpec | None:
+        """For an on_load, before anything is formatted: the signed-in account's saved zone
+        (`User.timezone`, pass it) when it has one, else the zone of the `tz` cookie; without
+        either, the event that asks the browser (return or yield it).
+
+        The account's zone wins so that a student sees their lessons at the times their emails
+        and calendar files say, whichever device they look from.
+        """
+        zone = saved_zone if saved_zone and timefmt.safe_zone(saved_zone) == saved_zone else None
+        zone = zone or timefmt.zone_from_cookie_header(self.router.headers.cookie)
         if zone is None:
             return rx.call_script(TZ_SCRIPT, callback=type(self).set_viewer_tz)
         if zone != self.viewer_tz:  # every assignment resends the var

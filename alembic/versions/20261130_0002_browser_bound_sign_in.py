@@ -1,6 +1,6 @@
 """browser-bound sign-in: the pre-sign-in cookie's hash on handoff tickets and OpenID states
 
-Revision ID: 0004
+Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-30 10:00:00.000000
 """
@@ -12,7 +12,7 @@ import sqlmodel
 from alembic import op
 
 
-revision: str = '0004'
+revision: str = '0002'
 down_revision: str | None = '0001'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
