@@ -33,6 +33,7 @@ def _body(exc: Exception) -> tuple[int, dict[str, object]]:
         pytest.param(reschedule.InvalidReschedule("too late"), 400, id="invalid-reschedule"),
         pytest.param(InvalidWebhook("bad signature"), 400, id="invalid-webhook"),
         pytest.param(cancellation.CannotCancel("already started"), 409, id="cannot-cancel"),
+        pytest.param(checkout.TooManyHolds(checkout.TOO_MANY_HOLDS), 409, id="too-many-holds"),
         pytest.param(checkout.PaymentProviderError("stripe down"), 502, id="payment-provider"),
         pytest.param(SlotNotOffered("not a time this tutor offers", []), 400, id="not-offered"),
     ],

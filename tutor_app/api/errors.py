@@ -95,6 +95,7 @@ ERROR_RESPONSES: dict[type[Exception], Callable[[Exception], JSONResponse]] = {
     cancellation.CannotCancel: _conflict,
     checkout.UnknownTutor: _bad_request,
     checkout.InvalidLesson: _bad_request,
+    checkout.TooManyHolds: _conflict,
     reschedule.InvalidReschedule: _bad_request,
     InvalidWebhook: _bad_request,
     ThrottledError: _throttled,
