@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from tutor_app.accounts import users
 from tutor_app.booking import lesson_events
-from tutor_app.core import jobs
+from tutor_app.core import jobs, rate_limits
 from tutor_app.integrations import oauth
 from tutor_app.mail import notifications
 from tutor_app.payments import reconcile
@@ -57,12 +57,15 @@ SWEEP_EVERY = 3600.0  # seconds
 
 
 def sweep() -> str | None:
-    """The "sweep" job: delete expired OAuth states and long-quiet sign-in throttles."""
+    """The "sweep" job: delete expired OAuth states, long-quiet sign-in throttles and rate-limit
+    counters whose window closed long ago."""
     states = oauth.delete_expired_states()
     throttles = users.delete_stale_throttles()
-    if not states and not throttles:
+    counters = rate_limits.delete_stale()
+    if not states and not throttles and not counters:
         return None
-    return f"{states} expired oauth states and {throttles} stale login throttles deleted"
+    return (f"{states} expired oauth states, {throttles} stale login throttles and "
+            f"{counters} stale rate-limit counters deleted")
 
 
 # The names are the CLI's (`run-job <name>`) and the keys of the `job_leases` rows.

@@ -17,9 +17,10 @@ from sqlmodel import Session, col, select
 from tests.factories import browser_cookie
 from tests.fakes.oidc_provider import FakeOIDCProvider
 from tests.fakes.server import ThreadedServer
-from tutor_app.accounts import pre_sign_in, sign_in_sessions, users
+from tests.hashing_helpers import hashing_turns_taken
+from tutor_app.accounts import passwords, pre_sign_in, sign_in_sessions, users
 from tutor_app.api.auth import OIDC_CANCELLED, OIDC_FAILED, TICKET_EXPIRED
-from tutor_app.core import clock
+from tutor_app.core import clock, rate_limits
 from tutor_app.core.models import OAuthIdentity, OAuthState, SignInSession, User
 
 PASSWORD = "correct horse battery"
@@ -199,6 +200,66 @@ def test_repeated_failures_are_throttled_even_with_the_right_password(
     message = response.json()["errors"]["password"]
     assert message.startswith("Too many attempts. Try again in ")
     assert 0 < int(response.headers["retry-after"]) <= 30
+    assert _no_session_cookie(response)
+
+
+def _client_from(api_server: ThreadedServer, address: str) -> httpx.Client:
+    """A client of the API whose connections come from another loopback `address`."""
+    return httpx.Client(base_url=api_server.url, timeout=30,
+                        transport=httpx.HTTPTransport(local_address=address))
+
+
+def test_one_address_trying_many_emails_gets_429_with_retry_after(
+    client: httpx.Client, api_server: ThreadedServer
+) -> None:
+    _signup(client)
+    for i in range(rate_limits.SIGN_IN_PER_ADDRESS.max_hits):
+        assert _login(client, f"guess{i}@example.com", "nope-nope").status_code == 400
+
+    response = _login(client, "ann@example.com", PASSWORD)
+
+    assert response.status_code == 429
+    assert response.json() == {"error": "Too many attempts. Try again in 15 minutes."}
+    assert 14 * 60 < int(response.headers["retry-after"]) <= 15 * 60
+    assert _no_session_cookie(response)
+    with _client_from(api_server, "127.0.0.2") as elsewhere:
+        assert _login(elsewhere, "ann@example.com", PASSWORD).status_code == 200
+
+
+def test_a_locked_address_does_not_lock_the_owner_out_from_another(
+    client: httpx.Client, api_server: ThreadedServer
+) -> None:
+    _signup(client)
+    for _ in range(users.FREE_FAILURES):
+        _login(client, "ann@example.com", "nope-nope")
+    assert _login(client, "ann@example.com", PASSWORD).status_code == 429
+
+    with _client_from(api_server, "127.0.0.2") as owner:
+        assert _login(owner, "ann@example.com", PASSWORD).status_code == 200
+
+
+def test_signing_up_one_email_over_and_over_gets_429(client: httpx.Client) -> None:
+    for _ in range(rate_limits.SIGN_UP_PER_EMAIL.max_hits):
+        _signup(client)
+
+    response = _signup(client)
+
+    assert response.status_code == 429
+    assert response.json() == {"error": "Too many attempts. Try again in 60 minutes."}
+    assert int(response.headers["retry-after"]) > 59 * 60
+
+
+def test_a_full_hashing_queue_is_503_with_retry_after(
+    client: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _signup(client)
+
+    with hashing_turns_taken(monkeypatch):
+        response = _login(client, "ann@example.com", PASSWORD)
+
+    assert response.status_code == 503
+    assert response.json() == {"error": "We're busy right now. Please try again in a moment."}
+    assert response.headers["retry-after"] == str(passwords.BUSY_RETRY_AFTER)
     assert _no_session_cookie(response)
 
 

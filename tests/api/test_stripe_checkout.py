@@ -19,7 +19,8 @@ from tests.fakes.fake_stripe import FakeStripe
 from tests.fakes.server import ThreadedServer, free_port
 from tests.stripe_helpers import WEBHOOK_PATH, WEBHOOK_SECRET, all_bookings, checkout_requests
 from tutor_app.accounts import sign_in_sessions
-from tutor_app.core import clock
+from tutor_app.booking import checkout
+from tutor_app.core import clock, rate_limits
 from tutor_app.core.models import BookingStatus, HoldStatus, SlotHold
 from tutor_app.core.settings import Settings
 from tutor_app.core.timefmt import to_utc_iso
@@ -113,6 +114,39 @@ def test_taken_slot_is_409_with_alternatives(
     assert "taken" in data["error"]
     assert data["alternatives"] and to_utc_iso(start) not in data["alternatives"]
     assert all(a.endswith("Z") for a in data["alternatives"])
+
+
+def test_a_fourth_unpaid_checkout_is_409(
+    fake: FakeStripe, client: httpx.Client, session: Session
+) -> None:
+    user = make_user(session)
+    start = first_free(session, days_ahead=7)
+    for days in (1, 2, 3):
+        make_hold(session, user=user, start=start + timedelta(days=days))
+
+    response = client.post(CHECKOUT, json=_body(start),
+                           headers={"cookie": session_cookie(session, user)})
+
+    assert response.status_code == 409
+    assert response.json() == {"error": checkout.TOO_MANY_HOLDS}
+    assert checkout_requests(fake) == []
+
+
+def test_starting_checkouts_over_and_over_is_429_with_retry_after(
+    fake: FakeStripe, client: httpx.Client, session: Session
+) -> None:
+    user = make_user(session)
+    headers = {"cookie": session_cookie(session, user)}
+    body = _body(first_free(session))
+    for _ in range(rate_limits.CHECKOUT_PER_ACCOUNT.max_hits):
+        assert client.post(CHECKOUT, json=body, headers=headers).status_code == 200
+
+    response = client.post(CHECKOUT, json=body, headers=headers)
+
+    assert response.status_code == 429
+    assert response.json() == {"error": "Too many attempts. Try again in 10 minutes."}
+    assert 9 * 60 < int(response.headers["retry-after"]) <= 10 * 60
+    assert len(checkout_requests(fake)) == 1  # the first; the others resumed it
 
 
 def test_stripe_down_is_502(

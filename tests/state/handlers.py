@@ -27,11 +27,11 @@ T = TypeVar("T", bound=rx.State)
 
 def state_on(
     cls: type[T], url: str, *, cookie: str = "", route: str | None = None,
-    origin: str | None = None,
+    origin: str | None = None, client_ip: str = "127.0.0.1",
 ) -> T:
     """A fresh state tree on page `url` (matched by `route`, default: the url's path), sent
     this Cookie header when given, from a page on `origin` (default: APP_URL's, as the app's
-    own pages are); the substate `cls`."""
+    own pages are), over a websocket from `client_ip`; the substate `cls`."""
     headers = {"origin": get_settings().app_origin if origin is None else origin}
     if cookie:
         headers["cookie"] = cookie
@@ -40,6 +40,7 @@ def state_on(
         RouteVar.HEADERS: headers,
         RouteVar.PATH: route or urlsplit(url).path,
         RouteVar.ORIGIN: url,
+        RouteVar.CLIENT_IP: client_ip,
     })
     return root.get_substate(cls.get_full_name().split("."))  # type: ignore[return-value]
 

@@ -19,8 +19,10 @@ from reflex_base.utils.format import json_dumps
 from sqlmodel import Session, select
 
 from tests.factories import browser_cookie
+from tests.hashing_helpers import hashing_turns_taken
 from tests.state.handlers import run, state_on
-from tutor_app.accounts import pre_sign_in, sign_in_sessions, users
+from tutor_app.accounts import passwords, pre_sign_in, sign_in_sessions, users
+from tutor_app.core import rate_limits
 from tutor_app.core.models import SignInSession, User
 from tutor_app.core.settings import Settings
 from tutor_app.state.auth import (
@@ -227,6 +229,40 @@ def test_login_submit_when_throttled_says_when_to_try_again(session: Session) ->
     assert state.password_error.startswith("Too many attempts. Try again in ")
 
 
+def test_login_submit_from_an_address_trying_too_often_says_when_to_try_again(
+    session: Session,
+) -> None:
+    users.sign_up(session, email="ann@example.com", password=PASSWORD)
+    session.commit()
+    stuffer = state_on(LoginState, "/login", cookie=FORM, client_ip="198.51.100.66")
+    for i in range(rate_limits.SIGN_IN_PER_ADDRESS.max_hits):
+        _run(stuffer.submit({"email": f"guess{i}@example.com", "password": "wrong password"}))
+
+    spec = _run(stuffer.submit({"email": "ann@example.com", "password": PASSWORD}))
+
+    assert spec is None
+    assert stuffer.form_error == "Too many attempts. Try again in 15 minutes."
+    assert stuffer.password_error == ""
+    owner = state_on(LoginState, "/login", cookie=FORM, client_ip="203.0.113.7")
+    assert _navigation_target(_run(owner.submit({"email": "ann@example.com",
+                                                 "password": PASSWORD})))
+
+
+def test_login_submit_when_hashing_is_saturated_says_we_are_busy(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    users.sign_up(session, email="ann@example.com", password=PASSWORD)
+    session.commit()
+    state = state_on(LoginState, "/login", cookie=FORM)
+
+    with hashing_turns_taken(monkeypatch):
+        spec = _run(state.submit({"email": "ann@example.com", "password": PASSWORD}))
+
+    assert spec is None
+    assert state.form_error == passwords.BUSY_MESSAGE
+    assert state.form_error == "We're busy right now. Please try again in a moment."
+
+
 def test_no_state_var_holds_the_password_or_a_token(session: Session) -> None:
     users.sign_up(session, email="ann@example.com", password=PASSWORD)
     session.commit()
@@ -367,6 +403,21 @@ def test_signup_with_a_taken_email_says_so(session: Session) -> None:
     _run(state.submit({"email": "Ann@example.com", "password": PASSWORD}))
 
     assert state.email_error == "An account with this email already exists"
+
+
+def test_signup_submits_for_one_email_are_rate_limited_from_any_address(
+    database: sa.Engine,
+) -> None:
+    for i in range(rate_limits.SIGN_UP_PER_EMAIL.max_hits):
+        _run(state_on(SignupState, "/signup", cookie=FORM, client_ip=f"192.0.2.{i}").submit(
+            {"email": "ann@example.com", "password": PASSWORD}))
+    state = state_on(SignupState, "/signup", cookie=FORM, client_ip="192.0.2.250")
+
+    spec = _run(state.submit({"email": "Ann@example.com", "password": PASSWORD}))
+
+    assert spec is None
+    assert state.form_error == "Too many attempts. Try again in 60 minutes."
+    assert state.email_error == ""
 
 
 def test_signup_links_back_to_login_keeping_next(database: sa.Engine) -> None:

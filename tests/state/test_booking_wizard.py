@@ -19,11 +19,11 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from tests.factories import signed_in_user
+from tests.factories import make_hold, signed_in_user
 from tests.state.handlers import run, state_on
 from tutor_app.booking import checkout
 from tutor_app.catalog import pricing
-from tutor_app.core import timefmt
+from tutor_app.core import rate_limits, timefmt
 from tutor_app.core.models import Booking, User
 from tutor_app.scheduling import slots
 from tutor_app.state.booking import (
@@ -413,6 +413,45 @@ def test_other_checkout_errors_show_their_message(
     assert _redirects(_run(state.pay())) == []
     assert state.pay_error == "Payments are unavailable right now."
     assert state.alternatives == [] and not state.paying
+
+
+def test_a_fourth_unpaid_checkout_is_refused_with_its_message(
+    session: Session, student: tuple[User, str]
+) -> None:
+    user, cookie = student
+    state = wizard(cookie=cookie)
+    _to_review(state, index=0)
+    _run(state.next_step())
+    for later in (1, 2, 3):  # three live holds on other days, out of the wizard's way
+        make_hold(session, user=user, start=timefmt.parse_utc_iso(state._slots[-1])
+                  - timedelta(days=later))
+
+    assert _redirects(_run(state.pay())) == []
+
+    assert state.pay_error == (
+        "You have 3 checkouts in progress. Finish or cancel one before starting another."
+    )
+    assert not state.paying and state.step == STEP_PAY
+
+
+def test_paying_over_and_over_is_rate_limited(
+    database: sa.Engine, student: tuple[User, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, cookie = student
+    started = checkout.CheckoutStarted(url="https://checkout.stripe.test/c/pay/cs_test_1",
+                                       session_id="cs_test_1", resumed=True)
+    monkeypatch.setattr(checkout, "start_checkout", lambda **_: started)
+    state = wizard(cookie=cookie)
+    _to_review(state)
+    _run(state.next_step())
+    for _ in range(rate_limits.CHECKOUT_PER_ACCOUNT.max_hits):
+        assert _redirects(_run(state.pay())) == [started.url]
+        state.paying = False  # the page would have gone to Stripe; this one pays again
+
+    assert _redirects(_run(state.pay())) == []
+
+    assert state.pay_error == "Too many attempts. Try again in 10 minutes."
+    assert not state.paying
 
 
 def test_a_slot_taken_meanwhile_is_caught_before_payment(

@@ -46,6 +46,7 @@ from tutor_app.core.models import (
 from tutor_app.mail import notifications
 
 BROWSER = pre_sign_in.new_value()  # the pre-sign-in cookie of the browser signing in
+IP = "127.0.0.1"
 PASSWORD = "correct horse battery"
 NEW_PASSWORD = "a whole new sentence"
 CHROME_LINUX = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -182,7 +183,7 @@ def test_a_new_password_signs_out_every_other_browser_but_this_one(session: Sess
     session.commit()
 
     revoked = change_password(session, user_id=user.id, current_password=PASSWORD,
-                              new_password=NEW_PASSWORD, keep_token=here)
+                              new_password=NEW_PASSWORD, ip=IP, keep_token=here)
     session.commit()
 
     assert revoked == 2  # the phone, and the ticket that would have become a session
@@ -190,9 +191,9 @@ def test_a_new_password_signs_out_every_other_browser_but_this_one(session: Sess
     assert sign_in_sessions.user_for_token(session, phone) is None
     assert sign_in_sessions.redeem_handoff(session, ticket=ticket, browser=BROWSER) is None
     session.commit()
-    assert users.authenticate(session, email=user.email, password=NEW_PASSWORD).id == user.id
+    assert users.authenticate(session, email=user.email, password=NEW_PASSWORD, ip=IP).id == user.id
     with pytest.raises(AuthError):
-        users.authenticate(session, email=user.email, password=PASSWORD)
+        users.authenticate(session, email=user.email, password=PASSWORD, ip=IP)
 
 
 def test_a_wrong_current_password_is_refused_and_counts_as_a_failed_sign_in(
@@ -202,22 +203,22 @@ def test_a_wrong_current_password_is_refused_and_counts_as_a_failed_sign_in(
     here = _session(session, user)
 
     error = _error(change_password, session, user_id=user.id, current_password="guess",
-                   new_password=NEW_PASSWORD, keep_token=here)
+                   new_password=NEW_PASSWORD, ip=IP, keep_token=here)
     session.rollback()
 
     assert (error.field, error.message) == ("current_password", WRONG_CURRENT_PASSWORD)
-    throttle = session.get(LoginThrottle, user.email)
+    throttle = session.get(LoginThrottle, {"email": user.email, "ip": IP})
     assert throttle is not None and throttle.failures == 1
-    assert users.authenticate(session, email=user.email, password=PASSWORD).id == user.id
+    assert users.authenticate(session, email=user.email, password=PASSWORD, ip=IP).id == user.id
 
 
 def test_a_throttled_account_says_so_by_the_current_password(session: Session) -> None:
     user = _account(session)
     for _ in range(users.FREE_FAILURES):
-        _error(users.authenticate, session, email=user.email, password="guess")
+        _error(users.authenticate, session, email=user.email, password="guess", ip=IP)
 
     error = _error(change_password, session, user_id=user.id, current_password=PASSWORD,
-                   new_password=NEW_PASSWORD, keep_token=None)
+                   new_password=NEW_PASSWORD, ip=IP, keep_token=None)
 
     assert error.field == "current_password"
     assert error.message.startswith("Too many attempts")
@@ -229,18 +230,18 @@ def test_the_new_password_follows_sign_up_rules_and_the_current_one_is_required(
     user = _account(session)
 
     error = _error(change_password, session, user_id=user.id, current_password="",
-                   new_password="short", keep_token=None)
+                   new_password="short", ip=IP, keep_token=None)
 
     assert error.errors == {"current_password": MISSING_CURRENT_PASSWORD,
                             "new_password": users.SHORT_PASSWORD}
-    assert session.get(LoginThrottle, user.email) is None  # nothing was tried
+    assert session.get(LoginThrottle, {"email": user.email, "ip": IP}) is None  # nothing was tried
 
 
 def test_an_account_without_a_password_has_none_to_change(session: Session) -> None:
     user = _google_account(session)
 
     error = _error(change_password, session, user_id=user.id, current_password="anything",
-                   new_password=NEW_PASSWORD, keep_token=None)
+                   new_password=NEW_PASSWORD, ip=IP, keep_token=None)
 
     assert (error.field, error.message) == ("current_password", NO_PASSWORD)
     assert _fresh(session, user.id).password_hash is None
@@ -358,7 +359,7 @@ def test_deleting_is_refused_while_a_paid_lesson_is_to_come(session: Session) ->
     user = _account(session)
     make_booking(session, user=user, start=lesson_start(days=3))
 
-    error = _error(delete_account, user_id=user.id, confirmation=PASSWORD)
+    error = _error(delete_account, user_id=user.id, confirmation=PASSWORD, ip=IP)
 
     assert (error.field, error.message) == ("confirm", UPCOMING_LESSONS)
     kept = _fresh(session, user.id)
@@ -369,19 +370,19 @@ def test_a_lesson_in_progress_also_refuses_the_deletion(session: Session) -> Non
     user = _account(session)
     make_booking(session, user=user, start=clock.now() - timedelta(minutes=30), minutes=60)
 
-    assert _error(delete_account, user_id=user.id, confirmation=PASSWORD).message == (
+    assert _error(delete_account, user_id=user.id, confirmation=PASSWORD, ip=IP).message == (
         UPCOMING_LESSONS)
 
 
 def test_deleting_needs_the_password_and_a_wrong_one_counts(session: Session) -> None:
     user = _account(session)
 
-    assert _error(delete_account, user_id=user.id, confirmation="").message == (
+    assert _error(delete_account, user_id=user.id, confirmation="", ip=IP).message == (
         CONFIRM_WITH_PASSWORD)
-    assert _error(delete_account, user_id=user.id, confirmation="guess").message == (
+    assert _error(delete_account, user_id=user.id, confirmation="guess", ip=IP).message == (
         WRONG_CURRENT_PASSWORD)
 
-    throttle = session.get(LoginThrottle, user.email)
+    throttle = session.get(LoginThrottle, {"email": user.email, "ip": IP})
     assert throttle is not None and throttle.failures == 1
     assert _fresh(session, user.id).deleted_at is None
 
@@ -389,9 +390,9 @@ def test_deleting_needs_the_password_and_a_wrong_one_counts(session: Session) ->
 def test_an_account_without_a_password_is_deleted_by_typing_delete(session: Session) -> None:
     user = _google_account(session)
 
-    assert _error(delete_account, user_id=user.id, confirmation="delete").message == (
+    assert _error(delete_account, user_id=user.id, confirmation="delete", ip=IP).message == (
         CONFIRM_WITH_WORD)
-    delete_account(user_id=user.id, confirmation=" DELETE ")
+    delete_account(user_id=user.id, confirmation=" DELETE ", ip=IP)
 
     assert _fresh(session, user.id).deleted_at is not None
     assert session.exec(select(OAuthIdentity)).all() == []
@@ -415,7 +416,7 @@ def test_deleting_anonymises_the_account_and_keeps_its_past_lessons(session: Ses
     someone_else = make_user(session)
     their_token = _session(session, someone_else)
 
-    deleted = delete_account(user_id=user.id, confirmation=PASSWORD)
+    deleted = delete_account(user_id=user.id, confirmation=PASSWORD, ip=IP)
 
     assert deleted.released_sessions == ["cs_test_live"]
     gone = _fresh(session, user.id)
@@ -438,7 +439,7 @@ def test_deleting_anonymises_the_account_and_keeps_its_past_lessons(session: Ses
 
 def test_a_deleted_account_is_never_claimed_nor_changed_again(session: Session) -> None:
     user = _account(session)
-    delete_account(user_id=user.id, confirmation=PASSWORD)
+    delete_account(user_id=user.id, confirmation=PASSWORD, ip=IP)
 
     placeholder = account_settings.deleted_email(user.id)
     assert _error(users.sign_up, session, email=placeholder, password=PASSWORD).message == (
@@ -457,7 +458,7 @@ def test_a_canceled_upcoming_lesson_does_not_stop_the_deletion(session: Session)
     user = _account(session)
     make_booking(session, user=user, start=lesson_start(days=3), status=BookingStatus.CANCELED)
 
-    delete_account(user_id=user.id, confirmation=PASSWORD)
+    delete_account(user_id=user.id, confirmation=PASSWORD, ip=IP)
 
     assert _fresh(session, user.id).deleted_at is not None
 
@@ -467,7 +468,7 @@ def test_no_email_goes_to_a_deleted_account(session: Session) -> None:
     canceled = make_booking(session, user=user, start=lesson_start(days=5),
                             status=BookingStatus.CANCELED, canceled_at=clock.now(),
                             customer_email=user.email)
-    delete_account(user_id=user.id, confirmation=PASSWORD)
+    delete_account(user_id=user.id, confirmation=PASSWORD, ip=IP)
 
     assert notifications.booking_canceled(canceled.id) is False
 

@@ -19,10 +19,11 @@ from tutor_app.accounts.users import (
     sign_in_with_oidc,
     sign_up,
 )
-from tutor_app.core import clock
+from tutor_app.core import clock, rate_limits
 from tutor_app.core.models import Booking, LoginThrottle, OAuthIdentity, User
 
 PASSWORD = "correct horse battery"
+IP = "203.0.113.7"  # the client's address every sign-in here comes from, unless said otherwise
 
 
 def _error(call: object, *args: object, **kwargs: object) -> AuthError:
@@ -130,7 +131,7 @@ def test_a_google_user_cannot_be_claimed_by_a_password_sign_up(session: Session)
 def test_authenticate_with_the_right_password(session: Session) -> None:
     user = _account(session)
 
-    assert authenticate(session, email=" ANN@example.com", password=PASSWORD).id == user.id
+    assert authenticate(session, ip=IP, email=" ANN@example.com", password=PASSWORD).id == user.id
 
 
 @pytest.mark.parametrize(
@@ -142,7 +143,7 @@ def test_wrong_password_and_unknown_email_get_the_same_message(
 ) -> None:
     _account(session)
 
-    error = _error(authenticate, session, email=email, password=password)
+    error = _error(authenticate, session, ip=IP, email=email, password=password)
 
     assert (error.field, error.message) == ("password", "Wrong email or password")
 
@@ -151,7 +152,7 @@ def test_an_unclaimed_user_cannot_sign_in_with_any_password(session: Session) ->
     find_or_create_by_email(session, email="ann@example.com")
     session.commit()
 
-    error = _error(authenticate, session, email="ann@example.com", password=PASSWORD)
+    error = _error(authenticate, session, ip=IP, email="ann@example.com", password=PASSWORD)
 
     assert error.message == "Wrong email or password"
 
@@ -163,13 +164,13 @@ def test_an_unknown_email_costs_one_argon2_verification(
     real = passwords.dummy_verify
     monkeypatch.setattr(passwords, "dummy_verify", lambda pw: (calls.append(pw), real(pw)))
 
-    _error(authenticate, session, email="nobody@example.com", password=PASSWORD)
+    _error(authenticate, session, ip=IP, email="nobody@example.com", password=PASSWORD)
 
     assert calls == [PASSWORD]
 
 
 def test_authenticate_asks_for_a_missing_password(session: Session) -> None:
-    error = _error(authenticate, session, email="ann@example.com", password="")
+    error = _error(authenticate, session, ip=IP, email="ann@example.com", password="")
 
     assert (error.field, error.message) == ("password", "Enter your password")
 
@@ -180,7 +181,7 @@ def test_authenticate_upgrades_a_weak_hash(session: Session) -> None:
     session.add(user)
     session.commit()
 
-    authenticate(session, email="ann@example.com", password=PASSWORD)
+    authenticate(session, ip=IP, email="ann@example.com", password=PASSWORD)
     session.commit()
 
     session.refresh(user)
@@ -189,7 +190,7 @@ def test_authenticate_upgrades_a_weak_hash(session: Session) -> None:
 
 
 def _fail(session: Session, now: object, email: str = "ann@example.com") -> AuthError:
-    return _error(authenticate, session, email=email, password="wrong password", now=now)
+    return _error(authenticate, session, ip=IP, email=email, password="wrong password", now=now)
 
 
 def test_five_failures_lock_the_email_even_for_the_right_password(session: Session) -> None:
@@ -199,7 +200,7 @@ def test_five_failures_lock_the_email_even_for_the_right_password(session: Sessi
         assert _fail(session, now + timedelta(seconds=i)).message == "Wrong email or password"
     last = now + timedelta(seconds=users.FREE_FAILURES - 1)
 
-    error = _error(authenticate, session, email="ann@example.com", password=PASSWORD,
+    error = _error(authenticate, session, ip=IP, email="ann@example.com", password=PASSWORD,
                    now=last + timedelta(seconds=1))
 
     assert isinstance(error, ThrottledError)
@@ -214,7 +215,8 @@ def test_the_lock_doubles_per_extra_failure_up_to_fifteen_minutes(session: Sessi
         _fail(session, now)
     waits = []
     for _ in range(8):
-        wait = _error(authenticate, session, email="ann@example.com", password=PASSWORD, now=now)
+        wait = _error(authenticate, session, ip=IP, email="ann@example.com", password=PASSWORD,
+                      now=now)
         assert isinstance(wait, ThrottledError)
         waits.append(wait.retry_after)
         now += timedelta(seconds=wait.retry_after)  # wait it out, then fail again
@@ -229,7 +231,7 @@ def test_the_lock_is_lifted_after_its_delay(session: Session) -> None:
     for _ in range(users.FREE_FAILURES):
         _fail(session, now)
 
-    assert authenticate(session, email="ann@example.com", password=PASSWORD,
+    assert authenticate(session, ip=IP, email="ann@example.com", password=PASSWORD,
                         now=now + timedelta(seconds=30)).id == user.id
 
 
@@ -238,10 +240,10 @@ def test_a_success_resets_the_count(session: Session) -> None:
     now = clock.now()
     for _ in range(users.FREE_FAILURES - 1):
         _fail(session, now)
-    authenticate(session, email="ann@example.com", password=PASSWORD, now=now)
+    authenticate(session, ip=IP, email="ann@example.com", password=PASSWORD, now=now)
     session.commit()
 
-    assert session.get(LoginThrottle, "ann@example.com") is None
+    assert session.get(LoginThrottle, ("ann@example.com", IP)) is None
     assert _fail(session, now).message == "Wrong email or password"  # the count starts over
 
 
@@ -253,7 +255,7 @@ def test_failures_older_than_the_window_are_forgotten(session: Session) -> None:
 
     later = now + users.FAILURE_WINDOW
     assert _fail(session, later).message == "Wrong email or password"
-    row = session.get(LoginThrottle, "ann@example.com")
+    row = session.get(LoginThrottle, ("ann@example.com", IP))
     assert row is not None
     session.refresh(row)
     assert row.failures == 1
@@ -272,8 +274,74 @@ def test_failures_survive_the_caller_rolling_back(session: Session) -> None:
     _fail(session, clock.now())
     session.rollback()
 
-    row = session.get(LoginThrottle, "ann@example.com")
+    row = session.get(LoginThrottle, ("ann@example.com", IP))
     assert row is not None and row.failures == 1
+
+
+# -- who the throttle and the rate limits slow down -----------------------------------------
+
+ATTACKER = "198.51.100.66"
+
+
+def test_a_locked_attacker_does_not_lock_the_owner_out_from_another_address(
+    session: Session,
+) -> None:
+    user = _account(session)
+    now = clock.now()
+    for _ in range(users.FREE_FAILURES):
+        _error(authenticate, session, ip=ATTACKER, email="ann@example.com",
+               password="wrong password", now=now)
+    # The attacker keeps hammering while locked: refused without a guess, and not counted
+    # against the email, so it cannot use up the email's own budget either (until its
+    # address's own limit stops it altogether).
+    for _ in range(rate_limits.SIGN_IN_PER_ADDRESS.max_hits - users.FREE_FAILURES - 1):
+        locked = _error(authenticate, session, ip=ATTACKER, email="ann@example.com",
+                        password=PASSWORD, now=now)
+        assert isinstance(locked, ThrottledError)
+
+    signed_in = authenticate(session, ip=IP, email="ann@example.com", password=PASSWORD,
+                             now=now)
+    session.commit()
+
+    assert signed_in.id == user.id
+    # The owner's success lifts nothing of the attacker's lock.
+    still = _error(authenticate, session, ip=ATTACKER, email="ann@example.com",
+                   password=PASSWORD, now=now)
+    assert isinstance(still, ThrottledError)
+
+
+def test_one_address_trying_many_emails_is_rate_limited(session: Session) -> None:
+    _account(session)
+    now = clock.now()
+    for i in range(rate_limits.SIGN_IN_PER_ADDRESS.max_hits):
+        _error(authenticate, session, ip=ATTACKER, email=f"guess{i}@example.com",
+               password="wrong password", now=now)
+
+    with pytest.raises(rate_limits.RateLimited) as refused:
+        authenticate(session, ip=ATTACKER, email="ann@example.com", password=PASSWORD, now=now)
+
+    assert str(refused.value) == "Too many attempts. Try again in 15 minutes."
+    assert refused.value.retry_after == 15 * 60
+    # Another address is not slowed down, and the attacker's window passes.
+    assert authenticate(session, ip=IP, email="ann@example.com", password=PASSWORD, now=now)
+    session.commit()
+    later = now + rate_limits.SIGN_IN_PER_ADDRESS.window
+    assert authenticate(session, ip=ATTACKER, email="ann@example.com", password=PASSWORD,
+                        now=later)
+
+
+def test_one_email_guessed_from_many_addresses_is_rate_limited(session: Session) -> None:
+    _account(session)
+    now = clock.now()
+    for i in range(rate_limits.SIGN_IN_PER_EMAIL.max_hits):
+        _error(authenticate, session, ip=f"192.0.2.{i}", email="ann@example.com",
+               password="wrong password", now=now)
+
+    with pytest.raises(rate_limits.RateLimited) as refused:
+        authenticate(session, ip="192.0.2.250", email="ANN@example.com", password=PASSWORD,
+                     now=now + timedelta(minutes=5))
+
+    assert str(refused.value) == "Too many attempts. Try again in 10 minutes."
 
 
 # -- find_or_create_by_email -----------------------------------------------------------------

@@ -8,10 +8,12 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy.exc import OperationalError
 
+from tutor_app.accounts.passwords import HashingBusy
 from tutor_app.accounts.users import AuthError, ThrottledError
 from tutor_app.api.errors import MAPPED_ERRORS, NOT_FOUND, error_response
 from tutor_app.booking import cancellation, checkout, reschedule
 from tutor_app.booking.access import NotFound
+from tutor_app.core.rate_limits import RateLimited
 from tutor_app.integrations.stripe_gateway import InvalidWebhook
 from tutor_app.scheduling.slots import SlotNotOffered, SlotTaken
 
@@ -31,6 +33,7 @@ def _body(exc: Exception) -> tuple[int, dict[str, object]]:
         pytest.param(reschedule.InvalidReschedule("too late"), 400, id="invalid-reschedule"),
         pytest.param(InvalidWebhook("bad signature"), 400, id="invalid-webhook"),
         pytest.param(cancellation.CannotCancel("already started"), 409, id="cannot-cancel"),
+        pytest.param(checkout.TooManyHolds(checkout.TOO_MANY_HOLDS), 409, id="too-many-holds"),
         pytest.param(checkout.PaymentProviderError("stripe down"), 502, id="payment-provider"),
         pytest.param(SlotNotOffered("not a time this tutor offers", []), 400, id="not-offered"),
     ],
@@ -66,6 +69,21 @@ def test_sign_in_errors_keep_their_field_messages_and_throttling_its_retry_after
     throttled = error_response(ThrottledError(30))
     assert throttled.status_code == 429
     assert throttled.headers["retry-after"] == "30"
+
+
+@pytest.mark.parametrize(
+    ("exc", "status", "retry_after"),
+    [
+        pytest.param(RateLimited(125), 429, "125", id="rate-limited"),
+        pytest.param(HashingBusy(), 503, "5", id="hashing-busy"),
+    ],
+)
+def test_try_again_later_answers_say_when(exc: Exception, status: int, retry_after: str) -> None:
+    response = error_response(exc)
+
+    assert _body(exc) == (status, {"error": str(exc)})
+    assert response.headers["retry-after"] == retry_after
+    assert response.headers["cache-control"] == "no-store"
 
 
 def test_every_answer_is_uncacheable() -> None:

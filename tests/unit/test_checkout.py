@@ -298,3 +298,91 @@ def test_double_click_makes_one_session(fake: FakeStripe, session: Session) -> N
     assert len({r.session_id for r in results}) == 1  # type: ignore[attr-defined]
     assert len(fake.sessions) == 1
     assert [h.status for h in _holds(session)] == [HoldStatus.ACTIVE]
+
+
+# -- at most three unpaid checkouts per student ------------------------------------------------
+
+OTHER_TUTOR = "maria-garcia"
+
+
+def _apart(session: Session, count: int, *, tutor_id: str = TUTOR) -> list[datetime]:
+    """`count` offered starts of the tutor, each a day after the last (no two overlap)."""
+    starts = slots.free_slots_for(session, tutor_id=tutor_id, duration_minutes=60)
+    session.commit()
+    chosen = [starts[0]]
+    for start in starts:
+        if len(chosen) == count:
+            break
+        if start >= chosen[-1] + timedelta(days=1):
+            chosen.append(start)
+    assert len(chosen) == count
+    return chosen
+
+
+def test_a_fourth_unpaid_checkout_is_refused_across_tutors(
+    fake: FakeStripe, session: Session
+) -> None:
+    user = make_user(session)
+    first, second, fourth = _apart(session, 3)
+    (third,) = _apart(session, 1, tutor_id=OTHER_TUTOR)
+    for start, tutor_id in ((first, TUTOR), (second, TUTOR), (third, OTHER_TUTOR)):
+        _start(user, start, tutor_id=tutor_id)
+
+    with pytest.raises(checkout.TooManyHolds) as refused:
+        _start(user, fourth)
+
+    assert str(refused.value) == (
+        "You have 3 checkouts in progress. Finish or cancel one before starting another."
+    )
+    assert len(_holds(session, user)) == 3
+    assert len(checkout_requests(fake)) == 3
+    # Another student is not held back by them.
+    assert _start(make_user(session), fourth).resumed is False
+
+
+def test_resuming_or_replacing_an_own_hold_is_not_a_new_one(
+    fake: FakeStripe, session: Session
+) -> None:
+    user = make_user(session)
+    overlapped = first_free_overlapped(session)
+    later = [s for s in _apart(session, 4) if s >= overlapped + timedelta(hours=2)][:2]
+    started = [_start(user, start) for start in (overlapped, *later)]
+
+    again = _start(user, overlapped)
+    moved = _start(user, overlapped + timedelta(minutes=30))
+
+    assert again.resumed is True and again.session_id == started[0].session_id
+    assert moved.session_id not in {s.session_id for s in started}
+    live = [h for h in _holds(session, user) if h.status == HoldStatus.ACTIVE]
+    assert sorted(h.start_time for h in live) == [overlapped + timedelta(minutes=30), *later]
+
+
+def test_lapsed_and_paid_holds_leave_room_for_a_new_one(
+    fake: FakeStripe, session: Session
+) -> None:
+    user = make_user(session)
+    starts = _apart(session, 4)
+    make_hold(session, user=user, start=starts[0], expires_at=clock.now() - timedelta(minutes=1))
+    make_hold(session, user=user, start=starts[1], status=HoldStatus.CONVERTED)
+    make_hold(session, user=user, start=starts[2], status=HoldStatus.RELEASED)
+
+    assert _start(user, starts[3]).resumed is False
+
+
+def test_a_refused_checkout_keeps_the_hold_it_would_have_replaced(
+    fake: FakeStripe, session: Session
+) -> None:
+    user = make_user(session)
+    overlapped = first_free_overlapped(session)
+    later = [s for s in _apart(session, 4) if s >= overlapped + timedelta(hours=2)][:2]
+    for start in (overlapped, *later):
+        _start(user, start)
+    # A fourth, from before there was a cap.
+    make_hold(session, user=user, start=later[-1] + timedelta(days=1))
+
+    with pytest.raises(checkout.TooManyHolds):
+        _start(user, overlapped + timedelta(minutes=30))
+
+    live = [h for h in _holds(session, user) if h.status == HoldStatus.ACTIVE]
+    assert overlapped in {h.start_time for h in live}
+    assert not [r for r in fake.requests if r.path.endswith("/expire")]

@@ -148,6 +148,14 @@ def test_refund_share_out_of_range_is_refused() -> None:
     assert "REFUND_SHARE_PERCENT" in _refusal({"REFUND_SHARE_PERCENT": "150"})
 
 
+def test_password_hashing_runs_a_few_at_once_unless_told_otherwise() -> None:
+    assert Settings.from_env({}).password_hash_concurrency == 4
+    assert Settings.from_env(
+        {"PASSWORD_HASH_CONCURRENCY": "8"}
+    ).password_hash_concurrency == 8
+    assert "PASSWORD_HASH_CONCURRENCY" in _refusal({"PASSWORD_HASH_CONCURRENCY": "0"})
+
+
 def test_get_settings_reads_the_environment_again_on_reload(
     configure: Callable[..., Settings],
 ) -> None:

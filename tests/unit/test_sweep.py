@@ -1,4 +1,5 @@
-"""The "sweep" job: expired OAuth states and long-quiet sign-in throttles go, fresh ones stay."""
+"""The "sweep" job: expired OAuth states, long-quiet sign-in throttles and rate-limit counters
+whose window closed long ago go; fresh ones stay."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from sqlmodel import Session, select
 from tests.pinned_time import run_cli
 from tutor_app import wiring
 from tutor_app.accounts import users
-from tutor_app.core import clock
-from tutor_app.core.models import LoginThrottle, OAuthState
+from tutor_app.core import clock, rate_limits
+from tutor_app.core.models import LoginThrottle, OAuthState, RateLimitCounter
 from tutor_app.integrations import oauth
 
 
@@ -20,7 +21,12 @@ def _state(db: Session, name: str, created_at: datetime) -> None:
 
 
 def _throttle(db: Session, email: str, last_failure_at: datetime, failures: int = 9) -> None:
-    db.add(LoginThrottle(email=email, failures=failures, last_failure_at=last_failure_at))
+    db.add(LoginThrottle(email=email, ip="203.0.113.7", failures=failures,
+                         last_failure_at=last_failure_at))
+
+
+def _counter(db: Session, key: str, window_start: datetime) -> None:
+    db.add(RateLimitCounter(action="sign_in:ip", key=key, hits=99, window_start=window_start))
 
 
 def _seed(db: Session) -> None:
@@ -33,14 +39,22 @@ def _seed(db: Session) -> None:
     _throttle(db, "locked@example.com", now - timedelta(minutes=1))
     _throttle(db, "recent@example.com", now - users.THROTTLE_RETENTION + timedelta(hours=1),
               failures=1)
+    _counter(db, "old", now - rate_limits.RETENTION - timedelta(minutes=5))
+    _counter(db, "recent", now - rate_limits.RETENTION + timedelta(minutes=5))
     db.commit()
 
 
-def _left(db: Session) -> tuple[set[str], set[str]]:
+def _left(db: Session) -> tuple[set[str], set[str], set[str]]:
     db.expire_all()
     states = set(db.exec(select(OAuthState.state)).all())
     throttles = set(db.exec(select(LoginThrottle.email)).all())
-    return states, throttles
+    counters = set(db.exec(select(RateLimitCounter.key)).all())
+    return states, throttles, counters
+
+
+LEFT = ({"fresh"}, {"locked@example.com", "recent@example.com"}, {"recent"})
+DONE = ("1 expired oauth states, 1 stale login throttles and 1 stale rate-limit counters "
+        "deleted")
 
 
 def test_sweep_deletes_old_rows_and_keeps_fresh_ones(session: Session) -> None:
@@ -49,9 +63,9 @@ def test_sweep_deletes_old_rows_and_keeps_fresh_ones(session: Session) -> None:
     first = wiring.sweep()
     second = wiring.sweep()
 
-    assert first == "1 expired oauth states and 1 stale login throttles deleted"
+    assert first == DONE
     assert second is None
-    assert _left(session) == ({"fresh"}, {"locked@example.com", "recent@example.com"})
+    assert _left(session) == LEFT
 
 
 def test_sweep_runs_from_the_command_line(session: Session) -> None:
@@ -60,7 +74,5 @@ def test_sweep_runs_from_the_command_line(session: Session) -> None:
     done = run_cli("run-job", "sweep")
 
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == (
-        "sweep: 1 expired oauth states and 1 stale login throttles deleted"
-    )
-    assert _left(session) == ({"fresh"}, {"locked@example.com", "recent@example.com"})
+    assert done.stdout.strip() == f"sweep: {DONE}"
+    assert _left(session) == LEFT

@@ -29,7 +29,7 @@ from sqlmodel import Session, col, select
 
 from tutor_app.accounts import passwords, sign_in_sessions, users
 from tutor_app.accounts.users import AuthError, ThrottledError
-from tutor_app.core import clock
+from tutor_app.core import clock, rate_limits
 from tutor_app.core import db as app_db
 from tutor_app.core.models import (
     Booking,
@@ -188,6 +188,7 @@ def has_password(user: User) -> bool:
 def change_password(
     db: Session, *, user_id: str, current_password: str, new_password: str,
     keep_token: str | None,
+    ip: str,
 ) -> int:
     """Replace the password and sign out every other browser; how many were signed out.
 
@@ -210,7 +211,7 @@ def change_password(
         field, message = next(iter(errors.items()))
         raise AuthError(field, message, errors)
     _check_password(db, user, current_password, field=CURRENT_PASSWORD_FIELD,
-                    wrong=WRONG_CURRENT_PASSWORD)
+                    wrong=WRONG_CURRENT_PASSWORD, ip=ip)
     user = _user(db, user_id)
     user.password_hash = passwords.hash_password(new_password)
     _save(db, user)
@@ -219,13 +220,18 @@ def change_password(
     return revoked
 
 
-def _check_password(db: Session, user: User, password: str, *, field: str, wrong: str) -> None:
+def _check_password(
+    db: Session, user: User, password: str, *, field: str, wrong: str, ip: str
+) -> None:
     """`users.authenticate` for this account, its refusal put on `field`. A failure is
-    committed by `authenticate` (it must count even when the caller rolls back)."""
+    committed by `authenticate` (it must count even when the caller rolls back), and the
+    same throttles and rate limits as at sign-in apply."""
     try:
-        users.authenticate(db, email=user.email, password=password)
+        users.authenticate(db, email=user.email, password=password, ip=ip)
     except ThrottledError as error:
         raise AuthError(field, error.message) from error
+    except rate_limits.RateLimited as error:
+        raise AuthError(field, str(error)) from error
     except AuthError as error:
         raise AuthError(field, wrong) from error
 
@@ -295,7 +301,7 @@ def has_upcoming_lessons(db: Session, *, user_id: str, now: datetime | None = No
 
 
 def delete_account(
-    *, user_id: str, confirmation: str, now: datetime | None = None
+    *, user_id: str, confirmation: str, ip: str, now: datetime | None = None
 ) -> DeletedAccount:
     """Delete the account: confirmed by its password (or the word DELETE when it has none).
 
@@ -314,7 +320,7 @@ def delete_account(
         if has_password(user):
             if not confirmation:
                 raise AuthError(CONFIRM_FIELD, CONFIRM_WITH_PASSWORD)
-            _check_password(db, user, confirmation, field=CONFIRM_FIELD,
+            _check_password(db, user, confirmation, field=CONFIRM_FIELD, ip=ip,
                             wrong=WRONG_CURRENT_PASSWORD)
         elif confirmation.strip() != DELETE_WORD:
             raise AuthError(CONFIRM_FIELD, CONFIRM_WITH_WORD)

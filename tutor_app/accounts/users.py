@@ -23,7 +23,7 @@ from sqlmodel import Session, col, select
 
 from tutor_app.accounts import passwords
 from tutor_app.catalog.tutor_catalog import get_tutor
-from tutor_app.core import clock
+from tutor_app.core import clock, rate_limits
 from tutor_app.core import db as app_db
 from tutor_app.core.models import LoginThrottle, OAuthIdentity, Role, User
 
@@ -34,9 +34,12 @@ MAX_PASSWORD_LENGTH = 1024
 MAX_NAME_LENGTH = 100
 MAX_EMAIL_LENGTH = 320
 
-# Throttling: after FREE_FAILURES failures for one email within FAILURE_WINDOW, each further
-# attempt waits BASE_DELAY, doubling per extra failure, at most MAX_DELAY. Failures are
-# forgotten after a quiet FAILURE_WINDOW (counted from the end of any lock).
+# Throttling: after FREE_FAILURES failures for one email from one client address within
+# FAILURE_WINDOW, each further attempt from that address waits BASE_DELAY, doubling per extra
+# failure, at most MAX_DELAY. Failures are forgotten after a quiet FAILURE_WINDOW (counted from
+# the end of any lock). Keyed per (email, address), so an attacker's failures never delay the
+# email's owner signing in from elsewhere; the rate limits in `authenticate` bound guessing
+# across addresses and emails.
 FREE_FAILURES = 5
 FAILURE_WINDOW = timedelta(minutes=15)
 BASE_DELAY = timedelta(seconds=30)
@@ -84,10 +87,11 @@ class AuthError(Exception):
 
 
 class ThrottledError(AuthError):
-    """Too many failed sign-ins for one email; `retry_after` is in whole seconds."""
+    """Too many failed sign-ins for one email from one address; `retry_after` is in whole
+    seconds."""
 
     def __init__(self, retry_after: int) -> None:
-        super().__init__("password", f"Too many attempts. Try again in {retry_after} seconds.")
+        super().__init__("password", rate_limits.retry_message(retry_after))
         self.retry_after = retry_after
 
 
@@ -198,36 +202,48 @@ def sign_up(db: Session, *, email: str, password: str, name: str = "") -> User:
 
 
 def authenticate(
-    db: Session, *, email: str, password: str, now: datetime | None = None
+    db: Session, *, email: str, password: str, ip: str, now: datetime | None = None
 ) -> User:
     """The user whose email and password these are; AuthError (or ThrottledError) otherwise.
 
-    Failures are counted per email, existing or not, so the throttle does not reveal accounts
-    and an unknown email costs the same Argon2 time as a wrong password. A failure is
-    committed here (it must survive the caller rolling back on the error); on success the
-    counter's reset and any rehash are left for the caller to commit.
+    `ip` is the client's address (`rate_limits.address_key`). Failures are counted per
+    (email, address), the email existing or not, so the throttle does not reveal accounts and
+    an unknown email costs the same Argon2 time as a wrong password. Before that, the address's
+    attempts across all emails, and then the email's attempts that the throttle let through,
+    are rate limited (`rate_limits.RateLimited`).
+
+    Commits as it goes: the rate-limit hits, and a failure (they must survive the caller
+    rolling back on the error); the read transaction also ends before the Argon2 verification,
+    so no lock is held through it. On success the throttle's reset and any rehash are left for
+    the caller to commit.
     """
     now = now or clock.now()
     normalized = validate_email(email)
     if not password:
         raise AuthError("password", MISSING_PASSWORD)
-    wait = _throttle_wait(db, normalized, now)
+    rate_limits.check(db, (rate_limits.SIGN_IN_PER_ADDRESS, ip), now=now)
+    wait = _throttle_wait(db, normalized, ip, now)
     if wait is not None:
         raise ThrottledError(wait)
     user = get_user_by_email(db, normalized)
+    rate_limits.check(db, (rate_limits.SIGN_IN_PER_EMAIL, normalized), now=now)
     if user is None or user.password_hash is None or len(password) > MAX_PASSWORD_LENGTH:
         passwords.dummy_verify(password[:MAX_PASSWORD_LENGTH])
         ok = False
     else:
         ok = passwords.verify_password(user.password_hash, password)
     if not ok or user is None:
-        _record_failure(db, normalized, now)
+        _record_failure(db, normalized, ip, now)
         db.commit()
         raise AuthError("password", WRONG_CREDENTIALS)
     if user.password_hash is not None and passwords.needs_rehash(user.password_hash):
         user.password_hash = passwords.hash_password(password)
         db.add(user)
-    db.execute(sa.delete(LoginThrottle).where(col(LoginThrottle.email) == normalized))
+    db.execute(
+        sa.delete(LoginThrottle).where(
+            col(LoginThrottle.email) == normalized, col(LoginThrottle.ip) == ip
+        )
+    )
     db.flush()
     return user
 
@@ -238,9 +254,10 @@ def _lock_delay(failures: int) -> timedelta:
     return min(BASE_DELAY * doubling, MAX_DELAY)
 
 
-def _throttle_wait(db: Session, email: str, now: datetime) -> int | None:
-    """Seconds this email must still wait before another attempt, or None when it may try."""
-    row = db.get(LoginThrottle, email)
+def _throttle_wait(db: Session, email: str, ip: str, now: datetime) -> int | None:
+    """Seconds this email must still wait before another attempt from this address, or None
+    when it may try."""
+    row = db.get(LoginThrottle, {"email": email, "ip": ip})
     if row is None or row.failures < FREE_FAILURES:
         return None
     remaining = (row.last_failure_at + _lock_delay(row.failures) - now).total_seconds()
@@ -270,19 +287,20 @@ def delete_stale_throttles(*, now: datetime | None = None) -> int:
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-def _record_failure(db: Session, email: str, now: datetime) -> None:
-    """Count one failure with a single upsert, so concurrent failures are all counted.
+def _record_failure(db: Session, email: str, ip: str, now: datetime) -> None:
+    """Count one failure of (email, address) with a single upsert, so concurrent failures are
+    all counted.
 
     When the earlier failures are forgotten (see `_forgotten`) the count starts again at 1.
     """
     table = LoginThrottle.__table__  # type: ignore[attr-defined]
-    row = db.get(LoginThrottle, email)
+    row = db.get(LoginThrottle, {"email": email, "ip": ip})
     restart = _forgotten(row, now)
     dialect = db.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(table).values(email=email, failures=1, last_failure_at=now)
+    stmt = insert(table).values(email=email, ip=ip, failures=1, last_failure_at=now)
     stmt = stmt.on_conflict_do_update(
-        index_elements=[table.c.email],
+        index_elements=[table.c.email, table.c.ip],
         set_={
             "failures": sa.literal(1) if restart else table.c.failures + 1,
             "last_failure_at": stmt.excluded.last_failure_at,

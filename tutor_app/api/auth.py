@@ -17,6 +17,7 @@ event loop that also carries Reflex's websockets never waits on it.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections.abc import Callable
@@ -31,10 +32,11 @@ from starlette.routing import Route
 
 from tutor_app.accounts import account_settings, pre_sign_in, sign_in_sessions, users
 from tutor_app.accounts.users import AuthError
-from tutor_app.api.deps import current_user, session_token
+from tutor_app.api.deps import client_ip, current_user, session_token
 from tutor_app.api.errors import MAPPED_ERRORS, error_response
 from tutor_app.api.same_site import same_site_only
 from tutor_app.core import db as app_db
+from tutor_app.core import rate_limits
 from tutor_app.core import routes as pages
 from tutor_app.core.models import User
 from tutor_app.core.timefmt import zone_from_cookie_header
@@ -249,8 +251,9 @@ async def _sign_in_with(
     return response
 
 
-def _sign_up(fields: dict[str, str]) -> User:
+def _sign_up(fields: dict[str, str], *, ip: str) -> User:
     with app_db.session() as db:
+        rate_limits.limit_sign_up(db, email=fields.get("email", ""), ip=ip)
         user = users.sign_up(
             db, email=fields.get("email", ""), password=fields.get("password", ""),
             name=fields.get("name", ""),
@@ -259,10 +262,10 @@ def _sign_up(fields: dict[str, str]) -> User:
         return user
 
 
-def _authenticate(fields: dict[str, str]) -> User:
+def _authenticate(fields: dict[str, str], *, ip: str) -> User:
     with app_db.session() as db:
         user = users.authenticate(
-            db, email=fields.get("email", ""), password=fields.get("password", "")
+            db, email=fields.get("email", ""), password=fields.get("password", ""), ip=ip
         )
         db.commit()
         return user
@@ -278,14 +281,18 @@ def me(request: Request) -> Response:
 
 @same_site_only
 async def api_signup(request: Request) -> Response:
-    """Create an account (or claim an unclaimed one) and sign it in: 200 JSON + cookie."""
-    return await _sign_in_with(request, _sign_up, what="signed up")
+    """Create an account (or claim an unclaimed one) and sign it in: 200 JSON + cookie; 429
+    with Retry-After when the address or the email tried too often."""
+    service = functools.partial(_sign_up, ip=client_ip(request))
+    return await _sign_in_with(request, service, what="signed up")
 
 
 @same_site_only
 async def api_login(request: Request) -> Response:
-    """Sign in with email and password: 200 JSON + cookie, 400 on bad input, 429 throttled."""
-    return await _sign_in_with(request, _authenticate, what="signed in")
+    """Sign in with email and password: 200 JSON + cookie, 400 on bad input, 429 throttled or
+    rate limited (with Retry-After), 503 when too busy hashing passwords."""
+    service = functools.partial(_authenticate, ip=client_ip(request))
+    return await _sign_in_with(request, service, what="signed in")
 
 
 routes = [

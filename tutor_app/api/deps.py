@@ -1,11 +1,22 @@
-"""What every API route may need from a request: the signed-in user, declared once."""
+"""What every API route may need from a request: the signed-in user and the client's address,
+declared once."""
 
 from __future__ import annotations
 
 from starlette.requests import Request
 
 from tutor_app.accounts.sign_in_sessions import session_cookie_name, user_for_cookie_header
+from tutor_app.core import rate_limits
 from tutor_app.core.models import User
+
+
+def client_ip(request: Request) -> str:
+    """The client's address as the server saw it, as a rate-limit key.
+
+    Behind a reverse proxy this is the proxy's address until its forwarded header is trusted
+    (not configured yet); see `core.rate_limits`.
+    """
+    return rate_limits.address_key(request.client.host if request.client else None)
 
 
 def session_token(request: Request) -> str | None:

@@ -19,9 +19,11 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.responses import JSONResponse
 
+from tutor_app.accounts.passwords import HashingBusy
 from tutor_app.accounts.users import AuthError, ThrottledError
 from tutor_app.booking import cancellation, checkout, reschedule
 from tutor_app.booking.access import NotFound
+from tutor_app.core.rate_limits import RateLimited
 from tutor_app.core.timefmt import to_utc_iso
 from tutor_app.integrations.stripe_gateway import InvalidWebhook, PaymentProviderError
 from tutor_app.scheduling.slots import SlotNotOffered, SlotTaken
@@ -74,6 +76,17 @@ def _throttled(exc: Exception) -> JSONResponse:
     return JSONResponse(body, 429, headers={**NO_STORE, "Retry-After": str(retry_after)})
 
 
+def _retry_later(status: int) -> Callable[[Exception], JSONResponse]:
+    """`{"error": message}` with `status` and the error's `retry_after` as Retry-After."""
+
+    def answer(exc: Exception) -> JSONResponse:
+        response = error_json(status, str(exc))
+        response.headers["Retry-After"] = str(getattr(exc, "retry_after", 60))
+        return response
+
+    return answer
+
+
 # One row per domain error class; a subclass answers as its nearest listed base.
 ERROR_RESPONSES: dict[type[Exception], Callable[[Exception], JSONResponse]] = {
     NotFound: _not_found,
@@ -82,10 +95,13 @@ ERROR_RESPONSES: dict[type[Exception], Callable[[Exception], JSONResponse]] = {
     cancellation.CannotCancel: _conflict,
     checkout.UnknownTutor: _bad_request,
     checkout.InvalidLesson: _bad_request,
+    checkout.TooManyHolds: _conflict,
     reschedule.InvalidReschedule: _bad_request,
     InvalidWebhook: _bad_request,
     ThrottledError: _throttled,
     AuthError: _form_errors,
+    RateLimited: _retry_later(429),
+    HashingBusy: _retry_later(503),
     PaymentProviderError: _payment_provider_down,
     SQLAlchemyError: _database_unavailable,
 }

@@ -86,7 +86,8 @@ async def stripe_checkout(request: Request) -> JSONResponse:
 
     JSON only: a cross-site HTML form cannot send `application/json` without a CORS
     preflight, so the session cookie cannot be ridden from another site; a cross-site
-    `Origin` is refused anyway.
+    `Origin` is refused anyway. Rate limited per address and per account (429 with
+    Retry-After); a student with too many checkouts in progress gets 409.
     """
     user = await run_in_threadpool(deps.current_user, request)
     if user is None:
@@ -101,10 +102,12 @@ async def stripe_checkout(request: Request) -> JSONResponse:
         tutor_id, start, duration, note = _parse_checkout_body(body)
     except ValueError as exc:
         return error_json(400, str(exc))
+    ip = deps.client_ip(request)
     try:
         started = await run_in_threadpool(
-            lambda: checkout.start_checkout(
-                user=user, tutor_id=tutor_id, start=start, duration_minutes=duration, note=note
+            lambda: checkout.start_client_checkout(
+                user=user, ip=ip, tutor_id=tutor_id, start=start, duration_minutes=duration,
+                note=note,
             )
         )
     except MAPPED_ERRORS as exc:

@@ -13,6 +13,12 @@ idempotency key derived from the hold, so a retried request cannot make two sess
 A student who picks a different, overlapping slot of the same tutor replaces their old hold,
 and the old session is expired at Stripe.
 
+A student holds at most MAX_OPEN_HOLDS unpaid slots at once, across all tutors, so one account
+cannot keep a tutor's calendar blocked with checkouts it never pays. The count is taken in the
+hold's write transaction after locking the student's `users` row (`SELECT ... FOR UPDATE` on
+PostgreSQL; `BEGIN IMMEDIATE` serialises it on SQLite), so two checkouts at once cannot both
+see room for one more.
+
 With dev payments (no Stripe key, APP_ENV=dev) no call is made: the session is the hold itself,
 paid on the app's own `/dev/checkout` page (see `dev_payments`).
 """
@@ -28,10 +34,10 @@ from typing import Any
 from urllib.parse import urlencode
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from tutor_app.catalog import pricing, tutor_catalog
-from tutor_app.core import clock, routes
+from tutor_app.core import clock, rate_limits, routes
 from tutor_app.core import db as app_db
 from tutor_app.core.ids import DEV_CHECKOUT_SESSION_PREFIX
 from tutor_app.core.models import HoldStatus, SlotHold, User
@@ -49,6 +55,12 @@ HOLD_LIFETIME = timedelta(minutes=holds.HOLD_MINUTES, seconds=60)
 # A session about to expire is not worth resuming: the student could not finish paying.
 MIN_RESUME_REMAINING = timedelta(minutes=5)
 MAX_NOTE_LENGTH = 2000
+# Live (active, unexpired) holds one student may have at once, across all tutors.
+MAX_OPEN_HOLDS = 3
+TOO_MANY_HOLDS = (
+    f"You have {MAX_OPEN_HOLDS} checkouts in progress. Finish or cancel one before starting "
+    "another."
+)
 
 
 class CheckoutError(Exception):
@@ -61,6 +73,10 @@ class UnknownTutor(CheckoutError):
 
 class InvalidLesson(CheckoutError):
     """The lesson asked for is not one that can be sold (length, start time, note)."""
+
+
+class TooManyHolds(CheckoutError):
+    """The student already has MAX_OPEN_HOLDS unpaid checkouts in progress."""
 
 
 class PaymentProviderError(CheckoutError, stripe_gateway.PaymentProviderError):
@@ -116,8 +132,8 @@ def start_checkout(
 ) -> CheckoutStarted:
     """Hold the slot and open (or resume) a checkout session for it; owns its transactions.
 
-    Raises UnknownTutor, InvalidLesson, PaymentProviderError, or `slots.SlotTaken` (with
-    alternatives) when someone else has the slot.
+    Raises UnknownTutor, InvalidLesson, TooManyHolds, PaymentProviderError, or
+    `slots.SlotTaken` (with alternatives) when someone else has the slot.
     On a Stripe failure the hold this call made is released again: nothing is left half-done.
     """
     now = now or clock.now()
@@ -142,6 +158,25 @@ def start_checkout(
         return CheckoutStarted(url=url, session_id=session_id, resumed=not reservation.created)
     finally:
         expire_sessions(reservation.replaced_sessions)
+
+
+def start_client_checkout(
+    *,
+    user: User,
+    ip: str,
+    tutor_id: str,
+    start: datetime,
+    duration_minutes: int,
+    note: str = "",
+) -> CheckoutStarted:
+    """`start_checkout` asked for by a client at address `ip` (the wizard, the API): counted
+    against the checkout rate limits first, per address and per account
+    (`rate_limits.RateLimited` when over)."""
+    with app_db.session() as db:
+        rate_limits.limit_checkout(db, user_id=user.id, ip=ip)
+    return start_checkout(
+        user=user, tutor_id=tutor_id, start=start, duration_minutes=duration_minutes, note=note
+    )
 
 
 def _reserve_with_retry(
@@ -178,8 +213,12 @@ def _reserve(
     *, user: User, tutor_id: str, start: datetime, duration_minutes: int, note: str,
     now: datetime,
 ) -> _Reservation:
-    """The write transaction: release lapsed holds, re-check the slot, insert or reuse a hold."""
+    """The write transaction: release lapsed holds, re-check the slot, insert or reuse a hold.
+
+    The student's row is locked first, so their checkouts run one at a time (the hold cap).
+    """
     with app_db.write_session() as db:
+        db.exec(select(User.id).where(col(User.id) == user.id).with_for_update()).first()
         tutor = tutor_catalog.get_tutor(db, tutor_id)
         if tutor is None:
             raise UnknownTutor("We couldn't find that tutor. Please choose another one.")
@@ -200,6 +239,8 @@ def _reserve(
         if resumable is not None:
             db.commit()
             return _Reservation(resumable, tutor.name, tutor.timezone, quote, False, replaced)
+        if _live_holds(db, user_id=user.id, now=now) >= MAX_OPEN_HOLDS:
+            raise TooManyHolds(TOO_MANY_HOLDS)  # the rollback keeps any hold it would replace
 
         try:
             slots.check_slot(db, tutor_id=tutor.id, start=start,
@@ -221,6 +262,17 @@ def _reserve(
         db.commit()
         log.info("checkout: hold %s for tutor %s user %s", hold.id, tutor.id, user.id)
         return _Reservation(hold, tutor.name, tutor.timezone, quote, True, replaced)
+
+
+def _live_holds(db: Session, *, user_id: str, now: datetime) -> int:
+    """How many unpaid holds (active, unexpired) the student has, across all tutors."""
+    return db.exec(
+        select(func.count()).select_from(SlotHold).where(
+            col(SlotHold.user_id) == user_id,
+            col(SlotHold.status) == HoldStatus.ACTIVE,
+            col(SlotHold.expires_at) > now,
+        )
+    ).one()
 
 
 def _own_holds(

@@ -174,13 +174,27 @@ class SignInSession(SQLModel, table=True):
 
 
 class LoginThrottle(SQLModel, table=True):
-    """Failed sign-ins per email, so repeated guessing slows down across workers."""
+    """Failed sign-ins per (email, client address), so repeated guessing slows down across
+    workers without letting one address lock the email's owner out of every other."""
 
     __tablename__ = "login_throttles"
 
     email: str = Field(primary_key=True, max_length=320)
+    ip: str = Field(primary_key=True, max_length=64)
     failures: int = 0
     last_failure_at: datetime = _created()
+
+
+class RateLimitCounter(SQLModel, table=True):
+    """Hits of one action by one client (an address, an email, an account) in its current
+    window; in the database so that every worker and node counts the same hits."""
+
+    __tablename__ = "rate_limit_counters"
+
+    action: str = Field(primary_key=True, max_length=32)
+    key: str = Field(primary_key=True, max_length=320)
+    hits: int = 0
+    window_start: datetime = _created()
 
 
 class Booking(SQLModel, table=True):

@@ -158,6 +158,8 @@ class Settings:
     # Dev and tests only: run the app's clock this far from the machine's (tutor_app.core.clock).
     # As configured; what the clock uses is `clock_shift`, zero unless `local_dev`.
     configured_clock_shift: timedelta = timedelta(0)
+    # How many Argon2 hashes (tens of MiB each) one process computes at once; the rest wait.
+    password_hash_concurrency: int = 4
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "database_url", sqlalchemy_url(self.database_url))
@@ -249,6 +251,9 @@ class Settings:
                 opt("REFUND_SHARE_PERCENT") or defaults.refund_share_percent
             ),
             configured_clock_shift=timedelta(seconds=float(opt("CLOCK_SHIFT_SECONDS") or 0)),
+            password_hash_concurrency=int(
+                opt("PASSWORD_HASH_CONCURRENCY") or defaults.password_hash_concurrency
+            ),
         )
         settings.check()
         return settings
@@ -257,6 +262,8 @@ class Settings:
         """Refuse configurations that would run insecurely or half-working."""
         if not 0 <= self.refund_share_percent <= 100:
             raise SettingsError("REFUND_SHARE_PERCENT must be between 0 and 100")
+        if self.password_hash_concurrency < 1:
+            raise SettingsError("PASSWORD_HASH_CONCURRENCY must be at least 1")
         if self.google_client_id and not self.google_client_secret:
             raise SettingsError("GOOGLE_CLIENT_ID is set but GOOGLE_CLIENT_SECRET is missing")
         if not self.is_prod:

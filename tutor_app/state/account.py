@@ -22,6 +22,7 @@ from sqlmodel import Session
 
 from tutor_app.accounts import account_settings, sign_in_sessions
 from tutor_app.accounts.account_settings import AccountGone, Device
+from tutor_app.accounts.passwords import HashingBusy
 from tutor_app.accounts.users import AuthError
 from tutor_app.booking import checkout
 from tutor_app.core import db as app_db
@@ -65,9 +66,9 @@ def _zone_options() -> list[ZoneOption]:
     return [{"value": zone, "label": label} for zone, label in account_settings.zone_choices()]
 
 
-def _delete(user_id: str, confirmation: str) -> None:
+def _delete(user_id: str, confirmation: str, ip: str) -> None:
     """Delete the account, then close the checkout sessions of the holds it released."""
-    deleted = account_settings.delete_account(user_id=user_id, confirmation=confirmation)
+    deleted = account_settings.delete_account(user_id=user_id, confirmation=confirmation, ip=ip)
     checkout.expire_sessions(deleted.released_sessions)
 
 
@@ -227,7 +228,7 @@ class AccountState(ViewerZoneMixin, AuthState):
         user = await self._signed_in_user()
         if user is None:
             return self._signed_out()
-        user_id, token = user.id, self._token()
+        user_id, token, ip = user.id, self._token(), self._client_ip()
         current = _field(form_data, "current_password")
         new = _field(form_data, "new_password")
         try:
@@ -235,13 +236,16 @@ class AccountState(ViewerZoneMixin, AuthState):
                 _in_transaction,
                 lambda db: account_settings.change_password(
                     db, user_id=user_id, current_password=current, new_password=new,
-                    keep_token=token,
+                    keep_token=token, ip=ip,
                 ),
             )
         except AuthError as error:
             self.current_password_error = error.errors.get(
                 account_settings.CURRENT_PASSWORD_FIELD, "")
             self.new_password_error = error.errors.get(account_settings.NEW_PASSWORD_FIELD, "")
+            return None
+        except HashingBusy as error:
+            self.current_password_error = str(error)
             return None
         except AccountGone:
             return self._signed_out()
@@ -297,9 +301,12 @@ class AccountState(ViewerZoneMixin, AuthState):
             return self._signed_out()
         confirmation = _field(form_data, "confirm")
         try:
-            await asyncio.to_thread(_delete, user.id, confirmation)
+            await asyncio.to_thread(_delete, user.id, confirmation, self._client_ip())
         except AuthError as error:
             self.confirm_error = error.message
+            return None
+        except HashingBusy as error:
+            self.confirm_error = str(error)
             return None
         except AccountGone:
             return self._signed_out()

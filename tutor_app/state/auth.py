@@ -32,9 +32,10 @@ import reflex as rx
 from reflex.event import EventSpec
 
 from tutor_app.accounts import account_settings, pre_sign_in, sign_in_sessions, users
+from tutor_app.accounts.passwords import HashingBusy
 from tutor_app.accounts.users import AuthError
 from tutor_app.core import db as app_db
-from tutor_app.core import routes, timefmt
+from tutor_app.core import rate_limits, routes, timefmt
 from tutor_app.core.models import Role, User
 from tutor_app.core.settings import get_settings, url_origin
 
@@ -90,6 +91,14 @@ class AuthState(rx.State):
             return self.router.headers.cookie
         seen = url_origin(origin)
         return self.router.headers.cookie if seen and seen == get_settings().app_origin else ""
+
+    def _client_ip(self) -> str:
+        """The client's address as the server saw the websocket's, as a rate-limit key.
+
+        Behind a reverse proxy this is the proxy's address unless Reflex is told to trust its
+        forwarded header (`trusted_proxy_hops` in rxconfig); see `core.rate_limits`.
+        """
+        return rate_limits.address_key(self.router.session.client_ip)
 
     def _current_user(self) -> User | None:
         """The user of this connection's sign-in cookie, looked up afresh (None if signed out).
@@ -179,7 +188,8 @@ class AuthFormState(AuthState):
 
     async def _sign_in(self, find_user: Callable[[], User]) -> EventSpec | None:
         """The end of both forms' submit: the user `find_user` returns (off the event loop)
-        is handed off to the cookie route; its `AuthError` is shown on the form instead.
+        is handed off to the cookie route; its `AuthError` is shown on the form instead, as is
+        a rate limit or a full hashing queue.
 
         Checked first: the browser's pre-sign-in cookie, which the ticket is bound to. Without
         it nothing is done (no account made, no password tried) and the form asks to reload.
@@ -193,6 +203,9 @@ class AuthFormState(AuthState):
         except AuthError as error:
             self._show_error(error)
             return None
+        except (rate_limits.RateLimited, HashingBusy) as error:
+            self.form_error = str(error)
+            return None
         ticket = await asyncio.to_thread(_handoff, user.id, browser)
         self.submitting = True
         return _full_page_navigation(sign_in_sessions.handoff_url(ticket, self.next_path))
@@ -203,9 +216,9 @@ def _field(form_data: dict[str, Any], name: str) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _authenticate(email: str, password: str) -> User:
+def _authenticate(email: str, password: str, ip: str) -> User:
     with app_db.session() as db:
-        user = users.authenticate(db, email=email, password=password)
+        user = users.authenticate(db, email=email, password=password, ip=ip)
         db.commit()
         return user
 
@@ -217,9 +230,10 @@ def _handoff(user_id: str, browser: str) -> str:
     return ticket
 
 
-def _sign_up(email: str, password: str, name: str, zone: str | None = None) -> User:
+def _sign_up(email: str, password: str, name: str, ip: str, zone: str | None = None) -> User:
     """Sign up, and keep the browser's zone (its `tz` cookie) as the new account's."""
     with app_db.session() as db:
+        rate_limits.limit_sign_up(db, email=email, ip=ip)
         user = users.sign_up(db, email=email, password=password, name=name)
         account_settings.remember_zone(db, user_id=user.id, zone=zone)
         db.commit()
@@ -252,7 +266,9 @@ class LoginState(AuthFormState):
         self._clear_errors()
         self.email = _field(form_data, "email").strip()
         password = _field(form_data, "password")
-        return await self._sign_in(functools.partial(_authenticate, self.email, password))
+        return await self._sign_in(
+            functools.partial(_authenticate, self.email, password, self._client_ip())
+        )
 
 
 class SignupState(AuthFormState):
@@ -288,5 +304,5 @@ class SignupState(AuthFormState):
         password = _field(form_data, "password")
         zone = timefmt.zone_from_cookie_header(self.router.headers.cookie)
         return await self._sign_in(
-            functools.partial(_sign_up, self.email, password, self.name, zone)
+            functools.partial(_sign_up, self.email, password, self.name, self._client_ip(), zone)
         )

@@ -34,7 +34,7 @@ from reflex.event import EventSpec
 from tutor_app.accounts import account_settings
 from tutor_app.booking import checkout
 from tutor_app.catalog import pricing, tutor_catalog
-from tutor_app.core import clock, routes, timefmt
+from tutor_app.core import clock, rate_limits, routes, timefmt
 from tutor_app.core import db as app_db
 from tutor_app.core.models import Tutor, User
 from tutor_app.scheduling import slot_calendar, slots
@@ -465,8 +465,8 @@ class BookingWizardState(ViewerZoneMixin, AuthState):
             await asyncio.to_thread(_remember_zone, user.id, zone)
         try:
             started = await asyncio.to_thread(
-                checkout.start_checkout,
-                user=user, tutor_id=self.tutor_id, start=start,
+                checkout.start_client_checkout,
+                user=user, ip=self._client_ip(), tutor_id=self.tutor_id, start=start,
                 duration_minutes=self.duration, note=self.note,
             )
         except slots.SlotTaken as exc:
@@ -474,7 +474,7 @@ class BookingWizardState(ViewerZoneMixin, AuthState):
             self._offer_alternatives(str(exc), exc.alternatives)
             await self._fetch_slots(user)
             return
-        except checkout.CheckoutError as exc:
+        except (checkout.CheckoutError, rate_limits.RateLimited) as exc:
             self.paying = False
             self.pay_error = str(exc)
             return
