@@ -146,6 +146,27 @@ def revoke_session(db: Session, *, token: str | None, now: datetime | None = Non
     return True
 
 
+def revoke_all_sessions(
+    db: Session, user_id: str, except_token: str | None = None, *, now: datetime | None = None
+) -> int:
+    """End every sign-in session and handoff ticket of the user, on every device, but the one
+    of `except_token` (the browser that asked, when it should stay signed in); how many.
+
+    For when whoever held those sessions may not be the account's owner: a password reset, an
+    unverified account taken over by the verified owner of its email. Caller commits.
+    """
+    conditions = [col(SignInSession.user_id) == user_id, col(SignInSession.revoked_at).is_(None)]
+    if except_token:
+        conditions.append(col(SignInSession.token_hash) != hash_token(except_token))
+    result = db.execute(
+        sa.update(SignInSession)
+        .where(*conditions)
+        .values(revoked_at=now or clock.now())
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
 def token_from_cookie_header(cookie_header: str | None) -> str | None:
     """The sign-in session token in a raw `Cookie:` header, or None.
 
