@@ -13,6 +13,9 @@ The forms cannot set an HttpOnly cookie over the websocket, so a successful subm
 `/api/auth/session?ticket=...`, which sets the cookie and redirects to `next`; the page load
 also makes the websocket reconnect carrying the new cookie.
 
+A sign-up with the email of an unclaimed user signs nobody in: the form shows the notice that
+a link was mailed (`email_verification.ConfirmationPending`).
+
 The password is read from the submitted form data and never stored in state: state may live in
 Redis, and state vars travel back to the browser in every delta.
 """
@@ -29,7 +32,8 @@ from urllib.parse import quote
 import reflex as rx
 from reflex.event import EventSpec
 
-from tutor_app.accounts import sign_in_sessions, users
+from tutor_app.accounts import email_verification, password_reset, sign_in_sessions, users
+from tutor_app.accounts.email_verification import ConfirmationPending
 from tutor_app.accounts.users import AuthError
 from tutor_app.core import db as app_db
 from tutor_app.core import routes
@@ -37,11 +41,18 @@ from tutor_app.core.models import Role, User
 from tutor_app.core.settings import get_settings, url_origin
 
 GENERIC_SIGN_IN_ERROR = users.SIGN_IN_FAILED
+# Shown on /login?notice=...: only these, so a crafted link cannot put its own text there.
+LOGIN_PAGE_NOTICES = frozenset({password_reset.PASSWORD_CHANGED})
 
 
 def login_url(next_path: str) -> str:
     """The sign-in page that returns the visitor to `next_path` afterwards."""
     return f"{routes.LOGIN}?next={quote(sign_in_sessions.safe_next(next_path), safe='')}"
+
+
+def login_notice_url(message: str) -> str:
+    """The sign-in page showing `message` above its form (one of LOGIN_PAGE_NOTICES)."""
+    return f"{routes.LOGIN}?notice={quote(message, safe='')}"
 
 
 def _full_page_navigation(url: str) -> EventSpec:
@@ -60,6 +71,7 @@ class AuthState(rx.State):
     user_email: str = ""
     user_name: str = ""
     user_role: str = ""
+    user_email_verified: bool = False
 
     @rx.var
     def signed_in(self) -> bool:
@@ -105,6 +117,7 @@ class AuthState(rx.State):
         self.user_email = user.email if user else ""
         self.user_name = user.name if user else ""
         self.user_role = user.role if user else ""
+        self.user_email_verified = user.email_verified if user else False
 
     def _current_path(self) -> str:
         url = self.router.url
@@ -131,6 +144,7 @@ class AuthFormState(AuthState):
     email_error: str = ""
     password_error: str = ""
     form_error: str = ""
+    notice: str = ""  # what happened instead of signing in (a link was mailed)
     submitting: bool = False
 
     @rx.var
@@ -150,6 +164,7 @@ class AuthFormState(AuthState):
         self.email_error = ""
         self.password_error = ""
         self.form_error = ""
+        self.notice = ""
 
     def _show_error(self, error: AuthError) -> None:
         for field, message in error.errors.items():
@@ -174,11 +189,15 @@ class AuthFormState(AuthState):
 
     async def _sign_in(self, find_user: Callable[[], User]) -> EventSpec | None:
         """The end of both forms' submit: the user `find_user` returns (off the event loop)
-        is handed off to the cookie route; its `AuthError` is shown on the form instead."""
+        is handed off to the cookie route; its `AuthError` is shown on the form instead, and
+        a `ConfirmationPending` as the form's notice (nobody is signed in)."""
         try:
             user = await asyncio.to_thread(find_user)
         except AuthError as error:
             self._show_error(error)
+            return None
+        except ConfirmationPending as pending:
+            self.notice = pending.message
             return None
         ticket = await asyncio.to_thread(_handoff, user.id)
         self.submitting = True
@@ -204,13 +223,6 @@ def _handoff(user_id: str) -> str:
     return ticket
 
 
-def _sign_up(email: str, password: str, name: str) -> User:
-    with app_db.session() as db:
-        user = users.sign_up(db, email=email, password=password, name=name)
-        db.commit()
-        return user
-
-
 class LoginState(AuthFormState):
     """The sign-in form at /login."""
 
@@ -222,6 +234,12 @@ class LoginState(AuthFormState):
             return ""
         # Only messages the app itself sends there: a crafted link cannot put its own text here.
         return message if message in users.LOGIN_PAGE_ERRORS else GENERIC_SIGN_IN_ERROR
+
+    @rx.var
+    def query_notice(self) -> str:
+        """The message of `/login?notice=...` (after a password reset), if it is one of ours."""
+        message = self.router.url.query_parameters.get("notice", "")
+        return message if message in LOGIN_PAGE_NOTICES else ""
 
     @rx.var
     def signup_link(self) -> str:
@@ -266,9 +284,13 @@ class SignupState(AuthFormState):
 
     @rx.event
     async def submit(self, form_data: dict[str, Any]) -> EventSpec | None:
-        """Create the account (or claim the unclaimed one), then hand off to the cookie route."""
+        """Create the account, mail its verification link, then hand off to the cookie route;
+        for an unclaimed user's email, mail the link that finishes the sign-up instead."""
         self._clear_errors()
         self.email = _field(form_data, "email").strip()
         self.name = _field(form_data, "name").strip()
         password = _field(form_data, "password")
-        return await self._sign_in(functools.partial(_sign_up, self.email, password, self.name))
+        return await self._sign_in(functools.partial(
+            email_verification.sign_up_with_password, email=self.email, password=password,
+            name=self.name,
+        ))
