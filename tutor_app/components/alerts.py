@@ -1,4 +1,4 @@
-"""The red alert callout pages show for an error message (render only)."""
+"""The callouts pages show: red for an error, green for a notice (render only)."""
 
 from __future__ import annotations
 
@@ -11,5 +11,15 @@ def error_callout(message: Var[str] | str, callout_id: str) -> rx.Component:
     return rx.cond(
         message != "",
         rx.callout(message, icon="triangle_alert", color_scheme="red", role="alert",
+                   id=callout_id, width="100%"),
+    )
+
+
+def notice_callout(message: Var[str] | str, callout_id: str) -> rx.Component:
+    """A green callout for what happened (a link was mailed, a password changed), announced
+    politely to screen readers, shown only while `message` is not empty."""
+    return rx.cond(
+        message != "",
+        rx.callout(message, icon="circle_check", color_scheme="green", role="status",
                    id=callout_id, width="100%"),
     )
