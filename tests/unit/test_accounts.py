@@ -8,6 +8,7 @@ import pytest
 from argon2 import PasswordHasher
 from sqlmodel import Session, select
 
+from tests.factories import make_booking
 from tutor_app.accounts import email_links, passwords, sign_in_sessions, users
 from tutor_app.accounts.users import (
     AuthError,
@@ -22,7 +23,7 @@ from tutor_app.accounts.users import (
     sign_up,
 )
 from tutor_app.core import clock
-from tutor_app.core.models import Booking, LoginThrottle, OAuthIdentity, User
+from tutor_app.core.models import LoginThrottle, OAuthIdentity, User
 
 PASSWORD = "correct horse battery"
 
@@ -330,19 +331,13 @@ def test_a_booking_by_email_never_belongs_to_an_unverified_account(session: Sess
 def test_a_verified_email_collects_the_bookings_paid_with_it(session: Session) -> None:
     account = _account(session)
     other = _account(session, email="bob@example.com")
-    now = clock.now()
-
-    def booking(session_id: str, email: str, user_id: str | None = None) -> Booking:
-        row = Booking(user_id=user_id, tutor_id="maria-garcia", start_time=now,
-                      end_time=now + timedelta(hours=1), price_cents=4500,
-                      stripe_checkout_session_id=session_id, customer_email=email)
-        session.add(row)
-        return row
-
-    mine = booking("cs_test_mine", "Ann@Example.com")
-    owned = booking("cs_test_owned", "ann@example.com", user_id=other.id)
-    elsewhere = booking("cs_test_elsewhere", "carl@example.com")
-    session.commit()
+    start = clock.now() + timedelta(days=3)
+    # Paid with Ann's address (any case) while nobody could own it; and two that are not hers.
+    mine = make_booking(session, start=start, customer_email="Ann@Example.com")
+    owned = make_booking(session, start=start + timedelta(hours=2), user=other,
+                         customer_email="ann@example.com")
+    elsewhere = make_booking(session, start=start + timedelta(hours=4),
+                             customer_email="carl@example.com")
 
     assert mark_email_verified(session, account) == 1
     session.commit()
