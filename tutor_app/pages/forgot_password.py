@@ -28,7 +28,7 @@ def forgot_password() -> rx.Component:
             rx.vstack(
                 labelled_input("Email", "email", type="email", auto_complete="username",
                                default_value=F.email, error=F.email_error),
-                submit_button("Send me a link", F.submitting),
+                submit_button("Send me a link", False),
                 spacing="4",
                 width="100%",
             ),

@@ -29,11 +29,10 @@ class ForgotPasswordState(AuthState):
     email: str = ""
     email_error: str = ""
     notice: str = ""
-    submitting: bool = False
 
     @rx.event
     async def on_load(self) -> None:
-        self.email_error, self.notice, self.submitting = "", "", False
+        self.email_error, self.notice = "", ""
         self._show_user(await self._current_user_off_loop())
 
     @rx.event
