@@ -23,10 +23,11 @@ from sqlmodel import Session, SQLModel
 
 from tests.fakes.fake_google import FakeGoogle
 from tests.fakes.fake_stripe import FakeStripe
+from tests.fakes.smtp_server import SmtpServer
 from tests.pinned_time import MACHINE_DATE, TEST_CATALOG_FILE, TEST_NOW
 from tests.stripe_helpers import fake_stripe_configured
 from tutor_app import wiring
-from tutor_app.accounts import passwords
+from tutor_app.accounts import email_links, passwords
 from tutor_app.booking import lesson_events
 from tutor_app.catalog.tutor_catalog import seed_catalog
 from tutor_app.cli import alembic_config
@@ -242,3 +243,22 @@ def fake(
     """The fake Stripe API, reset, with the app's Stripe settings pointing at it."""
     with fake_stripe_configured(stripe_server, configure) as configured:
         yield configured
+
+
+@pytest.fixture(scope="session")
+def _mailbox_server() -> Iterator[SmtpServer]:
+    with SmtpServer() as server:
+        yield server
+
+
+@pytest.fixture
+def mailbox(
+    _mailbox_server: SmtpServer, database: sa.Engine, configure: Callable[..., Settings]
+) -> Iterator[SmtpServer]:
+    """A real SMTP server the app's mail goes to in this test, empty at its start. Mail handed
+    to a worker thread (`email_links.mail_link_soon`) has arrived or failed by its end."""
+    email_links.wait_idle()
+    _mailbox_server.clear()
+    configure(SMTP_URL=_mailbox_server.url)
+    yield _mailbox_server
+    email_links.wait_idle()

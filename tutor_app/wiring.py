@@ -1,11 +1,14 @@
-"""What runs after a booking changes, and which jobs run periodically: connected here, once.
+"""What runs after a booking changes, which jobs run periodically, and who mails the
+accounts' links: connected here, once.
 
 The booking side (booking/, payments/) knows nothing of emails or calendars: it announces each
 committed change through `booking.lesson_events`. This module hooks the student's emails
 (mail.notifications) and the tutor's Google Calendar (tutor_calendar.calendar_sync) to those
-events, and names every periodic job `core.jobs` runs (`python -m tutor_app.cli run-job <name>`
-runs one once). The Reflex app (tutor_app.py), the CLI and the tests call `register_all()` at
-start-up; everything is registered by name, so calling it again changes nothing.
+events, sends the accounts' email links (verification, password reset) through
+mail.account_mail, and names every periodic job `core.jobs` runs
+(`python -m tutor_app.cli run-job <name>` runs one once). The Reflex app (tutor_app.py), the
+CLI and the tests call `register_all()` at start-up; everything is registered by name, so
+calling it again changes nothing.
 """
 
 from __future__ import annotations
@@ -13,11 +16,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from tutor_app.accounts import users
+from tutor_app.accounts import email_links, users
 from tutor_app.booking import lesson_events
 from tutor_app.core import jobs, rate_limits
 from tutor_app.integrations import oauth
-from tutor_app.mail import notifications
+from tutor_app.mail import account_mail, notifications
 from tutor_app.payments import reconcile
 from tutor_app.tutor_calendar import calendar_sync
 
@@ -57,15 +60,16 @@ SWEEP_EVERY = 3600.0  # seconds
 
 
 def sweep() -> str | None:
-    """The "sweep" job: delete expired OAuth states, long-quiet sign-in throttles and rate-limit
-    counters whose window closed long ago."""
+    """The "sweep" job: delete expired OAuth states, long-quiet sign-in throttles, rate-limit
+    counters whose window closed long ago, and email links long expired."""
     states = oauth.delete_expired_states()
     throttles = users.delete_stale_throttles()
     counters = rate_limits.delete_stale()
-    if not states and not throttles and not counters:
+    links = email_links.delete_stale()
+    if not states and not throttles and not counters and not links:
         return None
-    return (f"{states} expired oauth states, {throttles} stale login throttles and "
-            f"{counters} stale rate-limit counters deleted")
+    return (f"{states} expired oauth states, {throttles} stale login throttles, "
+            f"{counters} stale rate-limit counters and {links} stale email links deleted")
 
 
 # The names are the CLI's (`run-job <name>`) and the keys of the `job_leases` rows.
@@ -94,7 +98,13 @@ def register_jobs() -> None:
         jobs.register_job(job.name, job.fn, interval=job.interval)
 
 
+def register_mailers() -> None:
+    """Mail the accounts' links (verification, password reset) with `mail.account_mail`."""
+    email_links.register_mailer(account_mail.send_link)
+
+
 def register_all() -> None:
     """Everything above; call once at start-up (again is harmless)."""
     register_follow_ups()
     register_jobs()
+    register_mailers()

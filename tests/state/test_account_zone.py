@@ -54,17 +54,6 @@ def test_sign_up_saves_the_browsers_zone_on_the_account(
     assert _user(session, "tomo@example.com").timezone == saved
 
 
-def test_signing_up_claims_a_paid_account_and_saves_the_zone_too(session: Session) -> None:
-    claimed = User(email="tomo@example.com")  # made by a checkout before the sign-up
-    session.add(claimed)
-    session.commit()
-
-    _sign_up("tomo@example.com", TOKYO_COOKIE)
-
-    user = _user(session, "tomo@example.com")
-    assert user.id == claimed.id and user.timezone == TOKYO
-
-
 def test_the_confirmation_email_and_its_calendar_file_show_the_saved_zone(
     session: Session,
 ) -> None:

@@ -8,19 +8,22 @@ import pytest
 from argon2 import PasswordHasher
 from sqlmodel import Session, select
 
-from tutor_app.accounts import passwords, users
+from tests.factories import make_booking
+from tutor_app.accounts import email_links, passwords, pre_sign_in, sign_in_sessions, users
 from tutor_app.accounts.users import (
     AuthError,
     RoleError,
     ThrottledError,
     authenticate,
+    booking_owner_by_email,
     find_or_create_by_email,
     grant_role,
+    mark_email_verified,
     sign_in_with_oidc,
     sign_up,
 )
 from tutor_app.core import clock, rate_limits
-from tutor_app.core.models import Booking, LoginThrottle, OAuthIdentity, User
+from tutor_app.core.models import LoginThrottle, OAuthIdentity, User
 
 PASSWORD = "correct horse battery"
 IP = "203.0.113.7"  # the client's address every sign-in here comes from, unless said otherwise
@@ -97,22 +100,23 @@ def test_sign_up_refuses_a_taken_email_whatever_its_case(session: Session) -> No
     assert (error.field, error.message) == ("email", "An account with this email already exists")
 
 
-def test_sign_up_claims_an_unclaimed_user_and_keeps_its_bookings(session: Session) -> None:
+def test_sign_up_never_takes_over_an_unclaimed_user(session: Session) -> None:
+    # Only its mailbox may (email_verification mails it a link): choosing a password is not
+    # proof of owning the address that paid.
     unclaimed = find_or_create_by_email(session, email="ann@example.com")
-    now = clock.now()
-    session.add(Booking(user_id=unclaimed.id, tutor_id="maria-garcia", start_time=now,
-                        end_time=now + timedelta(hours=1), price_cents=4500,
-                        stripe_checkout_session_id="cs_test_claim"))
     session.commit()
 
-    user = sign_up(session, email="Ann@example.com", password=PASSWORD, name="Ann")
-    session.commit()
+    error = _error(sign_up, session, email="Ann@example.com", password=PASSWORD, name="Mallory")
+    session.rollback()
 
-    assert user.id == unclaimed.id
-    assert passwords.verify_password(user.password_hash or "", PASSWORD)
-    booking = session.exec(select(Booking)).one()
-    assert booking.user_id == user.id
-    assert len(session.exec(select(User)).all()) == 1
+    assert (error.field, error.message) == ("email", "An account with this email already exists")
+    session.refresh(unclaimed)
+    assert unclaimed.password_hash is None
+    assert unclaimed.name != "Mallory"
+
+
+def test_a_new_password_account_is_unverified(session: Session) -> None:
+    assert _account(session).email_verified is False
 
 
 def test_a_google_user_cannot_be_claimed_by_a_password_sign_up(session: Session) -> None:
@@ -364,6 +368,56 @@ def test_find_or_create_by_email_returns_an_existing_account(session: Session) -
     assert find_or_create_by_email(session, email="ann@example.com").id == user.id
 
 
+# -- which user a booking found by email belongs to -----------------------------------------
+
+
+def test_a_booking_by_email_belongs_to_a_verified_account(session: Session) -> None:
+    account = _account(session)
+    account.email_verified = True
+    session.add(account)
+    session.commit()
+
+    assert booking_owner_by_email(session, email="ANN@example.com") == account
+
+
+def test_a_booking_by_email_belongs_to_an_unclaimed_user_made_for_it(session: Session) -> None:
+    owner = booking_owner_by_email(session, email="new@example.com", name="New")
+    session.commit()
+
+    assert owner is not None and owner.password_hash is None and owner.email == "new@example.com"
+    assert booking_owner_by_email(session, email="new@example.com") == owner
+
+
+def test_a_booking_by_email_never_belongs_to_an_unverified_account(session: Session) -> None:
+    _account(session, email="pw@example.com")  # a password, never verified
+    _oidc(session, email="idp@example.com", email_verified=False)  # an identity, unverified
+
+    assert booking_owner_by_email(session, email="pw@example.com") is None
+    assert booking_owner_by_email(session, email="idp@example.com") is None
+
+
+def test_a_verified_email_collects_the_bookings_paid_with_it(session: Session) -> None:
+    account = _account(session)
+    other = _account(session, email="bob@example.com")
+    start = clock.now() + timedelta(days=3)
+    # Paid with Ann's address (any case) while nobody could own it; and two that are not hers.
+    mine = make_booking(session, start=start, customer_email="Ann@Example.com")
+    owned = make_booking(session, start=start + timedelta(hours=2), user=other,
+                         customer_email="ann@example.com")
+    elsewhere = make_booking(session, start=start + timedelta(hours=4),
+                             customer_email="carl@example.com")
+
+    assert mark_email_verified(session, account) == 1
+    session.commit()
+
+    for row in (mine, owned, elsewhere):
+        session.refresh(row)
+    assert mine.user_id == account.id
+    assert owned.user_id == other.id  # someone's booking stays theirs
+    assert elsewhere.user_id is None
+    assert account.email_verified is True
+
+
 # -- OpenID sign-in --------------------------------------------------------------------------
 
 
@@ -396,14 +450,47 @@ def test_a_known_identity_is_found_by_subject_not_email(session: Session) -> Non
     assert len(session.exec(select(OAuthIdentity)).all()) == 1
 
 
-def test_a_verified_email_links_to_the_password_account(session: Session) -> None:
+def test_a_verified_email_links_to_a_verified_password_account(session: Session) -> None:
     account = _account(session)
+    account.email_verified = True
+    session.add(account)
+    token = sign_in_sessions.create_session(session, user_id=account.id)
+    session.commit()
 
     user = _oidc(session, email="ANN@example.com")
 
     assert user.id == account.id
     assert user.email_verified is True
     assert passwords.verify_password(user.password_hash or "", PASSWORD)  # password still works
+    assert sign_in_sessions.user_for_token(session, token) is not None  # and its sessions
+
+
+def test_a_verified_email_takes_an_unverified_account_from_whoever_signed_it_up(
+    session: Session,
+) -> None:
+    # Someone signed up first with Ann's address: their password, sessions and links go.
+    squatter = _account(session)
+    token = sign_in_sessions.create_session(session, user_id=squatter.id)
+    browser = pre_sign_in.new_value()
+    ticket = sign_in_sessions.create_handoff(session, user_id=squatter.id, browser=browser)
+    link = email_links.issue_link(session, user_id=squatter.id,
+                                  purpose=email_links.VERIFY_EMAIL, email=squatter.email)
+    session.commit()
+
+    user = _oidc(session)
+    new_session = sign_in_sessions.create_session(session, user_id=user.id)
+    session.commit()
+
+    assert user.id == squatter.id
+    assert user.password_hash is None
+    assert user.email_verified is True
+    assert sign_in_sessions.user_for_token(session, token) is None
+    assert sign_in_sessions.redeem_handoff(session, ticket=ticket, browser=browser) is None
+    assert email_links.consume_link(session, token=link,
+                                    purpose=email_links.VERIFY_EMAIL) is None
+    with pytest.raises(AuthError):
+        authenticate(session, email="ann@example.com", password=PASSWORD, ip=IP)
+    assert sign_in_sessions.user_for_token(session, new_session) is not None  # Ann's own
 
 
 def test_an_unverified_email_never_merges_into_an_account(session: Session) -> None:

@@ -17,6 +17,7 @@ from tutor_app.accounts.sign_in_sessions import (
     create_session,
     redeem_handoff,
     revoke_session,
+    revoke_sessions,
     safe_next,
     session_cookie_name,
     token_from_cookie_header,
@@ -181,6 +182,26 @@ def test_a_revoked_ticket_cannot_be_redeemed(session: Session, user: User) -> No
     session.commit()
 
     assert redeem_handoff(session, ticket=ticket, browser=BROWSER) is None
+
+
+def test_revoke_sessions_ends_every_session_and_ticket_of_the_user_but_one(
+    session: Session, user: User
+) -> None:
+    phone = create_session(session, user_id=user.id)
+    laptop = create_session(session, user_id=user.id)
+    ticket = create_handoff(session, user_id=user.id, browser=BROWSER)
+    kept = create_session(session, user_id=user.id)
+    someone_else = create_session(session, user_id=make_user(session).id)
+    session.commit()
+
+    assert revoke_sessions(session, user_id=user.id, except_token=kept) == 3
+    session.commit()
+
+    assert user_for_token(session, phone) is None and user_for_token(session, laptop) is None
+    assert redeem_handoff(session, ticket=ticket, browser=BROWSER) is None
+    assert user_for_token(session, kept) is not None
+    assert user_for_token(session, someone_else) is not None
+    assert revoke_sessions(session, user_id=user.id) == 1  # the kept one, now; the rest stay ended
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,8 @@ from sqlmodel import Session, select
 
 from tests.factories import FIRST_SLOT, TUTOR, make_booking, make_hold, make_user, session_object
 from tests.stripe_helpers import all_bookings, bookings_for, hold_by_id
-from tutor_app.booking import checkout, signals
+from tutor_app.accounts import email_links, email_verification, users
+from tutor_app.booking import checkout, lessons, signals
 from tutor_app.booking.recording import BookingOutcome, parse_paid_session, record_paid_session
 from tutor_app.core.models import BookingStatus, HoldStatus, SlotHold, Tutor, User
 from tutor_app.core.settings import Settings
@@ -102,6 +103,47 @@ def test_unknown_email_creates_an_unclaimed_user(session: Session) -> None:
     assert user.email == "new-student@example.com"
     assert user.password_hash is None  # unclaimed until that person signs up
     assert booking.customer_email == "new-student@example.com"
+
+
+def test_a_booking_by_email_skips_an_account_whose_email_was_never_verified(
+    session: Session,
+) -> None:
+    # Whoever signed up with the address may not own it: the lesson is not theirs to see.
+    squatter = users.sign_up(session, email="payer@example.com", password="squatter's pass")
+    session.commit()
+    obj = session_object(email=None, customer_email="Payer@example.com")
+
+    assert _record(obj) is BookingOutcome.CREATED
+
+    (booking,) = bookings_for(session, obj["id"])
+    assert booking.user_id is None
+    assert booking.customer_email == "Payer@example.com"
+    assert lessons.dashboard_lessons(session, user_id=squatter.id) == ([], [])
+
+
+def test_a_booking_by_email_goes_to_a_verified_account(session: Session) -> None:
+    user = make_user(session, email="payer@example.com", password_hash="x", email_verified=True)
+    obj = session_object(email=None, customer_email="payer@example.com")
+
+    assert _record(obj) is BookingOutcome.CREATED
+
+    assert bookings_for(session, obj["id"])[0].user_id == user.id
+
+
+def test_a_booking_kept_by_email_joins_the_account_once_its_email_is_verified(
+    session: Session,
+) -> None:
+    account = users.sign_up(session, email="payer@example.com", password="correct horse")
+    token = email_links.issue_link(session, user_id=account.id,
+                                   purpose=email_links.VERIFY_EMAIL, email=account.email)
+    session.commit()
+    obj = session_object(email=None, customer_email="payer@example.com")
+    assert _record(obj) is BookingOutcome.CREATED
+
+    assert email_verification.verify_email(token) is not None
+
+    session.expire_all()
+    assert bookings_for(session, obj["id"])[0].user_id == account.id
 
 
 def test_no_user_and_no_email_leaves_the_booking_unclaimed(session: Session) -> None:

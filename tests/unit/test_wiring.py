@@ -6,10 +6,11 @@ import subprocess
 import sys
 
 from tutor_app import wiring
+from tutor_app.accounts import email_links
 from tutor_app.booking import lesson_events
 from tutor_app.core import jobs
 from tutor_app.core.settings import PROJECT_ROOT
-from tutor_app.mail import notifications
+from tutor_app.mail import account_mail, notifications
 from tutor_app.payments import reconcile
 from tutor_app.tutor_calendar import calendar_sync
 
@@ -48,20 +49,26 @@ def test_register_all_twice_registers_each_job_and_follow_up_once() -> None:
     assert jobs.JOBS["sweep"].interval == wiring.SWEEP_EVERY
     for event, expected in EXPECTED_FOLLOW_UPS.items():
         assert lesson_events.follow_ups(event) == expected
+    assert email_links.mailer() is account_mail.send_link
 
 
 def test_importing_the_domain_modules_registers_nothing() -> None:
     """Only `register_all` registers: a fresh interpreter that imports every module with a
-    job or a follow-up, and the whole booking side, finds both registries empty."""
+    job or a follow-up, the whole booking side and the account links, finds every registry
+    empty."""
     script = """
 import tutor_app.booking.cancellation, tutor_app.booking.recording, tutor_app.booking.reschedule
 import tutor_app.mail.notifications, tutor_app.payments.reconcile
 import tutor_app.payments.stripe_events, tutor_app.tutor_calendar.calendar_sync
+import tutor_app.accounts.email_verification, tutor_app.accounts.password_reset
+import tutor_app.mail.account_mail
+from tutor_app.accounts import email_links
 from tutor_app.booking import lesson_events
 from tutor_app.core import jobs
 from tutor_app.core.settings import PROJECT_ROOT
 assert jobs.JOBS == {}, jobs.JOBS
 assert all(lesson_events.follow_ups(e) == [] for e in lesson_events.EVENTS)
+assert email_links.mailer() is None
 print("empty")
 """
     done = subprocess.run([sys.executable, "-c", script], cwd=PROJECT_ROOT,

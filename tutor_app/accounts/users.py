@@ -5,8 +5,12 @@ same thing. Emails are compared normalised (trimmed, lower-case), so "Ann@X.com 
 "ann@x.com" are one account.
 
 A user may exist without a password: the Stripe webhook creates one for a paying email that has
-no account yet ("unclaimed"). Signing up with that email claims the row, keeping its id, so the
-lessons already booked under it become the new account's.
+no account yet ("unclaimed"). Nobody can sign in to it, and only the mailbox of its email may
+take it over: a sign-up with that email mails a link (`accounts.email_verification`), and
+opening it sets the password, keeping the row's id, so the lessons already booked under it
+become the account's. A password account's email is unverified until a mailed link, a
+password reset or a provider vouching for it proves the mailbox (`mark_email_verified`); until
+then a booking paid with that email is not attached to it (`booking_owner_by_email`).
 """
 
 from __future__ import annotations
@@ -21,11 +25,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from tutor_app.accounts import passwords
+from tutor_app.accounts import email_links, passwords, sign_in_sessions
 from tutor_app.catalog.tutor_catalog import get_tutor
 from tutor_app.core import clock, rate_limits
 from tutor_app.core import db as app_db
-from tutor_app.core.models import LoginThrottle, OAuthIdentity, Role, User
+from tutor_app.core.models import Booking, LoginThrottle, OAuthIdentity, Role, User
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +151,16 @@ def _has_identity(db: Session, user_id: str) -> bool:
     )
 
 
-def _sign_up_fields(email: str, password: str, name: str) -> tuple[str, str]:
+def is_unclaimed(db: Session, user: User) -> bool:
+    """Whether nobody can sign in to the user: no password and no OpenID identity (a user the
+    payment webhook created for a paying email). A deleted account is never claimable."""
+    return (
+        user.password_hash is None and user.deleted_at is None
+        and not _has_identity(db, user.id)
+    )
+
+
+def sign_up_fields(email: str, password: str, name: str) -> tuple[str, str]:
     """(normalised email, tidied name); AuthError carrying every wrong field's message."""
     errors: dict[str, str] = {}
     normalized = clean_name = ""
@@ -170,27 +183,16 @@ def _sign_up_fields(email: str, password: str, name: str) -> tuple[str, str]:
 
 
 def sign_up(db: Session, *, email: str, password: str, name: str = "") -> User:
-    """Create an account with a password, or claim the unclaimed user with this email.
+    """Create a new account with a password; its email is unverified until a link proves it.
 
-    An unclaimed user (created by a checkout, no password and no OpenID identity) keeps its
-    id, so its bookings become the account's. A user who signs in with Google has no password
-    either but owns the email already: that is "already exists", never a claim. Raises
-    AuthError with the field to blame. Caller commits.
+    Any user with this email already, unclaimed ones included, is "already exists": an
+    unclaimed user is taken over only through its mailbox
+    (`email_verification.sign_up_with_password` mails it a link), never by choosing a
+    password. Raises AuthError with the field to blame. Caller commits.
     """
-    normalized, clean_name = _sign_up_fields(email, password, name)
-    existing = get_user_by_email(db, normalized)
-    if existing is not None:
-        if (existing.password_hash is not None or existing.deleted_at is not None
-                or _has_identity(db, existing.id)):
-            raise AuthError("email", EMAIL_TAKEN)  # a deleted account is never claimed
-        existing.password_hash = passwords.hash_password(password)
-        if clean_name:
-            existing.name = clean_name
-        existing.updated_at = clock.now()
-        db.add(existing)
-        db.flush()
-        log.info("user %s claimed by sign-up", existing.id)
-        return existing
+    normalized, clean_name = sign_up_fields(email, password, name)
+    if get_user_by_email(db, normalized) is not None:
+        raise AuthError("email", EMAIL_TAKEN)
     user = User(email=normalized, name=clean_name, password_hash=passwords.hash_password(password))
     try:
         with db.begin_nested():
@@ -314,8 +316,8 @@ def _record_failure(db: Session, email: str, ip: str, now: datetime) -> None:
 def find_or_create_by_email(db: Session, *, email: str, name: str = "") -> User:
     """The user with this email, or a new password-less ("unclaimed") one. Caller commits.
 
-    Used by the payment webhook for an email without an account; a later sign-up with the
-    email claims the row and its bookings.
+    For the payment webhook, through `booking_owner_by_email`; the mailbox of the email
+    takes over the row and its bookings later (a sign-up's link, a reset, a provider).
     """
     normalized = validate_email(email)
     user = get_user_by_email(db, normalized)
@@ -334,6 +336,47 @@ def find_or_create_by_email(db: Session, *, email: str, name: str = "") -> User:
     return user
 
 
+def booking_owner_by_email(db: Session, *, email: str, name: str = "") -> User | None:
+    """The user a paid booking found only by its payer's email belongs to, or None.
+
+    A verified account, or an unclaimed user (created now when the email has no user):
+    nobody can sign in to that one, and the mailbox proving itself later takes it over. An
+    account whose email was never verified gets nothing: whoever signed it up may not own
+    the mailbox. Its booking stays with `customer_email` and joins the account when the
+    email is verified (`mark_email_verified`). AuthError when the email is unusable. Caller
+    commits.
+    """
+    user = find_or_create_by_email(db, email=email, name=name)
+    if user.email_verified or is_unclaimed(db, user):
+        return user
+    return None
+
+
+def mark_email_verified(db: Session, user: User, *, now: datetime | None = None) -> int:
+    """Record that the user's mailbox is proven, and attach the bookings paid with that email
+    that belong to no user yet (see `booking_owner_by_email`); how many. Caller commits."""
+    now = now or clock.now()
+    if not user.email_verified:
+        user.email_verified = True
+        user.updated_at = now
+        db.add(user)
+        db.flush()
+        log.info("user %s email verified", user.id)
+    result = db.execute(
+        sa.update(Booking)
+        .where(
+            col(Booking.user_id).is_(None),
+            sa.func.lower(sa.func.trim(col(Booking.customer_email))) == user.email,
+        )
+        .values(user_id=user.id, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    attached = int(result.rowcount or 0)  # type: ignore[attr-defined]
+    if attached:
+        log.info("user %s: %d booking(s) paid with the email attached", user.id, attached)
+    return attached
+
+
 def sign_in_with_oidc(
     db: Session,
     *,
@@ -349,6 +392,11 @@ def sign_in_with_oidc(
     only when the provider vouches for the email (email_verified); an unverified email that
     matches an account is refused rather than merged, since anyone can put any address on an
     account at some providers. Otherwise a new user is created.
+
+    Linking to an account whose own email was never verified hands it to the mailbox's owner:
+    whoever signed it up first may have used someone else's address, so its password is
+    cleared, its sign-in sessions everywhere are ended and its unused email links voided,
+    before the email is marked verified.
     """
     identity = db.exec(
         select(OAuthIdentity).where(
@@ -367,11 +415,13 @@ def sign_in_with_oidc(
     if user is not None:
         if not email_verified:
             raise AuthError("email", UNVERIFIED_EMAIL_CLASH)
-        user.email_verified = True
+        if not user.email_verified:
+            _hand_to_the_mailbox_owner(db, user, provider)
         if not user.name and clean_name:
             user.name = clean_name
         user.updated_at = clock.now()
         db.add(user)
+        mark_email_verified(db, user)
         log.info("user %s linked to a %s identity", user.id, provider)
     else:
         user = User(email=normalized, name=clean_name, email_verified=bool(email_verified))
@@ -381,6 +431,22 @@ def sign_in_with_oidc(
     db.add(OAuthIdentity(user_id=user.id, provider=provider, subject=subject, email=normalized))
     db.flush()
     return user
+
+
+def _hand_to_the_mailbox_owner(db: Session, user: User, provider: str) -> None:
+    """Take an unverified account from whoever holds it now: no password, no sign-in session
+    anywhere, no link still waiting to be opened."""
+    had_password = user.password_hash is not None
+    user.password_hash = None
+    db.add(user)
+    db.flush()
+    sessions = sign_in_sessions.revoke_sessions(db, user_id=user.id)
+    links = email_links.void_links(db, user_id=user.id)
+    log.warning(
+        "user %s: unverified email proven by a %s identity; password cleared (had one: %s), "
+        "%d sign-in session(s) revoked, %d email link(s) voided",
+        user.id, provider, had_password, sessions, links,
+    )
 
 
 def grant_role(db: Session, *, email: str, role: str, tutor_id: str | None = None) -> User:

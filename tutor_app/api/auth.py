@@ -4,7 +4,8 @@
 - `GET /api/auth/session?ticket=&next=`: swaps a form sign-in's handoff ticket for the cookie.
 - `POST /api/auth/logout`: revokes the session and clears the cookie (a native form POST).
 - `POST /api/auth/signup`, `POST /api/auth/login`: the same for non-browser clients (JSON or
-  form body), answering JSON; `GET /api/auth/me`: who the cookie signs in, or 401.
+  form body), answering JSON; `GET /api/auth/me`: who the cookie signs in, or 401. A sign-up
+  for an unclaimed user's email answers 202 with no cookie: it waits on a mailed link.
 
 Both ways of signing in from a page finish only in the browser that started them: the ticket
 and the OpenID state carry the hash of that browser's pre-sign-in cookie (login CSRF,
@@ -30,7 +31,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from tutor_app.accounts import account_settings, pre_sign_in, sign_in_sessions, users
+from tutor_app.accounts import (
+    account_settings,
+    email_verification,
+    pre_sign_in,
+    sign_in_sessions,
+    users,
+)
 from tutor_app.accounts.users import AuthError
 from tutor_app.api.deps import client_ip, current_user, session_token
 from tutor_app.api.errors import MAPPED_ERRORS, error_response
@@ -254,12 +261,10 @@ async def _sign_in_with(
 def _sign_up(fields: dict[str, str], *, ip: str) -> User:
     with app_db.session() as db:
         rate_limits.limit_sign_up(db, email=fields.get("email", ""), ip=ip)
-        user = users.sign_up(
-            db, email=fields.get("email", ""), password=fields.get("password", ""),
-            name=fields.get("name", ""),
-        )
-        db.commit()
-        return user
+    return email_verification.sign_up_with_password(
+        email=fields.get("email", ""), password=fields.get("password", ""),
+        name=fields.get("name", ""),
+    )
 
 
 def _authenticate(fields: dict[str, str], *, ip: str) -> User:
@@ -281,8 +286,9 @@ def me(request: Request) -> Response:
 
 @same_site_only
 async def api_signup(request: Request) -> Response:
-    """Create an account (or claim an unclaimed one) and sign it in: 200 JSON + cookie; 429
-    with Retry-After when the address or the email tried too often."""
+    """Create an account, mail its verification link and sign it in: 200 JSON + cookie. For
+    the email of an unclaimed user: 202 and a message, no cookie (a link was mailed there).
+    429 with Retry-After when the address or the email tried too often."""
     service = functools.partial(_sign_up, ip=client_ip(request))
     return await _sign_in_with(request, service, what="signed up")
 

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.responses import JSONResponse
 
+from tutor_app.accounts.email_verification import ConfirmationPending
 from tutor_app.accounts.passwords import HashingBusy
 from tutor_app.accounts.users import AuthError, ThrottledError
 from tutor_app.booking import cancellation, checkout, reschedule
@@ -70,6 +71,11 @@ def _form_errors(exc: Exception) -> JSONResponse:
     return JSONResponse({"errors": errors}, 400, headers=NO_STORE)
 
 
+def _accepted(exc: Exception) -> JSONResponse:
+    """Taken, but waiting on something else (a mailed link): nothing more to give yet."""
+    return JSONResponse({"message": str(exc)}, 202, headers=NO_STORE)
+
+
 def _throttled(exc: Exception) -> JSONResponse:
     retry_after = exc.retry_after if isinstance(exc, ThrottledError) else 60
     body = {"errors": exc.errors if isinstance(exc, AuthError) else {}}
@@ -102,6 +108,7 @@ ERROR_RESPONSES: dict[type[Exception], Callable[[Exception], JSONResponse]] = {
     AuthError: _form_errors,
     RateLimited: _retry_later(429),
     HashingBusy: _retry_later(503),
+    ConfirmationPending: _accepted,
     PaymentProviderError: _payment_provider_down,
     SQLAlchemyError: _database_unavailable,
 }

@@ -423,10 +423,12 @@ def _insert_booking(
 
 
 def _resolve_user(db: Session, lesson: PaidLesson) -> str | None:
-    """The booking's owner: the user in the metadata, else the one with the payer's email.
+    """The booking's owner: the user in the metadata, else the one the payer's email names.
 
-    An email without an account gets an unclaimed user, whose sign-up later claims the
-    booking. With neither, the booking stays unclaimed with `customer_email` recorded.
+    By email, only a verified account or an unclaimed user (created when the email has no
+    user; nobody can sign in to it) gets the booking (`users.booking_owner_by_email`). An
+    account whose email was never verified gets nothing: the booking stays with user None and
+    `customer_email`, and joins the account once its email is verified.
     """
     if lesson.user_id is not None:
         found = db.connection().execute(
@@ -436,11 +438,17 @@ def _resolve_user(db: Session, lesson: PaidLesson) -> str | None:
             return str(found)
     if lesson.email:
         try:
-            return users.find_or_create_by_email(
+            owner = users.booking_owner_by_email(
                 db, email=lesson.email, name=lesson.customer_name
-            ).id
+            )
         except users.AuthError:
             log.warning("session %s: payer email is not usable", lesson.session_id)
+            return None
+        if owner is None:
+            log.info("session %s: payer email has an unverified account; booking kept by email",
+                     lesson.session_id)
+            return None
+        return owner.id
     return None
 
 

@@ -1,4 +1,4 @@
-"""The callouts pages show: red for an error, green for news (render only)."""
+"""The callouts pages show: red for an error, green for a notice (render only)."""
 
 from __future__ import annotations
 
@@ -16,10 +16,10 @@ def error_callout(message: Var[str] | str, callout_id: str) -> rx.Component:
 
 
 def notice_callout(message: Var[str] | str, callout_id: str) -> rx.Component:
-    """A calm callout for news (something done), read out politely; shown only while
-    `message` is not empty."""
+    """A green callout for what happened (a link was mailed, a password changed), announced
+    politely to screen readers, shown only while `message` is not empty."""
     return rx.cond(
         message != "",
-        rx.callout(message, icon="info", color_scheme="green", role="status",
+        rx.callout(message, icon="circle_check", color_scheme="green", role="status",
                    id=callout_id, width="100%"),
     )

@@ -77,6 +77,11 @@ class HoldStatus(StrEnum):
     CONVERTED = "converted"  # the payment became a booking
 
 
+class EmailLinkPurpose(StrEnum):
+    VERIFY_EMAIL = "verify_email"  # proves the mailbox (and may carry a sign-up's password)
+    RESET_PASSWORD = "reset_password"
+
+
 class SyncStatus(StrEnum):
     NONE = "none"  # the tutor has no calendar connected
     PENDING = "pending"
@@ -171,6 +176,27 @@ class SignInSession(SQLModel, table=True):
     browser_hash: str | None = Field(default=None, max_length=64)
     # The browser's User-Agent when the session began (cut to 255), for "Signed-in devices".
     user_agent: str | None = Field(default=None, max_length=255)
+
+
+class EmailLink(SQLModel, table=True):
+    """A single-use link mailed to `email`; only its token's SHA-256 is stored.
+
+    `email` is the address the link was sent to, so a purpose that proves a new address (an
+    email change) carries it here. `pending_password_hash` is a sign-up's chosen password,
+    applied only when the link is opened.
+    """
+
+    __tablename__ = "email_links"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    token_hash: str = Field(unique=True, index=True, max_length=64)
+    user_id: str = Field(foreign_key="users.id", index=True, max_length=32)
+    purpose: str = Field(max_length=32)
+    email: str = Field(max_length=320)
+    pending_password_hash: str | None = None
+    created_at: datetime = _created()
+    expires_at: datetime = _time()
+    used_at: datetime | None = _time(nullable=True)
 
 
 class LoginThrottle(SQLModel, table=True):

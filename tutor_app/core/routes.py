@@ -8,6 +8,9 @@ PAYMENT_CANCEL = "/payment/cancel"
 DASHBOARD = "/dashboard"
 LOGIN = "/login"
 SIGNUP = "/signup"
+VERIFY_EMAIL = "/verify-email"  # ?token=: a mailed verification link
+FORGOT_PASSWORD = "/forgot-password"
+RESET_PASSWORD = "/reset-password"  # ?token=: a mailed reset link
 ACCOUNT = "/account"
 TUTOR_PORTAL = "/tutor"
 ADMIN_PORTAL = "/admin"

@@ -6,10 +6,13 @@ from tutor_app.pages import (  # noqa: F401
     dashboard,
     dev_checkout,
     directory,
+    forgot_password,
     login,
     not_found,
     payment,
+    reset_password,
     signup,
     tutor_portal,
     tutor_profile,
+    verify_email,
 )

@@ -9,6 +9,7 @@ from tutor_app.components import style
 from tutor_app.components.layout import link_button, loading_placeholder, page_layout
 from tutor_app.components.lesson_card import lesson_card
 from tutor_app.components.manage_dialogs import manage_dialogs
+from tutor_app.components.verify_reminder import verify_reminder
 from tutor_app.core import routes
 from tutor_app.core.settings import PRODUCT_NAME
 from tutor_app.state.auth import AuthState
@@ -97,6 +98,7 @@ def dashboard() -> rx.Component:
                 gap="1rem",
                 width="100%",
             ),
+            verify_reminder(),  # signed in with an email not confirmed yet
             manage_dialogs(),  # cancel / reschedule dialogs and their notice
             rx.cond(
                 D.loaded,

@@ -1,4 +1,5 @@
-"""`/login`: sign in with email and password, or with Google when it is configured."""
+"""`/login`: sign in with email and password, or with Google when it is configured; a link to
+reset a forgotten password."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import reflex as rx
 from reflex.vars import Var
 
 from tutor_app.components import style
-from tutor_app.components.alerts import error_callout
+from tutor_app.components.alerts import error_callout, notice_callout
 from tutor_app.components.layout import page_layout
 from tutor_app.core import routes
 from tutor_app.core.settings import PRODUCT_NAME
@@ -138,12 +139,17 @@ def login() -> rx.Component:
         title="Sign in",
         intro="Welcome back. Sign in to book and manage your lessons.",
         state=S,
-        above=error_callout(S.query_error, "login-query-error"),
+        above=rx.fragment(
+            error_callout(S.query_error, "login-query-error"),
+            notice_callout(S.query_notice, "login-notice"),
+        ),
         fields=[
             labelled_input("Email", "email", type="email", auto_complete="username",
                            default_value=S.email, error=S.email_error),
             labelled_input("Password", "password", type="password",
                            auto_complete="current-password", error=S.password_error),
+            rx.link("Forgot password?", href=routes.FORGOT_PASSWORD, id="forgot-password",
+                    size="2", align_self="end"),
         ],
         submit_label="Sign in",
         footer=rx.text(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from tutor_app.accounts.users import MIN_PASSWORD_LENGTH
+from tutor_app.components.alerts import notice_callout
 from tutor_app.core import routes
 from tutor_app.core.settings import PRODUCT_NAME
 from tutor_app.pages.login import auth_card, labelled_input
@@ -20,6 +21,7 @@ def signup() -> rx.Component:
         title="Create an account",
         intro="Book lessons, pay securely and keep all your lessons in one place.",
         state=S,
+        above=notice_callout(S.notice, "signup-notice"),
         fields=[
             labelled_input("Name", "name", auto_complete="name", default_value=S.name,
                            error=S.name_error, hint="Optional: how tutors will greet you."),

@@ -15,6 +15,9 @@ also makes the websocket reconnect carrying the new cookie. The ticket is bound 
 browser's pre-sign-in cookie, read from the same handshake (`accounts.pre_sign_in`): without
 one the form asks to reload the page, which sets it.
 
+A sign-up with the email of an unclaimed user signs nobody in: the form shows the notice that
+a link was mailed (`email_verification.ConfirmationPending`).
+
 The password is read from the submitted form data and never stored in state: state may live in
 Redis, and state vars travel back to the browser in every delta.
 """
@@ -31,7 +34,15 @@ from urllib.parse import quote
 import reflex as rx
 from reflex.event import EventSpec
 
-from tutor_app.accounts import account_settings, pre_sign_in, sign_in_sessions, users
+from tutor_app.accounts import (
+    account_settings,
+    email_verification,
+    password_reset,
+    pre_sign_in,
+    sign_in_sessions,
+    users,
+)
+from tutor_app.accounts.email_verification import ConfirmationPending
 from tutor_app.accounts.passwords import HashingBusy
 from tutor_app.accounts.users import AuthError
 from tutor_app.core import db as app_db
@@ -43,11 +54,18 @@ GENERIC_SIGN_IN_ERROR = users.SIGN_IN_FAILED
 # The websocket's handshake carried no pre-sign-in cookie: cookies are off, or the page was
 # loaded in a way that did not set it; a reload does.
 RELOAD_TO_SIGN_IN = "Please reload the page and try again (signing in needs cookies)."
+# Shown on /login?notice=...: only these, so a crafted link cannot put its own text there.
+LOGIN_PAGE_NOTICES = frozenset({password_reset.PASSWORD_CHANGED})
 
 
 def login_url(next_path: str) -> str:
     """The sign-in page that returns the visitor to `next_path` afterwards."""
     return f"{routes.LOGIN}?next={quote(sign_in_sessions.safe_next(next_path), safe='')}"
+
+
+def login_notice_url(message: str) -> str:
+    """The sign-in page showing `message` above its form (one of LOGIN_PAGE_NOTICES)."""
+    return f"{routes.LOGIN}?notice={quote(message, safe='')}"
 
 
 def _full_page_navigation(url: str) -> EventSpec:
@@ -66,6 +84,7 @@ class AuthState(rx.State):
     user_email: str = ""
     user_name: str = ""
     user_role: str = ""
+    user_email_verified: bool = False
 
     @rx.var
     def signed_in(self) -> bool:
@@ -119,6 +138,7 @@ class AuthState(rx.State):
         self.user_email = user.email if user else ""
         self.user_name = user.name if user else ""
         self.user_role = user.role if user else ""
+        self.user_email_verified = user.email_verified if user else False
 
     def _current_path(self) -> str:
         url = self.router.url
@@ -145,6 +165,7 @@ class AuthFormState(AuthState):
     email_error: str = ""
     password_error: str = ""
     form_error: str = ""
+    notice: str = ""  # what happened instead of signing in (a link was mailed)
     submitting: bool = False
 
     @rx.var
@@ -164,6 +185,7 @@ class AuthFormState(AuthState):
         self.email_error = ""
         self.password_error = ""
         self.form_error = ""
+        self.notice = ""
 
     def _show_error(self, error: AuthError) -> None:
         for field, message in error.errors.items():
@@ -189,7 +211,8 @@ class AuthFormState(AuthState):
     async def _sign_in(self, find_user: Callable[[], User]) -> EventSpec | None:
         """The end of both forms' submit: the user `find_user` returns (off the event loop)
         is handed off to the cookie route; its `AuthError` is shown on the form instead, as is
-        a rate limit or a full hashing queue.
+        a rate limit or a full hashing queue, and a `ConfirmationPending` as the form's notice
+        (nobody is signed in).
 
         Checked first: the browser's pre-sign-in cookie, which the ticket is bound to. Without
         it nothing is done (no account made, no password tried) and the form asks to reload.
@@ -205,6 +228,9 @@ class AuthFormState(AuthState):
             return None
         except (rate_limits.RateLimited, HashingBusy) as error:
             self.form_error = str(error)
+            return None
+        except ConfirmationPending as pending:
+            self.notice = pending.message
             return None
         ticket = await asyncio.to_thread(_handoff, user.id, browser)
         self.submitting = True
@@ -231,13 +257,15 @@ def _handoff(user_id: str, browser: str) -> str:
 
 
 def _sign_up(email: str, password: str, name: str, ip: str, zone: str | None = None) -> User:
-    """Sign up, and keep the browser's zone (its `tz` cookie) as the new account's."""
+    """Sign up (mailing the verification link), and keep the browser's zone (its `tz`
+    cookie) as the new account's."""
     with app_db.session() as db:
         rate_limits.limit_sign_up(db, email=email, ip=ip)
-        user = users.sign_up(db, email=email, password=password, name=name)
+    user = email_verification.sign_up_with_password(email=email, password=password, name=name)
+    with app_db.session() as db:
         account_settings.remember_zone(db, user_id=user.id, zone=zone)
         db.commit()
-        return user
+    return user
 
 
 class LoginState(AuthFormState):
@@ -251,6 +279,12 @@ class LoginState(AuthFormState):
             return ""
         # Only messages the app itself sends there: a crafted link cannot put its own text here.
         return message if message in users.LOGIN_PAGE_ERRORS else GENERIC_SIGN_IN_ERROR
+
+    @rx.var
+    def query_notice(self) -> str:
+        """The message of `/login?notice=...` (after a password reset), if it is one of ours."""
+        message = self.router.url.query_parameters.get("notice", "")
+        return message if message in LOGIN_PAGE_NOTICES else ""
 
     @rx.var
     def signup_link(self) -> str:
@@ -297,7 +331,8 @@ class SignupState(AuthFormState):
 
     @rx.event
     async def submit(self, form_data: dict[str, Any]) -> EventSpec | None:
-        """Create the account (or claim the unclaimed one), then hand off to the cookie route."""
+        """Create the account, mail its verification link, then hand off to the cookie route;
+        for an unclaimed user's email, mail the link that finishes the sign-up instead."""
         self._clear_errors()
         self.email = _field(form_data, "email").strip()
         self.name = _field(form_data, "name").strip()
