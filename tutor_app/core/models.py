@@ -7,7 +7,7 @@ sessions already at Stripe carry, keep their exact camelCase names.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any, TypeAlias
 
@@ -107,6 +107,52 @@ class Tutor(SQLModel, table=True):
     )
     active: bool = True
     updated_at: datetime = _created()
+    # The profile and booking rules a tutor edits in the tutor portal.
+    headline: str = Field(default="", max_length=120, sa_column_kwargs={"server_default": ""})
+    # Lesson lengths offered, in minutes: a subset of `catalog.pricing.ALLOWED_DURATIONS`.
+    lesson_durations: list[int] = Field(
+        default_factory=lambda: [30, 60, 90], sa_type=sa.JSON, nullable=False
+    )
+    buffer_minutes: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    min_notice_minutes: int = Field(default=720, sa_column_kwargs={"server_default": "720"})
+    horizon_days: int = Field(default=60, sa_column_kwargs={"server_default": "60"})
+
+
+class TutorDateOverride(SQLModel, table=True):
+    """One date on which a tutor's hours differ from the weekly ones (in the tutor's zone).
+
+    `windows` replaces that weekday's hours for the date: empty is a day off; a holiday is
+    one row per date; extra hours are the weekly windows plus the extra ones.
+    """
+
+    __tablename__ = "tutor_date_overrides"
+    __table_args__ = (
+        sa.UniqueConstraint("tutor_id", "on_date", name="uq_tutor_date_overrides_tutor_date"),
+    )
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    tutor_id: str = Field(foreign_key="tutors.id", index=True, max_length=64)
+    on_date: date = Field(sa_type=sa.Date, nullable=False)
+    windows: list[list[str]] = Field(default_factory=list, sa_type=sa.JSON, nullable=False)
+    note: str = Field(default="", max_length=120)
+    created_at: datetime = _created()
+
+
+class TutorInvite(SQLModel, table=True):
+    """A single-use invitation, mailed to `email`, to run a tutor profile (new or existing)."""
+
+    __tablename__ = "tutor_invites"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    token_hash: str = Field(unique=True, index=True, max_length=64)
+    email: str = Field(max_length=320)
+    # The profile the account will run; None: a new profile is made when the invite is accepted.
+    tutor_id: str | None = Field(default=None, foreign_key="tutors.id", max_length=64)
+    invited_by: str | None = Field(default=None, foreign_key="users.id", max_length=32)
+    accepted_by: str | None = Field(default=None, foreign_key="users.id", max_length=32)
+    created_at: datetime = _created()
+    expires_at: datetime = _time()
+    used_at: datetime | None = _time(nullable=True)
 
 
 class User(SQLModel, table=True):
@@ -252,6 +298,8 @@ class Booking(SQLModel, table=True):
     refunded_cents: int = 0
     canceled_at: datetime | None = _time(nullable=True)
     cancel_reason: str | None = Field(default=None, max_length=255)
+    # After the lesson began, the tutor (or an admin) says how it went: "attended" or "no_show".
+    attendance: str | None = Field(default=None, max_length=16)
     # Bumped on every change the student's calendar file must reflect (iCalendar SEQUENCE).
     sequence: int = 0
     calendar_sync_status: str = Field(default=SyncStatus.NONE, max_length=16)
