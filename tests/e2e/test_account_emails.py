@@ -1,6 +1,7 @@
 """The account emails in Chromium, against the real app and its mail on a real SMTP server:
-a new account confirms its address with the mailed link, and a forgotten password is reset with
-one (which signs out every browser that was signed in).
+a new account confirms its address with the mailed link, a forgotten password is reset with
+one (which signs out every browser that was signed in), and the email is changed on `/account`
+with the link mailed to the new address.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from tests.e2e.steps import (
 )
 from tests.fakes.smtp_server import SmtpServer
 from tests.mail_links import link_in
+from tutor_app.accounts.account_settings import EMAIL_CHANGE_SENT
+from tutor_app.accounts.email_verification import LINK_JUST_SENT
 from tutor_app.core import routes
 
 pytestmark = pytest.mark.e2e
@@ -124,3 +127,45 @@ def test_a_forgotten_password_is_reset_with_the_mailed_link(
     expect(page).to_have_url(re.compile(r"/login\?next="))
     expect_signed_out(page)
     shot("the other browser is signed out")
+
+
+def test_the_email_is_changed_on_the_account_page_with_the_link_mailed_to_the_new_address(
+    page: Page, shot: Shots, new_email: Callable[[str], str], mail_server: SmtpServer
+) -> None:
+    email = new_email("mover")
+    moved = new_email("moved")
+    signed_up(page, name="Max Mover", email=email)
+
+    page.click("#nav-account")
+    expect(page).to_have_url(re.compile(r"/account/?$"))
+    expect(page.locator("#account-email")).to_have_text(email)
+    expect(page.locator("#email-status")).to_have_text("Not verified yet")
+    # The sign-up's link went out a moment ago: no second one yet.
+    page.click("#resend-verification")
+    expect(page.locator("#verify-notice")).to_have_text(LINK_JUST_SENT.format(email=email))
+    shot("account page, email not verified yet")
+
+    page.fill("#new_email", moved)
+    page.fill("#email_password", PASSWORD)
+    page.click("#change-email")
+    expect(page.locator("#email-notice")).to_have_text(EMAIL_CHANGE_SENT.format(email=moved))
+    expect(page.locator("#account-email")).to_have_text(email)  # until the link is opened
+    shot("email change asked for")
+
+    [link_mail] = mails_to(mail_server, moved)
+    assert link_mail["Subject"] == "Confirm your new email address for Tutorly"
+    # The old address is told, without the new address in full.
+    notice = next(m for m in mails_to(mail_server, email, count=2)
+                  if m["Subject"] == "Your Tutorly email address is about to change")
+    assert moved not in notice.message.as_string()
+
+    _open(page, link_in(link_mail, routes.VERIFY_EMAIL))
+    expect(page.locator("#verify-result")).to_have_text(f"Your email address is now {moved}.")
+    expect_signed_in_as(page, "Max Mover")
+    shot("email changed")
+
+    goto(page, routes.ACCOUNT)
+    expect(page.locator("#account-email")).to_have_text(moved)
+    expect(page.locator("#email-status")).to_have_text("Verified")
+    expect(page.locator("#resend-verification")).to_have_count(0)
+    shot("account page, new email verified")

@@ -1,6 +1,6 @@
 """The states of the account emails, driven without a browser: sign-up for an unclaimed email,
-the verification page (which never signs anyone in), the reminder's "Resend", and the
-forgotten-password pages. Mail goes to a real SMTP server."""
+the verification page (which never signs anyone in, and also opens an email change's link),
+the reminder's "Resend", and the forgotten-password pages. Mail goes to a real SMTP server."""
 
 from __future__ import annotations
 
@@ -23,9 +23,10 @@ from tutor_app.accounts.password_reset import PASSWORD_CHANGED, PASSWORDS_DIFFER
 from tutor_app.core import clock, routes
 from tutor_app.core.models import Booking, SignInSession, User
 from tutor_app.core.settings import Settings
+from tutor_app.state.account import AccountState
 from tutor_app.state.auth import AuthState, LoginState, SignupState
 from tutor_app.state.password_reset import ForgotPasswordState, ResetPasswordState
-from tutor_app.state.verify_email import DEAD, VERIFIED, VerifyEmailState
+from tutor_app.state.verify_email import DEAD, TAKEN, VERIFIED, VerifyEmailState
 
 PASSWORD = "correct horse battery"
 NEW = "a brand new passphrase"
@@ -157,6 +158,70 @@ def test_the_verify_page_without_a_token_is_a_dead_link(database: sa.Engine) -> 
     run(state.open_link())
 
     assert state.outcome == DEAD
+
+
+# -- an email change's link ------------------------------------------------------------------
+
+
+def _change_link(smtp: SmtpServer, cookie: str, new_email: str = "nina@example.com") -> str:
+    """Ask for an email change on /account; the token mailed to the new address."""
+    account = state_on(AccountState, "/account", cookie=cookie)
+    run(account.load())
+    run(account.request_email_change({"new_email": new_email, "email_password": PASSWORD}))
+    [mail] = [m for m in smtp.wait_for(2) if m.rcpt_tos == (new_email,)]
+    return token_in(mail, routes.VERIFY_EMAIL)
+
+
+def test_the_verify_page_opens_an_email_change_and_signs_nobody_in(
+    session: Session, smtp: SmtpServer
+) -> None:
+    user, cookie = _account(session)
+    token = _change_link(smtp, cookie)
+    sessions_before = len(_sessions(session))
+    state = state_on(VerifyEmailState, f"/verify-email?token={quote(token)}")
+
+    assert run(state.open_link()) is None
+
+    assert (state.outcome, state.email_changed) == (VERIFIED, True)
+    assert state.result == "Your email address is now nina@example.com."
+    assert state.signed_in is False
+    assert len(_sessions(session)) == sessions_before
+    # The account page, in the browser that asked, shows the new address, verified.
+    account = state_on(AccountState, "/account", cookie=cookie)
+    run(account.load())
+    assert (account.user_email, account.user_email_verified) == ("nina@example.com", True)
+    assert account.user_id == user.id
+
+
+def test_the_verify_page_says_when_the_new_address_was_taken_meanwhile(
+    session: Session, smtp: SmtpServer
+) -> None:
+    user, cookie = _account(session)
+    token = _change_link(smtp, cookie)
+    users.sign_up(session, email="nina@example.com", password=PASSWORD)
+    session.commit()
+    state = state_on(VerifyEmailState, f"/verify-email?token={quote(token)}", cookie=cookie)
+
+    run(state.open_link())
+
+    assert state.outcome == TAKEN
+    assert state.result == email_verification.ADDRESS_TAKEN.format(email="nina@example.com")
+    assert state.user_email == "ann@example.com"  # nothing changed
+    session.expire_all()
+    assert session.get(User, user.id).email == "ann@example.com"  # type: ignore[union-attr]
+
+
+def test_a_sign_up_link_still_says_the_email_is_confirmed(
+    session: Session, smtp: SmtpServer
+) -> None:
+    email_verification.sign_up_with_password(email="ann@example.com", password=PASSWORD)
+    token = token_in(smtp.wait_for(1)[0], routes.VERIFY_EMAIL)
+    state = state_on(VerifyEmailState, f"/verify-email?token={quote(token)}")
+
+    run(state.open_link())
+
+    assert (state.outcome, state.email_changed) == (VERIFIED, False)
+    assert state.result == email_verification.EMAIL_CONFIRMED
 
 
 # -- the reminder on the dashboard -----------------------------------------------------------

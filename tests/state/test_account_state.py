@@ -9,9 +9,10 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from tests.factories import lesson_start, make_booking, make_user
+from tests.fakes.smtp_server import SmtpServer
 from tests.state.handlers import run, state_on
-from tutor_app.accounts import account_settings, sign_in_sessions, users
-from tutor_app.core.models import LoginThrottle, OAuthIdentity, SignInSession, User
+from tutor_app.accounts import account_settings, email_verification, sign_in_sessions, users
+from tutor_app.core.models import EmailLink, LoginThrottle, OAuthIdentity, SignInSession, User
 from tutor_app.state.account import DEVICE_SIGNED_OUT, AccountState
 from tutor_app.state.directory import DirectoryState
 from tutor_app.state.viewer_zone import TZ_SCRIPT
@@ -19,6 +20,7 @@ from tutor_app.state.viewer_zone import TZ_SCRIPT
 IP = "127.0.0.1"  # where state_on's websocket comes from
 PASSWORD = "correct horse battery"
 NEW_PASSWORD = "a whole new sentence"
+NEW_EMAIL = "nina@example.com"
 CHROME_LINUX = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
                 "Chrome/131.0.0.0 Safari/537.36")
 FIREFOX_MAC = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14.5; rv:128.0) Gecko/20100101 Firefox/128.0"
@@ -118,6 +120,109 @@ def test_an_account_without_a_password_shows_no_password_form(session: Session) 
     session.commit()
 
     assert _page(_cookie(session, user, tz="UTC")).has_password is False
+
+
+# -- email -----------------------------------------------------------------------------------
+
+
+def test_the_page_says_whether_the_email_is_verified(session: Session) -> None:
+    user = _account(session)
+    cookie = _cookie(session, user, tz="UTC")
+    assert _page(cookie).user_email_verified is False
+
+    users.mark_email_verified(session, user)
+    session.commit()
+
+    assert _page(cookie).user_email_verified is True
+
+
+def test_resend_the_link_from_the_account_page(session: Session, mailbox: SmtpServer) -> None:
+    user = _account(session)
+    state = _page(_cookie(session, user, tz="UTC"))
+
+    run(state.resend_verification())
+    assert state.verify_notice == email_verification.NEW_LINK_SENT.format(email=user.email)
+    assert mailbox.wait_for(1)[0].rcpt_tos == ("ann@example.com",)
+
+    run(state.resend_verification())  # within the minute: nothing more is sent
+    assert state.verify_notice == email_verification.LINK_JUST_SENT.format(email=user.email)
+    assert len(mailbox.messages) == 1
+
+
+def test_an_email_change_mails_the_new_address_and_keeps_the_old_one_for_now(
+    session: Session, mailbox: SmtpServer
+) -> None:
+    user = _account(session)
+    state = _page(_cookie(session, user, tz="UTC"))
+
+    spec = run(state.request_email_change({"new_email": NEW_EMAIL, "email_password": PASSWORD}))
+
+    assert spec is None
+    assert state.email_notice == (
+        "We sent a link to nina@example.com. Your email changes when you open it.")
+    assert (state.new_email_error, state.email_password_error) == ("", "")
+    assert state.user_email == "ann@example.com"
+    assert _fresh(session, user.id).email == "ann@example.com"
+    assert sorted(m.rcpt_tos[0] for m in mailbox.wait_for(2)) == [
+        "ann@example.com", NEW_EMAIL]
+    # The password came from the form and never lands in the state the browser receives.
+    assert PASSWORD not in json.dumps(state.dict(), default=str)
+
+
+def test_an_email_change_shows_what_is_wrong_by_the_field(
+    session: Session, mailbox: SmtpServer
+) -> None:
+    user = _account(session)
+    make_user(session, email="bob@example.com")
+    state = _page(_cookie(session, user, tz="UTC"))
+
+    run(state.request_email_change({"new_email": NEW_EMAIL, "email_password": "guess"}))
+    assert state.email_password_error == account_settings.WRONG_CURRENT_PASSWORD
+    assert (state.new_email_error, state.email_notice) == ("", "")
+    session.expire_all()
+    throttle = session.get(LoginThrottle, {"email": user.email, "ip": IP})
+    assert throttle is not None and throttle.failures == 1  # a failed sign-in
+
+    run(state.request_email_change({"new_email": "Bob@example.com", "email_password": PASSWORD}))
+    assert state.new_email_error == users.EMAIL_TAKEN
+    assert state.email_password_error == ""
+
+    run(state.request_email_change({"new_email": "ann@example.com", "email_password": ""}))
+    assert state.new_email_error == account_settings.SAME_EMAIL
+    assert state.email_password_error == account_settings.MISSING_CURRENT_PASSWORD
+    assert mailbox.messages == []
+    session.expire_all()
+    assert session.exec(select(EmailLink)).all() == []
+
+
+def test_an_email_from_google_cannot_be_changed_here(
+    session: Session, mailbox: SmtpServer
+) -> None:
+    user = make_user(session, email="gina@example.com", name="Gina", email_verified=True)
+    session.add(OAuthIdentity(user_id=user.id, provider="google", subject="s", email=user.email))
+    session.commit()
+    state = _page(_cookie(session, user, tz="UTC"))
+    assert state.has_password is False  # the page shows no form, only where the email is from
+
+    run(state.request_email_change({"new_email": NEW_EMAIL, "email_password": "x"}))
+
+    assert state.new_email_error == account_settings.EMAIL_FROM_GOOGLE
+    assert _fresh(session, user.id).email == "gina@example.com"
+    assert mailbox.messages == []
+
+
+def test_an_email_change_from_a_signed_out_browser_goes_to_sign_in(
+    session: Session, mailbox: SmtpServer
+) -> None:
+    user = _account(session)
+    state = _page(_cookie(session, user, tz="UTC"))
+    sign_in_sessions.revoke_sessions(session, user_id=user.id)
+    session.commit()
+
+    spec = run(state.request_email_change({"new_email": NEW_EMAIL, "email_password": PASSWORD}))
+
+    assert _args(spec)["path"] == "/login?next=%2Faccount"
+    assert mailbox.messages == []
 
 
 # -- name and zone ---------------------------------------------------------------------------

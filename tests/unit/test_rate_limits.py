@@ -142,6 +142,8 @@ def test_concurrent_hits_are_all_counted(database: sa.Engine) -> None:
          rate_limits.SIGN_UP_PER_EMAIL, "email"),
         (rate_limits.limit_password_reset, rate_limits.PASSWORD_RESET_PER_ADDRESS,
          rate_limits.PASSWORD_RESET_PER_EMAIL, "email"),
+        (rate_limits.limit_email_change, rate_limits.EMAIL_CHANGE_PER_ADDRESS,
+         rate_limits.EMAIL_CHANGE_PER_ACCOUNT, "user_id"),
         (rate_limits.limit_checkout, rate_limits.CHECKOUT_PER_ADDRESS,
          rate_limits.CHECKOUT_PER_ACCOUNT, "user_id"),
     ],

@@ -1,13 +1,17 @@
 """Account settings: what a signed-in person changes about their own account.
 
-One function per action of the `/account` page (name, time zone, password, signed-in devices,
-deleting the account), and `remember_zone`, which saves the zone the browser reports the first
-time one is known (sign-up, OpenID sign-in, a checkout) and never overwrites a saved one: a
-zone chosen on the account page wins over every later detection.
+One function per action of the `/account` page (name, email, time zone, password, signed-in
+devices, deleting the account), and `remember_zone`, which saves the zone the browser reports
+the first time one is known (sign-up, OpenID sign-in, a checkout) and never overwrites a saved
+one: a zone chosen on the account page wins over every later detection.
 
 Every message a person sees is decided here, with the form field it belongs to (`AuthError`,
 as for sign-up). A password is checked by `users.authenticate`, so a wrong current password
 is a failed sign-in like any other and meets the same throttle.
+
+A new email address is asked for here and takes effect only when the link mailed to it is
+opened (`email_verification.verify_email`): until then the account keeps its address, and the
+old address is told, so a stolen password cannot quietly move the account away.
 
 Deleting an account keeps its row, anonymised: the lessons it paid for stay in the tutor's and
 the business's records (refunds and payouts refer to them) without the student's name, email
@@ -27,7 +31,8 @@ from zoneinfo import available_timezones
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from tutor_app.accounts import passwords, sign_in_sessions, users
+from tutor_app.accounts import email_links, passwords, sign_in_sessions, users
+from tutor_app.accounts.email_links import CHANGE_EMAIL, EMAIL_CHANGE_NOTICE, OutgoingLink
 from tutor_app.accounts.users import AuthError, ThrottledError
 from tutor_app.core import clock, rate_limits
 from tutor_app.core import db as app_db
@@ -51,6 +56,8 @@ log = logging.getLogger(__name__)
 
 # The fields of the page's forms that a message can belong to.
 NAME_FIELD = "name"
+NEW_EMAIL_FIELD = "new_email"
+EMAIL_PASSWORD_FIELD = "email_password"
 TIMEZONE_FIELD = "timezone"
 CURRENT_PASSWORD_FIELD = "current_password"
 NEW_PASSWORD_FIELD = "new_password"
@@ -60,6 +67,9 @@ UNKNOWN_ZONE = "Choose a time zone from the list"
 MISSING_CURRENT_PASSWORD = "Enter your current password"
 WRONG_CURRENT_PASSWORD = "That is not your current password"
 NO_PASSWORD = "You sign in with Google"
+EMAIL_FROM_GOOGLE = "Your email comes from your Google sign-in"
+SAME_EMAIL = "That is already your email address"
+EMAIL_CHANGE_SENT = "We sent a link to {email}. Your email changes when you open it."
 UPCOMING_LESSONS = "Cancel your upcoming lessons first"
 DELETE_WORD = "DELETE"
 CONFIRM_WITH_PASSWORD = "Enter your password to delete your account"
@@ -169,7 +179,7 @@ def set_timezone(db: Session, *, user_id: str, zone: str) -> User:
     return _save(db, user)
 
 
-# -- name and password -----------------------------------------------------------------------
+# -- name, email and password ----------------------------------------------------------------
 
 
 def change_name(db: Session, *, user_id: str, name: str) -> User:
@@ -218,6 +228,61 @@ def change_password(
     revoked = sign_in_sessions.revoke_sessions(db, user_id=user_id, except_token=keep_token)
     log.info("user %s changed their password; %d other sessions revoked", user_id, revoked)
     return revoked
+
+
+def request_email_change(
+    *, user_id: str, new_email: str, password: str, ip: str, now: datetime | None = None
+) -> str:
+    """Mail a link to `new_email` that makes it the account's address once opened, and a
+    notice to the current address; what to tell the person. Owns its transactions.
+
+    The account keeps its email until the link is opened. Refused by the field (AuthError):
+    an account without a password (its email comes from its OpenID provider), a malformed or
+    unchanged address, a missing or wrong password (counted as a failed sign-in), too many
+    requests from this account or address (`rate_limits.limit_email_change`), and an address
+    that any user already has, said only once the password is right so that it cannot be used
+    to find out who has an account.
+    """
+    now = now or clock.now()
+    with app_db.session() as db:
+        user = _user(db, user_id)
+        if not has_password(user):
+            raise AuthError(NEW_EMAIL_FIELD, EMAIL_FROM_GOOGLE)
+        errors: dict[str, str] = {}
+        normalized = ""
+        try:
+            normalized = users.validate_email(new_email)
+        except AuthError as error:
+            errors[NEW_EMAIL_FIELD] = error.message
+        if normalized == user.email:
+            errors[NEW_EMAIL_FIELD] = SAME_EMAIL
+        if not password:
+            errors[EMAIL_PASSWORD_FIELD] = MISSING_CURRENT_PASSWORD
+        if errors:
+            field, message = next(iter(errors.items()))
+            raise AuthError(field, message, errors)
+        try:
+            rate_limits.limit_email_change(db, user_id=user.id, ip=ip, now=now)
+        except rate_limits.RateLimited as error:
+            raise AuthError(NEW_EMAIL_FIELD, str(error)) from error
+        _check_password(db, user, password, field=EMAIL_PASSWORD_FIELD,
+                        wrong=WRONG_CURRENT_PASSWORD, ip=ip)
+        if users.get_user_by_email(db, normalized) is not None:
+            raise AuthError(NEW_EMAIL_FIELD, users.EMAIL_TAKEN)
+        user = _user(db, user_id)
+        token = email_links.issue_link(
+            db, user_id=user.id, purpose=CHANGE_EMAIL, email=normalized, now=now
+        )
+        db.commit()
+    log.info("user %s asked to change their email; link mailed to the new address", user.id)
+    email_links.mail_link(
+        OutgoingLink(purpose=CHANGE_EMAIL, to=normalized, token=token, name=user.name)
+    )
+    email_links.mail_link(OutgoingLink(
+        purpose=EMAIL_CHANGE_NOTICE, to=user.email, token="", name=user.name,
+        new_email=normalized,
+    ))
+    return EMAIL_CHANGE_SENT.format(email=normalized)
 
 
 def _check_password(

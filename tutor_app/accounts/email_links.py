@@ -1,4 +1,4 @@
-"""Single-use links mailed to a person: email verification and password reset.
+"""Single-use links mailed to a person: email verification, password reset, email change.
 
 A link carries a random token; the database holds only its SHA-256 (as for sign-in sessions),
 so a leaked copy of the table opens nothing. Each link has a purpose and lives for that
@@ -37,20 +37,29 @@ log = logging.getLogger(__name__)
 
 VERIFY_EMAIL = EmailLinkPurpose.VERIFY_EMAIL
 RESET_PASSWORD = EmailLinkPurpose.RESET_PASSWORD
+CHANGE_EMAIL = EmailLinkPurpose.CHANGE_EMAIL
 VERIFY_EMAIL_LIFETIME = timedelta(hours=48)
 RESET_PASSWORD_LIFETIME = timedelta(hours=1)
+CHANGE_EMAIL_LIFETIME = timedelta(hours=48)
+# Not a link's purpose: the notice mailed to the old address when a change is asked for. It
+# carries no token (its only link is to the forgotten-password page), so nothing is stored.
+EMAIL_CHANGE_NOTICE = "email_change_notice"
 # A link row is deleted this long after it expired (used or not): it can do nothing any more,
 # and the delay keeps a recent one around for a support question ("did the mail go out?").
 LINK_RETENTION = timedelta(days=7)
 LIFETIMES: dict[str, timedelta] = {
     VERIFY_EMAIL: VERIFY_EMAIL_LIFETIME,
     RESET_PASSWORD: RESET_PASSWORD_LIFETIME,
+    CHANGE_EMAIL: CHANGE_EMAIL_LIFETIME,
 }
 
 
 @dataclass(frozen=True)
 class OutgoingLink:
-    """A link to mail, with what its message needs; built after the link's row is stored."""
+    """A link to mail, with what its message needs; built after the link's row is stored.
+
+    An EMAIL_CHANGE_NOTICE is mailed the same way, with no token.
+    """
 
     purpose: str
     to: str
@@ -58,6 +67,8 @@ class OutgoingLink:
     name: str = ""
     # A sign-up's password waits on the link: the message says opening it creates the account.
     sets_password: bool = False
+    # The notice to the old address names the address asked for (the message masks it).
+    new_email: str = ""
 
 
 def issue_link(
@@ -135,10 +146,13 @@ def live_link(
 
 
 def consume_link(
-    db: Session, *, token: str, purpose: str, now: datetime | None = None
+    db: Session, *, token: str, purpose: str | tuple[str, ...], now: datetime | None = None
 ) -> EmailLink | None:
     """Use the link of this token, once: the link, or None when it is unknown, of another
     purpose, expired, used or voided (one answer for all, so none of them is told apart).
+
+    Several purposes are for a page that opens links of each (the link's `purpose` says which
+    it was).
 
     One conditional UPDATE is the arbiter: a concurrent consume of the same token waits for
     this transaction (PostgreSQL's row lock, SQLite's write lock) and then matches no row.
@@ -148,11 +162,12 @@ def consume_link(
         return None
     now = now or clock.now()
     token_hash = hash_token(token)
+    purposes = (purpose,) if isinstance(purpose, str) else purpose
     result = db.execute(
         sa.update(EmailLink)
         .where(
             col(EmailLink.token_hash) == token_hash,
-            col(EmailLink.purpose) == purpose,
+            col(EmailLink.purpose).in_([str(p) for p in purposes]),
             col(EmailLink.used_at).is_(None),
             col(EmailLink.expires_at) > now,
         )

@@ -80,6 +80,7 @@ class HoldStatus(StrEnum):
 class EmailLinkPurpose(StrEnum):
     VERIFY_EMAIL = "verify_email"  # proves the mailbox (and may carry a sign-up's password)
     RESET_PASSWORD = "reset_password"
+    CHANGE_EMAIL = "change_email"  # proves a new address; opening it makes it the account's
 
 
 class SyncStatus(StrEnum):

@@ -58,14 +58,18 @@ SIGN_UP_PER_EMAIL = Limit("sign_up:email", 5, timedelta(hours=1))
 # Password reset: each request may send a mail to someone's inbox.
 PASSWORD_RESET_PER_ADDRESS = Limit("password_reset:ip", 10, timedelta(hours=1))
 PASSWORD_RESET_PER_EMAIL = Limit("password_reset:email", 3, timedelta(hours=1))
+# Email change: each request mails a link to the new address and a notice to the old one, and
+# checks the password (which the sign-in throttle also counts).
+EMAIL_CHANGE_PER_ADDRESS = Limit("email_change:ip", 10, timedelta(hours=1))
+EMAIL_CHANGE_PER_ACCOUNT = Limit("email_change:user", 5, timedelta(hours=1))
 # Checkout start: each may write a hold and call Stripe.
 CHECKOUT_PER_ADDRESS = Limit("checkout:ip", 60, timedelta(minutes=10))
 CHECKOUT_PER_ACCOUNT = Limit("checkout:user", 20, timedelta(minutes=10))
 
 LIMITS: tuple[Limit, ...] = (
     SIGN_IN_PER_ADDRESS, SIGN_IN_PER_EMAIL, SIGN_UP_PER_ADDRESS, SIGN_UP_PER_EMAIL,
-    PASSWORD_RESET_PER_ADDRESS, PASSWORD_RESET_PER_EMAIL, CHECKOUT_PER_ADDRESS,
-    CHECKOUT_PER_ACCOUNT,
+    PASSWORD_RESET_PER_ADDRESS, PASSWORD_RESET_PER_EMAIL, EMAIL_CHANGE_PER_ADDRESS,
+    EMAIL_CHANGE_PER_ACCOUNT, CHECKOUT_PER_ADDRESS, CHECKOUT_PER_ACCOUNT,
 )
 # A counter is deleted once its window opened this long ago: the longest window plus an hour,
 # so only windows that closed for good go.
@@ -150,6 +154,14 @@ def limit_password_reset(
     """Count a password-reset request per address and per email; RateLimited when over.
     Commits."""
     check(db, (PASSWORD_RESET_PER_ADDRESS, ip), (PASSWORD_RESET_PER_EMAIL, email), now=now)
+
+
+def limit_email_change(
+    db: Session, *, user_id: str, ip: str, now: datetime | None = None
+) -> None:
+    """Count an email-change request per address and per account; RateLimited when over.
+    Commits."""
+    check(db, (EMAIL_CHANGE_PER_ADDRESS, ip), (EMAIL_CHANGE_PER_ACCOUNT, user_id), now=now)
 
 
 def limit_checkout(db: Session, *, user_id: str, ip: str, now: datetime | None = None) -> None:

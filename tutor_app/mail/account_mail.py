@@ -1,6 +1,8 @@
-"""Emails about the account itself: confirm an address, finish a sign-up, reset a password.
+"""Emails about the account itself: confirm an address, finish a sign-up, reset a password,
+confirm a new address (and tell the old one that a change was asked for).
 
-Each carries one single-use link (`accounts.email_links`) to a page of the app at `APP_URL`.
+Each carries one single-use link (`accounts.email_links`) to a page of the app at `APP_URL`,
+except the notice to the old address, whose link is the forgotten-password page.
 They are sent at once, in the caller's thread, and never stored: unlike a lesson's emails
 there is nothing to retry, since the person can ask for a new link. `send_link` is the mailer
 `tutor_app.wiring` registers with `email_links`; it raises `MailError` when the SMTP server
@@ -17,7 +19,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import quote
 
-from tutor_app.accounts.email_links import LIFETIMES, RESET_PASSWORD, VERIFY_EMAIL, OutgoingLink
+from tutor_app.accounts.email_links import (
+    CHANGE_EMAIL,
+    EMAIL_CHANGE_NOTICE,
+    LIFETIMES,
+    RESET_PASSWORD,
+    VERIFY_EMAIL,
+    OutgoingLink,
+)
 from tutor_app.core import routes
 from tutor_app.core.settings import PRODUCT_NAME, get_settings
 from tutor_app.integrations.mail_transport import send_mail
@@ -35,6 +44,12 @@ class _Content:
 def link_url(path: str, token: str) -> str:
     """The absolute address of an app page opening the link of `token`."""
     return f"{get_settings().app_url}{path}?token={quote(token, safe='')}"
+
+
+def mask_email(email: str) -> str:
+    """ "n***@example.com": enough for the owner to recognise an address, not to learn it."""
+    local, _, domain = email.partition("@")
+    return f"{local[:1]}***@{domain}"
 
 
 def _lifetime(purpose: str) -> str:
@@ -55,6 +70,30 @@ def _content(link: OutgoingLink) -> tuple[_Content, str]:
             after=("If you did not ask for this, ignore this email: your password stays as "
                    "it is.",),
         ), routes.RESET_PASSWORD
+    if link.purpose == CHANGE_EMAIL:
+        return _Content(
+            subject=f"Confirm your new email address for {PRODUCT_NAME}",
+            paragraphs=(
+                f"Someone, hopefully you, asked to make this the email address of their "
+                f"{PRODUCT_NAME} account. Open the link below to confirm: the account's email "
+                f"changes to this address. It works once, for {_lifetime(CHANGE_EMAIL)}.",
+            ),
+            button="Confirm my new email address",
+            after=("If you did not ask for this, ignore this email: nothing changes without "
+                   "the link.",),
+        ), routes.VERIFY_EMAIL
+    if link.purpose == EMAIL_CHANGE_NOTICE:
+        return _Content(
+            subject=f"Your {PRODUCT_NAME} email address is about to change",
+            paragraphs=(
+                f"Someone asked to change your {PRODUCT_NAME} email to "
+                f"{mask_email(link.new_email)}. It changes only when the link we mailed to "
+                "that address is opened.",
+            ),
+            button="Reset my password",
+            after=("If it wasn't you, reset your password: that stops the change and signs "
+                   "you out everywhere.",),
+        ), routes.FORGOT_PASSWORD
     if link.purpose == VERIFY_EMAIL and link.sets_password:
         return _Content(
             subject=f"Finish creating your {PRODUCT_NAME} account",
@@ -84,7 +123,7 @@ def _content(link: OutgoingLink) -> tuple[_Content, str]:
 def compose(link: OutgoingLink) -> Email:
     """The message carrying `link`, in plain text and HTML."""
     content, path = _content(link)
-    url = link_url(path, link.token)
+    url = link_url(path, link.token) if link.token else f"{get_settings().app_url}{path}"
     greeting = f"Hi {link.name.strip()}," if link.name.strip() else "Hello,"
     text = "\n".join([
         greeting, "", *[f"{p}\n" for p in content.paragraphs], f"{content.button}: {url}", "",

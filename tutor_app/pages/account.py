@@ -1,11 +1,14 @@
 """`/account`: account settings, one section and one form each, messages by the field.
 
-Ids the browser tests use: `#name` and `#save-name`; `#account-email`; `#timezone` (a native
-select) and `#save-timezone`; `#current_password`, `#new_password` and `#change-password`
-(or `#password-google` for an account without a password); `#devices` with one `.device`
-row each (`data-current`, and `#sign-out-device-<id>` on the others) and
-`#sign-out-everywhere`; `#confirm` and `#delete-account`. Each section's news is
-`#<section>-notice`, each field's message `#<field>-error`.
+Ids the browser tests use: `#name` and `#save-name`; `#account-email` with `#email-status`
+("Verified" or "Not verified yet"), `#resend-verification` while not verified, `#new_email`,
+`#email_password` and `#change-email` (or `#email-google` for an account without a
+password); `#timezone` (a native select) and `#save-timezone`; `#current_password`,
+`#new_password` and `#change-password` (or `#password-google` for an account without a
+password); `#devices` with one `.device` row each (`data-current`, and
+`#sign-out-device-<id>` on the others) and `#sign-out-everywhere`; `#confirm` and
+`#delete-account`. Each section's news is `#<section>-notice` (`#verify-notice` for the
+resent link), each field's message `#<field>-error`.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from tutor_app.core.settings import PRODUCT_NAME
 from tutor_app.pages.login import field_error, labelled_input
 from tutor_app.state.account import AccountState
 from tutor_app.state.auth import AuthState
-from tutor_app.state.typed import Row, array, cond_value, handler, page
+from tutor_app.state.typed import Row, array, cond_value, flag, handler, page
 
 S = AccountState
 
@@ -85,15 +88,63 @@ def _name_section() -> rx.Component:
     )
 
 
+def _email_status() -> rx.Component:
+    """The address, and whether its mailbox is proven; when not, a button for a new link."""
+    verified = flag(AuthState.user_email_verified)
+    return rx.vstack(
+        rx.hstack(
+            rx.text(AuthState.user_email, id="account-email", size="3", weight="medium"),
+            rx.cond(
+                verified,
+                rx.badge("Verified", color_scheme="green", variant="soft", id="email-status"),
+                rx.badge("Not verified yet", color_scheme="amber", variant="soft",
+                         id="email-status"),
+            ),
+            spacing="2",
+            align="center",
+            wrap="wrap",
+        ),
+        rx.text("Your lessons, receipts and reminders are sent to this address.", size="2",
+                color=style.MUTED_TEXT),
+        rx.cond(
+            ~verified,
+            rx.vstack(
+                rx.button("Resend the link", on_click=S.resend_verification, variant="soft",
+                          size="2", id="resend-verification"),
+                _notice(S.verify_notice, "verify-notice"),
+                spacing="2",
+            ),
+        ),
+        spacing="2",
+        width="100%",
+    )
+
+
 def email_section() -> rx.Component:
-    """The account's email address (read-only for now): its own section, so changing the
-    address can be added here."""
+    """The account's email address, verified or not, and the form to change it (not for an
+    account whose email comes from its Google sign-in)."""
     return _section(
         "Email",
         "email-section",
-        rx.text(AuthState.user_email, id="account-email", size="3", weight="medium"),
-        rx.text("Your lessons, receipts and reminders are sent to this address.", size="2",
-                color=style.MUTED_TEXT),
+        _email_status(),
+        rx.cond(
+            S.has_password,
+            _form(
+                rx.heading("Change email", as_="h3", size="3"),
+                labelled_input("New email", account_settings.NEW_EMAIL_FIELD, type="email",
+                               auto_complete="email", error=S.new_email_error,
+                               hint="We mail a link there; your email changes when you open "
+                                    "it."),
+                labelled_input("Current password", account_settings.EMAIL_PASSWORD_FIELD,
+                               type="password", auto_complete="current-password",
+                               error=S.email_password_error),
+                _submit("Change email", "change-email"),
+                _notice(S.email_notice, "email-notice"),
+                on_submit=S.request_email_change,
+                reset=True,
+            ),
+            rx.text(account_settings.EMAIL_FROM_GOOGLE, id="email-google", size="2"),
+        ),
     )
 
 

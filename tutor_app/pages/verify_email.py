@@ -1,4 +1,5 @@
-"""`/verify-email?token=...`: open a mailed verification link and say what happened.
+"""`/verify-email?token=...`: open a mailed verification link (or an email change's) and say
+what happened.
 
 It signs nobody in: a signed-in visitor goes on to their lessons, anyone else to sign in.
 """
@@ -7,14 +8,14 @@ from __future__ import annotations
 
 import reflex as rx
 
-from tutor_app.accounts.email_verification import ALREADY_CONFIRMED, EMAIL_CONFIRMED, LINK_DEAD
+from tutor_app.accounts.email_verification import ALREADY_CONFIRMED, LINK_DEAD
 from tutor_app.components.account_card import account_card, muted
 from tutor_app.components.layout import link_button
 from tutor_app.core import routes
 from tutor_app.core.settings import PRODUCT_NAME
 from tutor_app.state.auth import AuthState
 from tutor_app.state.typed import flag, page
-from tutor_app.state.verify_email import DEAD, VERIFIED, VerifyEmailState
+from tutor_app.state.verify_email import DEAD, TAKEN, VERIFIED, VerifyEmailState
 
 V = VerifyEmailState
 
@@ -28,8 +29,12 @@ def _continue() -> rx.Component:
 
 def _verified() -> rx.Component:
     return rx.vstack(
-        rx.heading("Email confirmed", as_="h1", size="7"),
-        rx.text(EMAIL_CONFIRMED, id="verify-result", role="status"),
+        rx.cond(
+            flag(V.email_changed),
+            rx.heading("Email changed", as_="h1", size="7"),
+            rx.heading("Email confirmed", as_="h1", size="7"),
+        ),
+        rx.text(V.result, id="verify-result", role="status"),
         rx.cond(
             flag(V.password_set),
             muted("Your account is ready: sign in with the password you chose."),
@@ -81,6 +86,16 @@ def _dead() -> rx.Component:
     )
 
 
+def _taken() -> rx.Component:
+    return rx.vstack(
+        rx.heading("Your email was not changed", as_="h1", size="7"),
+        rx.text(V.result, id="verify-result", role="status"),
+        _continue(),
+        spacing="4",
+        width="100%",
+    )
+
+
 @page(route=routes.VERIFY_EMAIL, title=f"Confirm your email · {PRODUCT_NAME}",
       on_load=V.open_link)
 def verify_email() -> rx.Component:
@@ -92,7 +107,11 @@ def verify_email() -> rx.Component:
             rx.cond(
                 V.outcome == DEAD,
                 _dead(),
-                rx.heading("Confirming your email address…", as_="h1", size="7"),
+                rx.cond(
+                    V.outcome == TAKEN,
+                    _taken(),
+                    rx.heading("Confirming your email address…", as_="h1", size="7"),
+                ),
             ),
         ),
     )

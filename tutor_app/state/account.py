@@ -20,7 +20,7 @@ import reflex as rx
 from reflex.event import EventSpec
 from sqlmodel import Session
 
-from tutor_app.accounts import account_settings, sign_in_sessions
+from tutor_app.accounts import account_settings, email_verification, sign_in_sessions
 from tutor_app.accounts.account_settings import AccountGone, Device
 from tutor_app.accounts.passwords import HashingBusy
 from tutor_app.accounts.users import AuthError
@@ -89,6 +89,10 @@ class AccountState(ViewerZoneMixin, AuthState):
 
     name_error: str = ""
     name_notice: str = ""
+    new_email_error: str = ""
+    email_password_error: str = ""
+    email_notice: str = ""
+    verify_notice: str = ""
     zone_error: str = ""
     zone_notice: str = ""
     current_password_error: str = ""
@@ -148,6 +152,8 @@ class AccountState(ViewerZoneMixin, AuthState):
 
     def _clear_messages(self) -> None:
         self.name_error = self.name_notice = self.zone_error = self.zone_notice = ""
+        self.new_email_error = self.email_password_error = self.email_notice = ""
+        self.verify_notice = ""
         self.current_password_error = self.new_password_error = self.password_notice = ""
         self.devices_notice = self.confirm_error = ""
 
@@ -184,6 +190,51 @@ class AccountState(ViewerZoneMixin, AuthState):
             return self._signed_out()
         self.form_name = self.user_name = saved.name
         self.name_notice = account_settings.NAME_SAVED
+        return None
+
+    # --- email ----------------------------------------------------------------------------
+
+    @rx.event
+    async def request_email_change(self, form_data: dict[str, Any]) -> EventSpec | None:
+        """Mail a link to the new address (the email changes when it is opened) and a notice
+        to the current one; the password is checked as a sign-in."""
+        self._clear_messages()
+        user = await self._signed_in_user()
+        if user is None:
+            return self._signed_out()
+        self._show_user(user)
+        user_id, ip = user.id, self._client_ip()
+        new_email = _field(form_data, account_settings.NEW_EMAIL_FIELD)
+        password = _field(form_data, account_settings.EMAIL_PASSWORD_FIELD)
+        try:
+            self.email_notice = await asyncio.to_thread(
+                lambda: account_settings.request_email_change(
+                    user_id=user_id, new_email=new_email, password=password, ip=ip
+                )
+            )
+        except AuthError as error:
+            self.new_email_error = error.errors.get(account_settings.NEW_EMAIL_FIELD, "")
+            self.email_password_error = error.errors.get(
+                account_settings.EMAIL_PASSWORD_FIELD, "")
+            return None
+        except HashingBusy as error:
+            self.email_password_error = str(error)
+            return None
+        except AccountGone:
+            return self._signed_out()
+        return None
+
+    @rx.event
+    async def resend_verification(self) -> EventSpec | None:
+        """Mail a new link to confirm the current address (at most one a minute)."""
+        self._clear_messages()
+        user = await self._signed_in_user()
+        if user is None:
+            return self._signed_out()
+        self._show_user(user)  # confirmed elsewhere meanwhile: the badge says so
+        self.verify_notice = await asyncio.to_thread(
+            email_verification.resend_verification, user.id
+        )
         return None
 
     # --- time zone ------------------------------------------------------------------------
