@@ -102,12 +102,14 @@ def mail_server() -> Iterator[SmtpServer]:
         yield server
 
 
-def mails_to(server: SmtpServer, address: str, count: int = 1,
+def mails_to(server: SmtpServer, address: str, count: int = 1, *, subject: str = "",
              timeout: float = DEFAULT_TIMEOUT_MS / 1000) -> list[ReceivedMail]:
-    """The first `count` mails for `address`, waiting up to `timeout` for them to arrive."""
+    """The first `count` mails for `address` (whose subject contains `subject`, when given),
+    waiting up to `timeout` for them to arrive."""
     deadline = time.monotonic() + timeout
     while True:
-        mine = [mail for mail in server.messages if address in mail.rcpt_tos]
+        mine = [mail for mail in server.messages
+                if address in mail.rcpt_tos and subject in str(mail.message["subject"])]
         if len(mine) >= count:
             return mine[:count]
         if time.monotonic() > deadline:

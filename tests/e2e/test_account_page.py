@@ -83,7 +83,7 @@ def test_the_lesson_is_shown_and_mailed_in_the_zone_chosen_on_the_account_page(
     expect(card.first).to_contain_text(ACCOUNT_ZONE)
     shot("dashboard in the account zone")
 
-    (mail,) = mails_to(mail_server, email)
+    (mail,) = mails_to(mail_server, email, subject=f"({ACCOUNT_ZONE})")
     body = mail.message.get_body(("plain",))
     assert body is not None
     text = str(body.get_content())
