@@ -89,8 +89,8 @@ def _create_account() -> rx.Component:
         ),
         rx.text(
             "Already have an account with this email? ",
-            rx.link("Sign in", href=J.join_login_url, id="join-sign-in"),
-            " and come back here to accept.",
+            rx.link("Sign in to accept", href=J.join_login_url, id="join-sign-in"),
+            ".",
             size="2",
         ),
         spacing="4",
