@@ -46,7 +46,7 @@ BACKEND = os.environ.get("TEST_DATABASE", "sqlite")
 # Scale-out mode (PostgreSQL + Redis + several workers) is tested in the PostgreSQL run.
 # So does `make run` on a plain postgresql:// URL. Neither is collected (nor skipped) on SQLite.
 POSTGRESQL_ONLY = ["e2e/test_scale_out.py", "unit/test_prestart_postgresql.py",
-                   "unit/test_hold_cap_postgresql.py"]
+                   "unit/test_hold_cap_postgresql.py", "unit/test_tutor_invites_postgresql.py"]
 collect_ignore = [] if BACKEND == "postgresql" else POSTGRESQL_ONLY
 PG_ADMIN_URL = os.environ.get(
     "TEST_POSTGRES_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -10,12 +10,14 @@ from alembic import command
 from alembic.config import Config
 
 from tutor_app import wiring
-from tutor_app.accounts.users import RoleError, grant_role
+from tutor_app.accounts.users import RoleError, grant_role, normalize_email
 from tutor_app.catalog.tutor_catalog import seed_catalog
 from tutor_app.core import db as app_db
 from tutor_app.core.jobs import run_job as run_one_job
 from tutor_app.core.settings import PROJECT_ROOT, SettingsError, get_settings
+from tutor_app.mail.tutor_invite_mail import invite_url
 from tutor_app.payments.reconcile import reconcile_command
+from tutor_app.tutors.invites import InviteError, InviteNotMailed, invite_tutor
 
 log = logging.getLogger("tutor_app.cli")
 
@@ -40,6 +42,28 @@ def migrate_and_seed() -> None:
              result.deactivated)
 
 
+def invite_command(email: str, tutor_id: str | None) -> int:
+    """`invite-tutor`: store and mail an invitation; the exit code. The link itself is printed
+    on a developer's own machine only (`Settings.local_dev`): anywhere else it is the
+    invitee's mailbox that proves who they are, so the token never reaches a terminal or log."""
+    try:
+        with app_db.session() as db:
+            token = invite_tutor(db, email=email, tutor_id=tutor_id)
+    except InviteError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+    except InviteNotMailed as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        token, code = exc.token, 1
+    else:
+        what = f"the tutor profile {tutor_id}" if tutor_id else "a new tutor profile"
+        print(f"invitation to run {what} mailed to {normalize_email(email)}")
+        code = 0
+    if get_settings().local_dev:
+        print(f"invitation link (local dev only): {invite_url(token)}")
+    return code
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="tutor_app.cli")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -49,6 +73,9 @@ def main(argv: list[str] | None = None) -> int:
     grant.add_argument("email")
     grant.add_argument("role", choices=["student", "tutor", "admin"])
     grant.add_argument("--tutor", help="catalog tutor id, required for the tutor role")
+    invite = sub.add_parser("invite-tutor", help="mail someone an invitation to be a tutor")
+    invite.add_argument("email")
+    invite.add_argument("--tutor", help="the tutor profile to run (default: a new profile)")
     run_job = sub.add_parser("run-job", help="run one periodic job once (e.g. reminders)")
     run_job.add_argument("name")
     recon = sub.add_parser("reconcile", help="book paid checkout sessions the webhook missed")
@@ -72,6 +99,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {exc}", file=sys.stderr)
             return 2
         print(f"{user.email} is now {user.role}" + (f" ({user.tutor_id})" if user.tutor_id else ""))
+    elif args.command == "invite-tutor":
+        return invite_command(args.email, args.tutor)
     elif args.command == "run-job":
         try:
             print(f"{args.name}: {run_one_job(args.name)}")

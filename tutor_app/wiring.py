@@ -1,14 +1,14 @@
 """What runs after a booking changes, which jobs run periodically, and who mails the
-accounts' links: connected here, once.
+accounts' links and tutor invitations: connected here, once.
 
 The booking side (booking/, payments/) knows nothing of emails or calendars: it announces each
 committed change through `booking.lesson_events`. This module hooks the student's emails
 (mail.notifications) and the tutor's Google Calendar (tutor_calendar.calendar_sync) to those
 events, sends the accounts' email links (verification, password reset) through
-mail.account_mail, and names every periodic job `core.jobs` runs
-(`python -m tutor_app.cli run-job <name>` runs one once). The Reflex app (tutor_app.py), the
-CLI and the tests call `register_all()` at start-up; everything is registered by name, so
-calling it again changes nothing.
+mail.account_mail and tutor invitations through mail.tutor_invite_mail, and names every
+periodic job `core.jobs` runs (`python -m tutor_app.cli run-job <name>` runs one once). The
+Reflex app (tutor_app.py), the CLI and the tests call `register_all()` at start-up; everything
+is registered by name, so calling it again changes nothing.
 """
 
 from __future__ import annotations
@@ -20,9 +20,10 @@ from tutor_app.accounts import email_links, users
 from tutor_app.booking import lesson_events
 from tutor_app.core import jobs, rate_limits
 from tutor_app.integrations import oauth
-from tutor_app.mail import account_mail, notifications
+from tutor_app.mail import account_mail, notifications, tutor_invite_mail
 from tutor_app.payments import reconcile
 from tutor_app.tutor_calendar import calendar_sync
+from tutor_app.tutors import invites
 
 
 @dataclass(frozen=True)
@@ -99,8 +100,10 @@ def register_jobs() -> None:
 
 
 def register_mailers() -> None:
-    """Mail the accounts' links (verification, password reset) with `mail.account_mail`."""
+    """Mail the accounts' links (verification, password reset) with `mail.account_mail`, and
+    tutor invitations with `mail.tutor_invite_mail`."""
     email_links.register_mailer(account_mail.send_link)
+    invites.register_mailer(tutor_invite_mail.send_invite)
 
 
 def register_all() -> None:

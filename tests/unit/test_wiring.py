@@ -10,9 +10,10 @@ from tutor_app.accounts import email_links
 from tutor_app.booking import lesson_events
 from tutor_app.core import jobs
 from tutor_app.core.settings import PROJECT_ROOT
-from tutor_app.mail import account_mail, notifications
+from tutor_app.mail import account_mail, notifications, tutor_invite_mail
 from tutor_app.payments import reconcile
 from tutor_app.tutor_calendar import calendar_sync
+from tutor_app.tutors import invites
 
 EXPECTED_JOBS = {
     "reminders": notifications.send_due_reminders,
@@ -50,6 +51,7 @@ def test_register_all_twice_registers_each_job_and_follow_up_once() -> None:
     for event, expected in EXPECTED_FOLLOW_UPS.items():
         assert lesson_events.follow_ups(event) == expected
     assert email_links.mailer() is account_mail.send_link
+    assert invites.mailer() is tutor_invite_mail.send_invite
 
 
 def test_importing_the_domain_modules_registers_nothing() -> None:
@@ -61,14 +63,16 @@ import tutor_app.booking.cancellation, tutor_app.booking.recording, tutor_app.bo
 import tutor_app.mail.notifications, tutor_app.payments.reconcile
 import tutor_app.payments.stripe_events, tutor_app.tutor_calendar.calendar_sync
 import tutor_app.accounts.email_verification, tutor_app.accounts.password_reset
-import tutor_app.mail.account_mail
+import tutor_app.mail.account_mail, tutor_app.mail.tutor_invite_mail
 from tutor_app.accounts import email_links
+from tutor_app.tutors import invites
 from tutor_app.booking import lesson_events
 from tutor_app.core import jobs
 from tutor_app.core.settings import PROJECT_ROOT
 assert jobs.JOBS == {}, jobs.JOBS
 assert all(lesson_events.follow_ups(e) == [] for e in lesson_events.EVENTS)
 assert email_links.mailer() is None
+assert invites.mailer() is None
 print("empty")
 """
     done = subprocess.run([sys.executable, "-c", script], cwd=PROJECT_ROOT,

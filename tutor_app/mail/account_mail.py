@@ -34,7 +34,10 @@ from tutor_app.mail.notifications import Email
 
 
 @dataclass(frozen=True)
-class _Content:
+class LinkContent:
+    """The words of a one-link email: its subject, what it says, the link's label, and what
+    follows the link (what to do if the reader did not ask for it)."""
+
     subject: str
     paragraphs: tuple[str, ...]
     button: str
@@ -57,9 +60,9 @@ def _lifetime(purpose: str) -> str:
     return "one hour" if hours == 1 else f"{hours} hours"
 
 
-def _content(link: OutgoingLink) -> tuple[_Content, str]:
+def _content(link: OutgoingLink) -> tuple[LinkContent, str]:
     if link.purpose == RESET_PASSWORD:
-        return _Content(
+        return LinkContent(
             subject=f"Reset your {PRODUCT_NAME} password",
             paragraphs=(
                 f"Someone, hopefully you, asked to reset the password of your {PRODUCT_NAME} "
@@ -71,7 +74,7 @@ def _content(link: OutgoingLink) -> tuple[_Content, str]:
                    "it is.",),
         ), routes.RESET_PASSWORD
     if link.purpose == CHANGE_EMAIL:
-        return _Content(
+        return LinkContent(
             subject=f"Confirm your new email address for {PRODUCT_NAME}",
             paragraphs=(
                 f"Someone, hopefully you, asked to make this the email address of their "
@@ -83,7 +86,7 @@ def _content(link: OutgoingLink) -> tuple[_Content, str]:
                    "the link.",),
         ), routes.VERIFY_EMAIL
     if link.purpose == EMAIL_CHANGE_NOTICE:
-        return _Content(
+        return LinkContent(
             subject=f"Your {PRODUCT_NAME} email address is about to change",
             paragraphs=(
                 f"Someone asked to change your {PRODUCT_NAME} email to "
@@ -95,7 +98,7 @@ def _content(link: OutgoingLink) -> tuple[_Content, str]:
                    "you out everywhere.",),
         ), routes.FORGOT_PASSWORD
     if link.purpose == VERIFY_EMAIL and link.sets_password:
-        return _Content(
+        return LinkContent(
             subject=f"Finish creating your {PRODUCT_NAME} account",
             paragraphs=(
                 f"Someone, hopefully you, asked to create a {PRODUCT_NAME} account with this "
@@ -108,7 +111,7 @@ def _content(link: OutgoingLink) -> tuple[_Content, str]:
                    "nothing changes without it.",),
         ), routes.VERIFY_EMAIL
     if link.purpose == VERIFY_EMAIL:
-        return _Content(
+        return LinkContent(
             subject=f"Confirm your email address for {PRODUCT_NAME}",
             paragraphs=(
                 f"Please confirm that this is your email address for {PRODUCT_NAME}: open the "
@@ -124,7 +127,13 @@ def compose(link: OutgoingLink) -> Email:
     """The message carrying `link`, in plain text and HTML."""
     content, path = _content(link)
     url = link_url(path, link.token) if link.token else f"{get_settings().app_url}{path}"
-    greeting = f"Hi {link.name.strip()}," if link.name.strip() else "Hello,"
+    return render_link_mail(to=link.to, name=link.name, content=content, url=url)
+
+
+def render_link_mail(*, to: str, name: str, content: LinkContent, url: str) -> Email:
+    """A one-link email to `to`, greeting `name`, in plain text and HTML (also used by the
+    tutor invitation, `mail.tutor_invite_mail`)."""
+    greeting = f"Hi {name.strip()}," if name.strip() else "Hello,"
     text = "\n".join([
         greeting, "", *[f"{p}\n" for p in content.paragraphs], f"{content.button}: {url}", "",
         *content.after, "", f"— {PRODUCT_NAME}", "",
@@ -139,7 +148,7 @@ def compose(link: OutgoingLink) -> Email:
         f'<p style="color:#666">Or paste this address into your browser: {e(url)}</p>'
         f"{after}<p style=\"color:#666\">— {PRODUCT_NAME}</p></body></html>"
     )
-    return Email(to=link.to, subject=content.subject, text=text, html=html_part)
+    return Email(to=to, subject=content.subject, text=text, html=html_part)
 
 
 def send_link(link: OutgoingLink) -> None:
