@@ -117,6 +117,10 @@ class Tutor(SQLModel, table=True):
     buffer_minutes: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     min_notice_minutes: int = Field(default=720, sa_column_kwargs={"server_default": "720"})
     horizon_days: int = Field(default=60, sa_column_kwargs={"server_default": "60"})
+    # Offers a free 15-minute consultation ("intro") to students who have not had one yet.
+    offers_consultation: bool = Field(
+        default=False, sa_column_kwargs={"server_default": sa.false()}
+    )
 
 
 class TutorDateOverride(SQLModel, table=True):
@@ -270,6 +274,14 @@ class RateLimitCounter(SQLModel, table=True):
     window_start: datetime = _created()
 
 
+class BookingKind(StrEnum):
+    LESSON = "lesson"  # paid through Stripe Checkout; written by the webhook
+    CONSULTATION = "consultation"  # a free 15-minute intro; confirmed without payment
+
+
+ONE_CONSULTATION_WHERE = "kind = 'consultation' AND status <> 'CANCELED'"
+
+
 class Booking(SQLModel, table=True):
     """A paid lesson. Written only by the Stripe webhook path (and reconciliation)."""
 
@@ -279,6 +291,13 @@ class Booking(SQLModel, table=True):
         sa.Index("ix_bookings_tutor_start", "tutor_id", "start_time"),
         sa.Index("ix_bookings_checkout_session", "stripe_checkout_session_id", unique=True),
         sa.CheckConstraint("end_time > start_time", name="ck_bookings_time_order"),
+        # One free consultation per student and tutor (a canceled one does not count), kept
+        # by the database whatever races in: double clicks, several workers.
+        sa.Index(
+            "ux_bookings_one_consultation", "user_id", "tutor_id", unique=True,
+            sqlite_where=sa.text(ONE_CONSULTATION_WHERE),
+            postgresql_where=sa.text(ONE_CONSULTATION_WHERE),
+        ),
     )
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
@@ -299,6 +318,9 @@ class Booking(SQLModel, table=True):
     refunded_cents: int = 0
     canceled_at: datetime | None = _time(nullable=True)
     cancel_reason: str | None = Field(default=None, max_length=255)
+    kind: str = Field(
+        default=BookingKind.LESSON, max_length=16, sa_column_kwargs={"server_default": "lesson"}
+    )
     # After the lesson began, the tutor (or an admin) says how it went: "attended" or "no_show".
     attendance: str | None = Field(default=None, max_length=16)
     # Bumped on every change the student's calendar file must reflect (iCalendar SEQUENCE).
