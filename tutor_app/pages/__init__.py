@@ -12,7 +12,9 @@ from tutor_app.pages import (  # noqa: F401
     payment,
     reset_password,
     signup,
+    tutor_availability,
     tutor_portal,
     tutor_profile,
+    tutor_profile_edit,
     verify_email,
 )
