@@ -241,3 +241,16 @@ def test_a_tutor_no_longer_running_the_profile_saves_nothing(session: Session) -
 
     assert not state.found and state.notice == ""
     assert _tutor(session).model_dump() == before
+
+
+def test_only_who_runs_the_profile_may_upload_to_it(session: Session, media_dir: Path) -> None:
+    sofia = make_tutor_user(session, tutor_id=TUTOR_ID)
+    state = _page(session_cookie(session, sofia))
+    sofia.tutor_id = None
+    session.add(sofia)
+    session.commit()
+
+    run(state.upload_photo(_upload(photo_bytes("PNG", (300, 300)))))
+
+    assert not state.found
+    assert list(media_dir.iterdir()) == []

@@ -63,6 +63,11 @@ def _save(user: User, tutor_id: str, form: ProfileForm) -> Tutor | None:
         return tutor
 
 
+def _may_edit(user: User, tutor_id: str) -> bool:
+    with app_db.read_session() as db:
+        return profile.managed_tutor(db, user=user, tutor_id=tutor_id) is not None
+
+
 def _read_upload(files: list[rx.UploadFile]) -> bytes:
     """The first file's bytes, at most one past the limit (enough to know it is too big)."""
     return files[0].file.read(media.MAX_PHOTO_BYTES + 1) if files else b""
@@ -241,7 +246,11 @@ class TutorProfileEditState(AuthState):
         """Check, re-encode and store the chosen photo (off the loop); the preview shows it,
         and "Save profile" makes it the profile's."""
         self.photo_error = self.notice = ""
-        if not self.found:
+        user = await self._current_user_off_loop()
+        if user is None or not self.found:
+            return
+        if not await asyncio.to_thread(_may_edit, user, self.tutor_id):
+            self.found = False  # no longer theirs: the page says "not found"
             return
         self.uploading = True
         yield  # the button shows it is busy while Pillow works
