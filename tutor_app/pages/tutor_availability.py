@@ -8,7 +8,8 @@ weekdays" above. Ids the browser tests use: per weekday `#hours-<day>` (mon..sun
 `#<day>-error`; `#copy-monday`, `#buffer`, `#min-notice`, `#horizon`, `#save-hours`,
 `#hours-notice`, `#outside-lessons` (rows `.outside-lesson`). Date overrides: kind buttons
 `#kind-day_off`, `#kind-time_off`, `#kind-hours`, `#override-date`, `#override-end`,
-`#override-note`, the one-date ranges as `override-<n>-start`..., `#override-keep-weekly`,
+`#override-note`, the ranges of other hours on one date as the week's with the key `one-date`
+(`#one-date-<n>-start`, `#add-one-date`, `#one-date-error`), `#override-keep-weekly`,
 `#add-override`, `#override-notice`, the list `#overrides` (rows `#override-<id>` with
 `#remove-override-<id>`). The preview: `#preview-lengths`, `#preview-calendar` (days with
 `data-day`), `#preview-times` (buttons with `data-start`).

@@ -38,7 +38,7 @@ from tutor_app.tutors.profile import ProfileGone
 T = TypeVar("T")
 
 TUTOR_PARAM = "tutor"  # ?tutor=<id>: an admin editing a tutor's hours
-OVERRIDE_KEY = "override"  # the range editor of "Other hours on one date"
+OVERRIDE_KEY = "one-date"  # the range editor of "Other hours on one date"
 DAY_OFF = "day_off"
 TIME_OFF = "time_off"
 OTHER_HOURS = "hours"
