@@ -1,4 +1,5 @@
-"""Every /api route refuses a body past its limit with a 413, declared or streamed."""
+"""Every /api route, and Reflex's upload route, refuses a body past its limit with a 413,
+declared or streamed."""
 
 from __future__ import annotations
 
@@ -16,10 +17,13 @@ from tests.fakes.server import ThreadedServer
 from tests.stripe_helpers import WEBHOOK_SECRET
 from tutor_app.api.body_limit import (
     MAX_BODY_BYTES,
+    MAX_UPLOAD_BODY_BYTES,
     MAX_WEBHOOK_BODY_BYTES,
+    UPLOAD_PATH,
     BodyLimitMiddleware,
 )
 from tutor_app.core.settings import Settings
+from tutor_app.tutors import media
 
 ConfigureFn = Callable[..., Settings]
 CHUNK = 8 * 1024
@@ -110,4 +114,39 @@ def test_reading_stops_at_the_first_chunk_past_the_limit() -> None:
     asyncio.run(BodyLimitMiddleware(route)(scope, endless, collect))
 
     assert pulled == MAX_BODY_BYTES // CHUNK + 1
+    assert sent[0]["status"] == 413
+
+
+def test_the_upload_route_takes_a_photo_but_no_more(client: httpx.Client) -> None:
+    """Reflex's `/_upload` (mounted with the app, not in this API-only server: 404 when the
+    body is let through) admits a 5 MB photo and its wrapping, nothing past that."""
+    over = client.post(UPLOAD_PATH, content=b" " * (MAX_UPLOAD_BODY_BYTES + 1))
+    photo_sized = client.post(UPLOAD_PATH, content=b" " * (MAX_UPLOAD_BODY_BYTES - CHUNK))
+
+    assert _is_413(over)
+    assert photo_sized.status_code == 404
+    assert MAX_UPLOAD_BODY_BYTES > media.MAX_PHOTO_BYTES > MAX_BODY_BYTES
+
+
+def test_a_streamed_upload_is_cut_off_past_its_limit() -> None:
+    pulled = 0
+    sent: list[Message] = []
+
+    async def endless() -> Message:
+        nonlocal pulled
+        pulled += 1
+        return {"type": "http.request", "body": b"x" * CHUNK, "more_body": True}
+
+    async def upload(scope: Scope, receive: Receive, send: Send) -> None:
+        body = await Request(scope, receive).body()
+        await JSONResponse({"read": len(body)})(scope, receive, send)
+
+    async def collect(message: Message) -> None:
+        sent.append(message)
+
+    scope: Scope = {"type": "http", "method": "POST", "path": UPLOAD_PATH, "headers": [],
+                    "query_string": b""}
+    asyncio.run(BodyLimitMiddleware(upload)(scope, endless, collect))
+
+    assert pulled == MAX_UPLOAD_BODY_BYTES // CHUNK + 1
     assert sent[0]["status"] == 413

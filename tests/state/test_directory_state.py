@@ -224,6 +224,21 @@ def test_card_keeps_cents_only_when_there_are_some(database: sa.Engine, session:
     assert tutor_card(tutor)["rate"] == "$45.50/hour"
 
 
+def test_the_headline_a_tutor_wrote_is_on_their_card_and_profile(
+    database: sa.Engine, session: Session
+) -> None:
+    tutor = session.get(Tutor, "maria-garcia")
+    assert tutor is not None
+    tutor.headline = "Spanish and French, from first words to fluency"
+    session.add(tutor)
+    session.commit()
+
+    cards = {card["id"]: card for card in _directory().tutors}
+    assert cards["maria-garcia"]["headline"] == tutor.headline
+    assert cards["james-okafor"]["headline"] == ""
+    assert _profile("maria-garcia").tutor["headline"] == tutor.headline
+
+
 def test_addresses_round_trip() -> None:
     assert directory_url(ALL_SUBJECTS) == "/"
     assert directory_url("Computer Science") == "/?subject=Computer+Science"

@@ -1,4 +1,6 @@
-"""A ceiling on request bodies under /api, so no route reads an unbounded body into memory.
+"""A ceiling on request bodies under /api, so no route reads an unbounded body into memory;
+and on Reflex's upload route, `/_upload` (the tutor's photo), which would otherwise spool any
+size of file to disk before the page's handler could refuse it.
 
 Applied once, as middleware of the app `build_api()` returns. A declared Content-Length over
 the limit is refused before the route runs; a body without one (chunked) is counted as it
@@ -13,11 +15,15 @@ import contextlib
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tutor_app.api.errors import error_json
+from tutor_app.tutors import media
 
 API_PREFIX = "/api/"
 MAX_BODY_BYTES = 64 * 1024  # JSON and form routes: a few hundred bytes in practice
 MAX_WEBHOOK_BODY_BYTES = 256 * 1024  # Stripe events are a few KB
 WEBHOOK_PATH = "/api/stripe/webhook"
+UPLOAD_PATH = "/_upload"  # Reflex's own upload endpoint (rx.upload posts files there)
+# A photo of at most 5 MB and its multipart wrapping (the event's token, the file's headers).
+MAX_UPLOAD_BODY_BYTES = media.MAX_PHOTO_BYTES + 64 * 1024
 TOO_LARGE = "request body too large"
 
 
@@ -26,9 +32,11 @@ class BodyTooLarge(Exception):
 
 
 def body_limit_for(path: str) -> int | None:
-    """The byte limit for a request to `path`, or None outside the API."""
+    """The byte limit for a request to `path`, or None outside the API and the upload route."""
     if path == WEBHOOK_PATH:
         return MAX_WEBHOOK_BODY_BYTES
+    if path == UPLOAD_PATH:
+        return MAX_UPLOAD_BODY_BYTES
     if path.startswith(API_PREFIX) or path == API_PREFIX.rstrip("/"):
         return MAX_BODY_BYTES
     return None
@@ -45,7 +53,8 @@ def _declared_length(scope: Scope) -> int | None:
 
 
 class BodyLimitMiddleware:
-    """ASGI middleware answering 413 to any /api request whose body passes its limit."""
+    """ASGI middleware answering 413 to any /api or upload request whose body passes its
+    limit."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app

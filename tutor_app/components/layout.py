@@ -162,6 +162,10 @@ def top_bar() -> rx.Component:
                         _nav_link("My lessons", routes.DASHBOARD),
                     ),
                     rx.cond(
+                        AuthState.is_tutor,
+                        _nav_link("Teaching", routes.TUTOR_PORTAL, id="nav-teaching"),
+                    ),
+                    rx.cond(
                         AuthState.signed_in,
                         _nav_link("Account", routes.ACCOUNT, id="nav-account"),
                     ),

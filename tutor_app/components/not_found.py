@@ -1,4 +1,5 @@
-"""The centred "nothing here" message of the 404 page and of an unknown tutor (render only)."""
+"""The centred "nothing here" message of the 404 page, of an unknown tutor and of a tutor
+portal page the visitor may not see (render only)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from typing import Any
 import reflex as rx
 
 from tutor_app.components import style
+from tutor_app.components.layout import link_button
+from tutor_app.core import routes
 
 
 def not_found_message(
@@ -26,5 +29,17 @@ def not_found_message(
             align="center",
         ),
         padding="4rem 1rem",
+        **props,
+    )
+
+
+def missing_page_message(**props: Any) -> rx.Component:
+    """The 404 page's message: what happened, and the directory as the way back. Also what a
+    visitor sees of a page that is not theirs to see, so it looks like any missing page."""
+    return not_found_message(
+        rx.text("404", size="9", weight="bold", color=rx.color("accent", 9)),
+        "We couldn't find that page",
+        "The link may be old or mistyped. Our tutors are still here, though.",
+        link_button("Find a tutor", href=routes.DIRECTORY, size="3"),
         **props,
     )

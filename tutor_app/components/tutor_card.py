@@ -41,6 +41,14 @@ def subject_badges(subjects: Var[list[str]], size: Size = "1") -> rx.Component:
     )
 
 
+def headline_line(headline: Var[str], size: Size = "2") -> rx.Component:
+    """The tutor's one-line pitch, when they wrote one."""
+    return rx.cond(
+        headline != "",
+        rx.text(headline, size=size, weight="medium", class_name="tutor-headline"),
+    )
+
+
 def timezone_line(label: Var[str] | str, size: Size = "1") -> rx.Component:
     """Where the tutor's day happens: the zone and today's offset."""
     return rx.hstack(
@@ -82,6 +90,7 @@ def tutor_card(tutor: Row) -> rx.Component:
                 spacing="3",
                 align="center",
             ),
+            headline_line(tutor["headline"].to(str)),
             subject_badges(tutor["subjects"].to(list[str])),
             rx.text(
                 tutor["bio"],

@@ -1,7 +1,7 @@
 """Page routes, named once: pages, links and redirects all use these constants."""
 
 DIRECTORY = "/"
-TUTOR_PROFILE = "/tutors/[tutor_id]"
+PUBLIC_TUTOR_PROFILE = "/tutors/[tutor_id]"  # what students see; links: `tutor_profile(id)`
 BOOK_NOW = "/book-now"
 PAYMENT_SUCCESS = "/payment/success"
 PAYMENT_CANCEL = "/payment/cancel"
@@ -12,8 +12,11 @@ VERIFY_EMAIL = "/verify-email"  # ?token=: a mailed verification link
 FORGOT_PASSWORD = "/forgot-password"
 RESET_PASSWORD = "/reset-password"  # ?token=: a mailed reset link
 ACCOUNT = "/account"
-TUTOR_PORTAL = "/tutor"
+TUTOR_PORTAL = "/tutor"  # the tutor's lessons
 TUTOR_JOIN = "/tutor/join"  # ?token=: a mailed tutor invitation
+TUTOR_PROFILE = "/tutor/profile"  # the tutor edits their public profile (?tutor= for admins)
+TUTOR_AVAILABILITY = "/tutor/availability"  # hours, date overrides, booking rules
+TUTOR_EARNINGS = "/tutor/earnings"
 ADMIN_PORTAL = "/admin"
 DEV_CHECKOUT = "/dev/checkout"
 

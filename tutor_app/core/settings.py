@@ -149,6 +149,8 @@ class Settings:
     smtp_url: str | None = None
     mail_from: str = f"{PRODUCT_NAME} <no-reply@localhost>"
     outbox_dir: Path = field(default=PROJECT_ROOT / "var" / "outbox")
+    # Where uploaded images (tutors' photos) are kept, each named after its content's hash.
+    media_dir: Path = field(default=PROJECT_ROOT / "var" / "media")
     # The tutor catalog the seed loads; tests point it at their own copy.
     catalog_file: Path = PRODUCT_CATALOG_FILE
     # Cancellation policy: cancelling at least this many hours before the start refunds this
@@ -245,6 +247,7 @@ class Settings:
             smtp_url=opt("SMTP_URL"),
             mail_from=opt("MAIL_FROM") or defaults.mail_from,
             outbox_dir=Path(opt("OUTBOX_DIR") or defaults.outbox_dir),
+            media_dir=Path(opt("MEDIA_DIR") or defaults.media_dir),
             catalog_file=Path(opt("CATALOG_FILE") or defaults.catalog_file),
             refund_window_hours=int(opt("REFUND_WINDOW_HOURS") or defaults.refund_window_hours),
             refund_share_percent=int(

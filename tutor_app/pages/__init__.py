@@ -12,8 +12,10 @@ from tutor_app.pages import (  # noqa: F401
     payment,
     reset_password,
     signup,
+    tutor_availability,
     tutor_join,
     tutor_portal,
     tutor_profile,
+    tutor_profile_edit,
     verify_email,
 )

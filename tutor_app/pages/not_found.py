@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import reflex as rx
 
-from tutor_app.components.layout import link_button, page_layout
-from tutor_app.components.not_found import not_found_message
-from tutor_app.core import routes
+from tutor_app.components.layout import page_layout
+from tutor_app.components.not_found import missing_page_message
 from tutor_app.core.settings import PRODUCT_NAME
 from tutor_app.state.auth import AuthState
 from tutor_app.state.typed import page
@@ -15,11 +14,4 @@ from tutor_app.state.typed import page
 @page(route="404", title=f"Page not found · {PRODUCT_NAME}", on_load=AuthState.load_user)
 def not_found() -> rx.Component:
     """Say what happened and offer the directory."""
-    return page_layout(
-        not_found_message(
-            rx.text("404", size="9", weight="bold", color=rx.color("accent", 9)),
-            "We couldn't find that page",
-            "The link may be old or mistyped. Our tutors are still here, though.",
-            link_button("Find a tutor", href=routes.DIRECTORY, size="3"),
-        ),
-    )
+    return page_layout(missing_page_message())

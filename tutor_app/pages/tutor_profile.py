@@ -10,7 +10,12 @@ from tutor_app.catalog.pricing import ALLOWED_DURATIONS
 from tutor_app.components import style
 from tutor_app.components.layout import link_button, loading_placeholder, page_layout
 from tutor_app.components.not_found import not_found_message
-from tutor_app.components.tutor_card import subject_badges, timezone_line, tutor_avatar
+from tutor_app.components.tutor_card import (
+    headline_line,
+    subject_badges,
+    timezone_line,
+    tutor_avatar,
+)
 from tutor_app.core import routes
 from tutor_app.state.auth import AuthState
 from tutor_app.state.directory import TutorProfileState
@@ -45,6 +50,8 @@ def _summary_card() -> rx.Component:
             tutor_avatar(row(S.tutor), size=style.AVATAR_SIZE_PROFILE),
             rx.vstack(
                 rx.heading(S.tutor["name"], as_="h1", size="7", weight="bold", id="tutor-name"),
+                rx.box(headline_line(row(S.tutor)["headline"].to(str), size="3"),
+                       id="tutor-headline"),
                 subject_badges(row(S.tutor)["subjects"], size="2"),
                 timezone_line(S.tutor["timezone_label"], size="2"),
                 spacing="2",
@@ -168,7 +175,7 @@ def _loading() -> rx.Component:
 
 
 @page(
-    route=routes.TUTOR_PROFILE,
+    route=routes.PUBLIC_TUTOR_PROFILE,
     title=S.page_title,
     on_load=[AuthState.load_user, TutorProfileState.load_profile],
 )

@@ -46,6 +46,7 @@ class TutorCard(TypedDict):
 
     id: str
     name: str
+    headline: str  # one line under the name ("" when the tutor wrote none)
     photo_url: str
     initials: str
     subjects: list[str]
@@ -63,8 +64,8 @@ class HoursRow(TypedDict):
 
 
 EMPTY_CARD: TutorCard = {
-    "id": "", "name": "", "photo_url": "", "initials": "", "subjects": [], "rate": "",
-    "bio": "", "timezone": "", "timezone_label": "",
+    "id": "", "name": "", "headline": "", "photo_url": "", "initials": "", "subjects": [],
+    "rate": "", "bio": "", "timezone": "", "timezone_label": "",
 }
 
 
@@ -85,6 +86,7 @@ def tutor_card(tutor: Tutor, *, now: datetime | None = None) -> TutorCard:
     return {
         "id": tutor.id,
         "name": tutor.name,
+        "headline": tutor.headline,
         "photo_url": tutor.photo_url or tutor_catalog.FALLBACK_PHOTO,
         "initials": "".join(part[0] for part in tutor.name.split()[:2]).upper(),
         "subjects": list(tutor.subjects),
