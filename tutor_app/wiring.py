@@ -3,9 +3,9 @@ accounts' links: connected here, once.
 
 The booking side (booking/, payments/) knows nothing of emails or calendars: it announces each
 committed change through `booking.lesson_events`. This module hooks the student's and the
-tutor's emails (mail.notifications) and the tutor's Google Calendar (tutor_calendar.calendar_sync) to those
-events, sends the accounts' email links (verification, password reset) through
-mail.account_mail, and names every periodic job `core.jobs` runs
+tutor's emails (mail.notifications) and the tutor's Google Calendar
+(tutor_calendar.calendar_sync) to those events, sends the accounts' email links (verification,
+password reset) through mail.account_mail, and names every periodic job `core.jobs` runs
 (`python -m tutor_app.cli run-job <name>` runs one once). The Reflex app (tutor_app.py), the
 CLI and the tests call `register_all()` at start-up; everything is registered by name, so
 calling it again changes nothing.
