@@ -6,14 +6,14 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
-from tutor_app.api import auth, bookings, calendar, health, ics, stripe
+from tutor_app.api import auth, bookings, calendar, health, ics, stripe, tutor
 from tutor_app.api.body_limit import BodyLimitMiddleware
 
 
 def api_routes() -> list[BaseRoute]:
     """Every /api route; each module holds the routes of one resource."""
     return [*auth.routes, *health.routes, *stripe.routes, *ics.routes, *calendar.routes,
-            *bookings.routes]
+            *bookings.routes, *tutor.routes]
 
 
 def build_api() -> Starlette:

@@ -13,6 +13,7 @@ FORGOT_PASSWORD = "/forgot-password"
 RESET_PASSWORD = "/reset-password"  # ?token=: a mailed reset link
 ACCOUNT = "/account"
 TUTOR_PORTAL = "/tutor"
+TUTOR_EARNINGS = "/tutor/earnings"
 ADMIN_PORTAL = "/admin"
 DEV_CHECKOUT = "/dev/checkout"
 
