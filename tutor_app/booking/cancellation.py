@@ -50,6 +50,7 @@ __all__ = [
     "cancel_line_for_student",
     "cancel_preview",
     "cancel_reason_for_student",
+    "cancel_reason_for_tutor",
     "policy_refund_cents",
 ]
 
@@ -71,6 +72,22 @@ TUTOR_CANCELED_REFUND_PENDING = "Canceled by your tutor \u2014 your full refund 
 REASON_REQUIRED = "Please tell the student why you are canceling."
 REASON_MAX_LENGTH = 500
 REASON_TOO_LONG = f"Please keep the reason under {REASON_MAX_LENGTH} characters."
+
+
+# The same codes as the tutor's portal words them.
+_REASONS_FOR_TUTOR = {
+    STUDENT_CANCELED_REASON: "Canceled by the student",
+    TUTOR_CANCELED_REASON: "Canceled by the tutor",
+    transitions.SLOT_TAKEN_REASON: "Paid after the time was taken; refunded, never booked",
+    transitions.REFUNDED_IN_STRIPE_REASON: f"Canceled and refunded by {PRODUCT_NAME}",
+}
+
+
+def cancel_reason_for_tutor(reason: str | None) -> str:
+    """A booking's `cancel_reason` as the tutor's portal shows it (free text unchanged)."""
+    if not reason:
+        return ""
+    return _REASONS_FOR_TUTOR.get(reason, reason)
 
 
 def cancel_reason_for_student(reason: str | None) -> str:
