@@ -12,6 +12,7 @@ from tutor_app.pages import (  # noqa: F401
     payment,
     reset_password,
     signup,
+    tutor_earnings,
     tutor_portal,
     tutor_profile,
     verify_email,
