@@ -19,7 +19,7 @@ from tests.money_helpers import booking, refunds_of, run_concurrently
 from tests.stripe_helpers import refund_requests
 from tutor_app.booking import cancellation, lesson_events, transitions
 from tutor_app.booking.cancellation import CannotCancel, NotFound, ReasonRequired
-from tutor_app.core.models import BookingStatus, Role, User
+from tutor_app.core.models import Booking, BookingStatus, Role, User
 
 REASON = "I have the flu, sorry!"
 
@@ -33,6 +33,14 @@ def canceled_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return calls
 
 
+def _paid(session: Session, fake: FakeStripe) -> Booking:
+    """A paid lesson of the tutor's, once its booking follow-ups (emails: the tutor's too) have
+    written: on SQLite a test write meeting theirs mid-transaction would fail as locked."""
+    lesson = paid_booking(session, fake)
+    lesson_events.wait_idle()
+    return lesson
+
+
 @pytest.fixture
 def tutor(session: Session) -> User:
     return make_tutor_user(session, tutor_id=TUTOR)
@@ -41,7 +49,7 @@ def tutor(session: Session) -> User:
 def test_inside_the_policy_window_the_student_still_gets_everything_back(
     fake: FakeStripe, session: Session, tutor: User, canceled_calls: list[str]
 ) -> None:
-    lesson = paid_booking(session, fake)
+    lesson = _paid(session, fake)
     sequence = lesson.sequence
     now = lesson.start_time - timedelta(hours=2)  # a student's cancel would refund nothing
     assert cancellation.policy_refund_cents(lesson, now) == 0
@@ -73,7 +81,7 @@ def test_inside_the_policy_window_the_student_still_gets_everything_back(
 def test_clicked_twice_it_refunds_once(
     fake: FakeStripe, session: Session, tutor: User, canceled_calls: list[str]
 ) -> None:
-    lesson = paid_booking(session, fake)
+    lesson = _paid(session, fake)
 
     first = cancellation.cancel_by_tutor(booking_id=lesson.id, user=tutor, reason=REASON)
     again = cancellation.cancel_by_tutor(booking_id=lesson.id, user=tutor, reason=REASON)
@@ -88,7 +96,7 @@ def test_clicked_twice_it_refunds_once(
 def test_ten_concurrent_cancels_send_one_refund_request(
     fake: FakeStripe, session: Session, tutor: User, canceled_calls: list[str]
 ) -> None:
-    lesson = paid_booking(session, fake)
+    lesson = _paid(session, fake)
 
     results = run_concurrently(
         10, lambda _: cancellation.cancel_by_tutor(booking_id=lesson.id, user=tutor,
@@ -107,7 +115,7 @@ def test_ten_concurrent_cancels_send_one_refund_request(
 def test_a_tutor_cancel_racing_the_students_refunds_once(
     fake: FakeStripe, session: Session, tutor: User, canceled_calls: list[str]
 ) -> None:
-    lesson = paid_booking(session, fake)
+    lesson = _paid(session, fake)
     student_id = lesson.user_id or ""
 
     def either(i: int) -> object:
@@ -128,7 +136,7 @@ def test_a_tutor_cancel_racing_the_students_refunds_once(
 def test_a_reason_is_required_and_nothing_changes_without_one(
     fake: FakeStripe, session: Session, tutor: User, canceled_calls: list[str], reason: str
 ) -> None:
-    lesson = paid_booking(session, fake)
+    lesson = _paid(session, fake)
 
     with pytest.raises(ReasonRequired):
         cancellation.cancel_by_tutor(booking_id=lesson.id, user=tutor, reason=reason)
@@ -140,7 +148,7 @@ def test_a_reason_is_required_and_nothing_changes_without_one(
 def test_a_started_lesson_cannot_be_canceled_by_its_tutor(
     fake: FakeStripe, session: Session, tutor: User
 ) -> None:
-    lesson = paid_booking(session, fake)
+    lesson = _paid(session, fake)
 
     with pytest.raises(CannotCancel, match="already started"):
         cancellation.cancel_by_tutor(booking_id=lesson.id, user=tutor, reason=REASON,
@@ -153,9 +161,10 @@ def test_a_started_lesson_cannot_be_canceled_by_its_tutor(
 def test_nobody_else_can_cancel_as_the_tutor(
     fake: FakeStripe, session: Session, canceled_calls: list[str]
 ) -> None:
-    lesson = paid_booking(session, fake)
+    lesson = _paid(session, fake)
     owner = session.get(User, lesson.user_id)
     assert owner is not None
+    session.commit()  # end the read: the writes below must not meet a stale snapshot
     strangers = [make_tutor_user(session, tutor_id="liam-murphy"), owner, make_user(session)]
 
     for user in strangers:
