@@ -2,13 +2,14 @@
 accounts' links and tutor invitations: connected here, once.
 
 The booking side (booking/, payments/) knows nothing of emails or calendars: it announces each
-committed change through `booking.lesson_events`. This module hooks the student's emails
-(mail.notifications) and the tutor's Google Calendar (tutor_calendar.calendar_sync) to those
-events, sends the accounts' email links (verification, password reset) through
-mail.account_mail and tutor invitations through mail.tutor_invite_mail, and names every
-periodic job `core.jobs` runs (`python -m tutor_app.cli run-job <name>` runs one once). The
-Reflex app (tutor_app.py), the CLI and the tests call `register_all()` at start-up; everything
-is registered by name, so calling it again changes nothing.
+committed change through `booking.lesson_events`. This module hooks the student's and the
+tutor's emails (mail.notifications) and the tutor's Google Calendar
+(tutor_calendar.calendar_sync) to those events, sends the accounts' email links (verification,
+password reset) through mail.account_mail and tutor invitations through
+mail.tutor_invite_mail, and names every periodic job `core.jobs` runs (`python -m
+tutor_app.cli run-job <name>` runs one once). The Reflex app (tutor_app.py), the CLI and the
+tests call `register_all()` at start-up; everything is registered by name, so calling it again
+changes nothing.
 """
 
 from __future__ import annotations
@@ -45,12 +46,19 @@ class PeriodicJob:
 
 
 # In the order they run for an event: the student's email first (it matters most and needs
-# nothing but our own database), then the tutor's calendar (a call to Google).
+# nothing but our own database), then the tutor's email, then the tutor's calendar (a call to
+# Google).
 FOLLOW_UPS: tuple[FollowUp, ...] = (
     FollowUp(lesson_events.BOOKING_CREATED, "mail.confirmation", notifications.booking_confirmed),
     FollowUp(lesson_events.BOOKING_CANCELED, "mail.canceled", notifications.booking_canceled),
     FollowUp(lesson_events.BOOKING_RESCHEDULED, "mail.rescheduled",
              notifications.booking_rescheduled),
+    FollowUp(lesson_events.BOOKING_CREATED, "mail.tutor_booked",
+             notifications.tutor_booking_created),
+    FollowUp(lesson_events.BOOKING_CANCELED, "mail.tutor_canceled",
+             notifications.tutor_booking_canceled),
+    FollowUp(lesson_events.BOOKING_RESCHEDULED, "mail.tutor_rescheduled",
+             notifications.tutor_booking_rescheduled),
     *(
         FollowUp(event, "calendar.sync", calendar_sync.sync_booking)
         for event in lesson_events.EVENTS

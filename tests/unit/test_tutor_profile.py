@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 from sqlmodel import Session
 
-from tests.factories import make_tutor_user, make_user
+from tests.factories import make_tutor_user
 from tests.photos import photo_bytes
 from tutor_app.core import clock
-from tutor_app.core.models import Role, Tutor
+from tutor_app.core.models import Tutor
 from tutor_app.core.settings import Settings
-from tutor_app.tutors import media, profile
+from tutor_app.tutors import access, media, profile
 from tutor_app.tutors.profile import ProfileForm, ProfileGone, ProfileInvalid
 
 TUTOR_ID = "sofia-rossi"  # Europe/Rome
@@ -56,37 +56,6 @@ def photo_url(session: Session) -> str:
 # -- who may edit ----------------------------------------------------------------------------
 
 
-def test_a_tutor_edits_their_own_profile_and_nobody_else_s(session: Session) -> None:
-    sofia = make_tutor_user(session, tutor_id=TUTOR_ID)
-
-    assert profile.managed_tutor(session, user=sofia) is not None
-    own = profile.managed_tutor(session, user=sofia, tutor_id=TUTOR_ID)
-    assert own is not None and own.id == TUTOR_ID
-    assert profile.managed_tutor(session, user=sofia, tutor_id="james-okafor") is None
-
-
-def test_an_admin_edits_the_profile_they_name(session: Session) -> None:
-    admin = make_user(session, email="admin@example.com", role=Role.ADMIN)
-
-    chosen = profile.managed_tutor(session, user=admin, tutor_id="james-okafor")
-
-    assert chosen is not None and chosen.id == "james-okafor"
-    assert profile.managed_tutor(session, user=admin) is None  # named none, runs none
-    assert profile.managed_tutor(session, user=admin, tutor_id="nobody") is None
-
-
-def test_students_tutors_without_a_profile_and_strangers_edit_nothing(session: Session) -> None:
-    student = make_user(session, email="ann@example.com", tutor_id=TUTOR_ID)  # role student
-    unlinked = make_user(session, email="new-tutor@example.com", role=Role.TUTOR)
-    deleted = make_tutor_user(session, email="gone@example.com", deleted_at=clock.now())
-
-    assert profile.managed_tutor(session, user=student) is None
-    assert profile.managed_tutor(session, user=student, tutor_id=TUTOR_ID) is None
-    assert profile.managed_tutor(session, user=unlinked) is None
-    assert profile.managed_tutor(session, user=deleted) is None
-    assert profile.managed_tutor(session, user=None, tutor_id=TUTOR_ID) is None
-
-
 def test_a_hidden_profile_is_still_its_tutor_s_to_edit(session: Session) -> None:
     tutor = _tutor(session)
     tutor.active = False
@@ -94,7 +63,7 @@ def test_a_hidden_profile_is_still_its_tutor_s_to_edit(session: Session) -> None
     session.commit()
     sofia = make_tutor_user(session, tutor_id=TUTOR_ID)
 
-    assert profile.managed_tutor(session, user=sofia) is not None
+    assert access.tutor_for_user(session, sofia) is not None
 
 
 # -- saving ----------------------------------------------------------------------------------

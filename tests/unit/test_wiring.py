@@ -27,14 +27,17 @@ EXPECTED_JOBS = {
 EXPECTED_FOLLOW_UPS = {
     lesson_events.BOOKING_CREATED: [
         ("mail.confirmation", notifications.booking_confirmed),
+        ("mail.tutor_booked", notifications.tutor_booking_created),
         ("calendar.sync", calendar_sync.sync_booking),
     ],
     lesson_events.BOOKING_CANCELED: [
         ("mail.canceled", notifications.booking_canceled),
+        ("mail.tutor_canceled", notifications.tutor_booking_canceled),
         ("calendar.sync", calendar_sync.sync_booking),
     ],
     lesson_events.BOOKING_RESCHEDULED: [
         ("mail.rescheduled", notifications.booking_rescheduled),
+        ("mail.tutor_rescheduled", notifications.tutor_booking_rescheduled),
         ("calendar.sync", calendar_sync.sync_booking),
     ],
 }

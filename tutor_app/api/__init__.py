@@ -6,7 +6,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
-from tutor_app.api import auth, bookings, calendar, health, ics, media, stripe
+from tutor_app.api import auth, bookings, calendar, health, ics, media, stripe, tutor
 from tutor_app.api.body_limit import BodyLimitMiddleware
 
 
@@ -14,7 +14,7 @@ def api_routes() -> list[BaseRoute]:
     """Every /api route, and /media (stored photos); each module holds the routes of one
     resource."""
     return [*auth.routes, *health.routes, *stripe.routes, *ics.routes, *calendar.routes,
-            *bookings.routes, *media.routes]
+            *bookings.routes, *media.routes, *tutor.routes]
 
 
 def build_api() -> Starlette:

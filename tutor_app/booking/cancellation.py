@@ -1,4 +1,5 @@
-"""A student cancels their own upcoming lesson; the policy decides what comes back.
+"""A student cancels their own upcoming lesson (the policy decides what comes back), or a tutor
+cancels one of theirs (the student gets everything back).
 
 The policy lives in settings: cancel at least `refund_window_hours` (24) before the start and
 `refund_share_percent` (100) of the price is refunded; later than that the student may still
@@ -10,6 +11,12 @@ it owes written as a pending row, in one transaction *before* Stripe is called. 
 concurrent cancels one flips the row and sends the refund; the other nine find it CANCELED and
 report the refund as it stands. If Stripe fails after the flip, the lesson stays CANCELED with
 its refund pending; the next cancel call or the refund retry job sends it (see `refunds`).
+
+A tutor's cancel (illness, an emergency) takes the same path with the code `tutor_canceled`,
+the tutor's reason kept as the booking's `cancel_note` (the student's email quotes it) and
+the whole amount still held refunded, whatever the policy window says. Only a lesson still to
+come can be canceled by its tutor, and only by them (or an admin): anyone else's attempt is
+the same `NotFound` as an unknown id.
 """
 
 from __future__ import annotations
@@ -21,24 +28,29 @@ from datetime import datetime
 from sqlmodel import Session
 
 from tutor_app.booking import lesson_events, refunds, transitions
-from tutor_app.booking.access import NotFound, owned_booking, within_policy
+from tutor_app.booking.access import NotFound, owned_booking, tutor_booking, within_policy
 from tutor_app.booking.refunds import RefundStatus
-from tutor_app.booking.transitions import STUDENT_CANCELED_REASON
+from tutor_app.booking.transitions import STUDENT_CANCELED_REASON, TUTOR_CANCELED_REASON
 from tutor_app.catalog import pricing
 from tutor_app.core import clock
 from tutor_app.core import db as app_db
-from tutor_app.core.models import Booking, BookingStatus
+from tutor_app.core.models import Booking, BookingStatus, User
 from tutor_app.core.settings import PRODUCT_NAME, get_settings
 
 __all__ = [
     "STUDENT_CANCELED_REASON",
+    "TUTOR_CANCELED_REASON",
     "CancelPreview",
     "CancelResult",
     "CannotCancel",
     "NotFound",
+    "ReasonRequired",
+    "cancel_by_tutor",
     "cancel_lesson",
+    "cancel_line_for_student",
     "cancel_preview",
     "cancel_reason_for_student",
+    "cancel_reason_for_tutor",
     "policy_refund_cents",
 ]
 
@@ -51,7 +63,31 @@ _REASONS_FOR_STUDENT = {
         "Someone else booked this time before your payment went through"
     ),
     transitions.REFUNDED_IN_STRIPE_REASON: f"Canceled and refunded by {PRODUCT_NAME}",
+    TUTOR_CANCELED_REASON: "Canceled by your tutor",
 }
+# What a tutor's cancel says on the student's card, once the money is back and until then.
+TUTOR_CANCELED_REFUNDED = "Canceled by your tutor \u2014 refunded in full"
+TUTOR_CANCELED_REFUND_PENDING = "Canceled by your tutor \u2014 your full refund is on its way"
+# The tutor's reason is required (the student is told it) and kept to this length.
+REASON_REQUIRED = "Please tell the student why you are canceling."
+REASON_MAX_LENGTH = 500
+REASON_TOO_LONG = f"Please keep the reason under {REASON_MAX_LENGTH} characters."
+
+
+# The same codes as the tutor's portal words them.
+_REASONS_FOR_TUTOR = {
+    STUDENT_CANCELED_REASON: "Canceled by the student",
+    TUTOR_CANCELED_REASON: "Canceled by the tutor",
+    transitions.SLOT_TAKEN_REASON: "Paid after the time was taken; refunded, never booked",
+    transitions.REFUNDED_IN_STRIPE_REASON: f"Canceled and refunded by {PRODUCT_NAME}",
+}
+
+
+def cancel_reason_for_tutor(reason: str | None) -> str:
+    """A booking's `cancel_reason` as the tutor's portal shows it (free text unchanged)."""
+    if not reason:
+        return ""
+    return _REASONS_FOR_TUTOR.get(reason, reason)
 
 
 def cancel_reason_for_student(reason: str | None) -> str:
@@ -59,6 +95,23 @@ def cancel_reason_for_student(reason: str | None) -> str:
     if not reason:
         return ""
     return _REASONS_FOR_STUDENT.get(reason, reason)
+
+
+def cancel_line_for_student(
+    *, reason: str | None, refunded_cents: int, price_cents: int, currency: str
+) -> str:
+    """The line under a canceled (or refunded) lesson on the student's card: "Refunded $60.00 ·
+    Canceled by you", or for a tutor's cancel "Canceled by your tutor — refunded in full"."""
+    if reason == TUTOR_CANCELED_REASON:
+        full = refunded_cents >= price_cents
+        return TUTOR_CANCELED_REFUNDED if full else TUTOR_CANCELED_REFUND_PENDING
+    line = f"Refunded {_money(refunded_cents, currency)}" if refunded_cents else ""
+    words = cancel_reason_for_student(reason)
+    return f"{line} · {words}" if line and words else line or words
+
+
+class ReasonRequired(ValueError):
+    """A tutor's cancel without a usable reason; str() is for people (beside the field)."""
 
 
 class CannotCancel(Exception):
@@ -207,3 +260,75 @@ def _result_message(booking: Booking, refund_cents: int, status: RefundStatus) -
         f"Your lesson is canceled. Your refund of {amount} is being processed; "
         "it will reach you shortly."
     )
+
+
+def _tutor_reason(reason: str) -> str:
+    text = " ".join(reason.split()) if isinstance(reason, str) else ""
+    if not text:
+        raise ReasonRequired(REASON_REQUIRED)
+    if len(text) > REASON_MAX_LENGTH:
+        raise ReasonRequired(REASON_TOO_LONG)
+    return text
+
+
+def cancel_by_tutor(
+    *, booking_id: str, user: User, reason: str, now: datetime | None = None
+) -> CancelResult:
+    """The tutor (or an admin) calls off a lesson still to come: CANCELED with the code
+    `tutor_canceled` and `reason` as its note, everything still held refunded through the
+    once-only refund path, then the usual follow-ups (the student's email with the reason, the
+    tutor's email, the calendar event removed). Owns its transactions.
+
+    Idempotent like `cancel_lesson`: clicked twice, or at once in two tabs, one call flips the
+    row and the other reports it (`already_canceled`), with one refund at Stripe. Raises
+    NotFound (not this tutor's lesson), ReasonRequired, or CannotCancel (started or over).
+    """
+    now = now or clock.now()
+    note = _tutor_reason(reason)
+    flipped = False
+    with app_db.write_session() as db:
+        booking = tutor_booking(db, booking_id=booking_id, user=user, lock=True)
+        if booking.status != BookingStatus.CANCELED:
+            why_not = _cancelable(booking, now)
+            if why_not is not None:
+                raise CannotCancel(why_not)
+            owed = max(0, booking.price_cents - booking.refunded_cents)
+            transitions.cancel(booking, reason=TUTOR_CANCELED_REASON, note=note, now=now)
+            db.add(booking)
+            refunds.owe_refund(db, booking=booking, amount_cents=owed,
+                               reason=TUTOR_CANCELED_REASON)
+            db.commit()
+            flipped = True
+            log.info("booking %s canceled by its tutor (user %s); refund owed %d",
+                     booking_id, user.id, owed)
+    try:
+        attempt = refunds.send_pending_refund(booking_id=booking_id, claimed=flipped, now=now)
+    finally:
+        if flipped:
+            lesson_events.after_booking_canceled(booking_id)
+    with app_db.session() as db:
+        stored = db.get(Booking, booking_id)
+        assert stored is not None  # a booking is never deleted
+        decided = _decided_refund(db, stored, attempt)
+    return CancelResult(
+        booking_id=booking_id,
+        status=stored.status,
+        refund_cents=decided,
+        refund_status=attempt.status.value,
+        already_canceled=not flipped,
+        message=_tutor_result_message(stored, decided, attempt.status, flipped),
+        currency=stored.currency,
+    )
+
+
+def _tutor_result_message(booking: Booking, refund_cents: int, status: RefundStatus,
+                          flipped: bool) -> str:
+    if not flipped:
+        return "This lesson was already canceled."
+    if refund_cents <= 0:
+        return "The lesson is canceled. The student had nothing left to refund."
+    amount = _money(refund_cents, booking.currency)
+    if status is RefundStatus.REFUNDED:
+        return f"The lesson is canceled and the student has been refunded {amount}."
+    return (f"The lesson is canceled. The student's refund of {amount} is being processed; "
+            "they have been told.")

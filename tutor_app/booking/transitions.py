@@ -1,9 +1,11 @@
 """Every change of a booking's status, time or refunded amount, in one place.
 
 A paid booking starts SCHEDULED (or CANCELED with `slot_taken`, when its slot was taken before
-the payment landed). From SCHEDULED it is moved to another time, CANCELED (by its student, or
-by a refund made in Stripe) or, once its end has passed, COMPLETED; a COMPLETED lesson can
-still be CANCELED by a full refund. A CANCELED booking never changes status again.
+the payment landed). From SCHEDULED it is moved to another time, CANCELED (by its student, by
+its tutor, or by a refund made in Stripe) or, once its end has passed, COMPLETED; a COMPLETED
+lesson can still be CANCELED by a full refund. A CANCELED booking never changes status again.
+Once a lesson has begun its tutor records its attendance (attended or no-show), whatever its
+status but canceled.
 
 `sequence` is the iCalendar SEQUENCE of the lesson's calendar entries (the student's .ics, the
 tutor's Google Calendar): every change those copies must follow (a cancel, a move) raises it,
@@ -28,6 +30,12 @@ from tutor_app.core.models import Booking, BookingStatus
 SLOT_TAKEN_REASON = "slot_taken"  # paid, but another booking had the slot: refunded in full
 STUDENT_CANCELED_REASON = "student_canceled"
 REFUNDED_IN_STRIPE_REASON = "refunded_in_stripe"  # a refund made outside the app
+TUTOR_CANCELED_REASON = "tutor_canceled"  # the tutor called it off: refunded in full
+
+# Booking.attendance: what the tutor (or an admin) says happened once the lesson began.
+ATTENDED = "attended"
+NO_SHOW = "no_show"
+ATTENDANCE = (ATTENDED, NO_SHOW)
 
 
 class InvalidTransition(ValueError):
@@ -46,13 +54,15 @@ def new_booking_values(*, canceled_reason: str | None, now: datetime) -> dict[st
     }
 
 
-def cancel(booking: Booking, *, reason: str, now: datetime) -> None:
-    """Make the booking CANCELED for `reason`; its calendar entries are withdrawn."""
+def cancel(booking: Booking, *, reason: str, now: datetime, note: str = "") -> None:
+    """Make the booking CANCELED for `reason` (a code), with the canceler's own words `note`;
+    its calendar entries are withdrawn."""
     if booking.status == BookingStatus.CANCELED:
         raise InvalidTransition(f"booking {booking.id} is already canceled")
     booking.status = BookingStatus.CANCELED
     booking.canceled_at = now
     booking.cancel_reason = reason
+    booking.cancel_note = note
     booking.sequence += 1
     booking.updated_at = now
 
@@ -65,6 +75,22 @@ def move(booking: Booking, *, start: datetime, now: datetime) -> None:
     booking.start_time = start
     booking.end_time = start + length
     booking.sequence += 1
+    booking.updated_at = now
+
+
+def mark_attendance(booking: Booking, *, attendance: str, now: datetime) -> None:
+    """Record how a lesson that has begun went (ATTENDED or NO_SHOW; it may be corrected).
+
+    Nothing a calendar shows changes, so `sequence` stays. A canceled lesson, or one that has
+    not begun, has no attendance.
+    """
+    if attendance not in ATTENDANCE:
+        raise InvalidTransition(f"unknown attendance {attendance!r}")
+    if booking.status == BookingStatus.CANCELED:
+        raise InvalidTransition(f"booking {booking.id} is canceled")
+    if booking.start_time > now:
+        raise InvalidTransition(f"booking {booking.id} has not started")
+    booking.attendance = attendance
     booking.updated_at = now
 
 

@@ -100,3 +100,13 @@ def format_money(cents: int, currency: str) -> str:
     number = f"{units:,}" if code in _ZERO_DECIMAL else f"{units // 100:,}.{units % 100:02d}"
     symbol = _SYMBOLS.get(code)
     return f"{sign}{symbol}{number}" if symbol else f"{sign}{number} {code.upper()}"
+
+
+def plain_amount(cents: int, currency: str) -> str:
+    """An amount for spreadsheets: "45.00", "-12.50", "1200" (a zero-decimal currency); no
+    symbol, no thousands separator."""
+    sign = "-" if cents < 0 else ""
+    units = abs(cents)
+    if currency.lower() in _ZERO_DECIMAL:
+        return f"{sign}{units}"
+    return f"{sign}{units // 100}.{units % 100:02d}"

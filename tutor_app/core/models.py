@@ -321,6 +321,9 @@ class Booking(SQLModel, table=True):
     kind: str = Field(
         default=BookingKind.LESSON, max_length=16, sa_column_kwargs={"server_default": "lesson"}
     )
+    # The words of whoever canceled, for the other side (the tutor's reason, mailed to the
+    # student); `cancel_reason` stays the code.
+    cancel_note: str = Field(default="", max_length=500, sa_column_kwargs={"server_default": ""})
     # After the lesson began, the tutor (or an admin) says how it went: "attended" or "no_show".
     attendance: str | None = Field(default=None, max_length=16)
     # Bumped on every change the student's calendar file must reflect (iCalendar SEQUENCE).

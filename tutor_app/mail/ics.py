@@ -10,6 +10,13 @@ Calendar, Apple Calendar and Outlook need to treat later files as updates of the
   STATUS:CANCELLED) or PUBLISH (a plain download for "Add to calendar");
 - times are written in UTC (`...Z`), the one form every client reads the same way, so no
   VTIMEZONE block is needed; each client shows them in its own zone.
+
+The tutor gets files of their own (`tutor_lesson_calendar`): a different UID
+(`booking-<id>-tutor@<app host>`), the tutor as the attendee, the student named in the
+summary. Two people's copies of one lesson are two events: should both files ever reach one
+calendar (a shared mailbox, a tutor booking a lesson of their own to try it), neither replaces
+the other with the wrong attendee and wording; the sequence and methods follow the booking
+exactly as the student's do.
 """
 
 from __future__ import annotations
@@ -39,6 +46,12 @@ def booking_uid(booking_id: str, *, app_url: str | None = None) -> str:
     """The event's UID: the same for every file about this booking, from any process."""
     host = urlsplit(_app_url(app_url)).hostname or "localhost"
     return f"booking-{booking_id}@{host}"
+
+
+def tutor_booking_uid(booking_id: str, *, app_url: str | None = None) -> str:
+    """The UID of the tutor's copy of the lesson: stable, and never the student's."""
+    host = urlsplit(_app_url(app_url)).hostname or "localhost"
+    return f"booking-{booking_id}-tutor@{host}"
 
 
 def lesson_summary(tutor_name: str) -> str:
@@ -73,9 +86,70 @@ def lesson_calendar(
     A canceled booking, or `method="CANCEL"`, gives STATUS:CANCELLED. The attendee is left
     out for PUBLISH, which RFC 5546 does not allow it in.
     """
+    base = _app_url(app_url)
+    return _calendar(
+        booking,
+        uid=booking_uid(booking.id, app_url=base),
+        summary=lesson_summary(tutor_name),
+        description=lesson_description(
+            tutor_name=tutor_name, start=booking.start_time, end=booking.end_time,
+            note=booking.note, app_url=base,
+        ),
+        url=f"{base}/dashboard",
+        attendee_email=student_email,
+        attendee_name=student_name,
+        method=method,
+        stamp=stamp,
+    )
+
+
+def tutor_lesson_calendar(
+    booking: Booking,
+    *,
+    tutor_email: str,
+    tutor_name: str = "",
+    student_name: str,
+    student_email: str = "",
+    method: Method = "REQUEST",
+    app_url: str | None = None,
+    stamp: datetime | None = None,
+) -> bytes:
+    """The tutor's calendar file of the lesson: its own UID, the tutor as the attendee, the
+    student and their note in the text, a link to the tutor's lessons."""
+    base = _app_url(app_url)
+    minutes = int((booking.end_time - booking.start_time).total_seconds() // 60)
+    who = f"{student_name} <{student_email}>" if student_email else student_name
+    lines = [f"A {format_duration(minutes)} lesson with {who}."]
+    if booking.note.strip():
+        lines += ["", f"The student's note: {booking.note.strip()}"]
+    lines += ["", f"Your lessons: {base}/tutor"]
+    return _calendar(
+        booking,
+        uid=tutor_booking_uid(booking.id, app_url=base),
+        summary=f"Lesson: {student_name}",
+        description="\n".join(lines),
+        url=f"{base}/tutor",
+        attendee_email=tutor_email,
+        attendee_name=tutor_name,
+        method=method,
+        stamp=stamp,
+    )
+
+
+def _calendar(
+    booking: Booking,
+    *,
+    uid: str,
+    summary: str,
+    description: str,
+    url: str,
+    attendee_email: str | None,
+    attendee_name: str,
+    method: Method,
+    stamp: datetime | None,
+) -> bytes:
     if method not in ("REQUEST", "CANCEL", "PUBLISH"):
         raise ValueError(f"unknown iTIP method {method!r}")
-    base = _app_url(app_url)
     canceled = method == "CANCEL" or booking.status == BookingStatus.CANCELED
 
     calendar = Calendar()
@@ -85,17 +159,14 @@ def lesson_calendar(
     calendar.add("method", method)
 
     event = Event()
-    event.add("uid", booking_uid(booking.id, app_url=base))
+    event.add("uid", uid)
     event.add("sequence", booking.sequence)
     event.add("dtstamp", (stamp or clock.now()).astimezone(UTC).replace(microsecond=0))
     event.add("dtstart", booking.start_time.astimezone(UTC))
     event.add("dtend", booking.end_time.astimezone(UTC))
-    event.add("summary", lesson_summary(tutor_name))
-    event.add("description", lesson_description(
-        tutor_name=tutor_name, start=booking.start_time, end=booking.end_time,
-        note=booking.note, app_url=base,
-    ))
-    event.add("url", f"{base}/dashboard")
+    event.add("summary", summary)
+    event.add("description", description)
+    event.add("url", url)
     event.add("status", "CANCELLED" if canceled else "CONFIRMED")
     event.add("transp", "TRANSPARENT" if canceled else "OPAQUE")
 
@@ -103,10 +174,10 @@ def lesson_calendar(
     organizer = vCalAddress(f"mailto:{organizer_email or 'no-reply@localhost'}")
     organizer.params["cn"] = vText(organizer_name or PRODUCT_NAME)
     event.add("organizer", organizer)
-    if student_email and method != "PUBLISH":
-        attendee = vCalAddress(f"mailto:{student_email}")
-        if student_name:
-            attendee.params["cn"] = vText(student_name)
+    if attendee_email and method != "PUBLISH":
+        attendee = vCalAddress(f"mailto:{attendee_email}")
+        if attendee_name:
+            attendee.params["cn"] = vText(attendee_name)
         attendee.params["role"] = vText("REQ-PARTICIPANT")
         attendee.params["partstat"] = vText("DECLINED" if canceled else "ACCEPTED")
         attendee.params["rsvp"] = vText("FALSE")

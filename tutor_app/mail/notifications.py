@@ -1,10 +1,16 @@
-"""Emails to students about their lessons, each sent at most once across all workers.
+"""Emails about lessons, to students and to their tutors, each sent at most once across all
+workers.
 
 Every email is a row in `notifications` with a unique `dedupe_key`:
     "<booking id>:confirmation"                  on booking
     "<booking id>:reminder:<start, UTC>"         24 hours before (again after a reschedule)
-    "<booking id>:canceled"                      on cancel
+    "<booking id>:canceled"                      on cancel (kind `canceled_by_tutor` when the
+                                                 tutor called it off: their reason, and the
+                                                 full refund; one cancel notice either way)
     "<booking id>:rescheduled:<sequence>"        on each reschedule
+    "<booking id>:tutor:booked" / ":tutor:canceled" / ":tutor:rescheduled:<sequence>"
+                                                 the tutor's own (`tutor_mail`), only when an
+                                                 account runs the booking's tutor profile
 The sender first *claims* the row (`INSERT ... ON CONFLICT DO NOTHING`: only one process
 gets it, whichever worker, webhook retry or thread asks), commits, then sends, then sets
 `sent_at`. A failure increments `attempts` and stores `last_error`; `retry_failed` (a periodic
@@ -15,7 +21,7 @@ sent again. A claimed row that never finished (the process died mid-send) is ret
 `sent_at` being written, which sends that email twice rather than never. And a booking whose
 follow-up never ran at all (the process died right after the commit) still gets its
 confirmation or cancel notice: `send_missed`, part of the retry job, looks for recent bookings
-without one.
+without one (and, for a tutor with an account, the tutor's booking and cancel notices).
 
 Reminder rule: one reminder per lesson time, for lessons starting within the next 24 hours
 (any time before the start: a late reminder is still useful, one after the start is not). A
@@ -31,7 +37,6 @@ booking) are skipped and marked so (`attempts = MAX_ATTEMPTS`, `last_error = "sk
 from __future__ import annotations
 
 import functools
-import html
 import logging
 import time
 import uuid
@@ -45,14 +50,18 @@ from sqlmodel import Session, col, select
 
 from tutor_app.catalog.pricing import format_money
 from tutor_app.catalog.tutor_catalog import get_tutor
-from tutor_app.core import clock, jobs
+from tutor_app.core import clock, jobs, routes
 from tutor_app.core import db as app_db
 from tutor_app.core.ids import new_id
-from tutor_app.core.models import Booking, BookingStatus, Notification, User
-from tutor_app.core.settings import PRODUCT_NAME, get_settings
+from tutor_app.core.models import Booking, BookingStatus, Notification, Role, User
+from tutor_app.core.settings import get_settings
 from tutor_app.core.timefmt import format_datetime, format_duration, format_range, safe_zone
 from tutor_app.integrations.mail_transport import Attachment, send_mail
+from tutor_app.mail import tutor_mail
 from tutor_app.mail.ics import Method, google_calendar_link, lesson_calendar
+from tutor_app.mail.rendering import Email as Email  # re-exported: account_mail's too
+from tutor_app.mail.rendering import NoRecipient as NoRecipient
+from tutor_app.mail.rendering import greeting, render_html, render_text
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +69,12 @@ CONFIRMATION = "confirmation"
 REMINDER = "reminder"
 CANCELED = "canceled"
 RESCHEDULED = "rescheduled"
-KINDS = (CONFIRMATION, REMINDER, CANCELED, RESCHEDULED)
+CANCELED_BY_TUTOR = "canceled_by_tutor"  # the student's cancel notice when the tutor canceled
+STUDENT_KINDS = (CONFIRMATION, REMINDER, CANCELED, RESCHEDULED, CANCELED_BY_TUTOR)
+KINDS = (*STUDENT_KINDS, *tutor_mail.KINDS)
+# Emails about a lesson that is off, and those that make sense only while it is on.
+_CANCEL_KINDS = (CANCELED, CANCELED_BY_TUTOR, tutor_mail.TUTOR_CANCELED)
+_LIVE_KINDS = (CONFIRMATION, RESCHEDULED, tutor_mail.TUTOR_BOOKED, tutor_mail.TUTOR_RESCHEDULED)
 
 REMINDER_LEAD = timedelta(hours=24)
 # A claimed row with no recorded outcome this old belongs to a process that died mid-send.
@@ -83,21 +97,6 @@ MISSED_WINDOW = timedelta(hours=48)
 RETRY_SCAN = 500  # unsent rows looked at per run (the due ones among them are tried)
 RETRY_TIME_BUDGET_SECONDS = 90.0
 FALLBACK_TUTOR_NAME = "your tutor"
-
-
-class NoRecipient(Exception):
-    """The booking has no email address to write to."""
-
-
-@dataclass(frozen=True)
-class Email:
-    """A rendered message, ready for `send_mail`."""
-
-    to: str
-    subject: str
-    text: str
-    html: str
-    attachments: tuple[Attachment, ...] = ()
 
 
 # ---------------------------------------------------------------- keys
@@ -128,9 +127,17 @@ def booking_confirmed(booking_id: str) -> bool:
     return send_once(booking_id=booking_id, kind=CONFIRMATION, key=confirmation_key(booking_id))
 
 
-def booking_canceled(booking_id: str) -> bool:
-    """Email the cancel notice (the `.ics` with METHOD:CANCEL); True when this call sent it."""
-    return send_once(booking_id=booking_id, kind=CANCELED, key=canceled_key(booking_id))
+def booking_canceled(booking_id: str, *, now: datetime | None = None) -> bool:
+    """Email the cancel notice (the `.ics` with METHOD:CANCEL); True when this call sent it.
+
+    When the tutor canceled, the notice is the `canceled_by_tutor` kind, under the same key.
+    """
+    with app_db.session() as db:
+        booking = db.get(Booking, booking_id)
+        by_tutor = booking is not None and (
+            booking.cancel_reason == tutor_mail.TUTOR_CANCELED_REASON)
+    kind = CANCELED_BY_TUTOR if by_tutor else CANCELED
+    return send_once(booking_id=booking_id, kind=kind, key=canceled_key(booking_id), now=now)
 
 
 def booking_rescheduled(booking_id: str) -> bool:
@@ -142,6 +149,40 @@ def booking_rescheduled(booking_id: str) -> bool:
             return False
         key = rescheduled_key(booking_id, booking.sequence)
     return send_once(booking_id=booking_id, kind=RESCHEDULED, key=key)
+
+
+def tutor_booking_created(booking_id: str) -> bool:
+    """Email the tutor the new booking, with their calendar file; True when this call sent it."""
+    return _to_tutor(booking_id, tutor_mail.TUTOR_BOOKED)
+
+
+def tutor_booking_canceled(booking_id: str) -> bool:
+    """Email the tutor that the lesson is off (whoever canceled it), the file removing it."""
+    return _to_tutor(booking_id, tutor_mail.TUTOR_CANCELED)
+
+
+def tutor_booking_rescheduled(booking_id: str) -> bool:
+    """Email the tutor the lesson's new time; once per reschedule, keyed by the sequence."""
+    return _to_tutor(booking_id, tutor_mail.TUTOR_RESCHEDULED)
+
+
+def _to_tutor(booking_id: str, kind: str, *, now: datetime | None = None) -> bool:
+    """Send the tutor's email of `kind` once, when an account runs the booking's tutor profile
+    (without one nothing is claimed: there is nobody to retry for)."""
+    with app_db.session() as db:
+        booking = db.get(Booking, booking_id)
+        if booking is None:
+            log.warning("tutor notification %s: booking %s not found", kind, booking_id)
+            return False
+        if tutor_mail.tutor_account(db, booking.tutor_id) is None:
+            return False
+        key = {
+            tutor_mail.TUTOR_BOOKED: tutor_mail.booked_key(booking_id),
+            tutor_mail.TUTOR_CANCELED: tutor_mail.canceled_key(booking_id),
+            tutor_mail.TUTOR_RESCHEDULED: tutor_mail.rescheduled_key(booking_id,
+                                                                     booking.sequence),
+        }[kind]
+    return send_once(booking_id=booking_id, kind=kind, key=key, now=now)
 
 
 def send_once(*, booking_id: str, kind: str, key: str, now: datetime | None = None) -> bool:
@@ -281,15 +322,22 @@ def send_missed(now: datetime | None = None) -> int:
     a code path forgets the call), the student would never hear. This sweep finds recent
     bookings (created, or canceled, between `MISSED_GRACE` and `MISSED_WINDOW` ago) that
     have no such notification row at all and sends it; the claim keeps it to one email even
-    when the follow-up runs late at the same moment.
+    when the follow-up runs late at the same moment. The tutor's notices likewise: a new
+    booking of a tutor with an account, and the cancel of a booking the tutor was told of.
     """
     now = now or clock.now()
     newest, oldest = now - MISSED_GRACE, now - MISSED_WINDOW
     with app_db.session() as db:
-        def has_row(kind: str) -> sa.ColumnElement[bool]:
+        def has_row(*kinds: str) -> sa.ColumnElement[bool]:
             return sa.exists().where(
-                col(Notification.booking_id) == col(Booking.id), col(Notification.kind) == kind
+                col(Notification.booking_id) == col(Booking.id),
+                col(Notification.kind).in_(kinds),
             )
+
+        has_tutor_account = sa.exists().where(
+            col(User.tutor_id) == col(Booking.tutor_id), col(User.role) == Role.TUTOR,
+            col(User.deleted_at).is_(None),
+        )
 
         unconfirmed = db.exec(
             select(Booking.id).where(
@@ -305,7 +353,26 @@ def send_missed(now: datetime | None = None) -> int:
                 Booking.status == BookingStatus.CANCELED,
                 col(Booking.canceled_at) <= newest,
                 col(Booking.canceled_at) >= oldest,
-                ~has_row(CANCELED),
+                ~has_row(CANCELED, CANCELED_BY_TUTOR),
+            )
+        ).all()
+        tutor_untold = db.exec(
+            select(Booking.id).where(
+                Booking.status == BookingStatus.SCHEDULED,
+                col(Booking.created_at) <= newest,
+                col(Booking.created_at) >= oldest,
+                col(Booking.start_time) > now,
+                has_tutor_account,
+                ~has_row(tutor_mail.TUTOR_BOOKED),
+            )
+        ).all()
+        tutor_unannounced = db.exec(
+            select(Booking.id).where(
+                Booking.status == BookingStatus.CANCELED,
+                col(Booking.canceled_at) <= newest,
+                col(Booking.canceled_at) >= oldest,
+                has_row(tutor_mail.TUTOR_BOOKED),  # the tutor knew of it: slot-taken never was
+                ~has_row(tutor_mail.TUTOR_CANCELED),
             )
         ).all()
     sent = 0
@@ -315,8 +382,13 @@ def send_missed(now: datetime | None = None) -> int:
                           key=confirmation_key(booking_id), now=now)
     for booking_id in unannounced:
         log.warning("booking %s has no cancel notice; sending it now", booking_id)
-        sent += send_once(booking_id=booking_id, kind=CANCELED, key=canceled_key(booking_id),
-                          now=now)
+        sent += booking_canceled(booking_id, now=now)
+    for booking_id in tutor_untold:
+        log.warning("booking %s: its tutor was not told; sending it now", booking_id)
+        sent += _to_tutor(booking_id, tutor_mail.TUTOR_BOOKED, now=now)
+    for booking_id in tutor_unannounced:
+        log.warning("booking %s: its tutor has no cancel notice; sending it now", booking_id)
+        sent += _to_tutor(booking_id, tutor_mail.TUTOR_CANCELED, now=now)
     return sent
 
 
@@ -444,10 +516,10 @@ def _obsolete(booking: Booking, kind: str, now: datetime) -> str | None:
             return f"lesson is {booking.status.lower()}"
         if booking.start_time <= now:
             return "lesson has started"
-    elif kind in (CONFIRMATION, RESCHEDULED):
+    elif kind in _LIVE_KINDS:
         if booking.status == BookingStatus.CANCELED:
             return "booking was canceled"
-    elif kind == CANCELED and booking.status != BookingStatus.CANCELED:
+    elif kind in _CANCEL_KINDS and booking.status != BookingStatus.CANCELED:
         return "booking is not canceled"
     return None
 
@@ -505,7 +577,10 @@ def _in_about(delta: timedelta) -> str:
 
 
 def compose(db: Session, *, booking: Booking, kind: str, now: datetime) -> Email:
-    """The email of `kind` for `booking`, in the student's time zone (UTC when unknown)."""
+    """The email of `kind` for `booking`: the student's in their time zone (UTC when unknown),
+    the tutor's (`tutor_mail`) in the tutor's."""
+    if kind in tutor_mail.KINDS:
+        return tutor_mail.compose(db, booking=booking, kind=kind, now=now)
     facts = _facts(db, booking)
     tutor = facts.tutor_name
     attachments: tuple[Attachment, ...] = ()
@@ -533,6 +608,17 @@ def compose(db: Session, *, booking: Booking, kind: str, now: datetime) -> Email
             )
         attachments = (_invite(booking, facts, "CANCEL"),)
         extra.append("The attached calendar file removes it from your calendar.")
+    elif kind == CANCELED_BY_TUTOR:
+        subject = f"Your tutor canceled your lesson: {tutor}, {facts.when_short}"
+        intro = (f"{tutor} had to cancel your lesson. You are refunded in full: "
+                 f"{facts.price}.")
+        if booking.cancel_note:
+            extra.append(f"Your tutor's reason: {booking.cancel_note}")
+        extra.append("The refund is on its way to your card; it can take a few days to show.")
+        attachments = (_invite(booking, facts, "CANCEL"),)
+        extra.append("The attached calendar file removes it from your calendar.")
+        links.append(("Book another time",
+                      get_settings().app_url + routes.book_now(booking.tutor_id)))
     elif kind == RESCHEDULED:
         subject = f"Lesson moved: {tutor}, now {facts.when_short}"
         intro = f"Your lesson with {tutor} has moved to a new time."
@@ -548,8 +634,8 @@ def compose(db: Session, *, booking: Booking, kind: str, now: datetime) -> Email
     return Email(
         to=facts.to,
         subject=subject,
-        text=_text(facts, intro, rows, extra, links),
-        html=_html(facts, intro, rows, extra, links),
+        text=render_text(greeting(facts.student_name), intro, rows, extra, links),
+        html=render_html(greeting(facts.student_name), intro, rows, extra, links),
         attachments=attachments,
     )
 
@@ -561,37 +647,4 @@ def _invite(booking: Booking, facts: _Facts, method: Method) -> Attachment:
         filename=f"lesson-{booking.id}.ics",
         content=content,
         content_type=f"text/calendar; method={method}; charset=utf-8",
-    )
-
-
-def _greeting(facts: _Facts) -> str:
-    return f"Hi {facts.student_name}," if facts.student_name else "Hello,"
-
-
-def _text(facts: _Facts, intro: str, rows: list[tuple[str, str]], extra: list[str],
-          links: list[tuple[str, str]]) -> str:
-    lines = [_greeting(facts), "", intro, ""]
-    lines += [f"{label}: {value}" for label, value in rows]
-    if extra:
-        lines += ["", *extra]
-    lines += [""] + [f"{label}: {url}" for label, url in links]
-    lines += ["", f"— {PRODUCT_NAME}", ""]
-    return "\n".join(lines)
-
-
-def _html(facts: _Facts, intro: str, rows: list[tuple[str, str]], extra: list[str],
-          links: list[tuple[str, str]]) -> str:
-    e = html.escape
-    table = "".join(
-        f'<tr><th align="left" style="padding:2px 12px 2px 0">{e(label)}</th>'
-        f"<td>{e(value)}</td></tr>"
-        for label, value in rows
-    )
-    notes = "".join(f"<p>{e(line)}</p>" for line in extra)
-    buttons = " &middot; ".join(f'<a href="{e(url)}">{e(label)}</a>' for label, url in links)
-    return (
-        "<!doctype html><html><body style=\"font-family:sans-serif;line-height:1.5\">"
-        f"<p>{e(_greeting(facts))}</p><p>{e(intro)}</p>"
-        f"<table>{table}</table>{notes}<p>{buttons}</p>"
-        f"<p style=\"color:#666\">— {PRODUCT_NAME}</p></body></html>"
     )

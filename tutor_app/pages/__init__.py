@@ -13,6 +13,7 @@ from tutor_app.pages import (  # noqa: F401
     reset_password,
     signup,
     tutor_availability,
+    tutor_earnings,
     tutor_join,
     tutor_portal,
     tutor_profile,

@@ -1,9 +1,16 @@
-"""`/tutor`: a tutor's account: Google Calendar connection and upcoming lessons with sync status.
+"""`/tutor`: a tutor's portal: their lessons (upcoming and past, filtered), the actions on
+them, and their Google Calendar connection. An admin opens any tutor's with `?tutor=<id>`;
+anyone else sees the not-found page.
 
 Ids the browser tests use: `#calendar-status` (text "Connected as x@y", "Reconnect needed" or
 "Not connected"), `#connect-calendar` (a link to `/api/calendar/connect` the browser loads as
 a new document: OAuth needs a full page load), `#disconnect-calendar` (a native form POST),
-`#tutor-lessons`, and per lesson `#lesson-<booking id>` with `.sync-status`.
+`#tutor-lessons` with `#upcoming-lessons` and `#past-lessons`, per lesson `#lesson-<booking id>`
+with `.sync-status`, `.lesson-status`, `#cancel-lesson-<id>`, `#attended-<id>` and
+`#no-show-<id>`; the filter form `#lesson-filters` (`#filter-status`, `#filter-from`,
+`#filter-to`, `#apply-filters`, `#clear-filters`); the cancel dialog `#tutor-cancel-dialog`
+(`#cancel-reason`, `#confirm-tutor-cancel`); `#lessons-notice`, `#lessons-error`;
+`#portal-not-found`.
 """
 
 from __future__ import annotations
@@ -12,18 +19,29 @@ from typing import Any
 
 import reflex as rx
 from reflex.constants.colors import ColorType
+from reflex.vars import Var
 from reflex_components_core.react_router.dom import ReactRouterLink
 
 from tutor_app.components import style
-from tutor_app.components.layout import native_post_form, page_layout
+from tutor_app.components.layout import link_button, native_post_form, page_layout
+from tutor_app.components.not_found import not_found_message
+from tutor_app.components.tutor_nav import tutor_nav
 from tutor_app.core import routes
 from tutor_app.core.settings import PRODUCT_NAME
-from tutor_app.state.tutor_account import TutorAccountState
-from tutor_app.state.typed import Row, array, handler, page
+from tutor_app.pages.login import field_error
+from tutor_app.state.tutor_lessons import STATUS_CHOICES, TutorLessonsState
+from tutor_app.state.typed import Row, array, cond_value, flag, handler, page
 
-T = TutorAccountState
+T = TutorLessonsState
 CONNECT_URL = "/api/calendar/connect"
 DISCONNECT_URL = "/api/calendar/disconnect"
+_INPUT_STYLE = {
+    "padding": "0.375rem 0.625rem",
+    "border": f"1px solid {rx.color('gray', 7)}",
+    "border_radius": "var(--radius-3)",
+    "background": style.SURFACE,
+    "font_size": "0.9rem",
+}
 
 
 def _connect_button(label: str) -> rx.Component:
@@ -142,70 +160,313 @@ def _calendar_card() -> rx.Component:
     )
 
 
-def _lesson_row(lesson: Row) -> rx.Component:
-    return rx.table.row(
-        rx.table.cell(lesson["when"]),
-        rx.table.cell(lesson["student"]),
-        rx.table.cell(lesson["status"]),
-        rx.table.cell(
-            rx.vstack(
-                rx.badge(
-                    lesson["sync_label"],
-                    color_scheme=lesson["sync_color"].to(str),  # type: ignore[arg-type]
-                    variant="soft",
-                    class_name="sync-status",
-                    custom_attrs={"data-sync": lesson["sync"]},
-                ),
-                rx.cond(
-                    lesson["sync_error"] != "",
-                    rx.text(lesson["sync_error"], size="1", color=rx.color("red", 11),
-                            class_name="sync-error"),
-                ),
-                rx.cond(
-                    lesson["can_retry"].to(bool),
-                    rx.button(
-                        "Sync now",
-                        size="1",
-                        variant="outline",
-                        loading=T.syncing_id == lesson["id"].to(str),
-                        on_click=handler(T.sync_now)(lesson["id"].to(str)),
-                    ),
-                ),
-                spacing="1",
-                align="start",
+# --- lessons ---------------------------------------------------------------------------------
+
+
+def _badge(text: Var[Any], color: Var[Any], class_name: str) -> rx.Component:
+    return rx.badge(
+        text,
+        # Radix types colour schemes as literals; the state sends one.
+        color_scheme=color.to(str),  # type: ignore[arg-type]
+        variant="soft",
+        class_name=class_name,
+    )
+
+
+def _student_cell(lesson: Row) -> rx.Component:
+    return rx.vstack(
+        rx.text(lesson["student_name"], size="2", weight="medium", class_name="student-name"),
+        rx.cond(
+            lesson["student_email"].to(str) != "",
+            rx.text(lesson["student_email"], size="1", color=style.MUTED_TEXT,
+                    class_name="student-email"),
+        ),
+        rx.cond(
+            lesson["note"].to(str) != "",
+            rx.text("Note: ", lesson["note"], size="1", class_name="student-note",
+                    white_space="pre-wrap"),
+        ),
+        spacing="0",
+        align="start",
+        max_width="22rem",
+    )
+
+
+def _status_cell(lesson: Row) -> rx.Component:
+    return rx.vstack(
+        rx.hstack(
+            _badge(lesson["status"], lesson["status_color"], "lesson-status"),
+            rx.cond(
+                lesson["attendance_label"].to(str) != "",
+                _badge(lesson["attendance_label"],
+                       cond_value(lesson["attendance"].to(str) == "attended", "blue", "amber"),
+                       "lesson-attendance"),
+            ),
+            spacing="1",
+            wrap="wrap",
+        ),
+        rx.cond(
+            lesson["cancel_line"].to(str) != "",
+            rx.text(lesson["cancel_line"], size="1", color=style.MUTED_TEXT,
+                    class_name="lesson-cancel-line"),
+        ),
+        rx.cond(
+            lesson["refund"].to(str) != "",
+            rx.text(lesson["refund"], size="1", color=rx.color("red", 11),
+                    class_name="lesson-refund"),
+        ),
+        spacing="1",
+        align="start",
+    )
+
+
+def _sync_cell(lesson: Row) -> rx.Component:
+    return rx.vstack(
+        _badge(lesson["sync_label"], lesson["sync_color"], "sync-status"),
+        rx.cond(
+            lesson["sync_error"] != "",
+            rx.text(lesson["sync_error"], size="1", color=rx.color("red", 11),
+                    class_name="sync-error"),
+        ),
+        rx.cond(
+            lesson["can_retry"].to(bool),
+            rx.button(
+                "Sync now",
+                size="1",
+                variant="outline",
+                loading=T.syncing_id == lesson["id"].to(str),
+                on_click=handler(T.sync_now)(lesson["id"].to(str)),
             ),
         ),
+        spacing="1",
+        align="start",
+    )
+
+
+def _cancel_button(lesson: Row) -> rx.Component:
+    booking_id = lesson["id"].to(str)
+    return rx.cond(
+        lesson["can_cancel"].to(bool),
+        rx.button(
+            rx.icon("x", size=14, aria_hidden="true"),
+            "Cancel",
+            on_click=handler(T.open_cancel)(booking_id),
+            variant="soft",
+            color_scheme="red",
+            size="1",
+            id="cancel-lesson-" + booking_id,
+        ),
+    )
+
+
+def _mark_button(lesson: Row, value: str, label: str, button_id: str) -> rx.Component:
+    booking_id = lesson["id"].to(str)
+    chosen = lesson["attendance"].to(str) == value
+    return rx.button(
+        label,
+        on_click=handler(T.mark)(booking_id, value),
+        variant=cond_value(chosen, "solid", "outline"),
+        size="1",
+        loading=T.marking_id == booking_id,
+        id=button_id + booking_id,
+        custom_attrs={"aria-pressed": cond_value(chosen, "true", "false")},
+    )
+
+
+def _mark_buttons(lesson: Row) -> rx.Component:
+    return rx.cond(
+        lesson["can_mark"].to(bool),
+        rx.hstack(
+            _mark_button(lesson, "attended", "Attended", "attended-"),
+            _mark_button(lesson, "no_show", "No-show", "no-show-"),
+            spacing="2",
+        ),
+    )
+
+
+def _upcoming_row(lesson: Row) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(lesson["when"]),
+        rx.table.cell(_student_cell(lesson)),
+        rx.table.cell(rx.text(lesson["length"], " · ", lesson["price"], size="2")),
+        rx.table.cell(_status_cell(lesson)),
+        rx.table.cell(_sync_cell(lesson)),
+        rx.table.cell(_cancel_button(lesson)),
         id="lesson-" + lesson["id"].to(str),
+        class_name="tutor-lesson",
+    )
+
+
+def _past_row(lesson: Row) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(lesson["when"]),
+        rx.table.cell(_student_cell(lesson)),
+        rx.table.cell(rx.text(lesson["length"], " · ", lesson["price"], size="2")),
+        rx.table.cell(_status_cell(lesson)),
+        rx.table.cell(_mark_buttons(lesson)),
+        id="lesson-" + lesson["id"].to(str),
+        class_name="tutor-lesson",
+    )
+
+
+def _table(rows: list[Any], render: Any, headers: list[str], empty: str, empty_id: str
+           ) -> rx.Component:
+    return rx.cond(
+        array(rows).length() > 0,
+        rx.box(
+            rx.table.root(
+                rx.table.header(
+                    rx.table.row(*[rx.table.column_header_cell(h) for h in headers])),
+                rx.table.body(rx.foreach(rows, render)),
+                variant="surface",
+                width="100%",
+            ),
+            overflow_x="auto",
+            width="100%",
+        ),
+        rx.text(empty, size="2", color=style.MUTED_TEXT, id=empty_id),
+    )
+
+
+def _status_option(choice: tuple[str, str]) -> rx.Component:
+    value, label = choice
+    return rx.el.option(label, value=value)
+
+
+def _date_field(label: str, name: str, value: Var[str] | str) -> rx.Component:
+    return rx.vstack(
+        rx.el.label(label, html_for=f"filter-{name}", font_size="0.8rem", font_weight="500"),
+        rx.el.input(type="date", id=f"filter-{name}", name=name, default_value=value,
+                    key=value, style=_INPUT_STYLE),
+        spacing="1",
+    )
+
+
+def _filters() -> rx.Component:
+    return rx.form(
+        rx.vstack(
+            rx.hstack(
+                rx.vstack(
+                    rx.el.label("Status", html_for="filter-status", font_size="0.8rem",
+                                font_weight="500"),
+                    rx.el.select(
+                        *[_status_option(c) for c in STATUS_CHOICES],
+                        id="filter-status",
+                        name="status",
+                        default_value=T.filter_status,
+                        key=T.filter_status,
+                        style=_INPUT_STYLE,
+                    ),
+                    spacing="1",
+                ),
+                _date_field("From", "from", T.filter_from),
+                _date_field("To", "to", T.filter_to),
+                rx.button("Show", type="submit", size="2", id="apply-filters"),
+                rx.button("Clear", type="button", size="2", variant="soft", color_scheme="gray",
+                          on_click=T.clear_filters, id="clear-filters"),
+                spacing="3",
+                align="end",
+                wrap="wrap",
+            ),
+            field_error(T.filter_error, "filter-error"),
+            rx.text("Days are read in ", T.zone_label, ".", size="1", color=style.MUTED_TEXT),
+            spacing="2",
+            width="100%",
+        ),
+        on_submit=T.apply_filters,
+        no_validate=True,
+        id="lesson-filters",
+        width="100%",
+    )
+
+
+def _lessons_messages() -> rx.Component:
+    return rx.fragment(
+        rx.cond(
+            T.lessons_notice != "",
+            rx.callout(T.lessons_notice, icon="circle_check", color_scheme="green",
+                       id="lessons-notice", role="status", width="100%"),
+        ),
+        rx.cond(
+            T.lessons_error != "",
+            rx.callout(T.lessons_error, icon="triangle_alert", color_scheme="red",
+                       id="lessons-error", role="alert", width="100%"),
+        ),
     )
 
 
 def _lessons() -> rx.Component:
     return rx.el.section(
         rx.vstack(
-            rx.heading("Upcoming lessons", as_="h2", size="5"),
-            rx.cond(
-                array(T.lessons).length() > 0,
-                rx.table.root(
-                    rx.table.header(
-                        rx.table.row(
-                            rx.table.column_header_cell("When (your time zone)"),
-                            rx.table.column_header_cell("Student"),
-                            rx.table.column_header_cell("Lesson"),
-                            rx.table.column_header_cell("Calendar"),
-                        )
-                    ),
-                    rx.table.body(rx.foreach(T.lessons, _lesson_row)),
-                    variant="surface",
-                    width="100%",
-                ),
-                rx.text("No upcoming lessons yet.", size="2", color=style.MUTED_TEXT,
-                        id="no-lessons"),
+            rx.heading("Lessons", as_="h2", size="5"),
+            _filters(),
+            _lessons_messages(),
+            rx.el.section(
+                rx.heading("Upcoming", as_="h3", size="4", margin_bottom="0.5rem"),
+                _table(T.upcoming, _upcoming_row,
+                       ["When", "Student", "Lesson", "Status", "Calendar", ""],
+                       "No upcoming lessons.", "no-lessons"),
+                id="upcoming-lessons",
+                width="100%",
             ),
-            spacing="3",
+            rx.el.section(
+                rx.heading("Past", as_="h3", size="4", margin_bottom="0.5rem"),
+                _table(T.past, _past_row, ["When", "Student", "Lesson", "Status", "Attendance"],
+                       "No past lessons.", "no-past-lessons"),
+                id="past-lessons",
+                width="100%",
+            ),
+            spacing="4",
             width="100%",
         ),
         id="tutor-lessons",
         width="100%",
+    )
+
+
+def _cancel_dialog() -> rx.Component:
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title("Cancel this lesson?"),
+            rx.form(
+                rx.vstack(
+                    rx.text(T.cancel_lesson_label, size="2", weight="medium"),
+                    rx.text("The student is refunded in full and gets an email with your "
+                            "reason.", size="2"),
+                    rx.el.label("Reason (the student reads it)", html_for="cancel-reason",
+                                font_size="0.875rem", font_weight="500"),
+                    rx.text_area(id="cancel-reason", name="reason", rows="3", width="100%",
+                                 max_length=500,
+                                 custom_attrs={"aria-describedby": "cancel-reason-error"}),
+                    field_error(T.cancel_reason_error, "cancel-reason-error"),
+                    field_error(T.cancel_error, "tutor-cancel-error"),
+                    rx.hstack(
+                        rx.dialog.close(
+                            rx.button("Keep lesson", type="button", variant="soft",
+                                      color_scheme="gray", disabled=T.canceling)),
+                        rx.button(
+                            cond_value(T.canceling, "Canceling…", "Cancel and refund"),
+                            type="submit",
+                            color_scheme="red",
+                            loading=T.canceling,
+                            id="confirm-tutor-cancel",
+                        ),
+                        spacing="3",
+                        justify="end",
+                        width="100%",
+                    ),
+                    spacing="3",
+                    width="100%",
+                ),
+                on_submit=T.confirm_cancel,
+                no_validate=True,
+                width="100%",
+            ),
+            max_width="30rem",
+            id="tutor-cancel-dialog",
+        ),
+        open=flag(T.cancel_open),
+        on_open_change=handler(T.set_cancel_open),
     )
 
 
@@ -223,30 +484,46 @@ def _notice() -> rx.Component:
 
 
 def _portal() -> rx.Component:
-    return rx.cond(
-        T.tutor_linked,
-        rx.vstack(_notice(), _calendar_card(), _lessons(), spacing="6", width="100%"),
-        rx.text("Your account is not linked to a tutor profile yet. Please contact us.",
-                id="not-linked"),
+    return rx.vstack(
+        rx.heading(
+            cond_value(T.own_portal, "Your tutor account", "Tutor: " + T.portal_tutor_name),
+            as_="h1", size="7",
+        ),
+        tutor_nav(),
+        rx.cond(T.own_portal, rx.vstack(_notice(), _calendar_card(), spacing="4",
+                                        width="100%")),
+        _lessons(),
+        _cancel_dialog(),
+        spacing="5",
+        width="100%",
     )
 
 
-@page(route=routes.TUTOR_PORTAL, title=f"Tutor account · {PRODUCT_NAME}", on_load=T.load)
+def _not_found() -> rx.Component:
+    return not_found_message(
+        rx.text("404", size="9", weight="bold", color=rx.color("accent", 9)),
+        "We couldn't find that page",
+        "The link may be old or mistyped.",
+        link_button("Find a tutor", href=routes.DIRECTORY, size="3"),
+        id="portal-not-found",
+    )
+
+
+@page(route=routes.TUTOR_PORTAL, title=f"Tutor account · {PRODUCT_NAME}", on_load=T.load_page)
 def tutor_portal() -> rx.Component:
     return page_layout(
-        rx.vstack(
-            rx.heading("Your tutor account", as_="h1", size="7"),
+        rx.cond(
+            T.loaded,
             rx.cond(
-                T.loaded,
+                T.portal_found,
+                _portal(),
                 rx.cond(
-                    T.is_tutor,
-                    _portal(),
-                    rx.text("This page is for tutors.", id="not-a-tutor"),
+                    T.is_tutor & ~flag(T.tutor_linked),
+                    rx.text("Your account is not linked to a tutor profile yet. Please "
+                            "contact us.", id="not-linked"),
+                    _not_found(),
                 ),
-                rx.skeleton(rx.box(height="8rem", width="100%"), loading=True),
             ),
-            spacing="5",
-            width="100%",
+            rx.skeleton(rx.box(height="8rem", width="100%"), loading=True),
         ),
-        max_width=style.NARROW_MAX_WIDTH,
     )

@@ -15,7 +15,7 @@ import reflex as rx
 from reflex.event import EventSpec
 
 from tutor_app.booking import lessons
-from tutor_app.booking.cancellation import cancel_reason_for_student
+from tutor_app.booking.cancellation import cancel_line_for_student
 from tutor_app.catalog import pricing
 from tutor_app.core import db as app_db
 from tutor_app.core import routes, timefmt
@@ -44,7 +44,7 @@ class LessonCard(TypedDict):
     price: str  # "$60.00"
     status: str  # "Scheduled"
     status_color: str  # a Radix colour name for the badge
-    refund: str  # "Refunded $60.00 · Tutor ill", or ""
+    refund: str  # "Refunded $60.00 · Canceled by you", "Canceled by your tutor — ...", or ""
     book_again_url: str  # "" when the tutor is no longer bookable
     # "Add to calendar", both "" unless the lesson is upcoming and scheduled:
     calendar_file_url: str  # the lesson's .ics, downloaded as a whole document
@@ -64,12 +64,10 @@ def lesson_card(view: lessons.LessonView, tz: str, *, upcoming: bool = False) ->
     """
     addable = upcoming and view.status == BookingStatus.SCHEDULED
     status, color = _STATUS.get(view.status, (view.status.title(), "gray"))
-    refund = ""
-    if view.refunded_cents:
-        refund = f"Refunded {pricing.format_money(view.refunded_cents, view.currency)}"
-    if view.cancel_reason:
-        reason = cancel_reason_for_student(view.cancel_reason)  # codes in words
-        refund = f"{refund} · {reason}" if refund else reason
+    refund = cancel_line_for_student(  # codes in words
+        reason=view.cancel_reason, refunded_cents=view.refunded_cents,
+        price_cents=view.price_cents, currency=view.currency,
+    )
     return {
         "id": view.id,
         "tutor_name": view.tutor_name,

@@ -1,91 +1,72 @@
-"""`/tutor`: the tutor's account page: their Google Calendar connection and upcoming lessons.
+"""`/tutor`: whose tutor portal this is, and the tutor's Google Calendar connection.
+
+Who may look is `tutors.access.tutor_for_user`: the user running a tutor profile sees their
+own; an admin sees the profile `?tutor=<id>` names; anyone else (a student, a tutor asking for
+another tutor's id) gets the not-found page, and a signed-out visitor is sent to sign in.
+The lessons are `TutorLessonsState`'s (state/tutor_lessons.py), a substate that loads the
+account through `_load_account` first.
 
 Connecting and disconnecting are full-page requests to `/api/calendar/...` (OAuth needs the
-browser to travel to Google and back), so this state only reads: the connection summary and
-the lessons with their calendar sync status, formatted on the tutor's own wall clock (the
-zone of their catalog profile, the one Google Calendar shows the events in). "Sync now" on a
-lesson runs the sync in a background event, so the page stays responsive while Google answers.
+browser to travel to Google and back), so this state only reads the connection summary; the
+calendar is the signed-in tutor's own, so an admin looking at a tutor's portal sees none.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import TypedDict
+from dataclasses import dataclass
 
 import reflex as rx
 from reflex.event import EventSpec
 
-from tutor_app.accounts import sign_in_sessions
-from tutor_app.catalog import tutor_catalog
 from tutor_app.core import db as app_db
-from tutor_app.core import timefmt
-from tutor_app.core.models import BookingStatus, SyncStatus, User
+from tutor_app.core.models import Role, User
 from tutor_app.state.auth import AuthState, login_url
-from tutor_app.tutor_calendar import calendar_sync, connections
+from tutor_app.tutor_calendar import connections
 from tutor_app.tutor_calendar.connections import ConnectionStatus, ConnectionSummary
+from tutor_app.tutors.access import tutor_for_user
 
-_SYNC = {
-    SyncStatus.NONE: ("Not in calendar", "gray"),
-    SyncStatus.PENDING: ("Sync pending", "amber"),
-    SyncStatus.SYNCED: ("In calendar", "green"),
-    SyncStatus.FAILED: ("Sync failed", "red"),
-}
 _NOTICES = {
     "connected": "Google Calendar connected. New lessons will appear in it.",
     "error": "Google Calendar was not connected. Please try again.",
 }
 
 
-class TutorLessonRow(TypedDict):
-    """One lesson as the portal shows it; plain strings so the page only renders."""
+@dataclass(frozen=True)
+class PortalAccess:
+    """The tutor profile a visitor's portal shows ("" when none), and its calendar."""
 
-    id: str
-    when: str
-    student: str
-    status: str  # "Scheduled" / "Canceled"
-    sync: str  # none / pending / synced / failed
-    sync_label: str
-    sync_color: str
-    sync_error: str
-    can_retry: bool
+    tutor_id: str
+    tutor_name: str
+    tutor_timezone: str
+    calendar: ConnectionSummary | None  # only for the tutor's own account
 
 
-def lesson_row(lesson: calendar_sync.TutorLesson, tz: str, connected: bool) -> TutorLessonRow:
-    label, color = _SYNC.get(SyncStatus(lesson.sync_status), (lesson.sync_status, "gray"))
-    return {
-        "id": lesson.booking_id,
-        "when": timefmt.format_range(lesson.start, lesson.end, tz),
-        "student": lesson.student,
-        "status": "Canceled" if lesson.status == BookingStatus.CANCELED else "Scheduled",
-        "sync": str(lesson.sync_status),
-        "sync_label": label,
-        "sync_color": color,
-        "sync_error": lesson.sync_error or "",
-        "can_retry": connected
-        and lesson.sync_status in (SyncStatus.PENDING, SyncStatus.FAILED),
-    }
-
-
-def _read(user: User) -> tuple[ConnectionSummary, list[TutorLessonRow]]:
+def read_access(user: User, requested_tutor: str | None) -> PortalAccess:
+    """Whose portal `user` sees (blocking: run it in a thread)."""
     with app_db.session() as db:
-        summary = connections.summary(db, user_id=user.id)
-        tutor = tutor_catalog.get_tutor(db, str(user.tutor_id), include_inactive=True)
-        tz = tutor.timezone if tutor else timefmt.DEFAULT_ZONE
-        lessons = calendar_sync.tutor_lessons(db, tutor_id=str(user.tutor_id))
-    connected = summary.status == ConnectionStatus.CONNECTED
-    return summary, [lesson_row(lesson, tz, connected) for lesson in lessons]
+        tutor = tutor_for_user(db, user, tutor_id=requested_tutor or None)
+        if tutor is None:
+            return PortalAccess("", "", "", None)
+        own = user.role == Role.TUTOR
+        summary = connections.summary(db, user_id=user.id) if own else None
+        return PortalAccess(tutor.id, tutor.name, tutor.timezone, summary)
 
 
 class TutorAccountState(AuthState):
-    """The signed-in tutor's calendar connection and lessons."""
+    """Whose portal is shown, and the signed-in tutor's calendar connection."""
 
     calendar_status: str = ""  # connected / reconnect_needed / disconnected
     google_email: str = ""
     calendar_configured: bool = False
-    tutor_linked: bool = False
-    lessons: list[TutorLessonRow] = []
+    tutor_linked: bool = False  # a tutor account tied to a profile
+    portal_found: bool = False  # the visitor may see this portal (else the not-found page)
+    own_portal: bool = False  # the visitor runs this profile (the calendar is theirs)
+    portal_tutor_id: str = ""
+    portal_tutor_name: str = ""
     loaded: bool = False
-    syncing_id: str = ""
+
+    _portal_timezone: str = ""
 
     @rx.var
     def notice(self) -> str:
@@ -102,41 +83,36 @@ class TutorAccountState(AuthState):
     def notice_is_error(self) -> bool:
         return self.router.url.query_parameters.get("calendar", "") == "error"
 
-    @rx.event
-    async def load(self) -> EventSpec | None:
-        """on_load: who is this; for a linked tutor, the calendar and the lessons."""
+    def _requested_tutor(self) -> str:
+        """`?tutor=<id>`: the profile an admin chose (a tutor's own is implied)."""
+        return self.router.url.query_parameters.get("tutor", "")
+
+    async def _load_account(self) -> tuple[User | None, EventSpec | None]:
+        """The visitor and whose portal they see; a signed-out visitor's redirect to sign in."""
         user = await self._current_user_off_loop()
         self._show_user(user)
         if user is None:
-            return rx.redirect(login_url(self._current_path()))
+            return None, rx.redirect(login_url(self._current_path()))
         self.tutor_linked = connections.is_calendar_tutor(user)
-        if self.tutor_linked:
-            summary, self.lessons = await asyncio.to_thread(_read, user)
-            self._show_summary(summary)
-        self.loaded = True
-        return None
+        access = await asyncio.to_thread(read_access, user, self._requested_tutor())
+        self.portal_found = bool(access.tutor_id)
+        self.own_portal = self.portal_found and user.role == Role.TUTOR
+        self.portal_tutor_id = access.tutor_id
+        self.portal_tutor_name = access.tutor_name
+        self._portal_timezone = access.tutor_timezone
+        if access.calendar is not None:
+            self._show_summary(access.calendar)
+        return user, None
+
+    @rx.event
+    async def load(self) -> EventSpec | None:
+        """on_load of a tutor page without lessons: who is this, and their calendar."""
+        _user, redirect = await self._load_account()
+        if redirect is None:
+            self.loaded = True
+        return redirect
 
     def _show_summary(self, summary: ConnectionSummary) -> None:
         self.calendar_status = summary.status.value
         self.google_email = summary.google_email
         self.calendar_configured = summary.configured
-
-    @rx.event(background=True)
-    async def sync_now(self, booking_id: str) -> None:
-        """Retry one lesson's calendar sync now (only the tutor's own lessons)."""
-        async with self:
-            if self.syncing_id:
-                return
-            self.syncing_id = booking_id
-            cookie = self._session_cookie_header()
-        try:
-            user = await asyncio.to_thread(sign_in_sessions.user_for_cookie_header, cookie)
-            if user is not None and connections.is_calendar_tutor(user):
-                await asyncio.to_thread(calendar_sync.retry_now, user=user, booking_id=booking_id)
-                summary, lessons = await asyncio.to_thread(_read, user)
-                async with self:
-                    self.lessons = lessons
-                    self._show_summary(summary)
-        finally:
-            async with self:
-                self.syncing_id = ""

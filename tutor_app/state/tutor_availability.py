@@ -11,7 +11,7 @@ After each change the page lists the upcoming lessons that the hours no longer c
 stay booked: nothing here cancels or moves a lesson) and refreshes the preview, which asks
 `scheduling.slots.free_slots_for`, the wizard's own source, so it shows exactly the starts a
 student is offered, in the tutor's zone. Who reaches the page is
-`tutors.profile.managed_tutor`'s answer, asked afresh on every change; anybody else sees "not
+`tutors.access.tutor_for_user`'s answer, asked afresh on every change; anybody else sees "not
 found". Database work runs in worker threads, never on the event loop.
 """
 
@@ -31,7 +31,7 @@ from tutor_app.core.models import Tutor, TutorDateOverride, User
 from tutor_app.scheduling import slot_calendar, slots
 from tutor_app.scheduling.slot_calendar import CalendarCell, TimeOption
 from tutor_app.state.auth import AuthState, login_url
-from tutor_app.tutors import hours, profile
+from tutor_app.tutors import access, hours
 from tutor_app.tutors.hours import HoursInvalid
 from tutor_app.tutors.profile import ProfileGone
 
@@ -115,7 +115,7 @@ def _snapshot(db: Session, tutor: Tutor, duration: int, *, with_outside: bool) -
 
 def _read(user: User, tutor_id: str | None, duration: int) -> tuple[Tutor | None, Snapshot]:
     with app_db.read_session() as db:
-        tutor = profile.managed_tutor(db, user=user, tutor_id=tutor_id)
+        tutor = access.tutor_for_user(db, user, tutor_id=tutor_id)
         if tutor is None:
             return None, {"overrides": [], "outside": [], "starts": []}
         wanted = duration if duration in tutor.lesson_durations else _first_length(tutor)
@@ -128,12 +128,12 @@ def _change(
     """`work(db)` on the tutor's hours, committed, then what the page shows now; None when
     the user may no longer edit this tutor. HoursInvalid from `work` saves nothing."""
     with app_db.session() as db:
-        if profile.managed_tutor(db, user=user, tutor_id=tutor_id) is None:
+        if access.tutor_for_user(db, user, tutor_id=tutor_id) is None:
             return None
         result = work(db)
         db.commit()
     with app_db.read_session() as db:
-        tutor = profile.managed_tutor(db, user=user, tutor_id=tutor_id)
+        tutor = access.tutor_for_user(db, user, tutor_id=tutor_id)
         if tutor is None:
             return None
         return tutor, result, _snapshot(db, tutor, duration, with_outside=True)

@@ -8,7 +8,7 @@ and shows each message beside its field, saving nothing while any is wrong.
 A photo is stored as soon as it is uploaded (re-encoded and named after its content, so an
 abandoned one harms nobody) and becomes the profile's only when the profile is saved.
 
-Who reaches the page is `tutors.profile.managed_tutor`'s answer (the tutor, or an admin with
+Who reaches the page is `tutors.access.tutor_for_user`'s answer (the tutor, or an admin with
 `?tutor=<id>`), asked afresh on every save; anybody else sees "not found". Database work and
 Pillow run in worker threads, never on the event loop.
 """
@@ -29,7 +29,7 @@ from tutor_app.core import routes, timefmt
 from tutor_app.core.models import Tutor, User
 from tutor_app.state.auth import AuthState, login_url
 from tutor_app.state.directory import EMPTY_CARD, TutorCard, tutor_card
-from tutor_app.tutors import media, profile
+from tutor_app.tutors import access, media, profile
 from tutor_app.tutors.profile import ProfileForm, ProfileGone, ProfileInvalid
 
 TUTOR_PARAM = "tutor"  # ?tutor=<id>: an admin editing a tutor's profile
@@ -49,14 +49,14 @@ def _zone_options() -> list[ZoneOption]:
 def _read(user: User, tutor_id: str | None) -> tuple[Tutor | None, list[str]]:
     """The profile this user may edit (None: not found) and the subjects tutors teach."""
     with app_db.read_session() as db:
-        return (profile.managed_tutor(db, user=user, tutor_id=tutor_id),
+        return (access.tutor_for_user(db, user, tutor_id=tutor_id),
                 tutor_catalog.all_subjects(db))
 
 
 def _save(user: User, tutor_id: str, form: ProfileForm) -> Tutor | None:
     """Save `form` when the user may still edit this profile; None when they may not."""
     with app_db.session() as db:
-        if profile.managed_tutor(db, user=user, tutor_id=tutor_id) is None:
+        if access.tutor_for_user(db, user, tutor_id=tutor_id) is None:
             return None
         tutor = profile.save_profile(db, tutor_id=tutor_id, form=form)
         db.commit()
@@ -65,7 +65,7 @@ def _save(user: User, tutor_id: str, form: ProfileForm) -> Tutor | None:
 
 def _may_edit(user: User, tutor_id: str) -> bool:
     with app_db.read_session() as db:
-        return profile.managed_tutor(db, user=user, tutor_id=tutor_id) is not None
+        return access.tutor_for_user(db, user, tutor_id=tutor_id) is not None
 
 
 def _read_upload(files: list[rx.UploadFile]) -> bytes:

@@ -12,8 +12,9 @@ rules:
 - time zone: one a person may choose on the account page (`account_settings`);
 - photo: the current one, or one stored by `tutors.media` (uploaded on this page).
 
-Who may edit a profile is `managed_tutor`'s answer: the tutor whose account runs it, or an
-admin naming it. No Reflex here: `state/tutor_profile_edit.py` calls these with plain values.
+Who may edit a profile is `tutors.access.tutor_for_user`'s answer: the tutor whose account
+runs it, or an admin naming it. No Reflex here: `state/tutor_profile_edit.py` calls these
+with plain values.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from sqlmodel import Session
 from tutor_app.accounts import account_settings
 from tutor_app.catalog import tutor_catalog
 from tutor_app.core import clock
-from tutor_app.core.models import Role, Tutor, User
+from tutor_app.core.models import Tutor
 from tutor_app.tutors import media
 
 # The form's fields, which a message can belong to.
@@ -115,24 +116,6 @@ class CleanProfile:
     timezone: str
     photo_url: str
     errors: dict[str, str] = field(default_factory=dict)
-
-
-def managed_tutor(db: Session, *, user: User | None, tutor_id: str | None = None) -> Tutor | None:
-    """The profile `user` may edit: their own as a tutor (`User.tutor_id`), or as an admin the
-    one `tutor_id` names (else their own, if they run one). None for anybody else, and for a
-    tutor asking for someone else's: the pages answer that with "not found", as for an id that
-    does not exist. Hidden (inactive) profiles are still their tutor's to edit."""
-    if user is None or user.deleted_at is not None:
-        return None
-    if user.role == Role.ADMIN:
-        wanted = tutor_id or user.tutor_id
-    elif user.role == Role.TUTOR and user.tutor_id and tutor_id in (None, "", user.tutor_id):
-        wanted = user.tutor_id
-    else:
-        return None
-    if not wanted:
-        return None
-    return tutor_catalog.get_tutor(db, wanted, include_inactive=True)
 
 
 def rate_text(cents: int) -> str:
