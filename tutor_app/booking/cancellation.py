@@ -10,6 +10,9 @@ it owes written as a pending row, in one transaction *before* Stripe is called. 
 concurrent cancels one flips the row and sends the refund; the other nine find it CANCELED and
 report the refund as it stands. If Stripe fails after the flip, the lesson stays CANCELED with
 its refund pending; the next cancel call or the refund retry job sends it (see `refunds`).
+
+A free consultation is canceled under the same rules; nothing was paid, so it owes no refund
+(`refunds.is_free_booking`) and Stripe is never called.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from tutor_app.booking import lesson_events, refunds, transitions
+from tutor_app.booking import consultations, lesson_events, refunds, transitions
 from tutor_app.booking.access import NotFound, owned_booking, within_policy
 from tutor_app.booking.refunds import RefundStatus
 from tutor_app.booking.transitions import STUDENT_CANCELED_REASON
@@ -104,7 +107,14 @@ def _money(cents: int, currency: str) -> str:
     return pricing.format_money(cents, currency)
 
 
+# A free consultation: nothing was paid, nothing comes back, whenever it is canceled.
+FREE_CANCEL_PREVIEW = "This free consultation cost nothing, so there is nothing to refund."
+FREE_CANCELED = "Your free consultation is canceled."
+
+
 def _refund_message(booking: Booking, refund_cents: int) -> str:
+    if consultations.is_consultation(booking):
+        return FREE_CANCEL_PREVIEW
     if refund_cents <= 0:
         hours = get_settings().refund_window_hours
         return (
@@ -198,6 +208,8 @@ def _decided_refund(db: Session, booking: Booking, attempt: refunds.RefundAttemp
 
 
 def _result_message(booking: Booking, refund_cents: int, status: RefundStatus) -> str:
+    if consultations.is_consultation(booking):
+        return FREE_CANCELED
     if refund_cents <= 0:
         return "Your lesson is canceled. No refund is due."
     amount = _money(refund_cents, booking.currency)
