@@ -22,7 +22,7 @@ from urllib.parse import quote, urlencode, urlsplit
 from icalendar import Calendar, Event, vCalAddress, vText
 
 from tutor_app.core import clock
-from tutor_app.core.models import Booking, BookingStatus
+from tutor_app.core.models import Booking, BookingKind, BookingStatus
 from tutor_app.core.settings import PRODUCT_NAME, get_settings
 from tutor_app.core.timefmt import format_duration
 
@@ -43,6 +43,10 @@ def booking_uid(booking_id: str, *, app_url: str | None = None) -> str:
 
 def lesson_summary(tutor_name: str) -> str:
     return f"Lesson with {tutor_name}"
+
+
+def consultation_summary(tutor_name: str) -> str:
+    return f"Free consultation with {tutor_name}"
 
 
 def lesson_description(
@@ -90,7 +94,8 @@ def lesson_calendar(
     event.add("dtstamp", (stamp or clock.now()).astimezone(UTC).replace(microsecond=0))
     event.add("dtstart", booking.start_time.astimezone(UTC))
     event.add("dtend", booking.end_time.astimezone(UTC))
-    event.add("summary", lesson_summary(tutor_name))
+    event.add("summary", consultation_summary(tutor_name)
+              if booking.kind == BookingKind.CONSULTATION else lesson_summary(tutor_name))
     event.add("description", lesson_description(
         tutor_name=tutor_name, start=booking.start_time, end=booking.end_time,
         note=booking.note, app_url=base,
