@@ -11,12 +11,13 @@ from datetime import datetime, timedelta
 
 import pytest
 from icalendar import Calendar
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from tests.factories import TUTOR, TUTOR_NAME, make_booking, make_hold, make_user
 from tests.fakes.fake_stripe import FakeStripe
 from tests.fakes.smtp_server import SmtpServer
 from tests.money_helpers import booking, refunds_of
+from tests.pinned_time import run_cli
 from tutor_app.booking import (
     cancellation,
     completion,
@@ -35,7 +36,7 @@ from tutor_app.booking.consultations import (
 from tutor_app.core import clock, rate_limits
 from tutor_app.core import db as app_db
 from tutor_app.core.ids import FREE_BOOKING_SESSION_PREFIX
-from tutor_app.core.models import Booking, BookingKind, BookingStatus, SlotHold, User
+from tutor_app.core.models import Booking, BookingKind, BookingStatus, SlotHold, Tutor, User
 from tutor_app.payments import reconcile
 from tutor_app.scheduling import slots
 
@@ -357,6 +358,24 @@ def test_consultations_complete_like_lessons(
 def _bookings(session: Session) -> list[Booking]:
     session.commit()
     session.expire_all()
-    rows = list(session.exec(select(Booking).order_by(Booking.start_time)))  # type: ignore[arg-type]
+    rows = list(session.exec(select(Booking).order_by(col(Booking.start_time))))
     session.commit()
     return rows
+
+
+def test_the_cli_turns_a_tutors_offer_on_and_off(session: Session) -> None:
+    def offers() -> bool:
+        session.commit()
+        session.expire_all()
+        tutor = session.get(Tutor, TUTOR)
+        assert tutor is not None
+        return tutor.offers_consultation
+
+    done = run_cli("offer-consultation", TUTOR)
+    assert done.returncode == 0, done.stderr
+    assert f"{TUTOR} offers a free consultation" in done.stdout
+    assert offers()
+    assert run_cli("offer-consultation", TUTOR, "--off").returncode == 0
+    assert not offers()
+    unknown = run_cli("offer-consultation", "nobody")
+    assert unknown.returncode == 2 and "no tutor 'nobody'" in unknown.stderr
