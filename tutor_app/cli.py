@@ -11,6 +11,7 @@ from alembic.config import Config
 
 from tutor_app import wiring
 from tutor_app.accounts.users import RoleError, grant_role, normalize_email
+from tutor_app.booking.consultations import set_offers_consultation
 from tutor_app.catalog.tutor_catalog import seed_catalog
 from tutor_app.core import db as app_db
 from tutor_app.core.jobs import run_job as run_one_job
@@ -76,6 +77,11 @@ def main(argv: list[str] | None = None) -> int:
     invite = sub.add_parser("invite-tutor", help="mail someone an invitation to be a tutor")
     invite.add_argument("email")
     invite.add_argument("--tutor", help="the tutor profile to run (default: a new profile)")
+    offer = sub.add_parser("offer-consultation",
+                           help="let students book a tutor's free 15-minute consultation")
+    offer.add_argument("tutor", help="catalog tutor id")
+    offer.add_argument("--off", action="store_true",
+                       help="stop offering it (consultations already booked stay)")
     run_job = sub.add_parser("run-job", help="run one periodic job once (e.g. reminders)")
     run_job.add_argument("name")
     recon = sub.add_parser("reconcile", help="book paid checkout sessions the webhook missed")
@@ -101,6 +107,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{user.email} is now {user.role}" + (f" ({user.tutor_id})" if user.tutor_id else ""))
     elif args.command == "invite-tutor":
         return invite_command(args.email, args.tutor)
+    elif args.command == "offer-consultation":
+        if not set_offers_consultation(tutor_id=args.tutor, offers=not args.off):
+            print(f"error: no tutor {args.tutor!r}", file=sys.stderr)
+            return 2
+        print(f"{args.tutor} {'no longer offers' if args.off else 'offers'} a free consultation")
     elif args.command == "run-job":
         try:
             print(f"{args.name}: {run_one_job(args.name)}")

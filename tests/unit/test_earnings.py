@@ -12,7 +12,7 @@ import pytest
 from sqlmodel import Session
 
 from tests.factories import make_booking, make_user
-from tutor_app.core.models import BookingStatus, Tutor
+from tutor_app.core.models import BookingKind, BookingStatus, Tutor
 from tutor_app.tutors import earnings
 from tutor_app.tutors.earnings import InvalidRange, MonthEarnings
 
@@ -52,6 +52,8 @@ def test_months_are_the_tutors_and_only_lessons_that_took_place_count(
     _lesson(session, datetime(2026, 6, 5, 22, 0, tzinfo=UTC), BookingStatus.CANCELED,
             refunded_cents=6000, attendance="attended")  # canceled: never counts
     _lesson(session, datetime(2026, 6, 6, 22, 0, tzinfo=UTC), tutor_id="aiko-tanaka")  # theirs
+    _lesson(session, datetime(2026, 6, 7, 22, 0, tzinfo=UTC), kind=BookingKind.CONSULTATION,
+            minutes=15, price_cents=0)  # a free intro: never revenue, not a lesson
 
     months = _months(session, "2026-04", "2026-06")
 

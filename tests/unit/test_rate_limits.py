@@ -146,6 +146,8 @@ def test_concurrent_hits_are_all_counted(database: sa.Engine) -> None:
          rate_limits.EMAIL_CHANGE_PER_ACCOUNT, "user_id"),
         (rate_limits.limit_checkout, rate_limits.CHECKOUT_PER_ADDRESS,
          rate_limits.CHECKOUT_PER_ACCOUNT, "user_id"),
+        (rate_limits.limit_consultation, rate_limits.CONSULTATION_PER_ADDRESS,
+         rate_limits.CONSULTATION_PER_ACCOUNT, "user_id"),
     ],
 )
 def test_each_action_is_limited_per_address_and_per_email_or_account(

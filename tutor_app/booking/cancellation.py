@@ -17,6 +17,8 @@ the tutor's reason kept as the booking's `cancel_note` (the student's email quot
 the whole amount still held refunded, whatever the policy window says. Only a lesson still to
 come can be canceled by its tutor, and only by them (or an admin): anyone else's attempt is
 the same `NotFound` as an unknown id.
+A free consultation is canceled under the same rules; nothing was paid, so it owes no refund
+(`refunds.is_free_booking`) and Stripe is never called.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from tutor_app.booking import lesson_events, refunds, transitions
+from tutor_app.booking import consultations, lesson_events, refunds, transitions
 from tutor_app.booking.access import NotFound, owned_booking, tutor_booking, within_policy
 from tutor_app.booking.refunds import RefundStatus
 from tutor_app.booking.transitions import STUDENT_CANCELED_REASON, TUTOR_CANCELED_REASON
@@ -157,7 +159,14 @@ def _money(cents: int, currency: str) -> str:
     return pricing.format_money(cents, currency)
 
 
+# A free consultation: nothing was paid, nothing comes back, whenever it is canceled.
+FREE_CANCEL_PREVIEW = "This free consultation cost nothing, so there is nothing to refund."
+FREE_CANCELED = "Your free consultation is canceled."
+
+
 def _refund_message(booking: Booking, refund_cents: int) -> str:
+    if consultations.is_consultation(booking):
+        return FREE_CANCEL_PREVIEW
     if refund_cents <= 0:
         hours = get_settings().refund_window_hours
         return (
@@ -251,6 +260,8 @@ def _decided_refund(db: Session, booking: Booking, attempt: refunds.RefundAttemp
 
 
 def _result_message(booking: Booking, refund_cents: int, status: RefundStatus) -> str:
+    if consultations.is_consultation(booking):
+        return FREE_CANCELED
     if refund_cents <= 0:
         return "Your lesson is canceled. No refund is due."
     amount = _money(refund_cents, booking.currency)

@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 
 from tutor_app.catalog.tutor_catalog import FALLBACK_PHOTO
 from tutor_app.core import clock
-from tutor_app.core.models import Booking, BookingStatus, Tutor
+from tutor_app.core.models import Booking, BookingKind, BookingStatus, Tutor
 
 UNKNOWN_TUTOR_NAME = "Former tutor"
 
@@ -40,6 +40,7 @@ class LessonView:
     # False when the tutor is no longer in the catalog: "Book again" has nowhere to go.
     tutor_bookable: bool = True
     note: str = ""
+    kind: str = BookingKind.LESSON  # or a free consultation (price 0)
 
 
 def _view(booking: Booking, tutor: Tutor | None) -> LessonView:
@@ -68,6 +69,7 @@ def _view(booking: Booking, tutor: Tutor | None) -> LessonView:
         cancel_reason=booking.cancel_reason,
         tutor_bookable=bookable,
         note=booking.note,
+        kind=booking.kind,
     )
 
 

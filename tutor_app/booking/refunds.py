@@ -49,8 +49,8 @@ from tutor_app.booking import lesson_events, transitions
 from tutor_app.booking.transitions import REFUNDED_IN_STRIPE_REASON, SLOT_TAKEN_REASON
 from tutor_app.core import clock
 from tutor_app.core import db as app_db
-from tutor_app.core.ids import DEV_CHECKOUT_SESSION_PREFIX
-from tutor_app.core.models import Booking, BookingStatus, Refund
+from tutor_app.core.ids import DEV_CHECKOUT_SESSION_PREFIX, FREE_BOOKING_SESSION_PREFIX
+from tutor_app.core.models import Booking, BookingKind, BookingStatus, Refund
 from tutor_app.core.settings import get_settings
 from tutor_app.integrations import stripe_gateway
 
@@ -106,6 +106,14 @@ def is_dev_booking(booking: Booking) -> bool:
     )
 
 
+def is_free_booking(booking: Booking) -> bool:
+    """A free consultation: nothing was paid, so no refund is ever owed and Stripe never hears
+    of it."""
+    return booking.kind == BookingKind.CONSULTATION or (
+        booking.stripe_checkout_session_id.startswith(FREE_BOOKING_SESSION_PREFIX)
+    )
+
+
 # --- reading ---------------------------------------------------------------------------------
 
 
@@ -142,12 +150,15 @@ def owe_refund(
 ) -> bool:
     """Record, in the caller's transaction, that the app owes this booking a refund.
 
-    Returns False (and writes nothing) for a zero amount or when a refund is already owed.
+    Returns False (and writes nothing) for a zero amount, a free booking, or when a refund is
+    already owed.
     The caller commits, then calls `send_pending_refund(..., claimed=True)`: the row's
     `created_at` is the start of that first attempt's lease (wall clock). With
     `leased=False` the lease starts lapsed, so any caller may send it.
     """
-    if amount_cents <= 0 or pending_refund(db, booking_id=booking.id) is not None:
+    if amount_cents <= 0 or is_free_booking(booking):
+        return False
+    if pending_refund(db, booking_id=booking.id) is not None:
         return False
     db.add(
         Refund(

@@ -4,6 +4,7 @@ Rules: only the owner; at least the policy window (settings, 24 h) before the
 lesson's *original* start; the same tutor and the same length; the new slot must be free of
 other bookings and of live holds. No new payment: the booking keeps its id, its payment and
 its price, gets its new times, and its `sequence` goes up so calendar copies update.
+A free consultation moves the same way, keeping its 15 minutes.
 
 No overlap is possible: on SQLite the check and the update run in one `BEGIN IMMEDIATE`
 transaction (writers are serialized); on PostgreSQL the row is locked and the

@@ -1,7 +1,8 @@
 """One lesson on the dashboard: tutor, when (viewer's zone), length, price, status, book again.
 
 Takes one `LessonCard` (plain strings formatted by `DashboardState`); the card carries the
-class `lesson-card` and its "Book again" link the id `book-again-<booking id>`. An upcoming
+class `lesson-card` and its "Book again" link the id `book-again-<booking id>` (worded "Book a
+lesson" after a free consultation, whose card has a `.lesson-kind` badge). An upcoming
 lesson also offers "Add to calendar": `#add-to-calendar-<booking id>` (the `.ics` file) and
 `#google-calendar-<booking id>` (Google Calendar's event form, in a new tab).
 """
@@ -94,6 +95,11 @@ def lesson_card(lesson: Row) -> rx.Component:
                 rx.vstack(
                     rx.hstack(
                         rx.heading(lesson["tutor_name"], as_="h3", size="4"),
+                        rx.cond(
+                            lesson["kind_label"].to(str) != "",
+                            rx.badge(lesson["kind_label"], color_scheme="grass", variant="soft",
+                                     radius="full", class_name="lesson-kind"),
+                        ),
                         rx.badge(
                             lesson["status"],
                             # Radix types colour schemes as literals; the state sends one.
@@ -130,7 +136,7 @@ def lesson_card(lesson: Row) -> rx.Component:
                 lesson["book_again_url"].to(str) != "",
                 link_button(
                     rx.icon("rotate-cw", size=14, aria_hidden="true"),
-                    "Book again",
+                    rx.fragment(lesson["book_again_label"]),
                     href=lesson["book_again_url"].to(str),
                     variant="soft",
                     size="2",

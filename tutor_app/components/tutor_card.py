@@ -14,6 +14,8 @@ from tutor_app.state.typed import Row
 
 PROFILE_PREFIX = routes.tutor_profile("")  # "/tutors/"
 BOOK_PREFIX = routes.book_now("ID").removesuffix("ID")  # "/book-now?tutor="
+INTRO_PREFIX, INTRO_SUFFIX = routes.book_consultation("ID").split("ID")  # "...&intro=1"
+INTRO_BUTTON = "Book a free 15-minute intro"
 # The Radix sizes of the small badges and text lines here.
 Size = Literal["1", "2", "3"]
 
@@ -59,14 +61,30 @@ def timezone_line(label: Var[str] | str, size: Size = "1") -> rx.Component:
     )
 
 
+def intro_badge(size: Size = "1") -> rx.Component:
+    """The mark of a tutor who offers a free consultation."""
+    return rx.badge(
+        rx.icon("gift", size=12, aria_hidden="true"),
+        "Free 15-min intro",
+        color_scheme="grass",
+        variant="soft",
+        radius="full",
+        size=size,
+        class_name="intro-badge",
+    )
+
+
 def tutor_card(tutor: Row) -> rx.Component:
     """A directory card: who, what, how much, where, and the two ways on (profile, book).
 
     `tutor` is one `TutorCard` of `DirectoryState.visible_tutors`. The card has the id
-    `tutor-card-<tutor id>` (and the same `data-testid`) for the browser tests.
+    `tutor-card-<tutor id>` (and the same `data-testid`) for the browser tests; a tutor who
+    offers a free consultation gets a badge and `#intro-<tutor id>` into the wizard.
     """
     profile_url = PROFILE_PREFIX + tutor["id"].to(str)
     book_url = BOOK_PREFIX + tutor["id"].to(str)
+    intro_url = INTRO_PREFIX + tutor["id"].to(str) + INTRO_SUFFIX
+    offers_intro = tutor["offers_consultation"].to(bool)
     card_id = "tutor-card-" + tutor["id"].to(str)
     return rx.card(
         rx.vstack(
@@ -92,6 +110,7 @@ def tutor_card(tutor: Row) -> rx.Component:
             ),
             headline_line(tutor["headline"].to(str)),
             subject_badges(tutor["subjects"].to(list[str])),
+            rx.cond(offers_intro, intro_badge()),
             rx.text(
                 tutor["bio"],
                 size="2",
@@ -112,6 +131,18 @@ def tutor_card(tutor: Row) -> rx.Component:
                 width="100%",
                 margin_top="auto",
                 padding_top="0.5rem",
+            ),
+            rx.cond(
+                offers_intro,
+                link_button(
+                    rx.icon("gift", size=14, aria_hidden="true"),
+                    INTRO_BUTTON,
+                    href=intro_url,
+                    variant="outline",
+                    size="2",
+                    width="100%",
+                    id="intro-" + tutor["id"].to(str),
+                ),
             ),
             spacing="3",
             height="100%",

@@ -38,3 +38,9 @@ def new_id() -> str:
 # The id of a dev test-checkout session (no Stripe account): `cs_dev_<hex>`, never a real
 # Stripe id, so refunds and the dev pay page can tell the two apart.
 DEV_CHECKOUT_SESSION_PREFIX = "cs_dev_"
+
+# The `stripe_checkout_session_id` of a free consultation: `free_<booking id>`. The column is
+# unique and required, and a consultation has no checkout session; the prefix is never a Stripe
+# id, so nothing that talks to Stripe (refunds, reconcile, the webhook, resume) can take one
+# for a payment.
+FREE_BOOKING_SESSION_PREFIX = "free_"

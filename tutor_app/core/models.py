@@ -283,7 +283,8 @@ ONE_CONSULTATION_WHERE = "kind = 'consultation' AND status <> 'CANCELED'"
 
 
 class Booking(SQLModel, table=True):
-    """A paid lesson. Written only by the Stripe webhook path (and reconciliation)."""
+    """A paid lesson, written only by the Stripe webhook path (and reconciliation), or a free
+    consultation (`kind`), written by `booking.consultations` without Stripe."""
 
     __tablename__ = "bookings"
     __table_args__ = (

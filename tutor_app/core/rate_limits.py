@@ -65,11 +65,16 @@ EMAIL_CHANGE_PER_ACCOUNT = Limit("email_change:user", 5, timedelta(hours=1))
 # Checkout start: each may write a hold and call Stripe.
 CHECKOUT_PER_ADDRESS = Limit("checkout:ip", 60, timedelta(minutes=10))
 CHECKOUT_PER_ACCOUNT = Limit("checkout:user", 20, timedelta(minutes=10))
+# Free consultation bookings: each writes a booking and sends mail to a student and a tutor
+# with nobody paying for it; an honest student needs a few tries at most (a slot just taken).
+CONSULTATION_PER_ADDRESS = Limit("consultation:ip", 30, timedelta(hours=1))
+CONSULTATION_PER_ACCOUNT = Limit("consultation:user", 10, timedelta(hours=1))
 
 LIMITS: tuple[Limit, ...] = (
     SIGN_IN_PER_ADDRESS, SIGN_IN_PER_EMAIL, SIGN_UP_PER_ADDRESS, SIGN_UP_PER_EMAIL,
     PASSWORD_RESET_PER_ADDRESS, PASSWORD_RESET_PER_EMAIL, EMAIL_CHANGE_PER_ADDRESS,
     EMAIL_CHANGE_PER_ACCOUNT, CHECKOUT_PER_ADDRESS, CHECKOUT_PER_ACCOUNT,
+    CONSULTATION_PER_ADDRESS, CONSULTATION_PER_ACCOUNT,
 )
 # A counter is deleted once its window opened this long ago: the longest window plus an hour,
 # so only windows that closed for good go.
@@ -167,6 +172,14 @@ def limit_email_change(
 def limit_checkout(db: Session, *, user_id: str, ip: str, now: datetime | None = None) -> None:
     """Count a checkout start per address and per account; RateLimited when over. Commits."""
     check(db, (CHECKOUT_PER_ADDRESS, ip), (CHECKOUT_PER_ACCOUNT, user_id), now=now)
+
+
+def limit_consultation(
+    db: Session, *, user_id: str, ip: str, now: datetime | None = None
+) -> None:
+    """Count a free consultation booking per address and per account; RateLimited when over.
+    Commits."""
+    check(db, (CONSULTATION_PER_ADDRESS, ip), (CONSULTATION_PER_ACCOUNT, user_id), now=now)
 
 
 def delete_stale(*, now: datetime | None = None) -> int:

@@ -27,3 +27,8 @@ def tutor_profile(tutor_id: str) -> str:
 
 def book_now(tutor_id: str | None = None) -> str:
     return f"{BOOK_NOW}?tutor={tutor_id}" if tutor_id else BOOK_NOW
+
+
+def book_consultation(tutor_id: str) -> str:
+    """The wizard with the tutor's free 15-minute consultation chosen as the length."""
+    return f"{BOOK_NOW}?tutor={tutor_id}&intro=1"

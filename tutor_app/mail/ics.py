@@ -29,7 +29,7 @@ from urllib.parse import quote, urlencode, urlsplit
 from icalendar import Calendar, Event, vCalAddress, vText
 
 from tutor_app.core import clock
-from tutor_app.core.models import Booking, BookingStatus
+from tutor_app.core.models import Booking, BookingKind, BookingStatus
 from tutor_app.core.settings import PRODUCT_NAME, get_settings
 from tutor_app.core.timefmt import format_duration
 
@@ -56,6 +56,10 @@ def tutor_booking_uid(booking_id: str, *, app_url: str | None = None) -> str:
 
 def lesson_summary(tutor_name: str) -> str:
     return f"Lesson with {tutor_name}"
+
+
+def consultation_summary(tutor_name: str) -> str:
+    return f"Free consultation with {tutor_name}"
 
 
 def lesson_description(
@@ -90,7 +94,8 @@ def lesson_calendar(
     return _calendar(
         booking,
         uid=booking_uid(booking.id, app_url=base),
-        summary=lesson_summary(tutor_name),
+        summary=(consultation_summary(tutor_name) if booking.kind == BookingKind.CONSULTATION
+                 else lesson_summary(tutor_name)),
         description=lesson_description(
             tutor_name=tutor_name, start=booking.start_time, end=booking.end_time,
             note=booking.note, app_url=base,
@@ -119,14 +124,16 @@ def tutor_lesson_calendar(
     base = _app_url(app_url)
     minutes = int((booking.end_time - booking.start_time).total_seconds() // 60)
     who = f"{student_name} <{student_email}>" if student_email else student_name
-    lines = [f"A {format_duration(minutes)} lesson with {who}."]
+    what = "free consultation" if booking.kind == BookingKind.CONSULTATION else "lesson"
+    lines = [f"A {format_duration(minutes)} {what} with {who}."]
     if booking.note.strip():
         lines += ["", f"The student's note: {booking.note.strip()}"]
     lines += ["", f"Your lessons: {base}/tutor"]
     return _calendar(
         booking,
         uid=tutor_booking_uid(booking.id, app_url=base),
-        summary=f"Lesson: {student_name}",
+        summary=(f"Free consultation: {student_name}"
+                 if booking.kind == BookingKind.CONSULTATION else f"Lesson: {student_name}"),
         description="\n".join(lines),
         url=f"{base}/tutor",
         attendee_email=tutor_email,

@@ -53,7 +53,7 @@ from tutor_app.catalog.tutor_catalog import get_tutor
 from tutor_app.core import clock, jobs, routes
 from tutor_app.core import db as app_db
 from tutor_app.core.ids import new_id
-from tutor_app.core.models import Booking, BookingStatus, Notification, Role, User
+from tutor_app.core.models import Booking, BookingKind, BookingStatus, Notification, Role, User
 from tutor_app.core.settings import get_settings
 from tutor_app.core.timefmt import format_datetime, format_duration, format_range, safe_zone
 from tutor_app.integrations.mail_transport import Attachment, send_mail
@@ -97,6 +97,7 @@ MISSED_WINDOW = timedelta(hours=48)
 RETRY_SCAN = 500  # unsent rows looked at per run (the due ones among them are tried)
 RETRY_TIME_BUDGET_SECONDS = 90.0
 FALLBACK_TUTOR_NAME = "your tutor"
+FREE_PRICE = "Free"  # a free consultation's price, as its emails show it
 
 
 # ---------------------------------------------------------------- keys
@@ -564,7 +565,8 @@ def _facts(db: Session, booking: Booking) -> _Facts:
         when=format_range(booking.start_time, booking.end_time, zone_name),
         when_short=f"{format_datetime(booking.start_time, zone_name)} ({zone_name})",
         length=format_duration(minutes),
-        price=format_money(booking.price_cents, booking.currency),
+        price=FREE_PRICE if booking.kind == BookingKind.CONSULTATION
+        else format_money(booking.price_cents, booking.currency),
         dashboard_url=f"{get_settings().app_url}/dashboard",
     )
 
@@ -589,6 +591,9 @@ def compose(db: Session, *, booking: Booking, kind: str, now: datetime) -> Email
     if kind == CONFIRMATION:
         subject = f"Lesson booked: {tutor}, {facts.when_short}"
         intro = f"Your lesson with {tutor} is booked and paid."
+        if booking.kind == BookingKind.CONSULTATION:  # free: nothing was paid
+            subject = f"Free consultation booked: {tutor}, {facts.when_short}"
+            intro = f"Your free {facts.length} consultation with {tutor} is booked."
         attachments = (_invite(booking, facts, "REQUEST"),)
         links.append(("Add to Google Calendar", google_calendar_link(booking, tutor)))
         extra.append("The attached calendar file (.ics) adds it to Apple Calendar or Outlook.")

@@ -3,7 +3,8 @@
 Render only: every choice is an event on `BookingWizardState`, every text comes from it.
 Stable ids for the browser tests: `#step-1`..`#step-5`, `#duration-30/60/90`, day buttons with
 `data-day="YYYY-MM-DD"` (viewer's zone), time buttons with `data-start="<UTC ISO>"`, `#next`,
-`#back`, `#pay`, `#note`.
+`#back`, `#pay`, `#note`; for a free consultation `#duration-intro`, `#confirm` and, when the
+student already had theirs, `#book-lesson-instead`.
 """
 
 from __future__ import annotations
@@ -19,7 +20,12 @@ from tutor_app.components.resume_banner import resume_banner
 from tutor_app.components.steps import step_indicator
 from tutor_app.core import routes
 from tutor_app.core.settings import PRODUCT_NAME
-from tutor_app.state.booking import NOTE_MAX, STEP_LABELS, BookingWizardState
+from tutor_app.state.booking import (
+    CONSULTATION_STEP_LABELS,
+    NOTE_MAX,
+    STEP_LABELS,
+    BookingWizardState,
+)
 from tutor_app.state.resume_checkout import ResumeCheckoutState
 from tutor_app.state.typed import Row, cond_value, flag, handler, number, page
 
@@ -43,7 +49,8 @@ def _section(step: int, title: str, *children: rx.Component) -> rx.Component:
 
 
 def _nav(
-    *, back: bool = True, next_label: str = "Next", next_enabled: Var[bool] | None = None,
+    *, back: bool = True, next_label: str | Var[str] = "Next",
+    next_enabled: Var[bool] | None = None,
     show_next: bool = True,
 ) -> rx.Component:
     back_button = rx.button(
@@ -167,6 +174,25 @@ def _duration_option(option: Row) -> rx.Component:
     )
 
 
+def _consultation_option(option: Row) -> rx.Component:
+    """The free consultation, a length of its own under the paid ones."""
+    return rx.el.button(
+        rx.hstack(
+            rx.icon("gift", size=18, aria_hidden="true", color=rx.color("accent", 11)),
+            rx.text(option["label"], weight="bold", size="3"),
+            rx.spacer(),
+            rx.text(option["price"], size="3", color=rx.color("accent", 11), weight="medium"),
+            align="center",
+            width="100%",
+        ),
+        on_click=S.choose_consultation,
+        type="button",
+        id="duration-intro",
+        custom_attrs={"aria-pressed": cond_value(S.consultation, "true", "false")},
+        style=_choice_style(flag(S.consultation)),
+    )
+
+
 def _step_length() -> rx.Component:
     return _section(
         2,
@@ -178,6 +204,7 @@ def _step_length() -> rx.Component:
             gap="0.75rem",
             width="100%",
         ),
+        rx.foreach(S.consultation_options, _consultation_option),
         rx.text("The price is for the whole lesson, paid once at checkout.",
                 size="1", color=style.MUTED_TEXT),
         _nav(next_enabled=flag(S.duration > 0)),
@@ -304,7 +331,7 @@ def _step_review() -> rx.Component:
             rx.text("You'll sign in or create an account before paying; your choices are kept.",
                     size="2", color=style.MUTED_TEXT),
         ),
-        _nav(next_label="Continue to payment"),
+        _nav(next_label=S.review_next_label),
     )
 
 
@@ -329,6 +356,16 @@ def _pay_problem() -> rx.Component:
             rx.callout.icon(rx.icon("triangle-alert")),
             rx.vstack(
                 rx.callout.text(S.pay_error, id="pay-error"),
+                rx.cond(
+                    S.already_had,
+                    rx.button(
+                        rx.icon("calendar-plus", size=14, aria_hidden="true"),
+                        "Book a lesson",
+                        on_click=S.book_lesson_instead,
+                        size="2",
+                        id="book-lesson-instead",
+                    ),
+                ),
                 rx.cond(
                     S.alternative_options.length() > 0,
                     rx.vstack(
@@ -386,6 +423,47 @@ def _step_pay() -> rx.Component:
     )
 
 
+def _step_confirm() -> rx.Component:
+    """Step 5 of a free consultation: nothing to pay, one click books it."""
+    return _section(
+        5,
+        "Confirm your free consultation",
+        rx.card(
+            rx.vstack(
+                _tutor_summary(),
+                rx.text(S.start_viewer_label, weight="medium"),
+                rx.hstack(
+                    rx.text(S.duration_label, size="2", color=style.MUTED_TEXT),
+                    rx.text(S.price_label, size="4", weight="bold", id="confirm-price"),
+                    justify="between",
+                    width="100%",
+                    align="center",
+                ),
+                spacing="2",
+            ),
+            width="100%",
+        ),
+        _pay_problem(),
+        rx.button(
+            rx.icon("check", size=16, aria_hidden="true"),
+            "Confirm",
+            on_click=S.confirm_consultation,
+            loading=S.confirming,
+            disabled=S.confirming | (S.pay_error != ""),
+            size="4",
+            width="100%",
+            id="confirm",
+        ),
+        rx.text(
+            "A free 15-minute introduction: no payment. It is booked as soon as you confirm, "
+            "and you can cancel or move it like a lesson.",
+            size="1",
+            color=style.MUTED_TEXT,
+        ),
+        _nav(show_next=False),
+    )
+
+
 # --- the page --------------------------------------------------------------------------------
 
 
@@ -418,8 +496,13 @@ def book_now() -> rx.Component:
                                  on_visibility_change=S.on_visibility),
         rx.vstack(
             rx.heading("Book a lesson", as_="h1", size="7"),
-            step_indicator(STEP_LABELS, current=number(S.step), reachable=S.max_step,
-                           on_select=handler(S.go_to_step)),
+            rx.cond(
+                S.consultation,
+                step_indicator(CONSULTATION_STEP_LABELS, current=number(S.step),
+                               reachable=S.max_step, on_select=handler(S.go_to_step)),
+                step_indicator(STEP_LABELS, current=number(S.step), reachable=S.max_step,
+                               on_select=handler(S.go_to_step)),
+            ),
             _message(),
             resume_banner(),  # "You have a payment in progress ... Resume payment"
             rx.card(
@@ -431,7 +514,7 @@ def book_now() -> rx.Component:
                         (2, _step_length()),
                         (3, _step_time()),
                         (4, _step_review()),
-                        (5, _step_pay()),
+                        (5, rx.cond(S.consultation, _step_confirm(), _step_pay())),
                         rx.fragment(),
                     ),
                     _loading(),

@@ -11,7 +11,9 @@ from tutor_app.components import style
 from tutor_app.components.layout import link_button, loading_placeholder, page_layout
 from tutor_app.components.not_found import not_found_message
 from tutor_app.components.tutor_card import (
+    INTRO_BUTTON,
     headline_line,
+    intro_badge,
     subject_badges,
     timezone_line,
     tutor_avatar,
@@ -53,6 +55,7 @@ def _summary_card() -> rx.Component:
                 rx.box(headline_line(row(S.tutor)["headline"].to(str), size="3"),
                        id="tutor-headline"),
                 subject_badges(row(S.tutor)["subjects"], size="2"),
+                rx.cond(S.intro_url != "", intro_badge(size="2")),
                 timezone_line(S.tutor["timezone_label"], size="2"),
                 spacing="2",
                 flex="1",
@@ -74,6 +77,18 @@ def _summary_card() -> rx.Component:
                     size="3",
                     id="book-lesson",
                     width=["100%", "auto"],
+                ),
+                rx.cond(
+                    S.intro_url != "",
+                    link_button(
+                        rx.icon("gift", size=16, aria_hidden="true"),
+                        INTRO_BUTTON,
+                        href=S.intro_url,
+                        variant="outline",
+                        size="3",
+                        id="book-intro",
+                        width=["100%", "auto"],
+                    ),
                 ),
                 spacing="2",
                 align=rx.breakpoints(initial="start", sm="end"),

@@ -12,6 +12,11 @@ The wizard's choices round-trip through the URL (`/book-now?tutor=&duration=&sta
 step=4`): that is how the login gate and the Stripe cancel page bring a student back to the
 review with everything kept.
 
+A tutor who offers a free consultation has one more length, "Free consultation, 15 min"
+(`intro=1` in the URL instead of `duration`): its review says "Free" and its last step is
+"Confirm", which books it through `consultations.book_consultation` (signed in, no Stripe) and
+goes to the dashboard.
+
 Every handler that reads the database is `async` and reads it in a worker thread
 (`asyncio.to_thread`): free starts may wait up to seconds on the tutor's Google Calendar, and
 Reflex runs a plain handler on the event loop itself, freezing every other connection.
@@ -32,7 +37,7 @@ import reflex as rx
 from reflex.event import EventSpec
 
 from tutor_app.accounts import account_settings
-from tutor_app.booking import checkout
+from tutor_app.booking import checkout, consultations
 from tutor_app.catalog import pricing, tutor_catalog
 from tutor_app.core import clock, rate_limits, routes, timefmt
 from tutor_app.core import db as app_db
@@ -47,11 +52,15 @@ log = logging.getLogger(__name__)
 
 STEP_TUTOR, STEP_LENGTH, STEP_TIME, STEP_REVIEW, STEP_PAY = 1, 2, 3, 4, 5
 STEP_LABELS = ("Tutor", "Length", "Day & time", "Review", "Payment")
+CONSULTATION_STEP_LABELS = ("Tutor", "Length", "Day & time", "Review", "Confirm")
+INTRO_PARAM = "intro"
 NOTE_MAX = 500
 # A focus/visibility refresh closer than this to the previous fetch is skipped.
 REFRESH_MIN_SECONDS = 5.0
 UNKNOWN_TUTOR_MESSAGE = "We couldn't find that tutor. Please choose one from the list."
 TIME_GONE_MESSAGE = "The time you picked is no longer available. Please choose another."
+NO_CONSULTATION_MESSAGE = "This tutor does not offer a free consultation. Choose a lesson length."
+CONSULTATION_OPTION_LABEL = "Free consultation, 15 min"
 
 
 class DurationOption(TypedDict):
@@ -61,13 +70,17 @@ class DurationOption(TypedDict):
 
 
 def wizard_url(
-    *, tutor: str = "", duration: int = 0, start: str = "", note: str = "", step: int = 0
+    *, tutor: str = "", duration: int = 0, start: str = "", note: str = "", step: int = 0,
+    intro: bool = False,
 ) -> str:
-    """`/book-now?...` carrying the given choices (empty ones left out)."""
+    """`/book-now?...` carrying the given choices (empty ones left out); `intro` is the free
+    consultation, in place of a duration."""
     params: dict[str, str] = {}
     if tutor:
         params["tutor"] = tutor
-    if duration:
+    if intro:
+        params[INTRO_PARAM] = "1"
+    elif duration:
         params["duration"] = str(duration)
     if start:
         params["start"] = start
@@ -104,12 +117,17 @@ def _read_free_starts(tutor_id: str, duration: int, user_id: str | None) -> list
     return [timefmt.to_utc_iso(t) for t in starts]
 
 
-def _check_slot(tutor_id: str, start: datetime, duration: int, user_id: str) -> None:
+def _check_slot(tutor_id: str, start: datetime, duration: int, user_id: str | None) -> None:
     """`slots.check_slot` in its own db session (blocking); raises SlotTaken or SlotNotOffered."""
     with app_db.session() as db:
         slots.check_slot(
             db, tutor_id=tutor_id, start=start, duration_minutes=duration, user_id=user_id
         )
+
+
+def _had_consultation(user_id: str, tutor_id: str) -> bool:
+    with app_db.session() as db:
+        return consultations.had_consultation(db, user_id=user_id, tutor_id=tutor_id)
 
 
 def _remember_zone(user_id: str, zone: str) -> None:
@@ -140,6 +158,11 @@ class BookingWizardState(ViewerZoneMixin, AuthState):
     pay_error: str = ""
     alternatives: list[str] = []  # UTC ISO starts offered when the chosen one was taken
     paying: bool = False
+    # The free consultation: offered by this tutor; chosen as the length (duration 15).
+    tutor_offers_consultation: bool = False
+    consultation: bool = False
+    already_had: bool = False  # the student had their intro with this tutor: offer a lesson
+    confirming: bool = False
 
     # Free starts (UTC ISO strings) for the chosen tutor and duration, sorted. Backend-only:
     # a few hundred entries the browser never needs (it gets the calendar and one day's times).
@@ -181,7 +204,8 @@ class BookingWizardState(ViewerZoneMixin, AuthState):
             step=STEP_TUTOR, tutor_id="", tutor_name="", tutor_photo_url="",
             tutor_timezone="UTC", tutor_rate_cents=0, tutor_currency="usd", duration=0,
             slots_loaded=False, day="", start="", note="", message="", pay_error="",
-            alternatives=[], paying=False,
+            alternatives=[], paying=False, tutor_offers_consultation=False,
+            consultation=False, already_had=False, confirming=False,
         )
         self._slots = []
         self._slots_for = ("", 0)
@@ -198,7 +222,12 @@ class BookingWizardState(ViewerZoneMixin, AuthState):
             return
         self.step = STEP_LENGTH
         duration = _int(params.get("duration"))
-        if duration not in pricing.ALLOWED_DURATIONS:
+        if params.get(INTRO_PARAM) == "1":
+            if not self.tutor_offers_consultation:
+                self.message = NO_CONSULTATION_MESSAGE
+                return
+            self.consultation, duration = True, consultations.CONSULTATION_MINUTES
+        if not self._length_ok(duration):
             return
         self.duration = duration
         await self._fetch_slots(user)
@@ -225,12 +254,23 @@ class BookingWizardState(ViewerZoneMixin, AuthState):
         self.tutor_timezone = tutor.timezone
         self.tutor_rate_cents = tutor.hourly_rate_cents
         self.tutor_currency = tutor.currency
+        self.tutor_offers_consultation = consultations.offers_consultation(tutor)
+        if self.consultation and not self.tutor_offers_consultation:
+            self._set(consultation=False, duration=0)  # this tutor has no free length
         return True
+
+    def _length_ok(self, minutes: int) -> bool:
+        """A length the wizard can book: the free consultation's when it is chosen, else a
+        lesson length."""
+        if self.consultation:
+            return minutes == consultations.CONSULTATION_MINUTES
+        return minutes in pricing.ALLOWED_DURATIONS
 
     async def _fetch_slots(self, user: User | None = None, *, force: bool = True) -> None:
         """Read the free starts for the current tutor and length (the student's holds count
-        as free for them, so a half-finished checkout can be resumed)."""
-        if not self.tutor_id or self.duration not in pricing.ALLOWED_DURATIONS:
+        as free for them, so a half-finished checkout can be resumed; not for a consultation,
+        which never takes their own checkout's slot)."""
+        if not self.tutor_id or not self._length_ok(self.duration):
             self._slots = []
             self._set(slots_loaded=False)
             return
@@ -238,6 +278,8 @@ class BookingWizardState(ViewerZoneMixin, AuthState):
         if not force and key == self._slots_for:
             return
         user_id = user.id if user is not None else (self.user_id or None)
+        if self.consultation:
+            user_id = None
         fresh = await asyncio.to_thread(_read_free_starts, self.tutor_id, self.duration, user_id)
         if fresh != self._slots:  # reassigning would recompute the calendar for nothing
             self._slots = fresh
@@ -315,6 +357,7 @@ class BookingWizardState(ViewerZoneMixin, AuthState):
         if minutes not in pricing.ALLOWED_DURATIONS or not self.tutor_id:
             return
         self.message = ""
+        self._set(consultation=False, already_had=False)
         if minutes != self.duration:
             self.duration = minutes
             await self._fetch_slots()
@@ -323,6 +366,30 @@ class BookingWizardState(ViewerZoneMixin, AuthState):
             if had_start and not self.start:
                 self.message = "Your chosen time does not fit a lesson of that length."
         self.step = STEP_TIME
+
+    @rx.event
+    async def choose_consultation(self) -> None:
+        """Step 2: the free 15-minute consultation, when this tutor offers one."""
+        if not self.tutor_id or not self.tutor_offers_consultation:
+            return
+        self.message = ""
+        if not self.consultation:
+            had_start = bool(self.start)
+            self._set(consultation=True, duration=consultations.CONSULTATION_MINUTES)
+            await self._fetch_slots()
+            self._keep_fitting_time()
+            if had_start and not self.start:
+                self.message = "Your chosen time is not free for a consultation."
+        self.step = STEP_TIME
+
+    @rx.event
+    def book_lesson_instead(self) -> None:
+        """After "you already had your free intro": back to the lengths, for a paid lesson."""
+        self._set(consultation=False, already_had=False, duration=0, start="", pay_error="",
+                  alternatives=[], message="", step=STEP_LENGTH)
+        self._slots = []
+        self._slots_for = ("", 0)
+        self._set(slots_loaded=False)
 
     @rx.event
     def choose_day(self, key: str) -> None:
@@ -385,7 +452,7 @@ class BookingWizardState(ViewerZoneMixin, AuthState):
         """This wizard's review step with every choice, as a URL (login and cancel targets)."""
         return wizard_url(
             tutor=self.tutor_id, duration=self.duration, start=self.start, note=self.note,
-            step=STEP_REVIEW,
+            step=STEP_REVIEW, intro=self.consultation,
         )
 
     async def _to_payment(self) -> EventSpec | None:
@@ -394,6 +461,7 @@ class BookingWizardState(ViewerZoneMixin, AuthState):
             return rx.redirect(login_url(self.review_url()))
         self.pay_error = ""
         self.alternatives = []
+        self.already_had = False
         await self._fetch_slots(user)
         self.step = STEP_PAY
         start = timefmt.parse_utc_iso(self.start)
@@ -401,9 +469,14 @@ class BookingWizardState(ViewerZoneMixin, AuthState):
             self.step = STEP_TIME
             return None
         try:
-            await asyncio.to_thread(_check_slot, self.tutor_id, start, self.duration, user.id)
+            await asyncio.to_thread(_check_slot, self.tutor_id, start, self.duration,
+                                    None if self.consultation else user.id)
         except (slots.SlotTaken, slots.SlotNotOffered) as exc:
             self._offer_alternatives(str(exc), exc.alternatives)
+        if self.consultation and await asyncio.to_thread(_had_consultation, user.id,
+                                                         self.tutor_id):
+            self._set(pay_error=consultations.already_had_message(self.tutor_name),
+                      already_had=True, alternatives=[])
         return self._remember_in_url()
 
     def _remember_in_url(self) -> EventSpec:
@@ -446,7 +519,7 @@ class BookingWizardState(ViewerZoneMixin, AuthState):
         The Stripe call runs in a thread so it never stalls the event loop (and with it every
         other visitor's websocket) for the few hundred milliseconds Stripe takes.
         """
-        if self.paying:
+        if self.paying or self.consultation:  # a free consultation is confirmed, not paid
             return
         user = await self._load_signed_in_user()
         if user is None:
@@ -487,6 +560,49 @@ class BookingWizardState(ViewerZoneMixin, AuthState):
                  started.resumed)
         yield rx.redirect(started.url)
 
+    @rx.event
+    async def confirm_consultation(self) -> AsyncIterator[EventSpec | None]:
+        """Step 5 of a free consultation: book it (no payment) and show it on the dashboard."""
+        if self.confirming or not self.consultation:
+            return
+        user = await self._load_signed_in_user()
+        if user is None:
+            yield rx.redirect(login_url(self.review_url()))
+            return
+        start = timefmt.parse_utc_iso(self.start)
+        if start is None or not self.tutor_id:
+            self.step = self.max_step
+            return
+        self._set(confirming=True, pay_error="", alternatives=[], already_had=False)
+        yield None
+        zone = timefmt.zone_from_cookie_header(self.router.headers.cookie)
+        if user.timezone is None and zone is not None:  # before the emails are written
+            await asyncio.to_thread(_remember_zone, user.id, zone)
+        try:
+            booking_id = await asyncio.to_thread(
+                consultations.book_consultation,
+                user=user, tutor_id=self.tutor_id, start=start, ip=self._client_ip(),
+                note=self.note,
+            )
+        except slots.SlotTaken as exc:
+            self.confirming = False
+            self._offer_alternatives(str(exc), exc.alternatives)
+            await self._fetch_slots(user)
+            return
+        except consultations.AlreadyHadConsultation as exc:
+            self._set(confirming=False, pay_error=str(exc), already_had=True)
+            return
+        except (consultations.ConsultationError, rate_limits.RateLimited) as exc:
+            self._set(confirming=False, pay_error=str(exc))
+            return
+        except Exception:
+            log.exception("wizard: consultation failed for user %s", user.id)
+            self._set(confirming=False,
+                      pay_error="We could not book the consultation. Please try again.")
+            return
+        log.info("wizard: consultation %s for user %s", booking_id, user.id)
+        yield rx.redirect(routes.DASHBOARD)
+
     # --- derived -----------------------------------------------------------------------------
 
     @rx.var(cache=True)
@@ -508,6 +624,20 @@ class BookingWizardState(ViewerZoneMixin, AuthState):
                 }
             )
         return options
+
+    @rx.var(cache=True)
+    def consultation_options(self) -> list[DurationOption]:
+        """ "Free consultation, 15 min" after the lengths, when this tutor offers one (a list
+        of one, or none)."""
+        if not self.tutor_id or not self.tutor_offers_consultation:
+            return []
+        return [{"minutes": consultations.CONSULTATION_MINUTES,
+                 "label": CONSULTATION_OPTION_LABEL, "price": consultations.FREE_LABEL}]
+
+    @rx.var(cache=True)
+    def review_next_label(self) -> str:
+        """The review's button: on to payment, or to confirming a free consultation."""
+        return "Continue to confirm" if self.consultation else "Continue to payment"
 
     @rx.var(cache=True)
     def calendar(self) -> list[CalendarCell]:
@@ -559,6 +689,8 @@ class BookingWizardState(ViewerZoneMixin, AuthState):
 
     @rx.var(cache=True)
     def duration_label(self) -> str:
+        if self.consultation:
+            return CONSULTATION_OPTION_LABEL
         return timefmt.format_duration(self.duration) if self.duration else ""
 
     @rx.var(cache=True)
@@ -570,7 +702,10 @@ class BookingWizardState(ViewerZoneMixin, AuthState):
 
     @rx.var(cache=True)
     def price_label(self) -> str:
-        """The lesson's total, from the same quote checkout will charge."""
+        """The lesson's total, from the same quote checkout will charge ("Free" for a free
+        consultation)."""
+        if self.consultation and self.tutor_id:
+            return consultations.FREE_LABEL
         if not self.tutor_id or self.duration not in pricing.ALLOWED_DURATIONS:
             return ""
         q = pricing.quote(
@@ -582,7 +717,7 @@ class BookingWizardState(ViewerZoneMixin, AuthState):
     @rx.var(cache=True)
     def price_breakdown(self) -> str:
         """ "$60.00/hour x 90 min = $90.00" (with a multiplication sign)."""
-        if not self.price_label:
+        if not self.price_label or self.consultation:
             return ""
         return f"{self.rate_label} \u00d7 {self.duration} min = {self.price_label}"
 

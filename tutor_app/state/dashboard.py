@@ -14,12 +14,12 @@ from typing import TypedDict
 import reflex as rx
 from reflex.event import EventSpec
 
-from tutor_app.booking import lessons
+from tutor_app.booking import consultations, lessons
 from tutor_app.booking.cancellation import cancel_line_for_student
 from tutor_app.catalog import pricing
 from tutor_app.core import db as app_db
 from tutor_app.core import routes, timefmt
-from tutor_app.core.models import BookingStatus
+from tutor_app.core.models import BookingKind, BookingStatus
 from tutor_app.mail import ics
 from tutor_app.state.auth import AuthState
 from tutor_app.state.viewer_zone import ViewerZoneMixin
@@ -46,9 +46,15 @@ class LessonCard(TypedDict):
     status_color: str  # a Radix colour name for the badge
     refund: str  # "Refunded $60.00 · Canceled by you", "Canceled by your tutor — ...", or ""
     book_again_url: str  # "" when the tutor is no longer bookable
+    book_again_label: str  # "Book again"; "Book a lesson" after a free consultation
+    kind_label: str  # "Free consultation", or "" for a lesson
     # "Add to calendar", both "" unless the lesson is upcoming and scheduled:
     calendar_file_url: str  # the lesson's .ics, downloaded as a whole document
     google_calendar_url: str  # Google Calendar's "new event" form, filled in
+
+
+BOOK_AGAIN = "Book again"
+BOOK_A_LESSON = "Book a lesson"  # after a free consultation: the paid lesson comes next
 
 
 def calendar_file_url(booking_id: str) -> str:
@@ -63,6 +69,7 @@ def lesson_card(view: lessons.LessonView, tz: str, *, upcoming: bool = False) ->
     nothing left to put in a calendar.
     """
     addable = upcoming and view.status == BookingStatus.SCHEDULED
+    free = view.kind == BookingKind.CONSULTATION
     status, color = _STATUS.get(view.status, (view.status.title(), "gray"))
     refund = cancel_line_for_student(  # codes in words
         reason=view.cancel_reason, refunded_cents=view.refunded_cents,
@@ -75,11 +82,14 @@ def lesson_card(view: lessons.LessonView, tz: str, *, upcoming: bool = False) ->
         "tutor_initials": "".join(p[0] for p in view.tutor_name.split()[:2]).upper(),
         "when": timefmt.format_range(view.start, view.end, tz),
         "duration": timefmt.format_duration(view.duration_minutes),
-        "price": pricing.format_money(view.price_cents, view.currency),
+        "price": consultations.FREE_LABEL if free
+        else pricing.format_money(view.price_cents, view.currency),
         "status": status,
         "status_color": color,
         "refund": refund,
         "book_again_url": routes.book_now(view.tutor_id) if view.tutor_bookable else "",
+        "book_again_label": BOOK_A_LESSON if free else BOOK_AGAIN,
+        "kind_label": consultations.CONSULTATION_LABEL if free else "",
         "calendar_file_url": calendar_file_url(view.id) if addable else "",
         "google_calendar_url": ics.google_calendar_url(
             tutor_name=view.tutor_name, start=view.start, end=view.end, note=view.note

@@ -20,6 +20,7 @@ import reflex as rx
 from reflex.event import EventSpec
 
 from tutor_app.accounts import account_settings
+from tutor_app.booking import consultations
 from tutor_app.catalog import tutor_catalog
 from tutor_app.catalog.pricing import format_money
 from tutor_app.core import db as app_db
@@ -54,6 +55,7 @@ class TutorCard(TypedDict):
     bio: str
     timezone: str  # IANA name, e.g. "Europe/Madrid"
     timezone_label: str  # "Europe/Madrid (CEST, UTC+02:00)": today's offset, named
+    offers_consultation: bool  # a free 15-minute intro can be booked
 
 
 class HoursRow(TypedDict):
@@ -65,7 +67,7 @@ class HoursRow(TypedDict):
 
 EMPTY_CARD: TutorCard = {
     "id": "", "name": "", "headline": "", "photo_url": "", "initials": "", "subjects": [],
-    "rate": "", "bio": "", "timezone": "", "timezone_label": "",
+    "rate": "", "bio": "", "timezone": "", "timezone_label": "", "offers_consultation": False,
 }
 
 
@@ -94,6 +96,7 @@ def tutor_card(tutor: Tutor, *, now: datetime | None = None) -> TutorCard:
         "bio": tutor.bio,
         "timezone": tutor.timezone,
         "timezone_label": timefmt.zone_label(tutor.timezone, now),
+        "offers_consultation": consultations.offers_consultation(tutor),
     }
 
 
@@ -275,6 +278,13 @@ class TutorProfileState(AuthState):
     def book_url(self) -> str:
         """The booking wizard with this tutor already chosen."""
         return routes.book_now(self.tutor["id"])
+
+    @rx.var(cache=True)
+    def intro_url(self) -> str:
+        """The wizard with this tutor's free consultation chosen ("" when none is offered)."""
+        if not self.tutor["offers_consultation"]:
+            return ""
+        return routes.book_consultation(self.tutor["id"])
 
     @rx.var(cache=True)
     def page_title(self) -> str:

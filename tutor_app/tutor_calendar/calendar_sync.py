@@ -44,6 +44,7 @@ from tutor_app.core import clock
 from tutor_app.core import db as app_db
 from tutor_app.core.models import (
     Booking,
+    BookingKind,
     BookingStatus,
     CalendarConnection,
     Role,
@@ -183,7 +184,8 @@ def event_body(
     student = plain_text(student) or email or "Student"
     note = plain_text(booking.note)
     subjects = ", ".join(tutor.subjects) if tutor and tutor.subjects else ""
-    summary = f"Lesson: {student}" + (f" \u2014 {subjects}" if subjects else "")
+    what = "Free consultation" if booking.kind == BookingKind.CONSULTATION else "Lesson"
+    summary = f"{what}: {student}" + (f" \u2014 {subjects}" if subjects else "")
     zone = tutor.timezone if tutor else "UTC"
     lines = [f"Student: {student}" + (f" <{email}>" if email and email != student else "")]
     if subjects:

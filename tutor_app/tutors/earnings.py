@@ -38,7 +38,7 @@ from sqlmodel import Session, col
 
 from tutor_app.catalog.pricing import plain_amount
 from tutor_app.core import clock, timefmt
-from tutor_app.core.models import Booking, BookingStatus, Tutor
+from tutor_app.core.models import Booking, BookingKind, BookingStatus, Tutor
 
 MAX_MONTHS = 60  # one request covers at most five years
 DEFAULT_MONTHS = 12  # the page and the CSV without a range: the last year, this month included
@@ -151,7 +151,7 @@ def monthly_earnings(db: Session, *, tutor: Tutor, first: date, last: date
             sa.func.coalesce(sa.func.sum(col(Booking.refunded_cents)), 0),
         )
         .where(col(Booking.tutor_id) == tutor.id, start >= bounds[0], start < bounds[-1],
-               took_place)
+               took_place, col(Booking.kind) == BookingKind.LESSON)  # intros are never revenue
         .group_by(month, col(Booking.currency))
     ).all()
     found: dict[str, list[MonthEarnings]] = {}
