@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from sqlmodel import Session
 
-from tests.factories import make_tutor_user
+from tests.factories import make_booking, make_tutor_user
 from tests.photos import photo_bytes
 from tutor_app.core import clock
-from tutor_app.core.models import Tutor
+from tutor_app.core.models import Booking, BookingKind, BookingStatus, Tutor
 from tutor_app.core.settings import Settings
 from tutor_app.tutors import access, media, profile
 from tutor_app.tutors.profile import ProfileForm, ProfileGone, ProfileInvalid
@@ -179,3 +179,18 @@ def test_a_newly_uploaded_photo_becomes_the_profile_s(
 def test_a_profile_that_is_gone_cannot_be_saved(session: Session) -> None:
     with pytest.raises(ProfileGone):
         profile.save_profile(session, tutor_id="nobody", form=_form())
+
+
+def test_the_free_intro_switch_offers_and_withdraws_without_touching_booked_ones(
+    session: Session,
+) -> None:
+    booked = make_booking(session, start=clock.now() + timedelta(days=3), minutes=15,
+                          tutor_id=TUTOR_ID, kind=BookingKind.CONSULTATION, price_cents=0)
+
+    assert _save(session, _form(offers_consultation=True)).offers_consultation is True
+    assert profile.form_for(_tutor(session)).offers_consultation is True
+
+    assert _save(session, _form(offers_consultation=False)).offers_consultation is False
+    session.expire_all()
+    kept = session.get(Booking, booked.id)
+    assert kept is not None and kept.status == BookingStatus.SCHEDULED

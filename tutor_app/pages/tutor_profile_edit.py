@@ -195,6 +195,20 @@ def _durations() -> rx.Component:
     )
 
 
+def _consultation_switch() -> rx.Component:
+    return rx.el.label(
+        rx.switch(
+            checked=S.offers_consultation,
+            on_change=handler(S.set_offers_consultation),
+            id="offers-consultation",
+        ),
+        rx.text("Offer a free 15-minute intro to new students", size="2"),
+        display="flex",
+        align_items="center",
+        gap="0.5rem",
+    )
+
+
 def _zone_option(option: Row) -> rx.Component:
     return rx.el.option(option["label"].to(str), value=option["value"].to(str))
 
@@ -233,7 +247,8 @@ def _form() -> rx.Component:
             _bio(),
             _subjects(),
         ),
-        editor_section("Lessons", "profile-lessons", _price(), _durations(), _timezone()),
+        editor_section("Lessons", "profile-lessons", _price(), _durations(),
+                       _consultation_switch(), _timezone()),
         rx.hstack(
             rx.button("Save profile", type="button", size="3", on_click=S.save,
                       loading=S.saving, id="save-profile"),

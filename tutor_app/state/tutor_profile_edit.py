@@ -87,6 +87,7 @@ class TutorProfileEditState(AuthState):
     hourly_rate: str = ""
     currency: str = "usd"
     durations: list[int] = []
+    offers_consultation: bool = False
     timezone: str = timefmt.DEFAULT_ZONE
     photo_url: str = ""
     uploading: bool = False
@@ -138,6 +139,7 @@ class TutorProfileEditState(AuthState):
         self.hourly_rate = form.hourly_rate
         self.currency = form.currency
         self.durations = list(form.lesson_durations)
+        self.offers_consultation = form.offers_consultation
         self.timezone = form.timezone
         self.photo_url = form.photo_url
 
@@ -146,7 +148,7 @@ class TutorProfileEditState(AuthState):
             name=self.name, headline=self.headline, bio=self.bio, subjects=list(self.subjects),
             hourly_rate=self.hourly_rate, currency=self.currency,
             lesson_durations=list(self.durations), timezone=self.timezone,
-            photo_url=self.photo_url,
+            photo_url=self.photo_url, offers_consultation=self.offers_consultation,
         )
 
     def _clear_messages(self) -> None:
@@ -238,6 +240,12 @@ class TutorProfileEditState(AuthState):
             chosen.discard(int(minutes))
         self.durations = sorted(chosen)
         self.durations_error = self.notice = ""
+
+    @rx.event
+    def set_offers_consultation(self, offered: bool) -> None:
+        """Offer (or stop offering) a free 15-minute intro."""
+        self.offers_consultation = bool(offered)
+        self.notice = ""
 
     # --- photo ----------------------------------------------------------------------------
 

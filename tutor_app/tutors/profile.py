@@ -100,6 +100,7 @@ class ProfileForm:
     lesson_durations: Sequence[int]
     timezone: str
     photo_url: str
+    offers_consultation: bool = False
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,7 @@ class CleanProfile:
     lesson_durations: list[int]
     timezone: str
     photo_url: str
+    offers_consultation: bool = False
     errors: dict[str, str] = field(default_factory=dict)
 
 
@@ -145,6 +147,7 @@ def form_for(tutor: Tutor) -> ProfileForm:
         lesson_durations=sorted(tutor.lesson_durations),
         timezone=tutor.timezone,
         photo_url=tutor.photo_url,
+        offers_consultation=tutor.offers_consultation,
     )
 
 
@@ -192,6 +195,7 @@ def check_profile(form: ProfileForm, *, current_photo_url: str) -> CleanProfile:
         lesson_durations=durations,
         timezone=str(form.timezone),
         photo_url=photo_url,
+        offers_consultation=bool(form.offers_consultation),
         errors=errors,
     )
 
@@ -240,6 +244,8 @@ def save_profile(db: Session, *, tutor_id: str, form: ProfileForm) -> Tutor:
     tutor.lesson_durations = clean.lesson_durations
     tutor.timezone = clean.timezone
     tutor.photo_url = clean.photo_url
+    # Switching intros off hides the offer; consultations already booked stay as they are.
+    tutor.offers_consultation = clean.offers_consultation
     tutor.updated_at = clock.now()
     db.add(tutor)
     db.flush()
