@@ -7,9 +7,23 @@ page). The app and the tests share that database, so every test signs up with it
 email instead of relying on cleanup between tests. Its mail goes to `mail_server`, a real SMTP
 server in the test process (`mails_to` finds a recipient's mails there).
 
-`page` is a fresh Chromium context per test (no cookies carried over). Reflex pages are driven
-over a websocket; `page` counts the state deltas the backend has sent (a small script wraps
-`WebSocket`), so a test waits for "the backend has answered" instead of sleeping.
+`stripe_live_app` is a second copy of the app, started only by the tests that ask for it (once
+per package, so the suite pays its build once), that takes payments through the real Stripe
+path: a test key, the webhook secret and `STRIPE_API_BASE` point it at `fake_stripe`, whose
+hosted payment page completes the checkout session and posts a signed
+`checkout.session.completed` to this app's webhook. A payment made there, and its refunds, go
+through `stripe_gateway` and the `stripe` SDK exactly as in production; the fake records every
+request (`tests.stripe_helpers.refund_requests`). Both apps serve the same database, mail
+server, fake Google and clock. They also run the same periodic jobs on that database: each
+job's lease goes to one of the two apps (whichever took it first keeps renewing it), so a test
+of the Stripe path relies on the webhook and the cancel's own refund call, never on a job
+(reconcile, refund retry) running in `stripe_live_app`. A booking paid through the fake
+Stripe is canceled or refunded in `stripe_live_app`: `live_app` has no Stripe key.
+
+`page` is a fresh Chromium context per test (no cookies carried over) on `live_app`, and
+`stripe_page` the same on `stripe_live_app`. Reflex pages are driven over a websocket; each
+page counts the state deltas the backend has sent (a small script wraps `WebSocket`), so a test
+waits for "the backend has answered" instead of sleeping.
 """
 
 from __future__ import annotations
@@ -39,8 +53,10 @@ from tests.e2e.app_server import (
     launch_chromium,
 )
 from tests.fakes.fake_google import FakeGoogle
+from tests.fakes.fake_stripe import FakeStripe
 from tests.fakes.smtp_server import ReceivedMail, SmtpServer
 from tests.pinned_time import TEST_CATALOG_FILE, TEST_NOW, real_now
+from tests.stripe_helpers import STRIPE_KEY, WEBHOOK_PATH, WEBHOOK_SECRET
 from tutor_app.catalog.tutor_catalog import seed_catalog
 from tutor_app.core import clock
 
@@ -118,49 +134,108 @@ def mails_to(server: SmtpServer, address: str, count: int = 1, *, subject: str =
 
 
 @pytest.fixture(scope="package")
-def live_app(
+def app_environment(
     database_url: str,
     _engine: sa.Engine,
-    artifacts_dir: Path,
     fake_google: FakeGoogle,
     mail_server: SmtpServer,
     app_clock_shift: timedelta,
-) -> Iterator[ReflexApp]:
-    """The real app on a free port, serving the test database with the catalog loaded.
-
-    Package-scoped: it stops when the browser tests are done, before later tests start
-    truncating the shared database under it.
-    """
+) -> dict[str, str]:
+    """What every live app of the package shares: the test database (with the catalog
+    loaded), the mail server, the fake Google and the clock. `APP_URL` is each app's own."""
     with Session(_engine) as db:
         seed_catalog(db)
         db.commit()
-    backend = _engine.dialect.name
+    return {
+        "DATABASE_URL": database_url,
+        "CATALOG_FILE": str(TEST_CATALOG_FILE),
+        "APP_ENV": "dev",
+        "SMTP_URL": mail_server.url,
+        "GOOGLE_CLIENT_ID": fake_google.client_id,
+        "GOOGLE_CLIENT_SECRET": fake_google.client_secret,
+        "OIDC_DISCOVERY_URL": fake_google.discovery_url,
+        "GOOGLE_API_BASE": fake_google.api_root,
+        "CLOCK_SHIFT_SECONDS": str(app_clock_shift.total_seconds()),
+    }
+
+
+def _tutor_app(environment: dict[str, str], artifacts_dir: Path, *, variant: str = ""
+               ) -> ReflexApp:
+    """The app on a free port with `environment`, not started yet (its `url` is known).
+
+    A `variant` ("stripe") gets its own build directory and log
+    (`test-artifacts/e2e-<variant>-app-<backend>.log`): two apps never build into one.
+    """
+    backend = sa.make_url(environment["DATABASE_URL"]).get_backend_name()
+    prefix = f"{variant}-" if variant else ""
     app = ReflexApp(
         app_dir=PROJECT_ROOT,
-        name=f"tutor-e2e-{backend}",
-        log_path=artifacts_dir / f"e2e-app-{backend}.log",
+        name=f"tutor-e2e-{prefix}{backend}",
+        log_path=artifacts_dir / f"e2e-{prefix}app-{backend}.log",
         drop_env=_DROPPED_ENV,
         ready_paths=("/api/health", "/"),
     )
-    app.extra_env.update(
-        {
-            "DATABASE_URL": database_url,
-            "CATALOG_FILE": str(TEST_CATALOG_FILE),
-            "APP_ENV": "dev",
-            "APP_URL": app.url,
-            "SMTP_URL": mail_server.url,
-            "GOOGLE_CLIENT_ID": fake_google.client_id,
-            "GOOGLE_CLIENT_SECRET": fake_google.client_secret,
-            "OIDC_DISCOVERY_URL": fake_google.discovery_url,
-            "GOOGLE_API_BASE": fake_google.api_root,
-            "CLOCK_SHIFT_SECONDS": str(app_clock_shift.total_seconds()),
-        }
-    )
+    app.extra_env.update({**environment, "APP_URL": app.url})
+    return app
+
+
+@contextmanager
+def _serving(app: ReflexApp) -> Iterator[ReflexApp]:
+    """`app` started (a first build takes minutes), stopped with its whole process group."""
     app.start(timeout=300)
     try:
         yield app
     finally:
         app.stop()
+
+
+@pytest.fixture(scope="package")
+def live_app(app_environment: dict[str, str], artifacts_dir: Path) -> Iterator[ReflexApp]:
+    """The real app on a free port, serving the test database with the catalog loaded, in
+    dev-payments mode.
+
+    Package-scoped: it stops when the browser tests are done, before later tests start
+    truncating the shared database under it.
+    """
+    with _serving(_tutor_app(app_environment, artifacts_dir)) as app:
+        yield app
+
+
+@pytest.fixture(scope="package")
+def fake_stripe(app_clock_shift: timedelta) -> Iterator[FakeStripe]:
+    """The local Stripe API `stripe_live_app` is configured with, and its hosted payment page.
+
+    It dates its checkout sessions by the app's clock (the app asks for an `expires_at` on
+    that clock, as Stripe and a real app share real time); its webhook signatures carry real
+    time, as the app checks them. `stripe_live_app` sets its `webhook_url`. Tests share it, so
+    each finds its own requests by its own objects (checkout session, payment intent), never
+    by position or count alone.
+    """
+    with FakeStripe(
+        webhook_secret=WEBHOOK_SECRET,
+        clock=lambda: (real_now() + app_clock_shift).timestamp(),
+    ) as fake:
+        yield fake
+
+
+@pytest.fixture(scope="package")
+def stripe_live_app(
+    app_environment: dict[str, str], artifacts_dir: Path, fake_stripe: FakeStripe
+) -> Iterator[ReflexApp]:
+    """A second copy of the app that takes payments through `fake_stripe` (a test key, so
+    test mode), beside `live_app` on the same database, mail server and clock. Started only
+    by the tests that ask for it, once per package."""
+    app = _tutor_app(app_environment, artifacts_dir, variant="stripe")
+    app.extra_env.update(
+        {
+            "STRIPE_SECRET_KEY": STRIPE_KEY,
+            "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+            "STRIPE_API_BASE": fake_stripe.url,
+        }
+    )
+    fake_stripe.webhook_url = app.url + WEBHOOK_PATH
+    with _serving(app):
+        yield app
 
 
 @pytest.fixture(scope="package")
@@ -204,29 +279,47 @@ def visitor_page(browser: Browser, base_url: str, *, whose: str = "the page",
     assert not errors, f"JavaScript errors on {whose}: {errors}"
 
 
-@pytest.fixture
-def page(
-    browser: Browser, live_app: ReflexApp, artifacts_dir: Path, request: pytest.FixtureRequest
-) -> Iterator[Page]:
-    """A new visitor: a fresh context (no cookies) in the student's time zone.
-
-    When the test fails, the page as it was is saved (`<test>__FAILED.png`) and the tail of
-    the app's log is printed with the failure.
-    """
-    with visitor_page(browser, live_app.url) as page:
+@contextmanager
+def app_page(browser: Browser, app: ReflexApp, artifacts_dir: Path,
+             request: pytest.FixtureRequest, *, label: str = "") -> Iterator[Page]:
+    """A new visitor of `app` (`visitor_page`). When the test fails, the page as it was is
+    saved (`<test>__FAILED<label>.png`) and the tail of the app's log is printed with the
+    failure."""
+    with visitor_page(browser, app.url) as page:
         yield page
         failed = getattr(request.node, "rep_call", None)
         if failed is not None and failed.failed:
             name = re.sub(r"[^A-Za-z0-9_]+", "-", request.node.name)
             backend = os.environ.get("TEST_DATABASE", "sqlite")
-            shot = artifacts_dir / "e2e" / f"{backend}__{name}__FAILED.png"
+            shot = artifacts_dir / "e2e" / f"{backend}__{name}__FAILED{label}.png"
             shot.parent.mkdir(exist_ok=True)
             try:
                 page.screenshot(path=str(shot), full_page=True)
             except PlaywrightError as exc:
                 print(f"no failure screenshot: {exc}")
             print(f"page at failure: {page.url} (screenshot {shot})")
-            print(live_app.log_tail(40))
+            print(app.log_tail(40))
+
+
+@pytest.fixture
+def page(
+    browser: Browser, live_app: ReflexApp, artifacts_dir: Path, request: pytest.FixtureRequest
+) -> Iterator[Page]:
+    """A new visitor of `live_app`: a fresh context (no cookies) in the student's time zone."""
+    with app_page(browser, live_app, artifacts_dir, request) as page:
+        yield page
+
+
+@pytest.fixture
+def stripe_page(
+    browser: Browser,
+    stripe_live_app: ReflexApp,
+    artifacts_dir: Path,
+    request: pytest.FixtureRequest,
+) -> Iterator[Page]:
+    """A new visitor of `stripe_live_app` (checkout through the fake Stripe), like `page`."""
+    with app_page(browser, stripe_live_app, artifacts_dir, request, label="-stripe") as page:
+        yield page
 
 
 @dataclass
@@ -246,14 +339,24 @@ class Shots:
         return path
 
 
-@pytest.fixture
-def shot(page: Page, artifacts_dir: Path, request: pytest.FixtureRequest) -> Shots:
-    """Call `shot("step name")` after each step; the image lands in test-artifacts/."""
+def _shots(page: Page, artifacts_dir: Path, request: pytest.FixtureRequest) -> Shots:
     folder = artifacts_dir / "e2e"
     folder.mkdir(exist_ok=True)
     prefix = re.sub(r"[^A-Za-z0-9_]+", "-", request.node.name)
     backend = os.environ.get("TEST_DATABASE", "sqlite")
     return Shots(page=page, folder=folder, prefix=f"{backend}__{prefix}")
+
+
+@pytest.fixture
+def shot(page: Page, artifacts_dir: Path, request: pytest.FixtureRequest) -> Shots:
+    """Call `shot("step name")` after each step; the image lands in test-artifacts/."""
+    return _shots(page, artifacts_dir, request)
+
+
+@pytest.fixture
+def stripe_shot(stripe_page: Page, artifacts_dir: Path, request: pytest.FixtureRequest) -> Shots:
+    """`shot` of `stripe_page` (asking for `shot` would start `live_app` too)."""
+    return _shots(stripe_page, artifacts_dir, request)
 
 
 @pytest.fixture

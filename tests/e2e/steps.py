@@ -1,5 +1,6 @@
 """Steps of the browser tests, as a user takes them: open a page, sign up or in, choose a
-lesson in the booking wizard, pay on the dev test-checkout page."""
+lesson in the booking wizard, pay on the dev test-checkout page (`live_app`) or on the fake
+Stripe's hosted page (`stripe_live_app`)."""
 
 from __future__ import annotations
 
@@ -128,6 +129,11 @@ def choose_lesson(page: Page, tutor_id: str, *, minutes: int = 60,
     return day, start
 
 
+def expect_payment_confirmed(page: Page) -> None:
+    """The success page turns to "confirmed" by itself once the webhook has booked."""
+    expect(page.locator("#payment-status")).to_have_text("confirmed", timeout=WEBHOOK_TIMEOUT_MS)
+
+
 def pay_in_dev_checkout(page: Page) -> str:
     """From the payment step, pay on the dev test-checkout page and wait until the success
     page says "confirmed"; the Checkout Session's id."""
@@ -136,5 +142,29 @@ def pay_in_dev_checkout(page: Page) -> str:
     wait_for_backend(page)
     session_id = page.url.split("session_id=", 1)[1].split("&", 1)[0]
     page.click("#pay-button")
-    expect(page.locator("#payment-status")).to_have_text("confirmed", timeout=WEBHOOK_TIMEOUT_MS)
+    expect_payment_confirmed(page)
+    return session_id
+
+
+def pay_on_fake_stripe(page: Page, *, email: str | None = None) -> str:
+    """From the payment step of `stripe_live_app`, pay on the fake Stripe's hosted page
+    (`tests.fakes.fake_stripe`), which posts `checkout.session.completed` to the app's
+    webhook and sends the browser back to the success page; wait until that says
+    "confirmed". The Checkout Session's id.
+
+    The page's email box comes filled with the customer's email the app passed; `email` is
+    typed only when it is empty (a test that expects that must give one).
+    """
+    page.click("#pay")
+    expect(page).to_have_url(re.compile(r"/pay/cs_test_\w+$"))
+    session_id = page.url.rsplit("/", 1)[1]
+    email_box = page.locator("input[name=email]")
+    if not email_box.input_value():
+        assert email, "the fake Stripe page asks for an email and the test gave none"
+        email_box.fill(email)
+    page.click("#pay")
+    expect(page).to_have_url(
+        re.compile(r"/payment/success/?\?session_id=" + re.escape(session_id)))
+    wait_for_backend(page)
+    expect_payment_confirmed(page)
     return session_id
