@@ -4,10 +4,10 @@ The directory and the tutor's profile mark the offer -> "Book a free 15-minute i
 wizard with "Free consultation, 15 min" chosen -> day and time -> review says "Free" -> sign
 up at the gate, back on review -> "Confirm" (no payment step) -> the dashboard shows the card
 marked "Free consultation" with "Book a lesson" -> the confirmation mail with its .ics reaches
-the SMTP server. Nothing about it touches payments: the app runs in dev-payments mode (no
-Stripe key), so the proof is that no slot hold (what every checkout session starts from) was
-written, the booking carries no payment, and the browser never saw the test-checkout page. A
-second try is told the intro was had, and offered a lesson.
+the SMTP server. Nothing about it touches payments: it runs on the app configured with the
+fake Stripe, and no request reached the fake while the student booked; no slot hold (what
+every checkout session starts from) was written and the booking carries no payment. A second
+try is told the intro was had, and offered a lesson.
 
 Sofia Rossi offers the consultation here: no other browser test books her, and the flag is
 set in the shared database for this test only.
@@ -27,6 +27,7 @@ from sqlmodel import Session, col, select
 from tests.e2e.app_server import wait_for_backend
 from tests.e2e.conftest import Shots, mails_to
 from tests.e2e.steps import FREE_DAY, expect_step, goto, local_time_label, pressed, sign_up, tutor
+from tests.fakes.fake_stripe import FakeStripe
 from tests.fakes.smtp_server import SmtpServer
 from tutor_app.booking import consultations
 from tutor_app.core import routes
@@ -56,9 +57,12 @@ def _rows(engine: sa.Engine, email: str) -> tuple[list[Booking], list[SlotHold]]
 
 
 def test_student_books_a_free_consultation_without_any_payment(
-    page: Page, shot: Shots, new_email: Callable[[str], str], mail_server: SmtpServer,
-    offering: str, _engine: sa.Engine,
+    stripe_page: Page, stripe_shot: Shots, new_email: Callable[[str], str],
+    mail_server: SmtpServer, fake_stripe: FakeStripe, offering: str, _engine: sa.Engine,
 ) -> None:
+    page, shot = stripe_page, stripe_shot
+    with fake_stripe.lock:
+        seen_before = len(fake_stripe.requests)
     tutor_id, tutor_name = tutor(offering)
     email = new_email("intro")
     visited: list[str] = []
@@ -164,6 +168,10 @@ def test_student_books_a_free_consultation_without_any_payment(
     assert booked.stripe_payment_intent_id is None and booked.stripe_customer_id is None
     assert holds == []
     assert not [url for url in visited if "/dev/checkout" in url or "/payment/" in url]
+    with fake_stripe.lock:  # the app's periodic jobs may list sessions (GET); nothing more
+        sent = [f"{r.method} {r.path}" for r in fake_stripe.requests[seen_before:]
+                if r.method != "GET" or FREE_BOOKING_SESSION_PREFIX in r.path]
+    assert sent == []
 
     # A second intro with the same tutor: told so, and offered a lesson.
     goto(page, routes.book_consultation(tutor_id))
