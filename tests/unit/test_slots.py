@@ -109,7 +109,7 @@ def test_check_slot_refuses_a_time_the_tutor_does_not_offer(session: Session) ->
             slots.check_slot(session, tutor_id=TUTOR, start=start, duration_minutes=60,
                              user_id=me.id, now=NOW)
         assert not slots.on_schedule(
-            tutor=_tutor(session), start=start, duration_minutes=60, now=NOW
+            session, tutor=_tutor(session), start=start, duration_minutes=60, now=NOW
         )
 
 
