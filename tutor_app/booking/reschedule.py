@@ -32,7 +32,7 @@ from tutor_app.core import db as app_db
 from tutor_app.core.models import Booking, BookingStatus, Tutor
 from tutor_app.core.settings import get_settings
 from tutor_app.scheduling import holds, slots
-from tutor_app.scheduling.availability import Busy
+from tutor_app.scheduling.availability import Busy, Span
 from tutor_app.scheduling.slots import TutorSchedule
 
 __all__ = [
@@ -66,7 +66,7 @@ def _duration(booking: Booking) -> timedelta:
 
 
 def _busy_except(db: Session, booking: Booking, schedule: TutorSchedule, *, now: datetime
-                 ) -> list[Busy]:
+                 ) -> list[Span]:
     """The tutor's busy spans over the picker's window, without this booking itself.
 
     Every live hold counts, the student's own included: moving a lesson onto a slot the
@@ -74,7 +74,7 @@ def _busy_except(db: Session, booking: Booking, schedule: TutorSchedule, *, now:
     """
     lo, hi = schedule.window(now)
     busy = slots.busy_for(db, tutor_id=booking.tutor_id, start=lo, end=hi, now=now)
-    own = Busy(booking.start_time, booking.end_time)
+    own = Busy(booking.start_time, booking.end_time).span()
     if own in busy:
         busy.remove(own)  # one occurrence: the booking's own span
     return busy

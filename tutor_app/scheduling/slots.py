@@ -23,10 +23,13 @@ the reschedule picker and its check) goes through `TutorSchedule`, so they canno
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import BigInteger, cast, extract, type_coerce
+from sqlalchemy.types import NullType
 from sqlmodel import Session, col, select
 
 from tutor_app.catalog import tutor_catalog
@@ -40,7 +43,7 @@ from tutor_app.core.models import (
     TutorDateOverride,
 )
 from tutor_app.scheduling import availability, external_busy
-from tutor_app.scheduling.availability import Busy, WeeklyHours
+from tutor_app.scheduling.availability import Busy, Span, WeeklyHours
 
 # How many alternatives to offer when a chosen slot turns out to be taken.
 ALTERNATIVES = 3
@@ -48,6 +51,8 @@ ALTERNATIVES = 3
 _LONGEST_LESSON = timedelta(days=1)
 # Any zone's local date is within a day of UTC's; one more for the day before a window's date.
 _DATE_SLACK = timedelta(days=2)
+_NAIVE_EPOCH = datetime(1970, 1, 1)
+_US = timedelta(microseconds=1)
 
 NOT_AVAILABLE = "This tutor is not available for booking."
 TAKEN = "Sorry, that time was just taken."
@@ -115,12 +120,12 @@ class TutorSchedule:
             "buffer": self.buffer,
         }
 
-    def free_starts(self, *, duration: timedelta, busy: list[Busy], now: datetime
+    def free_starts(self, *, duration: timedelta, busy: list[Span], now: datetime
                     ) -> list[datetime]:
         """Every start (UTC) offered at `now` for a lesson of `duration`."""
         return availability.free_slots(duration=duration, busy=busy, now=now, **self._rules())
 
-    def is_free(self, *, start: datetime, duration: timedelta, busy: list[Busy], now: datetime
+    def is_free(self, *, start: datetime, duration: timedelta, busy: list[Span], now: datetime
                 ) -> bool:
         """Whether `start` is one of `free_starts` (computed for that one instant)."""
         return availability.is_slot_free(start=start, duration=duration, busy=busy, now=now,
@@ -131,7 +136,7 @@ class TutorSchedule:
         grid, notice, horizon): "not a time this tutor teaches" versus "taken"."""
         return self.is_free(start=start, duration=duration, busy=[], now=now)
 
-    def nearest(self, *, start: datetime, duration: timedelta, busy: list[Busy], now: datetime,
+    def nearest(self, *, start: datetime, duration: timedelta, busy: list[Span], now: datetime,
                 limit: int) -> list[datetime]:
         """The `limit` free starts closest to `start`, closest first."""
         return availability.nearest_free(start=start, duration=duration, busy=busy, now=now,
@@ -161,25 +166,32 @@ def busy_for(
     end: datetime,
     now: datetime,
     for_user_id: str | None = None,
-) -> list[Busy]:
+) -> list[Span]:
     """The tutor's busy spans overlapping `[start, end)`: bookings, live holds, their calendar.
 
-    A hold is live while it is active and `expires_at > now`; a lapsed one blocks nothing even
-    before anything marks it released. Holds of `for_user_id` are left out (see module doc).
+    As `availability.Span` tuples (epoch microseconds): bookings and holds buffered, calendar
+    events not. A hold is live while it is active and `expires_at > now`; a lapsed one blocks
+    nothing even before anything marks it released. Holds of `for_user_id` are left out (see
+    module doc).
     """
-    # Plain rows through the db session's connection: the wizard reads up to a thousand spans per
-    # page event, and ORM result handling would cost more than the slot computation itself.
+    # Plain rows through the db session's connection, their instants read as epoch
+    # microseconds: the wizard reads up to a thousand spans per page event, and ORM or type
+    # handling (a datetime per instant) would cost more than the slot computation itself.
     conn = db.connection()
-    bookings = conn.execute(
-        select(Booking.start_time, Booking.end_time).where(
-            Booking.tutor_id == tutor_id,
-            Booking.status == BookingStatus.SCHEDULED,
-            col(Booking.start_time) < end,
-            col(Booking.start_time) >= start - _LONGEST_LESSON,
-            col(Booking.end_time) > start,
+    instant, epoch = _epoch_reading(conn.dialect.name)
+    booked = [
+        (epoch(s), epoch(e), True)
+        for s, e in conn.execute(
+            select(instant(Booking.start_time), instant(Booking.end_time)).where(
+                Booking.tutor_id == tutor_id,
+                Booking.status == BookingStatus.SCHEDULED,
+                col(Booking.start_time) < end,
+                col(Booking.start_time) >= start - _LONGEST_LESSON,
+                col(Booking.end_time) > start,
+            )
         )
-    ).all()
-    hold_query = select(SlotHold.start_time, SlotHold.end_time).where(
+    ]
+    hold_query = select(instant(SlotHold.start_time), instant(SlotHold.end_time)).where(
         SlotHold.tutor_id == tutor_id,
         SlotHold.status == HoldStatus.ACTIVE,
         col(SlotHold.expires_at) > now,
@@ -189,16 +201,41 @@ def busy_for(
     )
     if for_user_id is not None:
         hold_query = hold_query.where(SlotHold.user_id != for_user_id)
-    holds = conn.execute(hold_query).all()
-    spans = [Busy(s, e) for s, e in [*bookings, *holds]]
+    spans = booked + [(epoch(s), epoch(e), True) for s, e in conn.execute(hold_query)]
     # The tutor's connected Google Calendar (cached briefly; [] on any error; not buffered).
     # It also shows the events we made for our own bookings: count those spans once, as the
     # booking's (buffered), so that a reschedule can take its own booking's span out again.
     calendar = external_busy.calendar_busy(tutor_id, start, end)
     if calendar:
-        booked = set(spans[: len(bookings)])
-        spans += [b for b in calendar if b not in booked]
+        seen = {(s, e) for s, e, _ in booked}
+        spans += [span for span in map(Busy.span, calendar) if span[:2] not in seen]
     return spans
+
+
+def _epoch_reading(
+    dialect: str,
+) -> tuple[Callable[[Any], Any], Callable[[Any], int]]:
+    """How to select a timestamp column so that it reads cheaply as epoch microseconds, and
+    how to read it: PostgreSQL computes the number itself; SQLite returns its stored text (UTC,
+    without a zone), parsed here, bypassing the model's type handling (`UTCDateTime`)."""
+    if dialect == "postgresql":
+        return _pg_epoch_us, int
+    return _as_stored, _sqlite_epoch_us
+
+
+def _pg_epoch_us(column: Any) -> Any:
+    return cast(extract("epoch", column) * 1_000_000, BigInteger)
+
+
+def _as_stored(column: Any) -> Any:
+    return type_coerce(column, NullType())
+
+
+def _sqlite_epoch_us(text: str) -> int:
+    value = datetime.fromisoformat(text)
+    if value.tzinfo is None:
+        return (value - _NAIVE_EPOCH) // _US
+    return availability.epoch_us(value)
 
 
 def free_slots_for(
