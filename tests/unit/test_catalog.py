@@ -172,7 +172,7 @@ def test_an_empty_or_unreadable_file_is_refused(tmp_path: Path, content: str) ->
 
 
 def _empty_tutors(session: Session) -> None:
-    session.exec(delete(Tutor))  # type: ignore[call-overload]
+    session.exec(delete(Tutor))
     session.commit()
 
 
