@@ -29,8 +29,8 @@ import pytest
 import sqlalchemy as sa
 from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
-from sqlmodel import Session
 
+from tests.conftest import reset_database
 from tests.e2e.app_server import (
     PROJECT_ROOT,
     WS_PROBE,
@@ -41,7 +41,6 @@ from tests.e2e.app_server import (
 from tests.fakes.fake_google import FakeGoogle
 from tests.fakes.smtp_server import ReceivedMail, SmtpServer
 from tests.pinned_time import TEST_CATALOG_FILE, TEST_NOW, real_now
-from tutor_app.catalog.tutor_catalog import seed_catalog
 from tutor_app.core import clock
 
 # Settings the dev machine may carry that would change what the live app does.
@@ -129,9 +128,7 @@ def live_app(
     Package-scoped: it stops when the browser tests are done, before later tests start
     truncating the shared database under it.
     """
-    with Session(_engine) as db:
-        seed_catalog(db)
-        db.commit()
+    reset_database(_engine)  # the catalog as the file has it, whatever tests ran before
     backend = _engine.dialect.name
     app = ReflexApp(
         app_dir=PROJECT_ROOT,
