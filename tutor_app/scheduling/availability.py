@@ -40,7 +40,6 @@ from a database, as `Span` tuples of epoch microseconds, which skip two datetime
 
 from __future__ import annotations
 
-import re
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -74,7 +73,11 @@ _EPOCH_DATE = date(1970, 1, 1)
 _US = timedelta(microseconds=1)
 _MINUTE_US = 60_000_000
 _DAY_US = 86_400 * 1_000_000
-_HHMM = re.compile(r"(?:[01]\d|2[0-3]):[0-5]\d|24:00")
+# Every valid "HH:MM" (and "24:00") to its minutes since midnight: one lookup both checks and
+# reads a window boundary, for the weekly hours and every override on each call.
+_MINUTES_OF: dict[str, int] = {
+    **{f"{h:02d}:{m:02d}": h * 60 + m for h in range(24) for m in range(60)}, "24:00": 1440,
+}
 
 
 @dataclass(frozen=True)
@@ -392,18 +395,14 @@ def _parse_windows(windows: object, where: str) -> list[tuple[int, int]]:
             isinstance(window, str | bytes)
             or not isinstance(window, Sequence)
             or len(window) != 2
-            or not all(isinstance(t, str) and _HHMM.fullmatch(t) for t in window)
+            or not all(isinstance(t, str) and t in _MINUTES_OF for t in window)
         ):
             raise ValueError(f"{where} has a malformed window {window!r}")
-        start, end = (_minutes(t) for t in window)
+        start, end = _MINUTES_OF[window[0]], _MINUTES_OF[window[1]]
         if not start < end:
             raise ValueError(f"{where} window {window!r} must end after start")
         parsed.append((start, end))
     return parsed
-
-
-def _minutes(hhmm: str) -> int:
-    return int(hhmm[:2]) * 60 + int(hhmm[3:])
 
 
 def _working_stretches(

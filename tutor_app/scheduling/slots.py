@@ -23,12 +23,12 @@ the reschedule picker and its check) goes through `TutorSchedule`, so they canno
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, cast, extract, type_coerce
+from sqlalchemy import BigInteger, bindparam, cast, extract, literal, type_coerce, union_all
 from sqlalchemy.types import NullType
 from sqlmodel import Session, col, select
 
@@ -148,14 +148,17 @@ def schedule_for(db: Session, tutor: Tutor, *, now: datetime) -> TutorSchedule:
     from just before the notice to just past the horizon."""
     rules = TutorSchedule.of(tutor, {})
     lo, hi = rules.window(now)
-    rows = db.connection().execute(
-        select(col(TutorDateOverride.on_date), col(TutorDateOverride.windows)).where(
-            TutorDateOverride.tutor_id == tutor.id,
-            col(TutorDateOverride.on_date) >= (lo - _DATE_SLACK).date(),
-            col(TutorDateOverride.on_date) <= (hi + _DATE_SLACK).date(),
-        )
-    ).all()
+    rows = db.connection().execute(_OVERRIDES, {
+        "tutor": tutor.id, "first": (lo - _DATE_SLACK).date(), "last": (hi + _DATE_SLACK).date(),
+    }).all()
     return TutorSchedule.of(tutor, {on_date: windows for on_date, windows in rows})
+
+
+_OVERRIDES = select(col(TutorDateOverride.on_date), col(TutorDateOverride.windows)).where(
+    col(TutorDateOverride.tutor_id) == bindparam("tutor"),
+    col(TutorDateOverride.on_date) >= bindparam("first"),
+    col(TutorDateOverride.on_date) <= bindparam("last"),
+)
 
 
 def busy_for(
@@ -174,53 +177,64 @@ def busy_for(
     nothing even before anything marks it released. Holds of `for_user_id` are left out (see
     module doc).
     """
-    # Plain rows through the db session's connection, their instants read as epoch
-    # microseconds: the wizard reads up to a thousand spans per page event, and ORM or type
-    # handling (a datetime per instant) would cost more than the slot computation itself.
+    # One prepared statement (bookings and holds together) through the db session's
+    # connection, its instants read as epoch microseconds: the wizard reads up to a thousand
+    # spans per page event, and ORM or type handling (a datetime per instant) would cost more
+    # than the slot computation itself.
     conn = db.connection()
-    instant, epoch = _epoch_reading(conn.dialect.name)
-    booked = [
-        (epoch(s), epoch(e), True)
-        for s, e in conn.execute(
-            select(instant(Booking.start_time), instant(Booking.end_time)).where(
-                Booking.tutor_id == tutor_id,
-                Booking.status == BookingStatus.SCHEDULED,
-                col(Booking.start_time) < end,
-                col(Booking.start_time) >= start - _LONGEST_LESSON,
-                col(Booking.end_time) > start,
-            )
-        )
-    ]
-    hold_query = select(instant(SlotHold.start_time), instant(SlotHold.end_time)).where(
-        SlotHold.tutor_id == tutor_id,
-        SlotHold.status == HoldStatus.ACTIVE,
-        col(SlotHold.expires_at) > now,
-        col(SlotHold.start_time) < end,
-        col(SlotHold.start_time) >= start - _LONGEST_LESSON,
-        col(SlotHold.end_time) > start,
-    )
+    dialect = conn.dialect.name
+    params: dict[str, Any] = {"tutor": tutor_id, "start": start, "end": end,
+                              "lower": start - _LONGEST_LESSON, "now": now}
     if for_user_id is not None:
-        hold_query = hold_query.where(SlotHold.user_id != for_user_id)
-    spans = booked + [(epoch(s), epoch(e), True) for s, e in conn.execute(hold_query)]
+        params["user"] = for_user_id
+    rows = conn.execute(_busy_statement(dialect, for_user_id is not None), params).all()
+    if dialect == "postgresql":
+        spans: list[Span] = [(s, e, True) for s, e, _ in rows]
+    else:
+        spans = [(_sqlite_epoch_us(s), _sqlite_epoch_us(e), True) for s, e, _ in rows]
     # The tutor's connected Google Calendar (cached briefly; [] on any error; not buffered).
     # It also shows the events we made for our own bookings: count those spans once, as the
     # booking's (buffered), so that a reschedule can take its own booking's span out again.
     calendar = external_busy.calendar_busy(tutor_id, start, end)
     if calendar:
-        seen = {(s, e) for s, e, _ in booked}
+        seen = {span[:2] for span, row in zip(spans, rows, strict=True) if row[2] == _BOOKED}
         spans += [span for span in map(Busy.span, calendar) if span[:2] not in seen]
     return spans
 
 
-def _epoch_reading(
-    dialect: str,
-) -> tuple[Callable[[Any], Any], Callable[[Any], int]]:
-    """How to select a timestamp column so that it reads cheaply as epoch microseconds, and
-    how to read it: PostgreSQL computes the number itself; SQLite returns its stored text (UTC,
-    without a zone), parsed here, bypassing the model's type handling (`UTCDateTime`)."""
-    if dialect == "postgresql":
-        return _pg_epoch_us, int
-    return _as_stored, _sqlite_epoch_us
+_BOOKED, _HELD = 0, 1
+
+
+@functools.cache
+def _busy_statement(dialect: str, except_user: bool) -> Any:
+    """`SELECT start, end, kind` of the scheduled bookings and live holds overlapping
+    `[:start, :end)` (rows starting before `:lower` cannot), holds of `:user` left out when
+    `except_user`. Built once per dialect: PostgreSQL computes each instant's epoch
+    microseconds itself; SQLite returns its stored text (UTC, without a zone), parsed by
+    `_sqlite_epoch_us`, bypassing the model's type handling (`UTCDateTime`)."""
+    instant = _pg_epoch_us if dialect == "postgresql" else _as_stored
+    bookings = select(
+        instant(Booking.start_time), instant(Booking.end_time), literal(_BOOKED)
+    ).where(
+        col(Booking.tutor_id) == bindparam("tutor"),
+        col(Booking.status) == BookingStatus.SCHEDULED,
+        col(Booking.start_time) < bindparam("end"),
+        col(Booking.start_time) >= bindparam("lower"),
+        col(Booking.end_time) > bindparam("start"),
+    )
+    holds = select(
+        instant(SlotHold.start_time), instant(SlotHold.end_time), literal(_HELD)
+    ).where(
+        col(SlotHold.tutor_id) == bindparam("tutor"),
+        col(SlotHold.status) == HoldStatus.ACTIVE,
+        col(SlotHold.expires_at) > bindparam("now"),
+        col(SlotHold.start_time) < bindparam("end"),
+        col(SlotHold.start_time) >= bindparam("lower"),
+        col(SlotHold.end_time) > bindparam("start"),
+    )
+    if except_user:
+        holds = holds.where(col(SlotHold.user_id) != bindparam("user"))
+    return union_all(bookings, holds)
 
 
 def _pg_epoch_us(column: Any) -> Any:
