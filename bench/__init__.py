@@ -4,7 +4,8 @@ Each module measures one performance promise beside a reference measured in the 
 same machine, so a figure reads as "how far from what is possible here" rather than as an
 absolute number that only means something on the machine it came from:
 
-- `availability`: free slots of one tutor over 60 days with 1,000 bookings (target < 10 ms).
+- `availability`: free slots of one tutor over 60 days with 1,000 bookings, then with 50
+  date overrides and a buffer too (target < 10 ms).
 - `webhook`: paid events per second through the real Stripe webhook route, beside a bare
   Starlette route doing the same single insert (target >= half of it, p99 < 100 ms).
 - `wizard`: a wizard step change in Chromium and the time to an interactive `/book-now`,

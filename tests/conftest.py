@@ -149,14 +149,15 @@ def _engine(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
     app_db.use_engine(None)
 
 
-@pytest.fixture
-def database(_engine: sa.Engine) -> sa.Engine:
-    """An empty database (tutor catalog loaded) for one test; the engine the app uses."""
+def reset_database(engine: sa.Engine) -> None:
+    """Empty every table and load the test catalog: where every test (and the browser tests'
+    app) starts. The seed loads only into an empty tutors table, so emptying comes first:
+    tutors a test edited are back as the catalog has them."""
     lesson_events.wait_idle()  # a previous test's mail/calendar follow-ups must not race this
     tables = [t.name for t in reversed(SQLModel.metadata.sorted_tables)]
     with app_db.write_session() as session:
         conn = session.connection()
-        if _engine.dialect.name == "postgresql":
+        if engine.dialect.name == "postgresql":
             conn.exec_driver_sql("TRUNCATE " + ", ".join(tables) + " CASCADE")
         else:
             for table in tables:
@@ -164,6 +165,12 @@ def database(_engine: sa.Engine) -> sa.Engine:
         seed_catalog(session)
         session.commit()
     external_busy.clear_cache()  # its answers are per tutor, and tutors are reused across tests
+
+
+@pytest.fixture
+def database(_engine: sa.Engine) -> sa.Engine:
+    """An empty database (tutor catalog loaded) for one test; the engine the app uses."""
+    reset_database(_engine)
     return _engine
 
 

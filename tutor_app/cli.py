@@ -34,13 +34,15 @@ def alembic_config(url: str | None = None) -> Config:
 
 
 def migrate_and_seed() -> None:
-    """Bring the schema to head and the tutor table in line with the catalog."""
+    """Bring the schema to head and, into an empty tutors table only, load the catalog file."""
     command.upgrade(alembic_config(get_settings().database_url), "head")
     with app_db.session() as db:
         result = seed_catalog(db)
         db.commit()
-    log.info("catalog: %d added, %d updated, %d hidden", result.added, result.updated,
-             result.deactivated)
+    if result.skipped:
+        log.info("catalog: tutors already in the database; the catalog file was not loaded")
+    else:
+        log.info("catalog: %d tutors added from the catalog file", result.added)
 
 
 def invite_command(email: str, tutor_id: str | None) -> int:
@@ -68,7 +70,7 @@ def invite_command(email: str, tutor_id: str | None) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="tutor_app.cli")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("prestart", help="migrate the database and seed the tutor catalog")
+    sub.add_parser("prestart", help="migrate the database and seed an empty tutor catalog")
     sub.add_parser("check-settings", help="fail with a message when the settings cannot run")
     grant = sub.add_parser("grant-role", help="give a user a role")
     grant.add_argument("email")

@@ -43,8 +43,8 @@ import pytest
 import sqlalchemy as sa
 from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
-from sqlmodel import Session
 
+from tests.conftest import reset_database
 from tests.e2e.app_server import (
     PROJECT_ROOT,
     WS_PROBE,
@@ -57,7 +57,6 @@ from tests.fakes.fake_stripe import FakeStripe
 from tests.fakes.smtp_server import ReceivedMail, SmtpServer
 from tests.pinned_time import TEST_CATALOG_FILE, TEST_NOW, real_now
 from tests.stripe_helpers import STRIPE_KEY, WEBHOOK_PATH, WEBHOOK_SECRET
-from tutor_app.catalog.tutor_catalog import seed_catalog
 from tutor_app.core import clock
 
 # Settings the dev machine may carry that would change what the live app does.
@@ -141,11 +140,10 @@ def app_environment(
     mail_server: SmtpServer,
     app_clock_shift: timedelta,
 ) -> dict[str, str]:
-    """What every live app of the package shares: the test database (with the catalog
-    loaded), the mail server, the fake Google and the clock. `APP_URL` is each app's own."""
-    with Session(_engine) as db:
-        seed_catalog(db)
-        db.commit()
+    """What every live app of the package shares: the test database (emptied, with the
+    catalog as the file has it, whatever tests ran before), the mail server, the fake Google
+    and the clock. `APP_URL` is each app's own. Runs once, before either app starts."""
+    reset_database(_engine)
     return {
         "DATABASE_URL": database_url,
         "CATALOG_FILE": str(TEST_CATALOG_FILE),

@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from playwright.sync_api import Browser, Page, expect
 from sqlmodel import Session, select
 
+from tests.conftest import reset_database
 from tests.e2e.app_server import ReflexApp
 from tests.e2e.conftest import _DROPPED_ENV, PROJECT_ROOT, visitor_page
 from tests.e2e.steps import (
@@ -38,7 +39,6 @@ from tests.e2e.steps import (
 from tests.factories import event, session_object
 from tests.pinned_time import TEST_CATALOG_FILE
 from tests.stripe_helpers import signed_headers
-from tutor_app.catalog.tutor_catalog import seed_catalog
 from tutor_app.core.models import Booking, StripeEvent, User
 from tutor_app.core.settings import DEV_WEBHOOK_SECRET
 from tutor_app.scheduling import slots
@@ -56,9 +56,7 @@ def scaled_app(
     """The app on PostgreSQL with its state in Redis and WORKERS backend processes."""
     assert _engine.dialect.name == "postgresql", "scale-out mode runs on PostgreSQL"
     redis.Redis.from_url(REDIS_URL).ping()  # fail clearly when Redis is not running
-    with Session(_engine) as db:
-        seed_catalog(db)
-        db.commit()
+    reset_database(_engine)  # the catalog as the file has it, whatever tests ran before
     app = ReflexApp(
         app_dir=PROJECT_ROOT,
         name="tutor-e2e-scaleout",

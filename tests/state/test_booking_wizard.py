@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from tests.factories import make_hold, signed_in_user
+from tests.schedule_helpers import set_rules
 from tests.state.handlers import run, state_on
 from tutor_app.booking import checkout
 from tutor_app.catalog import pricing
@@ -27,6 +28,7 @@ from tutor_app.core import rate_limits, timefmt
 from tutor_app.core.models import Booking, User
 from tutor_app.scheduling import slots
 from tutor_app.state.booking import (
+    NOT_TAKING_BOOKINGS_MESSAGE,
     NOTE_MAX,
     STEP_LENGTH,
     STEP_PAY,
@@ -497,3 +499,69 @@ def test_refresh_on_focus_drops_a_start_that_was_booked(
     assert start not in state._slots
     assert state.start == "" and state.step == STEP_TIME
     assert state.message == TIME_GONE_MESSAGE
+
+
+# --- the tutor's own lengths, horizon, and profile -------------------------------------------
+
+
+def test_only_the_tutors_own_lengths_are_offered_and_priced(
+    database: sa.Engine, session: Session
+) -> None:
+    set_rules(session, lesson_durations=[120, 45])
+    state = wizard()
+    _run(state.choose_tutor(TUTOR))
+
+    assert [(o["minutes"], o["price"]) for o in state.duration_options] == [
+        (45, "$45.00"), (120, "$120.00")]
+    _run(state.choose_duration(60))  # a length the product sells, but not this tutor
+    assert state.duration == 0 and state.step == STEP_LENGTH
+    _run(state.choose_duration(45))
+    assert state.step == STEP_TIME and state._slots
+    assert state.price_breakdown == "$60.00/hour \u00d7 45 min = $45.00"
+
+
+def test_a_length_in_the_url_the_tutor_does_not_offer_stops_at_the_length_step(
+    database: sa.Engine, session: Session
+) -> None:
+    set_rules(session, lesson_durations=[30])
+    state = wizard(f"/book-now?tutor={TUTOR}&duration=60&step=4")
+
+    assert state.step == STEP_LENGTH and state.duration == 0
+
+
+def test_another_tutor_drops_a_length_they_do_not_offer(
+    database: sa.Engine, session: Session
+) -> None:
+    set_rules(session, lesson_durations=[30, 60, 90, 120])
+    state = wizard()
+    _run(state.choose_tutor(TUTOR))
+    _run(state.choose_duration(120))
+    _run(state.choose_tutor(OTHER_TUTOR))  # offers 30, 60 and 90
+
+    assert state.duration == 0 and state.step == STEP_LENGTH
+    assert [o["minutes"] for o in state.duration_options] == [30, 60, 90]
+
+
+def test_the_calendar_runs_to_the_tutors_horizon(database: sa.Engine, session: Session) -> None:
+    set_rules(session, horizon_days=90)
+    state = wizard()
+    _run(state.choose_tutor(TUTOR))
+    _run(state.choose_duration(60))
+
+    in_range = [c["key"] for c in state.calendar if c["in_range"]]
+    assert len(in_range) == 91  # today and the next 90 days
+    enabled = [c["key"] for c in state.calendar if c["enabled"]]
+    assert enabled[-1] > in_range[60]  # free starts past the default 60 days are shown
+
+
+def test_a_tutor_not_taking_bookings_cannot_be_chosen(
+    database: sa.Engine, session: Session
+) -> None:
+    set_rules(session, weekly_hours={})
+    state = wizard(f"/book-now?tutor={TUTOR}&duration=60")
+
+    assert state.step == STEP_TUTOR and state.tutor_id == ""
+    assert state.message == NOT_TAKING_BOOKINGS_MESSAGE
+    assert TUTOR not in {t["id"] for t in state.tutors}
+    _run(state.choose_tutor(TUTOR))  # a stale list in another tab
+    assert state.tutor_id == "" and state.message == NOT_TAKING_BOOKINGS_MESSAGE

@@ -14,6 +14,7 @@ from reflex.istate.data import RouterData
 from reflex_base.constants import RouteVar
 from sqlmodel import Session
 
+from tests.schedule_helpers import set_rules
 from tests.state.handlers import ORIGIN, run, state_on
 from tutor_app.core.models import Tutor
 from tutor_app.state.directory import (
@@ -159,6 +160,25 @@ def test_profile_shows_the_tutor_and_links_to_booking(database: sa.Engine) -> No
     assert state.page_title == "James Okafor · Tutorly"
     assert state.hours, "weekly hours are summarised"
     assert all(row["days"] and row["times"] for row in state.hours)
+    assert state.lengths_label == "30, 60 or 90 minute lessons"
+
+
+def test_profile_names_the_tutors_own_lesson_lengths(
+    database: sa.Engine, session: Session
+) -> None:
+    set_rules(session, lesson_durations=[120, 45])
+    assert _profile("james-okafor").lengths_label == "45 or 120 minute lessons"
+    set_rules(session, lesson_durations=[60])
+    assert _profile("james-okafor").lengths_label == "60 minute lessons"
+
+
+def test_an_incomplete_profile_is_not_listed(database: sa.Engine, session: Session) -> None:
+    set_rules(session, "aiko-tanaka", weekly_hours={})
+
+    state = _directory()
+
+    assert "aiko-tanaka" not in _ids(state.tutors)
+    assert "Japanese" not in state.subject_options
 
 
 def test_profile_of_an_unknown_tutor_says_not_found(database: sa.Engine) -> None:

@@ -1,8 +1,10 @@
-"""Free slots from weekly hours: the grid, the limits, busy overlaps and both DST changes.
+"""Free slots from weekly hours: the grid, the limits, busy overlaps and both DST changes,
+date overrides, the buffer around lessons, and the tutor's own notice and horizon.
 
 Expected values are written out as exact UTC datetimes, and the DST cases are also checked
 against a deliberately naive minute-by-minute model of the rules, written independently of
-the module, for zones whose changes are unusual (30-minute shifts, changes at midnight).
+the module, for zones whose changes are unusual (30-minute shifts, changes at midnight); so
+are randomized tutors (hours, overrides, buffer, notice, horizon, step) from fixed seeds.
 """
 
 from __future__ import annotations
@@ -20,11 +22,15 @@ from tutor_app.scheduling.availability import (
     MIN_NOTICE,
     SLOT_STEP,
     Busy,
+    Overrides,
     WeeklyHours,
+    epoch_us,
     free_slots,
+    from_epoch_us,
     group_by_local_day,
     is_slot_free,
     nearest_free,
+    outside_hours,
 )
 
 NY = "America/New_York"
@@ -56,6 +62,8 @@ def slots(
     notice: timedelta = timedelta(0),
     horizon: timedelta = timedelta(days=1),
     step: timedelta = SLOT_STEP,
+    overrides: Overrides | None = None,
+    buffer: int = 0,
 ) -> list[datetime]:
     return free_slots(
         weekly_hours=hours,
@@ -66,6 +74,8 @@ def slots(
         notice=notice,
         horizon=horizon,
         step=step,
+        overrides=overrides,
+        buffer=minutes(buffer),
     )
 
 
@@ -372,11 +382,18 @@ def _model_free_starts(
     busy: list[Busy],
     lo: datetime,
     hi: datetime,
+    *,
+    overrides: dict[date, list[tuple[str, str]]] | None = None,
+    buffer: int = 0,
+    step: int = 30,
 ) -> list[datetime]:
     """The rules, read literally, one UTC minute at a time (whole-minute inputs only).
 
     A window on local date d covers the minutes from the first one whose wall clock reads its
-    start or later to the first one that reads its end or later; touching windows join up.
+    start or later to the first one that reads its end or later; touching windows join up. A
+    date with an override takes its windows from there instead of from its weekday. A lesson
+    must end `buffer` minutes before a buffered busy interval starts, or start `buffer`
+    minutes after it ends; an interval that is not buffered only must not overlap it.
     """
     zone = ZoneInfo(tz)
     origin = lo - timedelta(days=3)
@@ -386,7 +403,8 @@ def _model_free_starts(
     working = [False] * count
     day = walls[0].date()
     while day <= walls[-1].date():
-        for start, end in hours.get(DAYS[day.weekday()], []):
+        windows = (overrides or {}).get(day, hours.get(DAYS[day.weekday()], []))
+        for start, end in windows:
             midnight = datetime.combine(day, time(0))
             first = midnight + timedelta(hours=int(start[:2]), minutes=int(start[3:]))
             last = midnight + timedelta(hours=int(end[:2]), minutes=int(end[3:]))
@@ -395,13 +413,16 @@ def _model_free_starts(
             for k in range(i, j):
                 working[k] = True
         day += timedelta(days=1)
-    blocked = [any(b.start <= t < b.end for b in busy) for t in instants]
     found = []
     for k, t in enumerate(instants):
         wall = walls[k]
-        on_grid = (wall.hour * 60 + wall.minute) % 30 == 0
-        span = range(k, k + duration)
-        if lo <= t < hi and on_grid and all(working[m] and not blocked[m] for m in span):
+        on_grid = (wall.hour * 60 + wall.minute) % step == 0
+        if not (lo <= t < hi and on_grid and all(working[m] for m in range(k, k + duration))):
+            continue
+        end = t + minutes(duration)
+        pads = [minutes(buffer) if b.buffered else timedelta(0) for b in busy]
+        if all(end <= b.start - pad or t >= b.end + pad
+               for b, pad in zip(busy, pads, strict=True) if b.end > b.start):
             found.append(t)
     return found
 
@@ -654,3 +675,269 @@ def test_busy_must_not_end_before_it_starts() -> None:
 
 def test_hours_as_json_lists_are_accepted() -> None:
     assert _call(weekly_hours={"mon": [["09:00", "17:00"]]}) == _call()
+
+
+# --- date overrides -------------------------------------------------------------------------
+
+WEEKDAYS_9_TO_17 = {day: [("09:00", "17:00")] for day in ("mon", "tue", "wed", "thu", "fri")}
+
+
+def test_a_day_off_removes_that_date_only() -> None:
+    week = slots(WEEKDAYS_9_TO_17, TOKYO, 60, utc(2025, 6, 1, 12), horizon=timedelta(days=3))
+    off = slots(WEEKDAYS_9_TO_17, TOKYO, 60, utc(2025, 6, 1, 12), horizon=timedelta(days=3),
+                overrides={date(2025, 6, 3): []})  # Tuesday off
+    days = group_by_local_day(week, TOKYO)
+    assert list(days) == [date(2025, 6, 2), date(2025, 6, 3), date(2025, 6, 4)]
+    assert group_by_local_day(off, TOKYO) == {
+        date(2025, 6, 2): days[date(2025, 6, 2)], date(2025, 6, 4): days[date(2025, 6, 4)],
+    }
+
+
+def test_an_override_replaces_the_hours_of_its_date() -> None:
+    found = slots(WEEKDAYS_9_TO_17, TOKYO, 60, utc(2025, 6, 1, 12),
+                  overrides={date(2025, 6, 2): [("13:00", "15:00")]})
+    # 13:00-15:00 Tokyo is 04:00-06:00 UTC; the weekly 09:00-13:00 is gone that day.
+    assert found == run(utc(2025, 6, 2, 4), utc(2025, 6, 2, 5))
+
+
+def test_extra_hours_on_one_date_and_on_a_day_without_weekly_hours() -> None:
+    overrides = {
+        date(2025, 6, 2): [("09:00", "17:00"), ("19:00", "21:00")],  # Monday: weekly + evening
+        date(2025, 6, 7): [("10:00", "12:00")],  # a Saturday
+    }
+    found = slots(WEEKDAYS_9_TO_17, TOKYO, 60, utc(2025, 6, 1, 12), horizon=timedelta(days=6),
+                  overrides=overrides)
+    by_day = group_by_local_day(found, TOKYO)
+    assert by_day[date(2025, 6, 2)][-3:] == [utc(2025, 6, 2, 10), utc(2025, 6, 2, 10, 30),
+                                            utc(2025, 6, 2, 11)]  # 19:00 .. 20:00 Tokyo
+    assert by_day[date(2025, 6, 7)] == run(utc(2025, 6, 7, 1), utc(2025, 6, 7, 2))
+    assert date(2025, 6, 8) not in by_day  # Sunday keeps its (empty) weekly hours
+
+
+def test_override_dates_are_the_tutors_local_dates() -> None:
+    # 09:00-17:00 in New York on Monday 2 June is 13:00-21:00 UTC; 1 June there is a Sunday.
+    hours = every_day(("18:00", "23:00"))
+    found = slots(hours, NY, 60, utc(2025, 6, 2, 12), horizon=timedelta(hours=24),
+                  overrides={date(2025, 6, 2): []})
+    # 2 June is off; 18:00-23:00 on 1 June ran 22:00-03:00 UTC and is past; 3 June's starts
+    # from 22:00 UTC on 3 June are beyond the horizon (12:00 UTC on 3 June).
+    assert found == []
+    kept = slots(hours, NY, 60, utc(2025, 6, 2, 12), horizon=timedelta(hours=24),
+                 overrides={date(2025, 6, 3): []})
+    assert kept == run(utc(2025, 6, 2, 22), utc(2025, 6, 3, 2))
+
+
+def test_a_day_off_after_overnight_hours_ends_them_at_midnight() -> None:
+    hours = {"fri": [("22:00", "24:00")], "sat": [("00:00", "02:00")]}
+    now = utc(2025, 6, 6)  # Friday; 22:00 Tokyo is 13:00 UTC
+    off = slots(hours, TOKYO, 60, now, overrides={date(2025, 6, 7): []})
+    assert off == [utc(2025, 6, 6, 13), utc(2025, 6, 6, 13, 30), utc(2025, 6, 6, 14)]
+    # An override with its own 00:00 window still joins the evening before.
+    short = slots(hours, TOKYO, 60, now, overrides={date(2025, 6, 7): [("00:00", "00:30")]})
+    assert short == run(utc(2025, 6, 6, 13), utc(2025, 6, 6, 14, 30))
+    assert utc(2025, 6, 6, 14, 30) in short  # 23:30-00:30 across midnight
+
+
+def test_an_override_on_the_spring_forward_day_keeps_real_lengths() -> None:
+    # New York, 9 March 2025: 01:00-04:00 on the wall clock is two real hours (06:00-08:00 UTC).
+    found = slots({}, NY, 60, utc(2025, 3, 9, 5), horizon=HALF_DAY,
+                  overrides={date(2025, 3, 9): [("01:00", "04:00")]})
+    assert found == [utc(2025, 3, 9, 6), utc(2025, 3, 9, 6, 30), utc(2025, 3, 9, 7)]
+    local = [s.astimezone(ZoneInfo(NY)).strftime("%H:%M") for s in found]
+    assert local == ["01:00", "01:30", "03:00"]
+
+
+# --- buffer ---------------------------------------------------------------------------------
+
+LESSON_10_TO_11_TOKYO = Busy(utc(2025, 6, 2, 1), utc(2025, 6, 2, 2))
+
+
+def test_the_buffer_keeps_time_free_before_and_after_a_lesson() -> None:
+    hours = {"mon": [("08:00", "14:00")]}
+    found = slots(hours, TOKYO, 60, utc(2025, 6, 1, 12), busy=[LESSON_10_TO_11_TOKYO],
+                  buffer=15)
+    local = [s.astimezone(ZoneInfo(TOKYO)).strftime("%H:%M") for s in found]
+    # 08:30-09:30 leaves 30 minutes; 09:00-10:00 none; 11:00 starts as it ends; 11:30 is next.
+    assert local == ["08:00", "08:30", "11:30", "12:00", "12:30", "13:00"]
+    unbuffered = slots(hours, TOKYO, 60, utc(2025, 6, 1, 12), busy=[LESSON_10_TO_11_TOKYO])
+    assert utc(2025, 6, 2, 0) in unbuffered and utc(2025, 6, 2, 2) in unbuffered
+
+
+def test_the_buffer_off_the_grid_rounds_to_the_next_start() -> None:
+    hours = {"mon": [("08:00", "14:00")]}
+    found = slots(hours, TOKYO, 30, utc(2025, 6, 1, 12), busy=[LESSON_10_TO_11_TOKYO],
+                  buffer=40)
+    local = [s.astimezone(ZoneInfo(TOKYO)).strftime("%H:%M") for s in found]
+    # A 30-minute lesson must end by 09:20 and start from 11:40: 08:30 and 12:00 are the edges.
+    assert local == ["08:00", "08:30", "12:00", "12:30", "13:00", "13:30"]
+
+
+def test_the_buffer_does_not_apply_to_calendar_events_nor_trim_working_hours() -> None:
+    hours = {"mon": [("10:00", "13:00")]}
+    event = Busy(LESSON_10_TO_11_TOKYO.start, LESSON_10_TO_11_TOKYO.end, buffered=False)
+    found = slots(hours, TOKYO, 60, utc(2025, 6, 1, 12), busy=[event], buffer=30)
+    # 11:00 starts as the event ends; 12:00-13:00 ends as the window closes.
+    assert found == [utc(2025, 6, 2, 2), utc(2025, 6, 2, 2, 30), utc(2025, 6, 2, 3)]
+    assert event == LESSON_10_TO_11_TOKYO  # the flag is no part of a span's identity
+
+
+def test_buffers_of_neighbouring_lessons_can_close_a_gap() -> None:
+    hours = {"mon": [("09:00", "12:00")]}
+    busy = [Busy(utc(2025, 6, 2, 0), utc(2025, 6, 2, 1)),  # 09:00-10:00 Tokyo
+            Busy(utc(2025, 6, 2, 2), utc(2025, 6, 2, 3))]  # 11:00-12:00
+    now = utc(2025, 6, 1, 12)
+    assert slots(hours, TOKYO, 60, now, busy=busy) == [utc(2025, 6, 2, 1)]
+    assert slots(hours, TOKYO, 60, now, busy=busy, buffer=5) == []
+    assert slots(hours, TOKYO, 30, now, busy=busy) == [utc(2025, 6, 2, 1), utc(2025, 6, 2, 1, 30)]
+    assert slots(hours, TOKYO, 30, now, busy=busy, buffer=15) == []  # 10:15-10:45 is off-grid
+
+
+def test_is_slot_free_and_nearest_free_honour_the_buffer_and_overrides() -> None:
+    hours = {"mon": [("08:00", "14:00")], "tue": [("08:00", "14:00")]}
+    args: dict[str, Any] = {
+        "weekly_hours": hours, "tutor_tz": TOKYO, "duration": minutes(60),
+        "busy": [LESSON_10_TO_11_TOKYO], "now": utc(2025, 6, 1, 12),
+        "buffer": minutes(15), "overrides": {date(2025, 6, 3): []},
+    }
+    assert not is_slot_free(start=utc(2025, 6, 2, 0), **args)  # 09:00, ends at the lesson
+    assert is_slot_free(start=utc(2025, 6, 2, 2, 30), **args)  # 11:30
+    assert not is_slot_free(start=utc(2025, 6, 3, 0), **args)  # Tuesday is off
+    assert nearest_free(start=utc(2025, 6, 2, 1), limit=2, **args) == [
+        utc(2025, 6, 2, 2, 30), utc(2025, 6, 2, 3)]  # 08:30 is under the 12-hour notice
+
+
+# --- the tutor's own notice and horizon -----------------------------------------------------
+
+
+def test_no_notice_offers_the_next_grid_start_and_a_short_horizon_ends_early() -> None:
+    hours = every_day(("09:00", "17:00"))
+    now = utc(2025, 6, 2, 2, 10)  # 11:10 Tokyo
+    found = slots(hours, TOKYO, 60, now, notice=timedelta(0), horizon=timedelta(days=2))
+    assert found[0] == utc(2025, 6, 2, 2, 30)  # 11:30 Tokyo
+    assert found[-1] == utc(2025, 6, 4, 2)  # 11:00 on 4 June: the horizon ends at 11:10
+    week = slots(hours, TOKYO, 60, now, notice=timedelta(days=2), horizon=timedelta(days=9))
+    assert week[0] == utc(2025, 6, 4, 2, 30)
+    assert week[-1] == utc(2025, 6, 11, 2)
+    assert len(group_by_local_day(week, TOKYO)) == 8
+
+
+# --- the model, on randomized tutors --------------------------------------------------------
+
+DST_CASES = [
+    (NY, utc(2025, 3, 8)), (NY, utc(2025, 11, 1)), (LONDON, utc(2025, 3, 29)),
+    (LONDON, utc(2025, 10, 25)), ("America/Santiago", utc(2025, 4, 5)),
+    ("America/Santiago", utc(2025, 9, 6)), ("Australia/Lord_Howe", utc(2025, 4, 4, 12)),
+    ("Australia/Lord_Howe", utc(2025, 10, 3, 12)), ("Asia/Kathmandu", utc(2025, 6, 1)),
+    (TOKYO, utc(2025, 6, 1)),
+]
+WINDOW_POOL = [
+    ("00:00", "02:30"), ("00:00", "01:00"), ("01:30", "04:00"), ("02:00", "03:00"),
+    ("08:00", "12:00"), ("09:15", "11:45"), ("10:00", "17:00"), ("13:00", "14:00"),
+    ("18:30", "21:00"), ("20:00", "24:00"), ("22:00", "24:00"), ("23:00", "24:00"),
+]
+
+
+def _random_tutor(rng: random.Random, around: datetime) -> tuple[
+    dict[str, list[tuple[str, str]]], dict[date, list[tuple[str, str]]]
+]:
+    hours = {day: rng.sample(WINDOW_POOL, rng.choice((0, 1, 1, 2, 3))) for day in DAYS}
+    overrides = {
+        around.date() + timedelta(days=rng.randrange(-1, 5)):
+            rng.sample(WINDOW_POOL, rng.choice((0, 0, 1, 2)))
+        for _ in range(rng.randrange(0, 4))
+    }
+    return hours, overrides
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_overrides_buffer_notice_and_horizon_match_the_model(seed: int) -> None:
+    rng = random.Random(seed)
+    tz, around = rng.choice(DST_CASES)
+    hours, overrides = _random_tutor(rng, around)
+    now = around + minutes(rng.randrange(0, 24 * 60, 5))
+    notice = minutes(rng.choice((0, 45, 12 * 60, 25 * 60)))
+    horizon = timedelta(days=rng.choice((2, 3)))
+    duration = rng.choice((30, 45, 60, 90, 120))
+    step = rng.choice((15, 30, 60))
+    buffer = rng.choice((0, 5, 10, 15, 30, 45))
+    busy = []
+    for _ in range(rng.randrange(4, 10)):
+        start = now + minutes(5 * rng.randrange(0, 4 * 24 * 12))
+        busy.append(Busy(start, start + minutes(rng.choice((10, 30, 45, 60, 90))),
+                         buffered=rng.random() < 0.7))
+    found = slots(hours, tz, duration, now, busy=busy, notice=notice, horizon=horizon,
+                  step=minutes(step), overrides=overrides, buffer=buffer)
+    expected = _model_free_starts(hours, tz, duration, busy, now + notice, now + horizon,
+                                  overrides=overrides, buffer=buffer, step=step)
+    assert found == expected
+    # The check before payment agrees with the list, start by start.
+    free = set(found)
+    args: dict[str, Any] = {
+        "weekly_hours": hours, "tutor_tz": tz, "duration": minutes(duration), "busy": busy,
+        "now": now, "notice": notice, "horizon": horizon, "step": minutes(step),
+        "overrides": overrides, "buffer": minutes(buffer),
+    }
+    for candidate in [now + minutes(15 * k) for k in range(0, 4 * 96, 7)]:
+        assert is_slot_free(start=candidate, **args) == (candidate in free), candidate
+
+
+def test_the_random_tutors_are_not_vacuous() -> None:
+    offered = 0
+    for seed in range(60):
+        rng = random.Random(seed)
+        tz, around = rng.choice(DST_CASES)
+        hours, overrides = _random_tutor(rng, around)
+        offered += bool(overrides) and bool(slots(hours, tz, 30, around,
+                                                  horizon=timedelta(days=3),
+                                                  overrides=overrides))
+    assert offered >= 20
+
+
+# --- spans, and lessons outside the hours ---------------------------------------------------
+
+
+def test_spans_of_epoch_microseconds_are_the_same_busy_times() -> None:
+    hours, busy, now = _random_case(seed=5)
+    args: dict[str, Any] = {"weekly_hours": hours, "tutor_tz": LONDON, "duration": minutes(60),
+                            "now": now, "buffer": minutes(10)}
+    mixed = [b.span() if i % 2 else b for i, b in enumerate(busy)]
+    assert free_slots(busy=mixed, **args) == free_slots(busy=busy, **args)
+    assert from_epoch_us(epoch_us(now)) == now
+    assert busy[0].span() == (epoch_us(busy[0].start), epoch_us(busy[0].end), True)
+
+
+def test_outside_hours_names_the_lessons_a_change_of_hours_left_out() -> None:
+    hours = {"mon": [("09:00", "12:00")], "fri": [("22:00", "24:00")],
+             "sat": [("00:00", "02:00")]}
+    inside = Busy(utc(2025, 6, 2, 0), utc(2025, 6, 2, 1))  # Mon 09:00-10:00 Tokyo
+    late = Busy(utc(2025, 6, 2, 2, 30), utc(2025, 6, 2, 3, 30))  # Mon 11:30-12:30
+    overnight = Busy(utc(2025, 6, 6, 14, 30), utc(2025, 6, 6, 15, 30))  # Fri 23:30-00:30
+    tuesday = Busy(utc(2025, 6, 3, 0), utc(2025, 6, 3, 1))
+    lessons = [tuesday, overnight, late, inside]
+
+    assert outside_hours(lessons, weekly_hours=hours, tutor_tz=TOKYO) == [late, tuesday]
+    off = outside_hours(lessons, weekly_hours=hours, tutor_tz=TOKYO,
+                        overrides={date(2025, 6, 7): [], date(2025, 6, 3): [("09:00", "10:00")]})
+    assert off == [late, overnight]
+    assert outside_hours([], weekly_hours=hours, tutor_tz=TOKYO) == []
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"2025-06-02": []},
+        {datetime(2025, 6, 2): []},
+        {date(2025, 6, 2): [("9:00", "10:00")]},
+        {date(2025, 6, 2): [("10:00", "09:00")]},
+        {date(2025, 6, 2): "09:00-10:00"},
+        [(date(2025, 6, 2), [])],
+    ],
+)
+def test_bad_overrides_raise_value_error(overrides: Any) -> None:
+    with pytest.raises(ValueError):
+        _call(overrides=overrides)
+
+
+def test_a_negative_buffer_raises_value_error() -> None:
+    with pytest.raises(ValueError, match="buffer"):
+        _call(buffer=minutes(-5))

@@ -1,4 +1,5 @@
-"""The tutor catalog: the data file is validated, and the seed makes the table match it."""
+"""The tutor catalog: the data file is validated, the seed loads it into an empty table only,
+and the directory lists only tutors whose profile is complete."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session, delete, select
 
 from tests.pinned_time import TEST_CATALOG_FILE
 from tutor_app.catalog.tutor_catalog import (
@@ -19,12 +20,14 @@ from tutor_app.catalog.tutor_catalog import (
     SeedResult,
     all_subjects,
     get_tutor,
+    lesson_lengths,
     list_tutors,
     load_catalog,
     seed_catalog,
+    taking_bookings,
 )
 from tutor_app.core import clock
-from tutor_app.core.models import Booking, Tutor
+from tutor_app.core.models import Tutor, TutorDateOverride
 from tutor_app.core.settings import PRODUCT_CATALOG_FILE, Settings, get_settings
 
 ENTRY: dict[str, Any] = {
@@ -168,73 +171,71 @@ def test_an_empty_or_unreadable_file_is_refused(tmp_path: Path, content: str) ->
 # -- seeding ---------------------------------------------------------------------------------
 
 
-def test_seeding_twice_changes_nothing_the_second_time(session: Session) -> None:
-    before = {t.id: t.updated_at for t in session.exec(select(Tutor)).all()}
+def _empty_tutors(session: Session) -> None:
+    session.exec(delete(Tutor))
+    session.commit()
+
+
+def _snapshot(session: Session) -> dict[str, dict[str, Any]]:
+    session.expire_all()
+    rows = {t.id: t.model_dump() for t in session.exec(select(Tutor)).all()}
+    session.commit()
+    return rows
+
+
+def test_seeding_an_empty_table_loads_the_file(session: Session) -> None:
+    _empty_tutors(session)
 
     result = seed_catalog(session)
     session.commit()
 
-    assert result == SeedResult(added=0, updated=0, deactivated=0)
-    after = {t.id: t.updated_at for t in session.exec(select(Tutor)).all()}
-    assert after == before
-    assert len(after) == len(load_catalog())
+    assert result == SeedResult(added=len(load_catalog()), skipped=False)
+    rows = _snapshot(session)
+    for entry in load_catalog():
+        row = rows[entry.id]
+        assert (row["name"], row["hourly_rate_cents"], row["weekly_hours"], row["active"]) == (
+            entry.name, entry.hourly_rate_cents, entry.weekly_hours, True)
+        # The file has no booking rules: the ones every tutor had before they could edit them.
+        assert (row["lesson_durations"], row["buffer_minutes"], row["min_notice_minutes"],
+                row["horizon_days"]) == ([30, 60, 90], 0, 720, 60)
 
 
-def test_seeding_applies_changes_from_the_file(session: Session) -> None:
-    tutors = load_catalog()
-    tutors[0].hourly_rate_cents += 500
-    tutors[0].bio = "A new bio."
+def test_seeding_twice_changes_nothing_the_second_time(session: Session) -> None:
+    before = _snapshot(session)
 
-    result = seed_catalog(session, tutors)
+    result = seed_catalog(session)
     session.commit()
 
-    assert result == SeedResult(added=0, updated=1, deactivated=0)
-    row = session.get(Tutor, tutors[0].id)
-    assert row is not None
-    assert row.bio == "A new bio."
-    assert row.hourly_rate_cents == tutors[0].hourly_rate_cents
+    assert result == SeedResult(added=0, skipped=True)
+    assert _snapshot(session) == before
+    assert len(before) == len(load_catalog())
 
 
-def test_a_removed_tutor_is_hidden_not_deleted(session: Session) -> None:
+def test_seeding_never_overwrites_what_tutors_saved(session: Session) -> None:
+    edited = session.get(Tutor, "james-okafor")
+    assert edited is not None
+    edited.hourly_rate_cents = 7100
+    edited.bio = "Saved by James himself."
+    edited.weekly_hours = {"sat": [["10:00", "12:00"]]}
+    session.add(edited)
+    session.commit()
+    before = _snapshot(session)
+    # The file changed meanwhile: a new rate for James, a tutor gone, a new tutor.
     tutors = load_catalog()
+    for tutor in tutors:
+        if tutor.id == "james-okafor":
+            tutor.hourly_rate_cents = 1
+            tutor.bio = "From the file."
     gone = tutors.pop()
-    now = clock.now()
-    session.add(Booking(tutor_id=gone.id, start_time=now, end_time=now + timedelta(days=365),
-                        price_cents=1000, stripe_checkout_session_id="cs_test_gone"))
-    session.commit()
-
-    result = seed_catalog(session, tutors)
-    session.commit()
-
-    assert result.deactivated == 1
-    row = session.get(Tutor, gone.id)
-    assert row is not None and row.active is False  # its bookings still find it
-    assert get_tutor(session, gone.id) is None
-    assert get_tutor(session, gone.id, include_inactive=True) is not None
-    assert gone.id not in {t.id for t in list_tutors(session)}
-
-
-def test_a_tutor_back_in_the_file_is_shown_again(session: Session) -> None:
-    tutors = load_catalog()
-    seed_catalog(session, tutors[:-1])
-    session.commit()
-
-    result = seed_catalog(session, tutors)
-    session.commit()
-
-    assert result.updated == 1
-    assert get_tutor(session, tutors[-1].id) is not None
-
-
-def test_a_new_tutor_is_added(session: Session) -> None:
-    new = load_catalog()
     extra = Tutor(**{**ENTRY, "active": True})
 
-    result = seed_catalog(session, [*new, extra])
+    result = seed_catalog(session, [*tutors, extra])
     session.commit()
 
-    assert result == SeedResult(added=1, updated=0, deactivated=0)
-    assert get_tutor(session, "test-tutor") is not None
+    assert result == SeedResult(added=0, skipped=True)
+    assert _snapshot(session) == before
+    assert get_tutor(session, gone.id) is not None  # still listed: the database decides
+    assert get_tutor(session, "test-tutor") is None
 
 
 # -- reading ---------------------------------------------------------------------------------
@@ -264,3 +265,86 @@ def test_all_subjects_lists_each_once_sorted(session: Session) -> None:
 
     assert subjects == sorted(set(subjects), key=str.casefold)
     assert {"Spanish", "Mathematics"} <= set(subjects)
+
+
+# -- who is listed ---------------------------------------------------------------------------
+
+AIKO = "aiko-tanaka"  # the only tutor teaching Japanese (Asia/Tokyo)
+
+
+def _edit(session: Session, tutor_id: str = AIKO, **fields: Any) -> Tutor:
+    tutor = session.get(Tutor, tutor_id)
+    assert tutor is not None
+    for name, value in fields.items():
+        setattr(tutor, name, value)
+    session.add(tutor)
+    session.commit()
+    return tutor
+
+
+def _override(session: Session, *, days_from_today: int, windows: list[list[str]],
+              tutor_id: str = AIKO) -> None:
+    today = clock.now().astimezone(ZoneInfo("Asia/Tokyo")).date()  # Aiko's today
+    session.add(TutorDateOverride(tutor_id=tutor_id, on_date=today + timedelta(days_from_today),
+                                  windows=windows))
+    session.commit()
+
+
+def _listed(session: Session) -> bool:
+    listed = AIKO in {t.id for t in list_tutors(session)}
+    assert ("Japanese" in all_subjects(session)) is listed
+    tutor = session.get(Tutor, AIKO)
+    assert tutor is not None
+    assert taking_bookings(session, tutor) is listed
+    session.commit()
+    return listed
+
+
+def test_a_complete_profile_is_listed(session: Session) -> None:
+    assert _listed(session)
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"weekly_hours": {}},
+        {"weekly_hours": {"mon": [], "tue": []}},
+        {"hourly_rate_cents": 0},
+        {"lesson_durations": []},
+        {"lesson_durations": [15, 75]},  # nothing the product sells
+        {"active": False},
+    ],
+)
+def test_an_incomplete_profile_is_not_listed(session: Session, fields: dict[str, Any]) -> None:
+    _edit(session, **fields)
+
+    assert not _listed(session)
+    if fields != {"active": False}:
+        assert get_tutor(session, AIKO) is not None  # the profile page still opens
+
+
+@pytest.mark.parametrize(
+    ("days_from_today", "windows", "listed"),
+    [
+        (0, [["10:00", "12:00"]], True),  # today, in the tutor's zone
+        (30, [["10:00", "12:00"]], True),
+        (-1, [["10:00", "12:00"]], False),  # past hours do not count
+        (3, [], False),  # a day off is no hours
+    ],
+)
+def test_without_weekly_hours_a_coming_date_with_hours_lists_the_tutor(
+    session: Session, days_from_today: int, windows: list[list[str]], listed: bool
+) -> None:
+    _edit(session, weekly_hours={})
+    _override(session, days_from_today=days_from_today, windows=windows)
+    _override(session, days_from_today=days_from_today, windows=windows, tutor_id="james-okafor")
+
+    assert _listed(session) is listed
+
+
+def test_lesson_lengths_follow_the_products_order_and_ignore_unknown_ones(
+    session: Session,
+) -> None:
+    tutor = _edit(session, lesson_durations=[120, 15, 45, 30])
+
+    assert lesson_lengths(tutor) == (30, 45, 120)

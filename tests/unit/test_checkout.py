@@ -25,6 +25,7 @@ from tests.factories import (
 )
 from tests.fakes.fake_stripe import FakeStripe
 from tests.fakes.server import free_port
+from tests.schedule_helpers import add_override, local_date, set_rules
 from tests.stripe_helpers import STRIPE_KEY, checkout_requests, hold_by_id
 from tutor_app.booking import checkout
 from tutor_app.core import clock
@@ -386,3 +387,53 @@ def test_a_refused_checkout_keeps_the_hold_it_would_have_replaced(
     live = [h for h in _holds(session, user) if h.status == HoldStatus.ACTIVE]
     assert overlapped in {h.start_time for h in live}
     assert not [r for r in fake.requests if r.path.endswith("/expire")]
+
+
+# -- the tutor's own rules -------------------------------------------------------------------
+
+
+def test_a_start_on_a_day_the_tutor_took_off_is_refused_before_anything_is_held(
+    fake: FakeStripe, session: Session
+) -> None:
+    start = first_free(session)
+    add_override(session, local_date(start, db=session), [], note="Dentist")
+
+    with pytest.raises(checkout.InvalidLesson, match="not available"):
+        _start(make_user(session), start)
+    assert _holds(session) == []
+    assert checkout_requests(fake) == []
+
+
+def test_a_start_inside_the_buffer_of_a_lesson_is_taken(
+    fake: FakeStripe, session: Session
+) -> None:
+    start = first_free_overlapped(session)
+    _start(make_user(session), start)  # held 60 minutes from `start`
+    set_rules(session, buffer_minutes=15)
+
+    with pytest.raises(slots.SlotTaken):
+        _start(make_user(session), start + timedelta(hours=1))  # begins as the hold ends
+
+
+def test_a_length_the_tutor_does_not_offer_is_refused_with_the_lengths_they_do(
+    fake: FakeStripe, session: Session
+) -> None:
+    set_rules(session, lesson_durations=[45, 120])
+    start = first_free(session, minutes=45)
+
+    with pytest.raises(checkout.InvalidLesson, match="offers lessons of 45, 120 minutes"):
+        _start(make_user(session), start, 60)
+    assert _holds(session) == []
+    started = _start(make_user(session), start, 45)
+    # 45 minutes at $60 an hour.
+    assert fake.sessions[started.session_id]["amount_total"] == 4500
+
+
+def test_a_tutor_not_taking_bookings_is_refused(fake: FakeStripe, session: Session) -> None:
+    start = first_free(session)
+    set_rules(session, hourly_rate_cents=0)
+
+    with pytest.raises(checkout.NotTakingBookings, match="not taking bookings"):
+        _start(make_user(session), start)
+    assert _holds(session) == []
+    assert checkout_requests(fake) == []

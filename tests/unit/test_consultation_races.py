@@ -18,7 +18,8 @@ from sqlmodel import Session, select
 from tests.factories import TUTOR, make_user
 from tests.money_helpers import run_concurrently
 from tutor_app.booking import consultations
-from tutor_app.booking.consultations import CONSULTATION_MINUTES, AlreadyHadConsultation
+from tutor_app.booking.consultations import AlreadyHadConsultation
+from tutor_app.catalog.pricing import CONSULTATION_MINUTES
 from tutor_app.core import clock
 from tutor_app.core.models import Booking, BookingKind
 from tutor_app.scheduling import slots

@@ -27,12 +27,12 @@ from tutor_app.booking import (
     reschedule,
 )
 from tutor_app.booking.consultations import (
-    CONSULTATION_MINUTES,
     AlreadyHadConsultation,
     ConsultationNotOffered,
     InvalidConsultation,
     TooManyConsultations,
 )
+from tutor_app.catalog.pricing import CONSULTATION_MINUTES
 from tutor_app.core import clock, rate_limits
 from tutor_app.core import db as app_db
 from tutor_app.core.ids import FREE_BOOKING_SESSION_PREFIX
@@ -61,11 +61,11 @@ def created_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return calls
 
 
-def _free(session: Session, *, tutor_id: str = TUTOR, days: float = 3, nth: int = 0
-          ) -> datetime:
-    """A free 15-minute start at least `days` ahead (the nth one after that)."""
-    starts = slots.free_slots_for(session, tutor_id=tutor_id,
-                                  duration_minutes=CONSULTATION_MINUTES)
+def _free(session: Session, *, tutor_id: str = TUTOR, days: float = 3, nth: int = 0,
+          minutes: int = CONSULTATION_MINUTES) -> datetime:
+    """A free start at least `days` ahead (the nth one after that): for an intro, or for a
+    lesson of `minutes` with a tutor who offers no intro (its start is free for one too)."""
+    starts = slots.free_slots_for(session, tutor_id=tutor_id, duration_minutes=minutes)
     session.commit()
     after = clock.now() + timedelta(days=days)
     return [s for s in starts if s >= after][nth]
@@ -137,7 +137,7 @@ def test_the_follow_ups_mail_a_confirmation_with_a_calendar_file(
 
 def test_a_tutor_who_offers_none_is_refused(session: Session, database: object) -> None:
     user = make_user(session)
-    start = _free(session)  # James offers no consultation by default
+    start = _free(session, minutes=30)  # James offers no consultation by default
 
     with pytest.raises(ConsultationNotOffered) as refused:
         _book(user, start)
@@ -272,11 +272,11 @@ def test_opting_out_refuses_new_ones_and_keeps_those_booked(
     assert consultations.set_offers_consultation(tutor_id=TUTOR, offers=False)
 
     with pytest.raises(ConsultationNotOffered):
-        _book(make_user(session), _free(session, nth=4))
+        _book(make_user(session), _free(session, nth=4, minutes=30))
     row = booking(session, booking_id=kept)
     assert (row.status, row.kind) == (BookingStatus.SCHEDULED, BookingKind.CONSULTATION)
     # The booked one can still be moved and canceled.
-    target = _free(session, days=5)
+    target = _free(session, days=5, minutes=30)
     reschedule.reschedule_lesson(booking_id=kept, user_id=user.id, new_start=target)
     assert booking(session, booking_id=kept).start_time == target
     cancellation.cancel_lesson(booking_id=kept, user_id=user.id)

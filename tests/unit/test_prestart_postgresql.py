@@ -1,5 +1,6 @@
 """`make run` on `DATABASE_URL=postgresql://...`, as the README advertises: `prestart` migrates
-a fresh PostgreSQL database and loads the catalog, and the same URL opens for Reflex too.
+a fresh PostgreSQL database and loads the catalog, and the same URL opens for Reflex too; a
+later `prestart` (the next deploy) leaves the tutors as they are.
 
 PostgreSQL runs only: a fresh database is made from the test server's admin connection and
 dropped at the end; the URL handed to the app is the plain `postgresql://` form users write.
@@ -63,3 +64,29 @@ def test_prestart_migrates_and_seeds_a_plain_postgresql_url(plain_postgresql_url
     assert tutors == len(load_catalog())
     assert version is not None
     assert "ex_bookings_no_overlap" in guards
+
+
+def test_a_second_prestart_keeps_what_tutors_saved(plain_postgresql_url: str) -> None:
+    env = app_process_env(DATABASE_URL=plain_postgresql_url, APP_ENV="dev")
+    first = run_cli("prestart", env=env, timeout=180)
+    assert first.returncode == 0, first.stderr
+    reflex_url = Settings.from_env({"DATABASE_URL": plain_postgresql_url}).database_url
+    engine = sa.create_engine(reflex_url)
+    try:
+        with engine.begin() as conn:  # a tutor edits their profile; an admin hides another
+            conn.exec_driver_sql(
+                "UPDATE tutors SET hourly_rate_cents = 7100 WHERE id = 'james-okafor'")
+            conn.exec_driver_sql("DELETE FROM tutors WHERE id = 'aiko-tanaka'")
+
+        again = run_cli("prestart", env=env, timeout=180)
+        assert again.returncode == 0, again.stderr
+        assert "not loaded" in again.stderr
+
+        with engine.connect() as conn:
+            rate = conn.exec_driver_sql(
+                "SELECT hourly_rate_cents FROM tutors WHERE id = 'james-okafor'").scalar_one()
+            count = conn.exec_driver_sql("SELECT count(*) FROM tutors").scalar_one()
+    finally:
+        engine.dispose()
+    assert rate == 7100
+    assert count == len(load_catalog()) - 1

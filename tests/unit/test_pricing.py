@@ -20,10 +20,12 @@ def price(rate: int, minutes: int, currency: str = "usd") -> Quote:
 
 
 def test_allowed_durations() -> None:
-    assert ALLOWED_DURATIONS == (30, 60, 90)
+    assert ALLOWED_DURATIONS == (30, 45, 60, 90, 120)
 
 
-@pytest.mark.parametrize(("minutes", "total"), [(30, 2250), (60, 4500), (90, 6750)])
+@pytest.mark.parametrize(
+    ("minutes", "total"), [(30, 2250), (45, 3375), (60, 4500), (90, 6750), (120, 9000)]
+)
 def test_totals_for_each_duration(minutes: int, total: int) -> None:
     assert price(4500, minutes).total_cents == total
 
@@ -39,6 +41,12 @@ def test_totals_for_each_duration(minutes: int, total: int) -> None:
         (4997, 30, 2499),  # 2498.5 rounds up
         (1001, 60, 1001),
         (1, 30, 1),  # half a cent rounds up to one
+        (4998, 45, 3749),  # 3748.5 rounds up
+        (4999, 45, 3749),  # 3749.25 rounds down
+        (4997, 45, 3748),  # 3747.75 rounds up
+        (4999, 120, 9998),
+        (1, 45, 1),  # three quarters of a cent is one
+        (2, 45, 2),  # 1.5 rounds up
     ],
 )
 def test_totals_round_half_up(rate: int, minutes: int, total: int) -> None:
@@ -55,9 +63,11 @@ def test_quote_keeps_its_inputs() -> None:
     )
 
 
-@pytest.mark.parametrize("minutes", [0, 15, 45, 120, -30, True, False, "60", 60.0, None])
+@pytest.mark.parametrize(
+    "minutes", [0, 15, 40, 75, 150, -30, True, False, "60", 60.0, None]
+)
 def test_invalid_durations_are_refused(minutes: Any) -> None:
-    with pytest.raises(InvalidDuration, match="30, 60, 90"):
+    with pytest.raises(InvalidDuration, match="30, 45, 60, 90, 120"):
         price(4500, minutes)
 
 

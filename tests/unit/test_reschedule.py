@@ -10,6 +10,7 @@ from sqlmodel import Session
 from tests.factories import TUTOR, first_free, make_booking, make_hold, make_user, paid_booking
 from tests.fakes.fake_stripe import FakeStripe
 from tests.money_helpers import booking, run_concurrently
+from tests.schedule_helpers import add_override, local_date, set_rules
 from tutor_app.booking import lesson_events, reschedule
 from tutor_app.booking.reschedule import InvalidReschedule, NotFound
 from tutor_app.core import clock
@@ -195,3 +196,63 @@ def test_two_lessons_racing_for_one_slot_end_with_one_there(
     assert sorted(type(r).__name__ for r in results) == ["RescheduleResult", "SlotTaken"]
     there = [booking(session, booking_id=b.id).start_time == target for b in lessons]
     assert sum(there) == 1
+
+
+# -- the tutor's own rules -------------------------------------------------------------------
+
+
+def test_a_day_the_tutor_took_off_is_not_offered_and_refused(
+    fake: FakeStripe, session: Session, moved_calls: list[str]
+) -> None:
+    lesson = paid_booking(session, fake)
+    target = _later_start(session, lesson.start_time)
+    day_off = local_date(target, db=session)
+    add_override(session, day_off, [])
+
+    options = reschedule.free_starts_for_booking(session, booking_id=lesson.id,
+                                                 user_id=lesson.user_id or "")
+    assert options and target not in options
+    assert all(local_date(s, db=session) != day_off for s in options)
+    with pytest.raises(InvalidReschedule, match="not one this tutor offers") as caught:
+        reschedule.reschedule_lesson(booking_id=lesson.id, user_id=lesson.user_id or "",
+                                     new_start=target)
+    assert not isinstance(caught.value, slots.SlotTaken)
+    assert booking(session, booking_id=lesson.id).start_time == lesson.start_time
+    assert moved_calls == []
+
+
+def test_the_buffer_counts_around_other_lessons_not_around_the_moving_one(
+    fake: FakeStripe, session: Session
+) -> None:
+    lesson = paid_booking(session, fake)
+    other = _later_start(session, lesson.start_time)
+    make_booking(session, start=other, user=make_user(session))
+    set_rules(session, buffer_minutes=30)
+    options = reschedule.free_starts_for_booking(session, booking_id=lesson.id,
+                                                 user_id=lesson.user_id or "")
+
+    assert other + timedelta(hours=1) not in options  # starts as the other lesson ends
+    with pytest.raises(slots.SlotTaken):
+        reschedule.reschedule_lesson(booking_id=lesson.id, user_id=lesson.user_id or "",
+                                     new_start=other + timedelta(hours=1))
+    # Half an hour away moves: its own old time is no obstacle, buffered or not.
+    shifted = next(s for s in (lesson.start_time + timedelta(minutes=30),
+                               lesson.start_time - timedelta(minutes=30)) if s in options)
+    reschedule.reschedule_lesson(booking_id=lesson.id, user_id=lesson.user_id or "",
+                                 new_start=shifted)
+    assert booking(session, booking_id=lesson.id).start_time == shifted
+
+
+def test_a_paid_length_the_tutor_no_longer_offers_can_still_be_moved(
+    fake: FakeStripe, session: Session
+) -> None:
+    lesson = paid_booking(session, fake, minutes=90)
+    set_rules(session, lesson_durations=[30, 60])
+    target = next(s for s in reschedule.free_starts_for_booking(
+        session, booking_id=lesson.id, user_id=lesson.user_id or "")
+        if s > lesson.start_time + timedelta(days=1))
+
+    moved = reschedule.reschedule_lesson(booking_id=lesson.id, user_id=lesson.user_id or "",
+                                         new_start=target)
+
+    assert moved.end - moved.start == timedelta(minutes=90)

@@ -49,6 +49,20 @@ def test_the_calendar_is_whole_weeks_from_today_to_the_horizon() -> None:
     assert not utc["2026-12-01"]["in_range"] and utc["2026-12-02"]["count"] == 1
 
 
+def test_the_calendar_runs_to_the_tutors_own_horizon() -> None:
+    now = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)  # Tuesday 1 Dec in New York
+
+    week = calendar(STARTS, NY, now=now, horizon_days=7)
+    in_range = [c["key"] for c in week if c["in_range"]]
+    assert in_range[0] == "2026-12-01" and in_range[-1] == "2026-12-08"
+    assert week[-1]["key"] == "2026-12-13"  # that week's Sunday
+
+    # A start past the horizon the caller gave (it did not know the tutor's) still shows.
+    late = "2027-03-03T15:00:00Z"  # 92 days on
+    cells = {c["key"]: c for c in calendar([*STARTS, late], NY, now=now)}
+    assert cells["2027-03-03"]["enabled"] and cells["2027-03-03"]["in_range"]
+
+
 def test_a_days_times_are_wall_clock_labels_of_its_own_starts() -> None:
     assert day_times(STARTS, "2026-12-01", NY) == [
         {"start": "2026-12-01T15:00:00Z", "label": "10:00"},

@@ -15,9 +15,10 @@ from datetime import datetime, timedelta
 import pytest
 from sqlmodel import Session
 
-from tests.factories import FIRST_SLOT, FIXED_NOW, TUTOR
+from tests.factories import FIRST_SLOT, FIXED_NOW, TUTOR, make_booking
 from tests.fakes.fake_google import FakeGoogle
 from tests.fakes.server import free_port
+from tests.schedule_helpers import set_rules
 from tutor_app.core.models import Role, User
 from tutor_app.core.settings import Settings
 from tutor_app.scheduling import external_busy, slots
@@ -127,3 +128,19 @@ def test_a_tutor_without_a_calendar_asks_google_nothing(
     google.busy[CALENDAR_EMAIL] = [DENTIST]
     assert set(OVERLAPPING) <= set(_free(session))
     assert google.calendar_calls == []
+
+
+def test_the_lesson_buffer_is_not_added_around_calendar_events(
+    google: FakeGoogle, session: Session, connected: User
+) -> None:
+    set_rules(session, buffer_minutes=30)
+    google.busy[CALENDAR_EMAIL] = [DENTIST]
+    make_booking(session, start=FIRST_SLOT + timedelta(days=1) + HOUR)  # the next evening
+
+    free = set(_free(session))
+
+    assert FIRST_SLOT in free and FIRST_SLOT + 2 * HOUR in free  # right up to the dentist
+    assert not set(OVERLAPPING) & free
+    next_day = FIRST_SLOT + timedelta(days=1)
+    assert next_day not in free and next_day + 2 * HOUR not in free  # a lesson is buffered
+    assert next_day + 2 * HOUR + HALF in free

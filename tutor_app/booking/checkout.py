@@ -71,6 +71,11 @@ class UnknownTutor(CheckoutError):
     """The tutor is not (or no longer) in the tutor_catalog."""
 
 
+class NotTakingBookings(UnknownTutor):
+    """The tutor is listed nowhere because their profile is not complete (no hours, no rate,
+    no lesson length): `tutor_catalog.taking_bookings`."""
+
+
 class InvalidLesson(CheckoutError):
     """The lesson asked for is not one that can be sold (length, start time, note)."""
 
@@ -132,7 +137,9 @@ def start_checkout(
 ) -> CheckoutStarted:
     """Hold the slot and open (or resume) a checkout session for it; owns its transactions.
 
-    Raises UnknownTutor, InvalidLesson, TooManyHolds, PaymentProviderError, or
+    Raises UnknownTutor (NotTakingBookings: the tutor's profile is not complete), InvalidLesson
+    (a length the tutor does not offer, a start not offered), TooManyHolds, PaymentProviderError,
+    or
     `slots.SlotTaken` (with alternatives) when someone else has the slot.
     On a Stripe failure the hold this call made is released again: nothing is left half-done.
     """
@@ -222,14 +229,17 @@ def _reserve(
         tutor = tutor_catalog.get_tutor(db, tutor_id)
         if tutor is None:
             raise UnknownTutor("We couldn't find that tutor. Please choose another one.")
+        if not tutor_catalog.taking_bookings(db, tutor, now=now):
+            raise NotTakingBookings(tutor_catalog.NOT_TAKING_BOOKINGS)
+        if duration_minutes not in tutor_catalog.lesson_lengths(tutor):
+            raise InvalidLesson(tutor_catalog.lengths_offered_message(tutor))
         try:
             quote = pricing.quote(
                 tutor_id=tutor.id, hourly_rate_cents=tutor.hourly_rate_cents,
                 currency=tutor.currency, duration_minutes=duration_minutes,
             )
-        except pricing.InvalidDuration as exc:
-            allowed = ", ".join(map(str, pricing.ALLOWED_DURATIONS))
-            raise InvalidLesson(f"Lessons are {allowed} minutes long.") from exc
+        except pricing.InvalidDuration as exc:  # e.g. 60.0: equal to an offered length
+            raise InvalidLesson(tutor_catalog.lengths_offered_message(tutor)) from exc
         end = start + timedelta(minutes=duration_minutes)
         holds.release_lapsed(db, tutor_id=tutor.id, now=now)
 

@@ -46,6 +46,7 @@ from sqlmodel import Session, col, func, select
 
 from tutor_app.booking import lesson_events, transitions
 from tutor_app.catalog import tutor_catalog
+from tutor_app.catalog.pricing import CONSULTATION_MINUTES
 from tutor_app.core import clock, rate_limits
 from tutor_app.core import db as app_db
 from tutor_app.core.ids import FREE_BOOKING_SESSION_PREFIX, new_id
@@ -54,7 +55,6 @@ from tutor_app.scheduling import holds, slots
 
 log = logging.getLogger(__name__)
 
-CONSULTATION_MINUTES = 15
 MAX_UPCOMING_CONSULTATIONS = 3
 MAX_NOTE_LENGTH = 2000
 ONE_CONSULTATION_INDEX = "ux_bookings_one_consultation"

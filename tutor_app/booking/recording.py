@@ -324,17 +324,19 @@ def _payment_mismatch(db: Session, lesson: PaidLesson, *, live: bool) -> str | N
 
 
 def _catalog_quote(db: Session, lesson: PaidLesson) -> pricing.Quote | None:
-    """The catalog price of the lesson's tutor and length, or None when there is none."""
+    """The catalog price of the lesson's tutor and length, or None when there is none (also
+    for a length the tutor does not offer)."""
     tutor = tutor_catalog.get_tutor(db, lesson.tutor_id, include_inactive=True)
     seconds = (lesson.end - lesson.start).total_seconds()
-    if tutor is None or seconds % 60:
+    minutes = int(seconds // 60)
+    if tutor is None or seconds % 60 or minutes not in tutor_catalog.lesson_lengths(tutor):
         return None
     try:
         return pricing.quote(
             tutor_id=tutor.id, hourly_rate_cents=tutor.hourly_rate_cents,
-            currency=tutor.currency, duration_minutes=int(seconds // 60),
+            currency=tutor.currency, duration_minutes=minutes,
         )
-    except ValueError:  # InvalidDuration included: a length the catalog does not offer
+    except ValueError:  # a rate no lesson can be sold at
         return None
 
 

@@ -1,10 +1,13 @@
 """A student moves their own upcoming lesson to another free slot of the same tutor.
 
 Rules: only the owner; at least the policy window (settings, 24 h) before the
-lesson's *original* start; the same tutor and the same length; the new slot must be free of
-other bookings and of live holds. No new payment: the booking keeps its id, its payment and
-its price, gets its new times, and its `sequence` goes up so calendar copies update.
-A free consultation moves the same way, keeping its 15 minutes.
+lesson's *original* start; the same tutor and the same length; the new slot must be one the
+tutor offers today (hours and date overrides, notice, horizon: `slots.TutorSchedule`, as for a
+new booking) and free of other bookings and live holds, with the tutor's buffer around them.
+The length is the one paid for: a lesson keeps it, and can still be moved, after the tutor
+stopped offering that length for new bookings. No new payment: the booking keeps its id, its
+payment and its price, gets its new times, and its `sequence` goes up so calendar copies
+update. A free consultation moves the same way, keeping its 15 minutes.
 
 No overlap is possible: on SQLite the check and the update run in one `BEGIN IMMEDIATE`
 transaction (writers are serialized); on PostgreSQL the row is locked and the
@@ -28,8 +31,9 @@ from tutor_app.core import clock
 from tutor_app.core import db as app_db
 from tutor_app.core.models import Booking, BookingStatus, Tutor
 from tutor_app.core.settings import get_settings
-from tutor_app.scheduling import availability, holds, slots
-from tutor_app.scheduling.availability import Busy
+from tutor_app.scheduling import holds, slots
+from tutor_app.scheduling.availability import Busy, Span
+from tutor_app.scheduling.slots import TutorSchedule
 
 __all__ = [
     "InvalidReschedule",
@@ -61,15 +65,16 @@ def _duration(booking: Booking) -> timedelta:
     return booking.end_time - booking.start_time
 
 
-def _busy_except(db: Session, booking: Booking, *, now: datetime) -> list[Busy]:
+def _busy_except(db: Session, booking: Booking, schedule: TutorSchedule, *, now: datetime
+                 ) -> list[Span]:
     """The tutor's busy spans over the picker's window, without this booking itself.
 
     Every live hold counts, the student's own included: moving a lesson onto a slot the
     student is paying for in another tab would turn that payment into a refund.
     """
-    lo, hi = now, now + availability.HORIZON + timedelta(days=1)
+    lo, hi = schedule.window(now)
     busy = slots.busy_for(db, tutor_id=booking.tutor_id, start=lo, end=hi, now=now)
-    own = Busy(booking.start_time, booking.end_time)
+    own = Busy(booking.start_time, booking.end_time).span()
     if own in busy:
         busy.remove(own)  # one occurrence: the booking's own span
     return busy
@@ -106,24 +111,19 @@ def free_starts_for_booking(
     booking = owned_booking(db, booking_id=booking_id, user_id=user_id)
     _check_movable(booking, now)
     tutor = _bookable_tutor(db, booking)
-    starts = availability.free_slots(
-        weekly_hours=tutor.weekly_hours,
-        tutor_tz=tutor.timezone,
-        duration=_duration(booking),
-        busy=_busy_except(db, booking, now=now),
-        now=now,
+    schedule = slots.schedule_for(db, tutor, now=now)
+    starts = schedule.free_starts(
+        duration=_duration(booking), busy=_busy_except(db, booking, schedule, now=now), now=now
     )
     return [t for t in starts if t != booking.start_time]
 
 
-def _alternatives(db: Session, booking: Booking, tutor: Tutor, start: datetime, now: datetime
-                  ) -> list[datetime]:
-    found = availability.nearest_free(
+def _alternatives(db: Session, booking: Booking, schedule: TutorSchedule, start: datetime,
+                  now: datetime) -> list[datetime]:
+    found = schedule.nearest(
         start=start,
-        weekly_hours=tutor.weekly_hours,
-        tutor_tz=tutor.timezone,
         duration=_duration(booking),
-        busy=_busy_except(db, booking, now=now),
+        busy=_busy_except(db, booking, schedule, now=now),
         now=now,
         limit=slots.ALTERNATIVES + 1,
     )
@@ -151,20 +151,17 @@ def reschedule_lesson(
             if new_start == booking.start_time:
                 raise InvalidReschedule("The lesson is already at that time.")
             tutor = _bookable_tutor(db, booking)
+            schedule = slots.schedule_for(db, tutor, now=now)
             duration = _duration(booking)
-            free = availability.is_slot_free(
+            free = schedule.is_free(
                 start=new_start,
-                weekly_hours=tutor.weekly_hours,
-                tutor_tz=tutor.timezone,
                 duration=duration,
-                busy=_busy_except(db, booking, now=now),
+                busy=_busy_except(db, booking, schedule, now=now),
                 now=now,
             )
             if not free:
-                alternatives = _alternatives(db, booking, tutor, new_start, now)
-                minutes = int(duration.total_seconds() // 60)
-                if slots.on_schedule(tutor=tutor, start=new_start, duration_minutes=minutes,
-                                     now=now):
+                alternatives = _alternatives(db, booking, schedule, new_start, now)
+                if schedule.offers(start=new_start, duration=duration, now=now):
                     raise slots.SlotTaken(
                         "Sorry, that time is already taken. Please choose another.", alternatives
                     )
@@ -182,7 +179,8 @@ def reschedule_lesson(
         with app_db.session() as db:
             booking = owned_booking(db, booking_id=booking_id, user_id=user_id)
             tutor = _bookable_tutor(db, booking)
-            alternatives = _alternatives(db, booking, tutor, new_start, now)
+            schedule = slots.schedule_for(db, tutor, now=now)
+            alternatives = _alternatives(db, booking, schedule, new_start, now)
         raise slots.SlotTaken("Sorry, that time was just taken. Please choose another.",
                               alternatives) from exc
     log.info("booking %s moved from %s to %s", booking_id, old_start.isoformat(),

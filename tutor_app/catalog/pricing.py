@@ -10,7 +10,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-ALLOWED_DURATIONS: tuple[int, ...] = (30, 60, 90)
+# Every lesson length the product sells, in minutes; each tutor offers a subset of them
+# (`Tutor.lesson_durations`, read through `tutor_catalog.lesson_lengths`).
+ALLOWED_DURATIONS: tuple[int, ...] = (30, 45, 60, 90, 120)
+# The free intro a tutor may offer (`Tutor.offers_consultation`): never priced, never paid.
+CONSULTATION_MINUTES = 15
 
 _SYMBOLS = {"usd": "$", "eur": "€", "gbp": "£"}
 # Stripe's zero-decimal currencies: their amounts are whole units, not hundredths.
@@ -22,7 +26,7 @@ _CURRENCY = re.compile(r"[A-Za-z]{3}")
 
 
 class InvalidDuration(ValueError):
-    """A lesson length the tutors do not offer; the message lists the ones they do."""
+    """A lesson length no tutor can offer; the message lists the ones the product sells."""
 
 
 @dataclass(frozen=True)

@@ -1,29 +1,38 @@
-"""The tutor catalog: one data file, loaded into the `tutors` table by an idempotent seed.
+"""The tutor catalog: the `tutors` table, first filled from a seed file, and who is listed.
 
-The catalog file (the CATALOG_FILE setting, by default `tutors.json` beside this module) is the
-single source of truth for who teaches what; the table is a copy the queries join against.
-Reads go through this module.
+The database is the source of truth for tutors: tutors edit their own profiles there. The
+catalog file (the CATALOG_FILE setting, by default `tutors.json` beside this module) is seed
+data: `seed_catalog` (run by `prestart`) loads it into an empty table once and never touches
+the table again, so nothing a tutor saved is overwritten by a deploy.
+
+A tutor is listed in the directory and can be booked only while their profile is complete
+(`taking_bookings`). Reads go through this module.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlmodel import Session, col, select
 
+from tutor_app.catalog.pricing import ALLOWED_DURATIONS, CONSULTATION_MINUTES
 from tutor_app.core import clock
-from tutor_app.core.models import Tutor
+from tutor_app.core.models import Tutor, TutorDateOverride
 from tutor_app.core.settings import get_settings
 
 FALLBACK_PHOTO = "/avatars/fallback.svg"
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 _HHMM = re.compile(r"^(?:[01]\d|2[0-3]):[0-5]\d$|^24:00$")
+NOT_TAKING_BOOKINGS = "This tutor is not taking bookings right now. Please choose another tutor."
+LENGTHS_OFFERED = "This tutor offers lessons of {lengths} minutes."
 
 
 class CatalogError(ValueError):
@@ -32,9 +41,10 @@ class CatalogError(ValueError):
 
 @dataclass(frozen=True)
 class SeedResult:
+    """What a seed did: `added` tutors, or nothing because the table already had some."""
+
     added: int
-    updated: int
-    deactivated: int
+    skipped: bool
 
 
 def load_catalog(path: Path | None = None) -> list[Tutor]:
@@ -115,51 +125,90 @@ def _parse_hours(where: str, hours: Any) -> dict[str, list[list[str]]]:
     return parsed
 
 
-_FIELDS = ("name", "photo_url", "subjects", "hourly_rate_cents", "currency", "bio", "timezone",
-           "weekly_hours", "active")
-
-
 def seed_catalog(db: Session, tutors: list[Tutor] | None = None) -> SeedResult:
-    """Make the tutors table match the catalog: add, update, and hide removed tutors.
+    """Load the catalog file into an empty tutors table; with any tutor present, do nothing.
 
-    Removed tutors are deactivated rather than deleted, because bookings keep their id.
-    Running it twice changes nothing the second time. The caller commits.
+    Once tutors exist their rows belong to them (and to admins): the file is never read
+    again, so running it twice, or after a tutor edited a profile, changes nothing. The
+    caller commits.
     """
+    if db.exec(select(Tutor.id).limit(1)).first() is not None:
+        return SeedResult(added=0, skipped=True)
     tutors = load_catalog() if tutors is None else tutors
-    existing = {t.id: t for t in db.exec(select(Tutor)).all()}
-    added = updated = deactivated = 0
     for tutor in tutors:
-        row = existing.pop(tutor.id, None)
-        if row is None:
-            db.add(Tutor(**{f: getattr(tutor, f) for f in ("id", *_FIELDS)}))
-            added += 1
-            continue
-        changes = {f: getattr(tutor, f) for f in _FIELDS if getattr(row, f) != getattr(tutor, f)}
-        if changes:
-            for field, value in changes.items():
-                setattr(row, field, value)
-            row.updated_at = clock.now()
-            updated += 1
-    for row in existing.values():
-        if row.active:
-            row.active = False
-            row.updated_at = clock.now()
-            deactivated += 1
+        db.add(Tutor(**tutor.model_dump()))
     db.flush()
-    return SeedResult(added=added, updated=updated, deactivated=deactivated)
+    return SeedResult(added=len(tutors), skipped=False)
+
+
+def lesson_lengths(tutor: Tutor) -> tuple[int, ...]:
+    """The lesson lengths (minutes) this tutor offers, ascending: their own choice among
+    `pricing.ALLOWED_DURATIONS` (anything else stored is ignored)."""
+    return tuple(m for m in ALLOWED_DURATIONS if m in tutor.lesson_durations)
+
+
+def bookable_lengths(tutor: Tutor) -> tuple[int, ...]:
+    """Every length a student may book with this tutor: the lesson lengths, and the free
+    intro's `pricing.CONSULTATION_MINUTES` when the tutor offers one."""
+    intro = (CONSULTATION_MINUTES,) if tutor.offers_consultation else ()
+    return intro + lesson_lengths(tutor)
+
+
+def lengths_offered_message(tutor: Tutor) -> str:
+    """ "This tutor offers lessons of 30, 60, 90 minutes.": the refusal of any other length."""
+    return LENGTHS_OFFERED.format(lengths=", ".join(map(str, lesson_lengths(tutor))))
+
+
+def taking_bookings(db: Session, tutor: Tutor, *, now: datetime | None = None) -> bool:
+    """Whether the tutor's profile is complete enough to be listed and booked.
+
+    Active, a positive rate, at least one lesson length, and hours: weekly ones, or at least
+    one date from today on (in the tutor's zone) with override hours.
+    """
+    return bool(_complete(db, [tutor], now or clock.now()))
+
+
+def _complete(db: Session, tutors: Sequence[Tutor], now: datetime) -> list[Tutor]:
+    """The tutors of `tutors` that `taking_bookings` accepts, in the same order.
+
+    One query at most: the date overrides of the few tutors without weekly hours.
+    """
+    ready = [t for t in tutors if t.active and t.hourly_rate_cents > 0 and lesson_lengths(t)]
+    need_dates = [t.id for t in ready if not any(t.weekly_hours.get(d) for d in DAYS)]
+    dated: set[str] = set()
+    if need_dates:
+        # Any zone's "today" is at most a day either side of UTC's; exact below.
+        rows = db.exec(
+            select(col(TutorDateOverride.tutor_id), col(TutorDateOverride.on_date),
+                   col(TutorDateOverride.windows))
+            .where(col(TutorDateOverride.tutor_id).in_(need_dates),
+                   col(TutorDateOverride.on_date) >= (now - timedelta(days=1)).date())
+        ).all()
+        zones = {t.id: t.timezone for t in ready}
+        dated = {tid for tid, on_date, windows in rows
+                 if windows and on_date >= _local_today(zones[tid], now)}
+    return [t for t in ready if t.id not in need_dates or t.id in dated]
+
+
+def _local_today(tz: str, now: datetime) -> date:
+    try:
+        return now.astimezone(ZoneInfo(tz)).date()
+    except (ZoneInfoNotFoundError, ValueError):
+        return now.date()
 
 
 def list_tutors(db: Session, subject: str | None = None) -> list[Tutor]:
-    """Active tutors by name, optionally only those teaching `subject` (case-insensitive)."""
+    """The directory: tutors taking bookings (`taking_bookings`), by name, optionally only
+    those teaching `subject` (case-insensitive)."""
     rows = db.exec(select(Tutor).where(col(Tutor.active)).order_by(col(Tutor.name))).all()
     if subject:
         wanted = subject.strip().casefold()
         rows = [t for t in rows if any(s.casefold() == wanted for s in t.subjects)]
-    return list(rows)
+    return _complete(db, rows, clock.now())
 
 
 def all_subjects(db: Session) -> list[str]:
-    """Every subject some active tutor teaches, sorted, for the directory filter."""
+    """Every subject some listed tutor teaches, sorted, for the directory filter."""
     return sorted({s for t in list_tutors(db) for s in t.subjects}, key=str.casefold)
 
 

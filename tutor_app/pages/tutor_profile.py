@@ -6,7 +6,6 @@ from typing import Any
 
 import reflex as rx
 
-from tutor_app.catalog.pricing import ALLOWED_DURATIONS
 from tutor_app.components import style
 from tutor_app.components.layout import link_button, loading_placeholder, page_layout
 from tutor_app.components.not_found import not_found_message
@@ -24,10 +23,6 @@ from tutor_app.state.directory import TutorProfileState
 from tutor_app.state.typed import array, page, row
 
 S = TutorProfileState
-LESSON_LENGTHS = (
-    ", ".join(str(m) for m in ALLOWED_DURATIONS[:-1])
-    + f" or {ALLOWED_DURATIONS[-1]} minute lessons"
-)
 
 
 def _back_link() -> rx.Component:
@@ -69,7 +64,7 @@ def _summary_card() -> rx.Component:
                     color=rx.color("accent", 11),
                     id="tutor-rate",
                 ),
-                rx.text(LESSON_LENGTHS, size="1", color=style.MUTED_TEXT),
+                rx.text(S.lengths_label, size="1", color=style.MUTED_TEXT),
                 link_button(
                     rx.icon("calendar-plus", size=18, aria_hidden="true"),
                     "Book a lesson",

@@ -19,19 +19,30 @@ How wall-clock hours become real time:
   step), counted from local midnight, so a tutor in Kathmandu (+05:45) is offered 09:00 local
   rather than 09:15. In the repeated hour of a fall-back both 01:30s are offered: they are
   different instants, so neither is a duplicate.
+- A date override replaces the weekly windows of that one local date: an empty list is a day
+  off, a list of windows is that date's hours (a holiday afternoon, extra hours). It changes
+  nothing else: a window of the day before that runs to "24:00" still ends at that midnight,
+  and still joins the overridden date's own "00:00" window if it has one.
 - A lesson is `duration` of real time: its end is computed in UTC, never on the wall clock.
 - Busy intervals are half-open: a lesson ending 10:00 does not block one starting 10:00.
+- The buffer is free time the tutor keeps around every other lesson: a start must leave
+  `buffer` before and after each busy interval marked `buffered` (bookings and held checkouts),
+  so those intervals are widened by it on both sides. Intervals that are not buffered (events
+  in the tutor's own calendar) block exactly their own span: the tutor sets that span in their
+  calendar, and the setting is a break between lessons. The buffer never trims working hours:
+  a lesson may still start as a window opens.
 
 `free_slots` sorts and merges the busy intervals once and checks each candidate start with a
-binary search, so 60 days against a thousand busy intervals costs a few milliseconds.
+binary search, so 60 days against a thousand busy intervals costs about a millisecond. Busy
+intervals come as `Busy` (datetimes, checked) or, from a caller that reads thousands of rows
+from a database, as `Span` tuples of epoch microseconds, which skip two datetimes per row.
 """
 
 from __future__ import annotations
 
-import re
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -41,6 +52,16 @@ WeeklyHours = Mapping[str, Sequence[Sequence[str]]]
 The end may be "24:00" (midnight at the end of that day). Lists of two strings, as they come
 out of JSON, are accepted too.
 """
+
+Overrides = Mapping[date, Sequence[Sequence[str]]]
+"""Windows for single local dates of the tutor's zone, replacing that weekday's hours.
+
+An empty list is a day off. Same window syntax as `WeeklyHours`.
+"""
+
+Span = tuple[int, int, bool]
+"""A busy interval as the generator works with it: `(start, end, buffered)`, start and end in
+whole microseconds since the Unix epoch (`epoch_us`), half-open; see `Busy` for `buffered`."""
 
 DAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 SLOT_STEP = timedelta(minutes=30)
@@ -52,7 +73,11 @@ _EPOCH_DATE = date(1970, 1, 1)
 _US = timedelta(microseconds=1)
 _MINUTE_US = 60_000_000
 _DAY_US = 86_400 * 1_000_000
-_HHMM = re.compile(r"(?:[01]\d|2[0-3]):[0-5]\d|24:00")
+# Every valid "HH:MM" (and "24:00") to its minutes since midnight: one lookup both checks and
+# reads a window boundary, for the weekly hours and every override on each call.
+_MINUTES_OF: dict[str, int] = {
+    **{f"{h:02d}:{m:02d}": h * 60 + m for h in range(24) for m in range(60)}, "24:00": 1440,
+}
 
 
 @dataclass(frozen=True)
@@ -61,11 +86,14 @@ class Busy:
 
     UTC-aware datetimes, half-open `[start, end)`. Checked on construction so that a naive
     datetime read from a database without time zones fails here, loudly, instead of being
-    silently compared as if it were UTC or local time.
+    silently compared as if it were UTC or local time. `buffered`: the tutor's buffer applies
+    around it (a lesson or a hold); False for an event of the tutor's own calendar. It takes
+    no part in equality, so a calendar event that mirrors a booking is the same span.
     """
 
     start: datetime
     end: datetime
+    buffered: bool = field(default=True, compare=False)
 
     def __post_init__(self) -> None:
         _require_aware(self.start, "Busy.start")
@@ -73,24 +101,41 @@ class Busy:
         if self.end < self.start:
             raise ValueError(f"Busy interval ends before it starts: {self.start} > {self.end}")
 
+    def span(self) -> Span:
+        """This interval as a `Span`."""
+        return (self.start - _EPOCH) // _US, (self.end - _EPOCH) // _US, self.buffered
+
+
+def epoch_us(value: datetime) -> int:
+    """Whole microseconds since the Unix epoch of an aware datetime (a `Span`'s unit)."""
+    return _to_us(value, "instant")
+
+
+def from_epoch_us(us: int) -> datetime:
+    """The UTC-aware datetime `us` microseconds after the Unix epoch."""
+    return _from_us(us)
+
 
 def free_slots(
     *,
     weekly_hours: WeeklyHours,
     tutor_tz: str,
     duration: timedelta,
-    busy: Iterable[Busy],
+    busy: Iterable[Busy | Span],
     now: datetime,
     notice: timedelta = MIN_NOTICE,
     horizon: timedelta = HORIZON,
     step: timedelta = SLOT_STEP,
+    overrides: Overrides | None = None,
+    buffer: timedelta = timedelta(0),
 ) -> list[datetime]:
     """Every bookable start for a lesson of `duration`, sorted, as UTC-aware datetimes.
 
-    A start `s` is bookable when `[s, s + duration)` lies inside the tutor's working hours,
-    `now + notice <= s < now + horizon`, `s` is on the step grid of the tutor's wall clock, and
-    the lesson overlaps no busy interval. The notice gives the tutor time to prepare; the
-    horizon keeps the picker, and this computation, bounded.
+    A start `s` is bookable when `[s, s + duration)` lies inside the tutor's working hours
+    (the weekly ones, or a date's override), `now + notice <= s < now + horizon`, `s` is on the
+    step grid of the tutor's wall clock, and the lesson overlaps no busy interval (widened by
+    `buffer` when it is buffered). The notice gives the tutor time to prepare; the horizon
+    keeps the picker, and this computation, bounded.
     """
     now_us = _to_us(now, "now")
     lo, hi = _bounds(now_us, notice, horizon)
@@ -104,6 +149,8 @@ def free_slots(
             lo=lo,
             hi=hi,
             step=step,
+            overrides=overrides,
+            buffer=buffer,
         )
     ]
 
@@ -114,11 +161,13 @@ def is_slot_free(
     weekly_hours: WeeklyHours,
     tutor_tz: str,
     duration: timedelta,
-    busy: Iterable[Busy],
+    busy: Iterable[Busy | Span],
     now: datetime,
     notice: timedelta = MIN_NOTICE,
     horizon: timedelta = HORIZON,
     step: timedelta = SLOT_STEP,
+    overrides: Overrides | None = None,
+    buffer: timedelta = timedelta(0),
 ) -> bool:
     """Whether `start` is one of the starts `free_slots` would offer with the same arguments.
 
@@ -131,7 +180,7 @@ def is_slot_free(
     lo, hi = _bounds(now_us, notice, horizon)
     if not lo <= start_us < hi:
         # Still validate the rest, so a bad argument is not hidden by an early False.
-        _validate(weekly_hours, tutor_tz, duration, step)
+        _validate(weekly_hours, tutor_tz, duration, step, overrides, buffer)
         return False
     found = _free_starts(
         weekly_hours=weekly_hours,
@@ -141,6 +190,8 @@ def is_slot_free(
         lo=start_us,
         hi=start_us + 1,
         step=step,
+        overrides=overrides,
+        buffer=buffer,
     )
     return start_us in found
 
@@ -151,12 +202,14 @@ def nearest_free(
     weekly_hours: WeeklyHours,
     tutor_tz: str,
     duration: timedelta,
-    busy: Iterable[Busy],
+    busy: Iterable[Busy | Span],
     now: datetime,
     limit: int = 3,
     notice: timedelta = MIN_NOTICE,
     horizon: timedelta = HORIZON,
     step: timedelta = SLOT_STEP,
+    overrides: Overrides | None = None,
+    buffer: timedelta = timedelta(0),
 ) -> list[datetime]:
     """The `limit` free starts closest in time to `start`, closest first (earlier on a tie).
 
@@ -177,6 +230,8 @@ def nearest_free(
         lo=lo,
         hi=hi,
         step=step,
+        overrides=overrides,
+        buffer=buffer,
     )
     # Walk outwards from where `start` would sit: the answer is a contiguous run of the list.
     right = bisect_right(slots, start_us - 1)  # first slot >= start
@@ -193,6 +248,36 @@ def nearest_free(
             picked.append(slots[right])
             right += 1
     return [_from_us(s) for s in picked]
+
+
+def outside_hours(
+    lessons: Iterable[Busy],
+    *,
+    weekly_hours: WeeklyHours,
+    tutor_tz: str,
+    overrides: Overrides | None = None,
+) -> list[Busy]:
+    """The lessons that do not lie wholly inside working hours (weekly ones or overrides).
+
+    For telling a tutor which upcoming lessons a change of hours left outside them (the lessons
+    themselves never move). Only hours count here: not the grid, notice, horizon or buffer.
+    """
+    windows_by_day = _parse_hours(weekly_hours)
+    zone = _zone(tutor_tz)
+    by_date = _parse_overrides(overrides)
+    spans = sorted(((b.start - _EPOCH) // _US, (b.end - _EPOCH) // _US, b) for b in lessons)
+    if not spans:
+        return []
+    lo = spans[0][0]
+    hi = max(end for _, end, _ in spans)
+    stretches = _working_stretches(windows_by_day, by_date, zone, lo, hi + 1)
+    stretch_starts = [s for s, _ in stretches]
+    outside: list[Busy] = []
+    for start, end, lesson in spans:
+        i = bisect_right(stretch_starts, start) - 1
+        if i < 0 or stretches[i][1] < end:
+            outside.append(lesson)
+    return outside
 
 
 def group_by_local_day(slots: Iterable[datetime], tz: str) -> dict[date, list[datetime]]:
@@ -217,19 +302,23 @@ def _free_starts(
     weekly_hours: WeeklyHours,
     tutor_tz: str,
     duration: timedelta,
-    busy: Iterable[Busy],
+    busy: Iterable[Busy | Span],
     lo: int,
     hi: int,
     step: timedelta,
+    overrides: Overrides | None,
+    buffer: timedelta,
 ) -> list[int]:
     """Free starts `s` (epoch microseconds) with `lo <= s < hi`, sorted and unique."""
-    windows_by_day, zone, dur, step_us = _validate(weekly_hours, tutor_tz, duration, step)
+    windows_by_day, by_date, zone, dur, step_us, buffer_us = _validate(
+        weekly_hours, tutor_tz, duration, step, overrides, buffer
+    )
     if lo >= hi:
         return []
-    busy_starts, busy_ends = _merged_busy(busy)
+    busy_starts, busy_ends = _merged_busy(busy, buffer_us)
     n_busy = len(busy_starts)
     out: list[int] = []
-    for w_start, w_end in _working_stretches(windows_by_day, zone, lo, hi + dur):
+    for w_start, w_end in _working_stretches(windows_by_day, by_date, zone, lo, hi + dur):
         last = min(hi - 1, w_end - dur)  # latest start allowed by window and horizon
         for seg_start, seg_end, offset in _constant_offset_segments(zone, w_start, w_end):
             first = max(seg_start, lo)
@@ -253,15 +342,24 @@ def _free_starts(
 
 
 def _validate(
-    weekly_hours: WeeklyHours, tutor_tz: str, duration: timedelta, step: timedelta
-) -> tuple[list[list[tuple[int, int]]], ZoneInfo, int, int]:
+    weekly_hours: WeeklyHours,
+    tutor_tz: str,
+    duration: timedelta,
+    step: timedelta,
+    overrides: Overrides | None,
+    buffer: timedelta,
+) -> tuple[list[list[tuple[int, int]]], dict[date, list[tuple[int, int]]], ZoneInfo, int, int,
+           int]:
     """Check the arguments once and turn them into integers the generator can use."""
     zone = _zone(tutor_tz)
     if not isinstance(duration, timedelta) or duration <= timedelta(0):
         raise ValueError(f"duration must be a positive timedelta, not {duration!r}")
     if not isinstance(step, timedelta) or step <= timedelta(0) or _DAY_US % (step // _US):
         raise ValueError(f"step must be a positive timedelta that divides a day, not {step!r}")
-    return _parse_hours(weekly_hours), zone, duration // _US, step // _US
+    if not isinstance(buffer, timedelta) or buffer < timedelta(0):
+        raise ValueError(f"buffer must be a non-negative timedelta, not {buffer!r}")
+    return (_parse_hours(weekly_hours), _parse_overrides(overrides), zone, duration // _US,
+            step // _US, buffer // _US)
 
 
 def _parse_hours(weekly_hours: WeeklyHours) -> list[list[tuple[int, int]]]:
@@ -271,39 +369,54 @@ def _parse_hours(weekly_hours: WeeklyHours) -> list[list[tuple[int, int]]]:
     unknown = set(weekly_hours) - set(DAYS)
     if unknown:
         raise ValueError(f"unknown day(s) in weekly_hours: {sorted(map(str, unknown))}")
-    parsed: list[list[tuple[int, int]]] = []
-    for day in DAYS:
-        windows = weekly_hours.get(day, ())
-        if isinstance(windows, str | bytes) or not isinstance(windows, Sequence):
-            raise ValueError(f"weekly_hours[{day!r}] must be a list of (start, end) windows")
-        day_windows: list[tuple[int, int]] = []
-        for window in windows:
-            if (
-                isinstance(window, str | bytes)
-                or not isinstance(window, Sequence)
-                or len(window) != 2
-                or not all(isinstance(t, str) and _HHMM.fullmatch(t) for t in window)
-            ):
-                raise ValueError(f"weekly_hours[{day!r}] has a malformed window {window!r}")
-            start, end = (_minutes(t) for t in window)
-            if not start < end:
-                raise ValueError(f"weekly_hours[{day!r}] window {window!r} must end after start")
-            day_windows.append((start, end))
-        parsed.append(day_windows)
+    return [_parse_windows(weekly_hours.get(day, ()), f"weekly_hours[{day!r}]") for day in DAYS]
+
+
+def _parse_overrides(overrides: Overrides | None) -> dict[date, list[tuple[int, int]]]:
+    """Minutes since local midnight per overridden date; an empty list is a day off."""
+    if overrides is None:
+        return {}
+    if not isinstance(overrides, Mapping):
+        raise ValueError("overrides must map dates to lists of (start, end) windows")
+    parsed: dict[date, list[tuple[int, int]]] = {}
+    for day, windows in overrides.items():
+        if not isinstance(day, date) or isinstance(day, datetime):
+            raise ValueError(f"override keys must be dates, not {day!r}")
+        parsed[day] = _parse_windows(windows, f"overrides[{day.isoformat()}]")
     return parsed
 
 
-def _minutes(hhmm: str) -> int:
-    return int(hhmm[:2]) * 60 + int(hhmm[3:])
+def _parse_windows(windows: object, where: str) -> list[tuple[int, int]]:
+    if isinstance(windows, str | bytes) or not isinstance(windows, Sequence):
+        raise ValueError(f"{where} must be a list of (start, end) windows")
+    parsed: list[tuple[int, int]] = []
+    for window in windows:
+        if (
+            isinstance(window, str | bytes)
+            or not isinstance(window, Sequence)
+            or len(window) != 2
+            or not all(isinstance(t, str) and t in _MINUTES_OF for t in window)
+        ):
+            raise ValueError(f"{where} has a malformed window {window!r}")
+        start, end = _MINUTES_OF[window[0]], _MINUTES_OF[window[1]]
+        if not start < end:
+            raise ValueError(f"{where} window {window!r} must end after start")
+        parsed.append((start, end))
+    return parsed
 
 
 def _working_stretches(
-    windows_by_day: list[list[tuple[int, int]]], zone: ZoneInfo, lo: int, hi: int
+    windows_by_day: list[list[tuple[int, int]]],
+    by_date: Mapping[date, list[tuple[int, int]]],
+    zone: ZoneInfo,
+    lo: int,
+    hi: int,
 ) -> list[tuple[int, int]]:
     """Working time as sorted, disjoint `[start, end)` real intervals that reach `[lo, hi)`.
 
     Local dates one either side of the range are read too: a window belongs to the date it is
-    written on, and near midnight or a DST change that date can differ from the UTC one.
+    written on, and near midnight or a DST change that date can differ from the UTC one. A
+    date in `by_date` takes its windows from there instead of from its weekday.
     """
     first_day = _local_date(lo, zone) - timedelta(days=1)
     last_day = _local_date(hi, zone) + timedelta(days=1)
@@ -316,7 +429,10 @@ def _working_stretches(
         # Most days have one offset throughout; then every wall time is midnight + minutes, and
         # only days with a change pay for a zone lookup per window boundary.
         uniform = _naive_us(day) - midnight == _naive_us(next_day) - next_midnight
-        for start_min, end_min in windows_by_day[day.weekday()]:
+        windows = by_date.get(day)
+        if windows is None:
+            windows = windows_by_day[day.weekday()]
+        for start_min, end_min in windows:
             if uniform:
                 start = midnight + start_min * _MINUTE_US
                 end = midnight + end_min * _MINUTE_US
@@ -390,21 +506,27 @@ def _first_instant_with_offset(zone: ZoneInfo, lo: int, hi: int, offset: int) ->
     return hi
 
 
-def _merged_busy(busy: Iterable[Busy]) -> tuple[list[int], list[int]]:
-    """Busy intervals sorted and merged, as parallel start/end lists with both ascending.
+def _merged_busy(busy: Iterable[Busy | Span], buffer_us: int) -> tuple[list[int], list[int]]:
+    """Busy intervals widened by the buffer where it applies, sorted and merged, as parallel
+    start/end lists with both ascending.
 
     Merging makes the ends ascending too, so one binary search on them finds the only interval
     that can overlap a candidate.
     """
     try:
-        spans = sorted(((b.start - _EPOCH) // _US, (b.end - _EPOCH) // _US) for b in busy)
+        raw = [b.span() if isinstance(b, Busy) else b for b in busy]
     except TypeError as exc:  # a naive datetime smuggled past Busy's own check
         raise ValueError(f"busy intervals must hold UTC-aware datetimes: {exc}") from exc
+    if buffer_us:
+        spans = sorted([(s - buffer_us, e + buffer_us) if buffered and e > s else (s, e)
+                        for s, e, buffered in raw])
+    else:
+        spans = sorted([(s, e) for s, e, _ in raw])
     starts: list[int] = []
     ends: list[int] = []
     for start, end in spans:
         if end <= start:
-            continue  # empty: blocks nothing under half-open overlap
+            continue  # empty: blocks nothing under half-open overlap (it was not widened)
         if ends and start <= ends[-1]:
             if end > ends[-1]:
                 ends[-1] = end

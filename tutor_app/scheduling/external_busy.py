@@ -2,7 +2,8 @@
 
 A tutor with a dentist appointment in their own calendar should not be offered for a lesson
 then. `calendar_busy` asks Calendar's freeBusy for the tutor's primary calendar and returns the
-busy spans as `availability.Busy`, to be subtracted like bookings and holds.
+busy spans as `availability.Busy`, to be subtracted like bookings and holds (but without the
+tutor's lesson buffer around them: `buffered=False`).
 
 The wizard recomputes slots on every step, so answers are cached per tutor, in this process,
 for `CACHE_TTL` (60 s): a fetch covers a window a day wider than asked, so the next request a
@@ -98,5 +99,6 @@ def _fetch(tutor_id: str, start: datetime, end: datetime) -> _Entry:
     except Exception:
         log.exception("calendar busy times for tutor %s failed", tutor_id)
         return _Entry(fetched_at, FAILURE_TTL, start, end, ())
-    busy = tuple(Busy(s, e) for s, e in spans if e > s)
+    # The tutor sets these spans themselves: the lesson buffer is not added around them.
+    busy = tuple(Busy(s, e, buffered=False) for s, e in spans if e > s)
     return _Entry(fetched_at, CACHE_TTL, start, end, busy)

@@ -41,9 +41,16 @@ def day_counts(starts: Iterable[str], tz: str) -> dict[str, int]:
     return counts
 
 
-def calendar_cells(slot_days: Mapping[str, int], today: date) -> list[CalendarCell]:
-    """Whole weeks (Monday first) from today's week to the horizon's, for a 7-column grid."""
-    last = today + timedelta(days=HORIZON.days)
+def calendar_cells(slot_days: Mapping[str, int], today: date,
+                   horizon_days: int = HORIZON.days) -> list[CalendarCell]:
+    """Whole weeks (Monday first) from today's week to the horizon's, for a 7-column grid.
+
+    The horizon is the tutor's (`Tutor.horizon_days`); a day with free starts past it (a
+    caller that did not know the tutor's horizon) stretches the grid to that day.
+    """
+    last = today + timedelta(days=horizon_days)
+    for key in slot_days:
+        last = max(last, date.fromisoformat(key))
     first = today - timedelta(days=today.weekday())
     end = last + timedelta(days=6 - last.weekday())
     cells: list[CalendarCell] = []
@@ -65,9 +72,10 @@ def calendar_cells(slot_days: Mapping[str, int], today: date) -> list[CalendarCe
     return cells
 
 
-def calendar(starts: Iterable[str], tz: str, *, now: datetime) -> list[CalendarCell]:
+def calendar(starts: Iterable[str], tz: str, *, now: datetime,
+             horizon_days: int = HORIZON.days) -> list[CalendarCell]:
     """The picker's calendar: today (in `tz`) to the horizon, days with free starts enabled."""
-    return calendar_cells(day_counts(starts, tz), timefmt.local(now, tz).date())
+    return calendar_cells(day_counts(starts, tz), timefmt.local(now, tz).date(), horizon_days)
 
 
 def day_times(starts: Iterable[str], day: str, tz: str) -> list[TimeOption]:

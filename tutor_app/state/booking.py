@@ -42,7 +42,7 @@ from tutor_app.catalog import pricing, tutor_catalog
 from tutor_app.core import clock, rate_limits, routes, timefmt
 from tutor_app.core import db as app_db
 from tutor_app.core.models import Tutor, User
-from tutor_app.scheduling import slot_calendar, slots
+from tutor_app.scheduling import availability, slot_calendar, slots
 from tutor_app.scheduling.slot_calendar import CalendarCell, TimeOption
 from tutor_app.state.auth import AuthState, login_url
 from tutor_app.state.directory import TutorCard, tutor_card
@@ -58,6 +58,7 @@ NOTE_MAX = 500
 # A focus/visibility refresh closer than this to the previous fetch is skipped.
 REFRESH_MIN_SECONDS = 5.0
 UNKNOWN_TUTOR_MESSAGE = "We couldn't find that tutor. Please choose one from the list."
+NOT_TAKING_BOOKINGS_MESSAGE = tutor_catalog.NOT_TAKING_BOOKINGS
 TIME_GONE_MESSAGE = "The time you picked is no longer available. Please choose another."
 NO_CONSULTATION_MESSAGE = "This tutor does not offer a free consultation. Choose a lesson length."
 CONSULTATION_OPTION_LABEL = "Free consultation, 15 min"
@@ -103,9 +104,11 @@ def _read_tutors() -> list[TutorCard]:
         return [tutor_card(t) for t in tutor_catalog.list_tutors(db)]
 
 
-def _read_tutor(tutor_id: str) -> Tutor | None:
+def _read_tutor(tutor_id: str) -> tuple[Tutor | None, bool]:
+    """The tutor (None when unknown or hidden) and whether they take bookings now."""
     with app_db.session() as db:
-        return tutor_catalog.get_tutor(db, tutor_id)
+        tutor = tutor_catalog.get_tutor(db, tutor_id)
+        return tutor, tutor is not None and tutor_catalog.taking_bookings(db, tutor)
 
 
 def _read_free_starts(tutor_id: str, duration: int, user_id: str | None) -> list[str]:
@@ -149,6 +152,8 @@ class BookingWizardState(ViewerZoneMixin, AuthState):
     tutor_timezone: str = "UTC"
     tutor_rate_cents: int = 0
     tutor_currency: str = "usd"
+    tutor_lengths: list[int] = []  # the lesson lengths (minutes) this tutor offers
+    tutor_horizon_days: int = availability.HORIZON.days
     duration: int = 0
     slots_loaded: bool = False
     day: str = ""  # the chosen day, YYYY-MM-DD in the viewer's zone
@@ -202,7 +207,8 @@ class BookingWizardState(ViewerZoneMixin, AuthState):
     def _reset_choices(self) -> None:
         self._set(
             step=STEP_TUTOR, tutor_id="", tutor_name="", tutor_photo_url="",
-            tutor_timezone="UTC", tutor_rate_cents=0, tutor_currency="usd", duration=0,
+            tutor_timezone="UTC", tutor_rate_cents=0, tutor_currency="usd", tutor_lengths=[],
+            tutor_horizon_days=availability.HORIZON.days, duration=0,
             slots_loaded=False, day="", start="", note="", message="", pay_error="",
             alternatives=[], paying=False, tutor_offers_consultation=False,
             consultation=False, already_had=False, confirming=False,
@@ -216,9 +222,10 @@ class BookingWizardState(ViewerZoneMixin, AuthState):
         wanted_tutor = params.get("tutor", "").strip()
         if not wanted_tutor:
             return
-        if not await self._set_tutor(wanted_tutor):
-            log.info("wizard: unknown tutor id %r", wanted_tutor[:64])
-            self.message = UNKNOWN_TUTOR_MESSAGE
+        refusal = await self._set_tutor(wanted_tutor)
+        if refusal:
+            log.info("wizard: tutor id %r refused: %s", wanted_tutor[:64], refusal)
+            self.message = refusal
             return
         self.step = STEP_LENGTH
         duration = _int(params.get("duration"))
@@ -226,7 +233,7 @@ class BookingWizardState(ViewerZoneMixin, AuthState):
             if not self.tutor_offers_consultation:
                 self.message = NO_CONSULTATION_MESSAGE
                 return
-            self.consultation, duration = True, consultations.CONSULTATION_MINUTES
+            self.consultation, duration = True, pricing.CONSULTATION_MINUTES
         if not self._length_ok(duration):
             return
         self.duration = duration
@@ -244,10 +251,13 @@ class BookingWizardState(ViewerZoneMixin, AuthState):
         if _int(params.get("step")) >= STEP_REVIEW:
             self.step = STEP_REVIEW
 
-    async def _set_tutor(self, tutor_id: str) -> bool:
-        tutor = await asyncio.to_thread(_read_tutor, tutor_id)
+    async def _set_tutor(self, tutor_id: str) -> str:
+        """Choose the tutor; "" when done, else why not (unknown, or not taking bookings)."""
+        tutor, taking_bookings = await asyncio.to_thread(_read_tutor, tutor_id)
         if tutor is None:
-            return False
+            return UNKNOWN_TUTOR_MESSAGE
+        if not taking_bookings:
+            return NOT_TAKING_BOOKINGS_MESSAGE
         self.tutor_id = tutor.id
         self.tutor_name = tutor.name
         self.tutor_photo_url = tutor.photo_url or tutor_catalog.FALLBACK_PHOTO
@@ -255,16 +265,20 @@ class BookingWizardState(ViewerZoneMixin, AuthState):
         self.tutor_rate_cents = tutor.hourly_rate_cents
         self.tutor_currency = tutor.currency
         self.tutor_offers_consultation = consultations.offers_consultation(tutor)
+        self._set(tutor_lengths=list(tutor_catalog.lesson_lengths(tutor)),
+                  tutor_horizon_days=max(0, tutor.horizon_days))
         if self.consultation and not self.tutor_offers_consultation:
             self._set(consultation=False, duration=0)  # this tutor has no free length
-        return True
+        elif not self.consultation and self.duration and self.duration not in self.tutor_lengths:
+            self.duration = 0  # a length the previous tutor offered, this one does not
+        return ""
 
     def _length_ok(self, minutes: int) -> bool:
         """A length the wizard can book: the free consultation's when it is chosen, else a
         lesson length."""
         if self.consultation:
-            return minutes == consultations.CONSULTATION_MINUTES
-        return minutes in pricing.ALLOWED_DURATIONS
+            return minutes == pricing.CONSULTATION_MINUTES
+        return minutes in self.tutor_lengths
 
     async def _fetch_slots(self, user: User | None = None, *, force: bool = True) -> None:
         """Read the free starts for the current tutor and length (the student's holds count
@@ -341,8 +355,9 @@ class BookingWizardState(ViewerZoneMixin, AuthState):
         """Step 1: pick a tutor and move on to the length."""
         self.message = ""
         if tutor_id != self.tutor_id:
-            if not await self._set_tutor(tutor_id):
-                self.message = UNKNOWN_TUTOR_MESSAGE
+            refusal = await self._set_tutor(tutor_id)
+            if refusal:
+                self.message = refusal
                 return
             await self._fetch_slots()
             self._keep_fitting_time()
@@ -352,9 +367,9 @@ class BookingWizardState(ViewerZoneMixin, AuthState):
 
     @rx.event
     async def choose_duration(self, minutes: int) -> None:
-        """Step 2: pick 30, 60 or 90 minutes and move on to the calendar."""
+        """Step 2: pick one of the tutor's lesson lengths and move on to the calendar."""
         minutes = _int(str(minutes))
-        if minutes not in pricing.ALLOWED_DURATIONS or not self.tutor_id:
+        if minutes not in self.tutor_lengths or not self.tutor_id:
             return
         self.message = ""
         self._set(consultation=False, already_had=False)
@@ -375,7 +390,7 @@ class BookingWizardState(ViewerZoneMixin, AuthState):
         self.message = ""
         if not self.consultation:
             had_start = bool(self.start)
-            self._set(consultation=True, duration=consultations.CONSULTATION_MINUTES)
+            self._set(consultation=True, duration=pricing.CONSULTATION_MINUTES)
             await self._fetch_slots()
             self._keep_fitting_time()
             if had_start and not self.start:
@@ -607,11 +622,11 @@ class BookingWizardState(ViewerZoneMixin, AuthState):
 
     @rx.var(cache=True)
     def duration_options(self) -> list[DurationOption]:
-        """30/60/90 minutes with this tutor's price for each, priced by `pricing.quote`."""
+        """The lengths this tutor offers with the price of each, priced by `pricing.quote`."""
         if not self.tutor_id or self.tutor_rate_cents <= 0:
             return []
         options: list[DurationOption] = []
-        for minutes in pricing.ALLOWED_DURATIONS:
+        for minutes in self.tutor_lengths:
             q = pricing.quote(
                 tutor_id=self.tutor_id, hourly_rate_cents=self.tutor_rate_cents,
                 currency=self.tutor_currency, duration_minutes=minutes,
@@ -631,7 +646,7 @@ class BookingWizardState(ViewerZoneMixin, AuthState):
         of one, or none)."""
         if not self.tutor_id or not self.tutor_offers_consultation:
             return []
-        return [{"minutes": consultations.CONSULTATION_MINUTES,
+        return [{"minutes": pricing.CONSULTATION_MINUTES,
                  "label": CONSULTATION_OPTION_LABEL, "price": consultations.FREE_LABEL}]
 
     @rx.var(cache=True)
@@ -641,10 +656,12 @@ class BookingWizardState(ViewerZoneMixin, AuthState):
 
     @rx.var(cache=True)
     def calendar(self) -> list[CalendarCell]:
-        """The next 60 days as whole weeks, days with free starts enabled (viewer's zone)."""
+        """Today to the tutor's horizon as whole weeks, days with free starts enabled (viewer's
+        zone)."""
         if not self.slots_loaded:
             return []  # nothing to pick from yet; keeps the first page load small
-        return slot_calendar.calendar(self._slots, self.viewer_tz, now=clock.now())
+        return slot_calendar.calendar(self._slots, self.viewer_tz, now=clock.now(),
+                                      horizon_days=self.tutor_horizon_days)
 
     @rx.var(cache=True)
     def free_day_count(self) -> int:
@@ -706,7 +723,7 @@ class BookingWizardState(ViewerZoneMixin, AuthState):
         consultation)."""
         if self.consultation and self.tutor_id:
             return consultations.FREE_LABEL
-        if not self.tutor_id or self.duration not in pricing.ALLOWED_DURATIONS:
+        if not self.tutor_id or self.duration not in self.tutor_lengths:
             return ""
         q = pricing.quote(
             tutor_id=self.tutor_id, hourly_rate_cents=self.tutor_rate_cents,

@@ -140,6 +140,15 @@ def _hours_row(days: list[str], times: str) -> HoursRow:
     return {"days": label, "times": times}
 
 
+def lesson_lengths_label(minutes: Sequence[int]) -> str:
+    """ "30, 60 or 90 minute lessons" (the tutor's own lengths); "" for none."""
+    if not minutes:
+        return ""
+    if len(minutes) == 1:
+        return f"{minutes[0]} minute lessons"
+    return ", ".join(map(str, minutes[:-1])) + f" or {minutes[-1]} minute lessons"
+
+
 def tutor_id_from_path(path: str) -> str:
     """The `[tutor_id]` of `/tutors/[tutor_id]`: the last segment of the browser path.
 
@@ -254,6 +263,7 @@ class TutorProfileState(AuthState):
 
     tutor: TutorCard = EMPTY_CARD
     hours: list[HoursRow] = []
+    lengths_label: str = ""  # "30, 60 or 90 minute lessons"
     found: bool = False
     loaded: bool = False
 
@@ -267,10 +277,12 @@ class TutorProfileState(AuthState):
             log.info("profile of unknown tutor id %r", wanted[:64])
             self.tutor = EMPTY_CARD
             self.hours = []
+            self.lengths_label = ""
             self.found = False
         else:
             self.tutor = tutor_card(tutor)
             self.hours = summarise_weekly_hours(tutor.weekly_hours)
+            self.lengths_label = lesson_lengths_label(tutor_catalog.lesson_lengths(tutor))
             self.found = True
         self.loaded = True
 

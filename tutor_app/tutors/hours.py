@@ -432,40 +432,20 @@ def lessons_outside_hours(
             )
         ).all()
     }
+    by_span = {(booking.start_time, booking.end_time): (booking, user) for booking, user in rows}
+    outside = {
+        (lesson.start, lesson.end)
+        for lesson in availability.outside_hours(
+            [availability.Busy(start, end) for start, end in by_span],
+            weekly_hours=tutor.weekly_hours, tutor_tz=tutor.timezone, overrides=overrides,
+        )
+    }
     return [
         OutsideLesson(booking_id=booking.id, start=booking.start_time, end=booking.end_time,
                       student=_student(booking, user))
         for booking, user in rows
-        if not _within_hours(booking, tutor, overrides)
+        if (booking.start_time, booking.end_time) in outside
     ]
-
-
-def _within_hours(booking: Booking, tutor: Tutor, overrides: Mapping[date, list[list[str]]]
-                  ) -> bool:
-    """Whether the lesson lies inside working time, asked of `availability.is_slot_free`.
-
-    The engine takes hours per weekday; a lesson (at most a day long) only involves the dates
-    from the day before its start to the day after its end, four different weekdays, so each
-    of those weekdays is given that date's hours (its override, else the week's) and nothing
-    is lost. No notice, no horizon past the lesson, and a one-minute grid: only hours count.
-    """
-    day = timefmt.local(booking.start_time, tutor.timezone).date()
-    hours: dict[str, list[list[str]]] = {}
-    for offset in (-1, 0, 1, 2):
-        on = day + timedelta(days=offset)
-        weekday = DAYS[on.weekday()]
-        hours[weekday] = overrides.get(on, tutor.weekly_hours.get(weekday, []))
-    return availability.is_slot_free(
-        start=booking.start_time,
-        weekly_hours=hours,
-        tutor_tz=tutor.timezone,
-        duration=booking.end_time - booking.start_time,
-        busy=(),
-        now=booking.start_time,
-        notice=timedelta(0),
-        horizon=timedelta(days=2),
-        step=timedelta(minutes=1),
-    )
 
 
 def _student(booking: Booking, user: User | None) -> str:
