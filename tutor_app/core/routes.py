@@ -19,6 +19,7 @@ TUTOR_AVAILABILITY = "/tutor/availability"  # hours, date overrides, booking rul
 TUTOR_EARNINGS = "/tutor/earnings"
 ADMIN_PORTAL = "/admin"
 DEV_CHECKOUT = "/dev/checkout"
+DEV_OUTBOX = "/dev/outbox"  # ?mail=: the mails the app would have sent (local dev only)
 
 
 def tutor_profile(tutor_id: str) -> str:
