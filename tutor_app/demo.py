@@ -40,7 +40,7 @@ from tutor_app.accounts import passwords
 from tutor_app.booking import refunds, transitions
 from tutor_app.booking.cancellation import policy_refund_cents
 from tutor_app.catalog import pricing, tutor_catalog
-from tutor_app.core import clock
+from tutor_app.core import clock, timefmt
 from tutor_app.core import db as app_db
 from tutor_app.core.ids import DEV_CHECKOUT_SESSION_PREFIX
 from tutor_app.core.models import Booking, BookingStatus, Refund, Role, Tutor, User
@@ -69,6 +69,8 @@ NO_TUTORS = "The tutor catalog is empty: run `make prestart` first."
 # The lessons span this far back and ahead of now, in whole weeks.
 WEEKS_BACK = 3
 WEEKS_AHEAD = 3
+# Students take lessons at waking hours of their own zone: starts from 07:00 to 20:30.
+_STUDENT_HOURS = range(7, 21)
 # No lesson is under way while the demo is looked at: none starts in this span around now.
 _QUIET_BEFORE = timedelta(hours=2)
 _QUIET_AFTER = timedelta(hours=2)
@@ -77,11 +79,14 @@ _QUIET_AFTER = timedelta(hours=2)
 _SETTLED = MISSED_WINDOW + timedelta(days=1)
 _SEED = 20261130  # the same pick of slots and students on every load
 
-_STUDENT_NAME = "Alex Morgan"
-_ADMIN_NAME = "Robin Admin"
+# Each account with its time zone, as `/account` would have saved it.
+_STUDENT = ("Alex Morgan", "America/New_York")
+_ADMIN = ("Robin Admin", "Europe/London")
 _OTHER_STUDENTS = (
-    "Priya Patel", "Noah Williams", "Emma Johansson", "Lucas Martin", "Mia Rossi",
-    "Oliver Brown", "Chloé Dubois",
+    ("Priya Patel", "Europe/London"), ("Noah Williams", "America/Chicago"),
+    ("Emma Johansson", "Europe/Stockholm"), ("Lucas Martin", "Europe/Paris"),
+    ("Mia Rossi", "Europe/Rome"), ("Oliver Brown", "Australia/Sydney"),
+    ("Chloé Dubois", "America/Montreal"),
 )
 _NOTES = (
     "Working towards an exam in June.",
@@ -187,12 +192,13 @@ class _Builder:
         """Every row; the number of lessons."""
         # One Argon2 hash for every account: they share the password, and a hash is costly.
         password_hash = passwords.hash_password(DEMO_PASSWORD)
-        student = self._user(STUDENT_EMAIL, _STUDENT_NAME, password_hash)
+        student = self._user(STUDENT_EMAIL, *_STUDENT, password_hash)
         own_tutor = self.tutors[0]
-        self._user(TUTOR_EMAIL, own_tutor.name, password_hash, role=Role.TUTOR,
-                   tutor_id=own_tutor.id)
-        self._user(ADMIN_EMAIL, _ADMIN_NAME, password_hash, role=Role.ADMIN)
-        others = [self._user(_email(name), name, password_hash) for name in _OTHER_STUDENTS]
+        self._user(TUTOR_EMAIL, own_tutor.name, own_tutor.timezone, password_hash,
+                   role=Role.TUTOR, tutor_id=own_tutor.id)
+        self._user(ADMIN_EMAIL, *_ADMIN, password_hash, role=Role.ADMIN)
+        others = [self._user(_email(name), name, zone, password_hash)
+                  for name, zone in _OTHER_STUDENTS]
         self.db.flush()
         for booking in self.db.exec(select(Booking).where(
                 Booking.status == BookingStatus.SCHEDULED)).all():
@@ -203,11 +209,12 @@ class _Builder:
         self.db.execute(transitions.complete_ended(self.now))
         return count
 
-    def _user(self, email: str, name: str, password_hash: str, *, role: str = Role.STUDENT,
-              tutor_id: str | None = None) -> User:
+    def _user(self, email: str, name: str, zone: str, password_hash: str, *,
+              role: str = Role.STUDENT, tutor_id: str | None = None) -> User:
         joined = self.now - timedelta(days=7 * (WEEKS_BACK + 6))
-        user = User(email=email, name=name, password_hash=password_hash, email_verified=True,
-                    role=role, tutor_id=tutor_id, created_at=joined, updated_at=joined)
+        user = User(email=email, name=name, timezone=zone, password_hash=password_hash,
+                    email_verified=True, role=role, tutor_id=tutor_id, created_at=joined,
+                    updated_at=joined)
         self.db.add(user)
         return user
 
@@ -277,9 +284,11 @@ class _Builder:
         )
         length = timedelta(minutes=minutes)
         buffer = timedelta(minutes=tutor.buffer_minutes)
+        zone = student.timezone or timefmt.DEFAULT_ZONE
         free = [
             s for s in starts
-            if not (self.now - _QUIET_BEFORE - length < s < self.now + _QUIET_AFTER)
+            if timefmt.local(s, zone).hour in _STUDENT_HOURS
+            and not (self.now - _QUIET_BEFORE - length < s < self.now + _QUIET_AFTER)
             and self._free(tutor.id, s - buffer, s + length + buffer)
             and self._free(student.id, s, s + length)
         ]
