@@ -34,7 +34,8 @@ def _mail_row(row: Row) -> rx.Component:
         rx.text(row["when"], size="1", color=style.MUTED_TEXT),
         on_click=handler(S.open_mail)(row["id"].to(str)),
         class_name="outbox-mail",
-        custom_attrs={"data-mail": row["id"].to(str), "role": "button", "tabindex": "0"},
+        custom_attrs={"data-mail": row["id"].to(str), "role": "button"},
+        tab_index=0,
         cursor="pointer",
         padding="0.625rem 0.75rem",
         border_bottom=style.SUBTLE_BORDER,
@@ -75,10 +76,17 @@ def _header_line(label: str, value: rx.Var[str] | str) -> rx.Component:
     )
 
 
+def _download_link(label: rx.Var[str] | str, *, href: rx.Var[str] | str,
+                   filename: rx.Var[str] | str = "") -> rx.Component:
+    """A plain link the browser follows itself (the file comes from the backend, not a page)."""
+    return rx.el.a(label, href=href, download=filename, font_size="0.875rem",
+                   color=rx.color("accent", 11))
+
+
 def _attachment(row: Row) -> rx.Component:
     return rx.hstack(
         rx.icon("paperclip", size=14, aria_hidden="true"),
-        rx.el.a(row["name"], href=row["url"].to(str), download=row["name"].to(str)),
+        _download_link(row["name"], href=row["url"].to(str), filename=row["name"].to(str)),
         rx.text(row["type"], " · ", row["size"], size="1", color=style.MUTED_TEXT),
         spacing="2",
         align="center",
@@ -92,8 +100,8 @@ def _mail() -> rx.Component:
         _header_line("To", S.to),
         _header_line("Date", S.when),
         rx.hstack(
-            rx.link("Link to this mail", href=S.mail_link, size="1"),
-            rx.el.a("Download .eml", href=S.raw_url, download="", font_size="0.75rem"),
+            rx.link("Link to this mail", href=S.mail_link, size="2"),
+            _download_link("Download .eml", href=S.raw_url),
             spacing="4",
         ),
         rx.cond(
