@@ -22,11 +22,12 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from tutor_app.accounts import pre_sign_in
+from tutor_app.core import routes as pages
 from tutor_app.core.settings import get_settings
 from tutor_app.integrations import mail_outbox
 
 NO_STORE = {"Cache-Control": "no-store"}
-PRE_SIGN_IN_PATH = "/api/dev/pre-sign-in"
+PRE_SIGN_IN_PATH = pages.DEV_PRE_SIGN_IN
 OUTBOX_PREFIX = "/api/dev/outbox/"
 
 
