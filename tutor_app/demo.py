@@ -53,6 +53,7 @@ log = logging.getLogger(__name__)
 DEMO_EMAIL_DOMAIN = "demo.tutorly.test"
 DEMO_PASSWORD = "tutorly-demo"
 STUDENT_EMAIL = f"student@{DEMO_EMAIL_DOMAIN}"
+STUDENT_NAME = "Alex Morgan"
 TUTOR_EMAIL = f"tutor@{DEMO_EMAIL_DOMAIN}"
 ADMIN_EMAIL = f"admin@{DEMO_EMAIL_DOMAIN}"
 
@@ -80,7 +81,7 @@ _SETTLED = MISSED_WINDOW + timedelta(days=1)
 _SEED = 20261130  # the same pick of slots and students on every load
 
 # Each account with its time zone, as `/account` would have saved it.
-_STUDENT = ("Alex Morgan", "America/New_York")
+_STUDENT = (STUDENT_NAME, "America/New_York")
 _ADMIN = ("Robin Admin", "Europe/London")
 _OTHER_STUDENTS = (
     ("Priya Patel", "Europe/London"), ("Noah Williams", "America/Chicago"),

@@ -42,7 +42,10 @@ log = logging.getLogger(__name__)
 VITE_CONFIG = "vite.config.js"
 JS_SOURCE = Path(__file__).with_name("dev_server.js")
 JS_NAME = "tutorly-dev-server.js"  # its name in Reflex's web directory
-LOOPBACK = "127.0.0.1"
+LOOPBACK = "127.0.0.1"  # where the backend listens (`make dev`'s --backend-host)
+# Where the dev server listens: loopback, under the name APP_URL uses, so that the address
+# Reflex prints is the one whose origin sign-in accepts.
+DEV_SERVER_HOST = "localhost"
 # The line of Reflex's vite.config.js template that exports the config.
 _EXPORT = "export default defineConfig("
 APP_URL_MISMATCH = (
@@ -67,7 +70,7 @@ def plugin_options(backend_port: int) -> dict[str, Any]:
         "backend": f"http://{LOOPBACK}:{backend_port}",
         "backendPaths": list(routes.BACKEND_PREFIXES),
         "cookiePath": routes.DEV_PRE_SIGN_IN,
-        "host": LOOPBACK,
+        "host": DEV_SERVER_HOST,
     }
 
 

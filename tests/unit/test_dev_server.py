@@ -47,7 +47,7 @@ def test_the_vite_config_puts_the_plugin_first_with_its_options(tmp_path: Path) 
     assert config.count("export default") == 1
     assert f"tutorlyDevServer({json.dumps(options)}), ...config.plugins" in config
     assert options == {"backend": "http://127.0.0.1:8123", "backendPaths": ["/api/", "/media/"],
-                       "cookiePath": routes.DEV_PRE_SIGN_IN, "host": "127.0.0.1"}
+                       "cookiePath": routes.DEV_PRE_SIGN_IN, "host": "localhost"}
     _node_check(config, tmp_path)
 
 
