@@ -20,7 +20,13 @@ from tutor_app.core.settings import Settings
 from tutor_app.integrations import mail_outbox
 from tutor_app.integrations.mail_transport import Attachment, send_mail
 from tutor_app.state.auth import AuthState
-from tutor_app.state.dev_outbox import MAIL_GONE, NO_MAIL, DevOutboxState
+from tutor_app.state.dev_outbox import (
+    MAIL_GONE,
+    NEW_TAB_BASE,
+    NO_MAIL,
+    DevOutboxState,
+    framed_html,
+)
 
 ConfigureFn = Callable[..., Settings]
 PROD = {"APP_ENV": "prod", "SECRET_KEY": "p" * 40, "STRIPE_SECRET_KEY": "sk_live_x",
@@ -81,7 +87,7 @@ def test_a_mail_is_shown_as_its_recipient_sees_it(outbox: Path) -> None:
     assert state.sender == Settings().mail_from
     assert state.when == state.mails[0]["when"]
     # The HTML part, its links opening in a new tab (the frame may not navigate itself).
-    assert state.html.startswith('<base target="_blank">')
+    assert state.html.startswith(NEW_TAB_BASE)
     assert "the <a href='http://localhost:3000/x'>HTML</a> part" in state.html
     assert state.text.strip() == "Lesson booked: the plain part"
     assert state.attachments == [{
@@ -90,6 +96,12 @@ def test_a_mail_is_shown_as_its_recipient_sees_it(outbox: Path) -> None:
     }]
     assert state.raw_url == dev.raw_mail_url(mail_id)
     assert state.mail_link == f"{routes.DEV_OUTBOX}?mail={mail_id}"
+
+
+def test_the_frames_base_follows_the_doctype() -> None:
+    assert framed_html("<!doctype html><html><body>Hi</body></html>") == (
+        f"<!doctype html>{NEW_TAB_BASE}<html><body>Hi</body></html>")
+    assert framed_html("<p>Hi</p>") == f"{NEW_TAB_BASE}<p>Hi</p>"
 
 
 def test_a_mails_address_opens_it(outbox: Path) -> None:

@@ -13,6 +13,7 @@ the page is the not-found page and nothing is read. Files are read in a worker t
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import TypedDict
 
 import reflex as rx
@@ -25,6 +26,8 @@ from tutor_app.integrations import mail_outbox
 from tutor_app.state.auth import AuthState
 from tutor_app.state.viewer_zone import ViewerZoneMixin
 
+NEW_TAB_BASE = '<base target="_blank">'
+_DOCTYPE = re.compile(r"\s*<!doctype[^>]*>", re.IGNORECASE)
 NO_MAIL = "No mail yet. Mails the app sends (sign-up, bookings, reminders) land here."
 MAIL_GONE = "That mail is no longer in the outbox."
 
@@ -66,8 +69,11 @@ def format_size(size: int) -> str:
 
 def framed_html(html: str) -> str:
     """The HTML part for a sandboxed frame: its links open in a new tab (a frame without
-    scripts or same-origin rights cannot follow them in place)."""
-    return '<base target="_blank">' + html
+    scripts or same-origin rights cannot follow them in place). The `<base>` goes after any
+    doctype, which must stay first for the mail to render as it would in a mail client."""
+    doctype = _DOCTYPE.match(html)
+    cut = doctype.end() if doctype else 0
+    return html[:cut] + NEW_TAB_BASE + html[cut:]
 
 
 class DevOutboxState(ViewerZoneMixin, AuthState):
@@ -93,7 +99,9 @@ class DevOutboxState(ViewerZoneMixin, AuthState):
     @rx.event
     async def load(self) -> EventSpec | None:
         """on_load: the list, and the mail of `?mail=` (nothing at all outside local dev)."""
-        self._show_user(await self._current_user_off_loop())
+        user = await self._current_user_off_loop()
+        self._show_user(user)
+        await self._show_dev_checkout(user)
         self.available = get_settings().local_dev
         self._close()
         self.error = ""
