@@ -8,10 +8,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from starlette.testclient import TestClient
 
 from tests.factories import browser_cookie
 from tutor_app.accounts import pre_sign_in
-from tutor_app.api import dev
+from tutor_app.api import build_api, dev
 from tutor_app.core import routes
 from tutor_app.core.settings import Settings
 from tutor_app.integrations import mail_outbox
@@ -107,3 +108,19 @@ def test_none_of_it_exists_off_a_developers_machine(
         assert "set-cookie" not in response.headers
         assert ICS not in response.content
 
+
+
+@pytest.mark.parametrize(("client_host", "status"), [
+    ("192.168.1.20", 404),  # another machine on the network (`make run` listens on all)
+    ("127.0.0.1", 200),
+    ("::1", 200),
+])
+def test_the_outbox_opens_to_a_browser_on_this_machine_only(
+    outbox: Path, configure: ConfigureFn, client_host: str, status: int
+) -> None:
+    configure(APP_ENV="dev", APP_URL="http://localhost:3000")
+    mail_id = _mail(outbox)
+
+    with TestClient(build_api(), client=(client_host, 50000)) as client:
+        for path in (dev.raw_mail_url(mail_id), dev.attachment_url(mail_id, 0)):
+            assert client.get(path).status_code == status, path

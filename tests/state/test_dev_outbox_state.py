@@ -51,9 +51,9 @@ def _send(subject: str, *, to: str = "ann@example.com", attachments: bool = Fals
               else ())
 
 
-def _state(query: str = "") -> DevOutboxState:
+def _state(query: str = "", client_ip: str = "127.0.0.1") -> DevOutboxState:
     return state_on(DevOutboxState, f"{ORIGIN}{routes.DEV_OUTBOX}{query}",
-                    route=routes.DEV_OUTBOX, cookie=ZONE_COOKIE)
+                    route=routes.DEV_OUTBOX, cookie=ZONE_COOKIE, client_ip=client_ip)
 
 
 def test_mails_are_listed_newest_first_in_the_viewers_zone(outbox: Path) -> None:
@@ -139,18 +139,19 @@ def test_refresh_finds_mails_written_since(outbox: Path) -> None:
     assert state.empty_message == ""
 
 
-@pytest.mark.parametrize("env", [
-    PROD,
-    {"APP_ENV": "dev", "APP_URL": "https://tutorly.example"},  # reachable by others
+@pytest.mark.parametrize(("env", "client_ip"), [
+    (PROD, "127.0.0.1"),
+    ({"APP_ENV": "dev", "APP_URL": "https://tutorly.example"}, "127.0.0.1"),  # a public URL
+    ({}, "192.168.1.20"),  # local dev, but a browser on another machine
 ])
 def test_the_page_does_not_exist_off_a_developers_machine(
-    outbox: Path, configure: ConfigureFn, env: dict[str, str]
+    outbox: Path, configure: ConfigureFn, env: dict[str, str], client_ip: str
 ) -> None:
     _send("Reset your password", attachments=True)
     mail_id = mail_outbox.list_mails(outbox)[0].mail_id
     configure(**env)
 
-    state = _state(f"?mail={mail_id}")
+    state = _state(f"?mail={mail_id}", client_ip=client_ip)
     run(state.load())
     run(state.open_mail(mail_id))
     run(state.refresh())

@@ -9,8 +9,9 @@
 - `GET /api/dev/outbox/{mail_id}/attachments/{index}`: one of its attachments, as a download.
 
 Anywhere else (APP_ENV=prod, or an APP_URL others can reach) every one of them is a plain 404,
-the same as a path that does not exist. The outbox routes are sync on purpose: Starlette runs
-them in a worker thread, where file reads belong.
+the same as a path that does not exist; so are the outbox routes to a client on another
+machine (`mail_outbox.open_to`). The outbox routes are sync on purpose: Starlette runs them
+in a worker thread, where file reads belong.
 """
 
 from __future__ import annotations
@@ -61,9 +62,13 @@ def dev_pre_sign_in(request: Request) -> Response:
     return response
 
 
+def _outbox_open(request: Request) -> bool:
+    return mail_outbox.open_to(request.client.host if request.client else None)
+
+
 def outbox_raw(request: Request) -> Response:
     """The mail's `.eml` file."""
-    if not get_settings().local_dev:
+    if not _outbox_open(request):
         return _not_found()
     mail_id = request.path_params["mail_id"]
     content = mail_outbox.raw_mail(get_settings().outbox_dir, mail_id)
@@ -74,7 +79,7 @@ def outbox_raw(request: Request) -> Response:
 
 def outbox_attachment(request: Request) -> Response:
     """One attachment of the mail, by its place among the mail's attachments."""
-    if not get_settings().local_dev:
+    if not _outbox_open(request):
         return _not_found()
     mail = mail_outbox.read_mail(get_settings().outbox_dir, request.path_params["mail_id"])
     index = request.path_params["index"]

@@ -2,6 +2,8 @@
 
 The dev outbox page (`/dev/outbox`) and its download route show a developer what the app
 would have sent, as a person would see it: the HTML part, the plain part and the attachments.
+Only to a browser on a developer's own machine (`open_to`): the mails carry every account's
+sign-in, verification and reset links.
 A mail is named by its file's stem (`<UTC time>-<token>`, see `mail_transport.write_to_outbox`),
 so the newest sorts last; a name that is not of that shape is never looked up, so no request
 reaches outside the outbox folder. Reads are blocking: callers run them in a worker thread.
@@ -16,6 +18,8 @@ from email import policy
 from email.message import EmailMessage, Message
 from email.parser import BytesHeaderParser, BytesParser
 from pathlib import Path
+
+from tutor_app.core.settings import get_settings, is_loopback_host
 
 # `write_to_outbox`'s names: `%Y%m%dT%H%M%S%fZ`, a dash, up to 12 letters and digits.
 _MAIL_ID = re.compile(r"[0-9]{8}T[0-9]{12}Z-[A-Za-z0-9]{1,12}")
@@ -56,6 +60,13 @@ class OutboxMail:
     text: str
     html: str
     attachments: tuple[OutboxAttachment, ...]
+
+
+def open_to(client_host: str | None) -> bool:
+    """Whether the outbox may be shown to the client at `client_host`: on a developer's own
+    machine (`Settings.local_dev`), to a browser on that very machine. `make run` listens on
+    every interface, and another machine on the network must not read the links mailed."""
+    return get_settings().local_dev and is_loopback_host(client_host or "")
 
 
 def is_mail_id(mail_id: str) -> bool:

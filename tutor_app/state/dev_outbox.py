@@ -6,8 +6,9 @@ zone) and shows one as its recipient would see it: the HTML part, the plain part
 attachments, each a download from the dev-only `/api/dev/outbox/...` route. `?mail=<id>`
 opens that mail at once, so a mail has an address to share with a teammate.
 
-Outside local dev (`Settings.local_dev` false: APP_ENV=prod, or an APP_URL others can reach)
-the page is the not-found page and nothing is read. Files are read in a worker thread.
+Outside local dev (`Settings.local_dev` false: APP_ENV=prod, or an APP_URL others can reach),
+and to a browser on another machine (`mail_outbox.open_to`), the page is the not-found page
+and nothing is read. Files are read in a worker thread.
 """
 
 from __future__ import annotations
@@ -102,7 +103,7 @@ class DevOutboxState(ViewerZoneMixin, AuthState):
         user = await self._current_user_off_loop()
         self._show_user(user)
         await self._show_dev_checkout(user)
-        self.available = get_settings().local_dev
+        self.available = self._open_here()
         self._close()
         self.error = ""
         if not self.available:
@@ -120,7 +121,7 @@ class DevOutboxState(ViewerZoneMixin, AuthState):
     @rx.event
     async def refresh(self) -> None:
         """"Refresh": read the list again (mails written since the page opened)."""
-        if not get_settings().local_dev:
+        if not self._open_here():
             return
         self._entries = await asyncio.to_thread(_listing)
         self._format()
@@ -128,10 +129,13 @@ class DevOutboxState(ViewerZoneMixin, AuthState):
     @rx.event
     async def open_mail(self, mail_id: str) -> None:
         """Show one mail of the list."""
-        if not get_settings().local_dev:
+        if not self._open_here():
             return
         await self._show(mail_id)
         self._format()
+
+    def _open_here(self) -> bool:
+        return mail_outbox.open_to(self.router.session.client_ip)
 
     async def _show(self, mail_id: str) -> None:
         self._close()
