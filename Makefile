@@ -8,6 +8,11 @@ PY := $(VENV)/bin/python
 TOOLS := .tools
 BUN := $(TOOLS)/node_modules/bun/bin/bun.exe
 PORT ?= 3000
+BACKEND_PORT ?= 8000
+# `make dev` serves the pages at http://localhost:$(PORT), and APP_URL must be that origin
+# (sign-in and the websocket accept only APP_URL's). The default APP_URL is; with another PORT
+# given, APP_URL follows it, unless the environment sets APP_URL itself.
+DEV_APP_URL := $(if $(filter file,$(origin PORT))$(APP_URL),,APP_URL=http://localhost:$(PORT))
 
 # Reflex must never reach the internet here: no telemetry, no version check, npm registry only.
 export REFLEX_TELEMETRY_ENABLED := false
@@ -23,8 +28,19 @@ export PYTHONDONTWRITEBYTECODE := 1
 TEST_DATES := 2026-11-30T23:30:00 2027-03-14T06:30:00 2026-11-01T05:30:00 \
 	2027-03-28T00:30:00 2026-10-25T00:30:00 2028-02-29T12:00:00 2026-12-31T23:00:00
 
-.PHONY: run test setup browser test-sqlite test-postgres test-dates bench lint reconcile \
-	prestart clean
+.PHONY: dev demo run test setup browser test-sqlite test-postgres test-dates bench lint \
+	reconcile prestart clean
+
+# Hot reload watches the app's code and assets only: var/ (the database, the outbox) changes
+# all the time. The backend listens on loopback; the dev server too (tutor_app/dev_server.py).
+dev: setup prestart ## develop: demo data, then the app at http://localhost:3000, hot reloading
+	$(DEV_APP_URL) $(PY) -m tutor_app.cli demo || echo "make dev: going on without demo data"
+	$(DEV_APP_URL) REFLEX_HOT_RELOAD_OVERRIDE_PATHS=tutor_app:assets \
+	  $(VENV)/bin/reflex run --env dev --frontend-port $(PORT) --backend-port $(BACKEND_PORT) \
+	  --backend-host 127.0.0.1
+
+demo: setup prestart ## fill an empty local database with demo data and print its sign-ins
+	$(PY) -m tutor_app.cli demo
 
 run: setup prestart ## serve the app at http://localhost:3000
 	$(VENV)/bin/reflex run --env prod --single-port --frontend-port $(PORT) --backend-port $(PORT)

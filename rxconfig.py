@@ -3,6 +3,7 @@
 import reflex as rx
 
 from tutor_app.core.settings import get_settings
+from tutor_app.dev_server import DevServerPlugin
 
 _settings = get_settings()
 
@@ -15,6 +16,8 @@ config = rx.Config(
     cors_allowed_origins=[_settings.app_origin],
     telemetry_enabled=False,
     show_built_with_reflex=False,
-    plugins=[rx.plugins.RadixThemesPlugin()],
+    # DevServerPlugin: in `make dev` only (Reflex's development mode, local dev), the dev
+    # server forwards the backend's paths and sets the pre-sign-in cookie (dev_server.py).
+    plugins=[rx.plugins.RadixThemesPlugin(), DevServerPlugin()],
     disable_plugins=[rx.plugins.SitemapPlugin],
 )

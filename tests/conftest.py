@@ -47,7 +47,9 @@ BACKEND = os.environ.get("TEST_DATABASE", "sqlite")
 # So does `make run` on a plain postgresql:// URL. Neither is collected (nor skipped) on SQLite.
 POSTGRESQL_ONLY = ["e2e/test_scale_out.py", "unit/test_prestart_postgresql.py",
                    "unit/test_hold_cap_postgresql.py", "unit/test_tutor_invites_postgresql.py"]
-collect_ignore = [] if BACKEND == "postgresql" else POSTGRESQL_ONLY
+# `make dev` runs on its own SQLite database whatever the run's backend: once is enough.
+SQLITE_ONLY = ["e2e/test_make_dev.py"]
+collect_ignore = SQLITE_ONLY if BACKEND == "postgresql" else POSTGRESQL_ONLY
 PG_ADMIN_URL = os.environ.get(
     "TEST_POSTGRES_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )

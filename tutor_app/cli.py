@@ -9,7 +9,7 @@ import sys
 from alembic import command
 from alembic.config import Config
 
-from tutor_app import wiring
+from tutor_app import demo, wiring
 from tutor_app.accounts.users import RoleError, grant_role, normalize_email
 from tutor_app.booking.consultations import set_offers_consultation
 from tutor_app.catalog.tutor_catalog import seed_catalog
@@ -67,6 +67,24 @@ def invite_command(email: str, tutor_id: str | None) -> int:
     return code
 
 
+def demo_command() -> int:
+    """`demo`: load the demo data (once) and print its sign-ins; 2 when refused."""
+    try:
+        result = demo.load_demo()
+    except demo.DemoRefused as exc:
+        print(f"demo data not loaded: {exc}", file=sys.stderr)
+        return 2
+    if result.loaded:
+        print(f"demo data loaded: {result.lessons} lessons")
+    else:
+        print("demo data is already loaded")
+    print(f"sign in at {get_settings().app_url}/login with:")
+    for sign_in in result.sign_ins:
+        print(f"  {sign_in.email:<30} password {sign_in.password:<14} {sign_in.who}")
+    print(f"  every other @{demo.DEMO_EMAIL_DOMAIN} student: password {demo.DEMO_PASSWORD}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="tutor_app.cli")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -86,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
                        help="stop offering it (consultations already booked stay)")
     run_job = sub.add_parser("run-job", help="run one periodic job once (e.g. reminders)")
     run_job.add_argument("name")
+    sub.add_parser("demo", help="fill an empty local database with demo data; print sign-ins")
     recon = sub.add_parser("reconcile", help="book paid checkout sessions the webhook missed")
     recon.add_argument("--hours", type=int, default=72, help="how far back to look (72)")
     args = parser.parse_args(argv)
@@ -120,6 +139,8 @@ def main(argv: list[str] | None = None) -> int:
         except KeyError as exc:
             print(f"error: {exc.args[0]}", file=sys.stderr)
             return 2
+    elif args.command == "demo":
+        return demo_command()
     elif args.command == "reconcile":
         code, message = reconcile_command(hours=args.hours)
         print(message, file=sys.stderr if code else sys.stdout)

@@ -6,15 +6,15 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
-from tutor_app.api import auth, bookings, calendar, health, ics, media, stripe, tutor
+from tutor_app.api import auth, bookings, calendar, dev, health, ics, media, stripe, tutor
 from tutor_app.api.body_limit import BodyLimitMiddleware
 
 
 def api_routes() -> list[BaseRoute]:
     """Every /api route, and /media (stored photos); each module holds the routes of one
-    resource."""
+    resource (`dev`: those of a developer's own machine only)."""
     return [*auth.routes, *health.routes, *stripe.routes, *ics.routes, *calendar.routes,
-            *bookings.routes, *media.routes, *tutor.routes]
+            *bookings.routes, *media.routes, *tutor.routes, *dev.routes]
 
 
 def build_api() -> Starlette:

@@ -1,4 +1,5 @@
-"""The frame of every page: a skip link, the top bar, the page's content and the footer.
+"""The frame of every page: a skip link, the top bar, the page's content and the footer
+(and, on a developer's own machine, the dev bar under it).
 
 The top bar reads `AuthState` only; it triggers nothing itself. Each page lists
 `AuthState.load_user` (or its own state's equivalent) in its `on_load`, which fills the bar.
@@ -16,7 +17,7 @@ from reflex_components_radix.themes.base import LiteralSpacing
 
 from tutor_app.components import style
 from tutor_app.core import routes
-from tutor_app.core.settings import PRODUCT_NAME
+from tutor_app.core.settings import PRODUCT_NAME, get_settings
 from tutor_app.state.auth import AuthState
 from tutor_app.state.typed import cond_value
 
@@ -236,6 +237,34 @@ def footer() -> rx.Component:
     )
 
 
+def dev_bar() -> rx.Component:
+    """Local dev only (`Settings.local_dev` when the pages are compiled; nothing at all in
+    prod): links to the mail outbox and, while the signed-in user has one, their unpaid test
+    checkout."""
+    if not get_settings().local_dev:
+        return rx.fragment()
+    return rx.el.aside(
+        rx.hstack(
+            rx.badge("Local dev", color_scheme="amber", variant="soft", size="1"),
+            rx.link("Mail outbox", href=routes.DEV_OUTBOX, size="1", id="dev-outbox-link"),
+            rx.cond(
+                AuthState.dev_checkout_url != "",
+                rx.link("Finish your test checkout", href=AuthState.dev_checkout_url, size="1",
+                        id="dev-checkout-link"),
+            ),
+            spacing="4",
+            align="center",
+            wrap="wrap",
+            style=style.content_column(),
+            padding_y="0.375rem",
+        ),
+        aria_label="Developer tools",
+        id="dev-bar",
+        border_top=style.SUBTLE_BORDER,
+        background=rx.color("amber", 2),
+    )
+
+
 def page_layout(*children: rx.Component, **props: Any) -> rx.Component:
     """Wrap a page's content in the shared frame.
 
@@ -253,6 +282,7 @@ def page_layout(*children: rx.Component, **props: Any) -> rx.Component:
             width="100%",
         ),
         footer(),
+        dev_bar(),
         direction="column",
         min_height="100vh",
         background=style.PAGE_BACKGROUND,

@@ -19,6 +19,13 @@ TUTOR_AVAILABILITY = "/tutor/availability"  # hours, date overrides, booking rul
 TUTOR_EARNINGS = "/tutor/earnings"
 ADMIN_PORTAL = "/admin"
 DEV_CHECKOUT = "/dev/checkout"
+DEV_OUTBOX = "/dev/outbox"  # ?mail=: the mails the app would have sent (local dev only)
+
+# Not pages: the paths the backend answers itself (the API, stored photos). In development
+# the frontend dev server forwards them to the backend (`tutor_app.dev_server`).
+BACKEND_PREFIXES = ("/api/", "/media/")
+# Local dev only: gives the browser its pre-sign-in cookie (the dev server's pages ask it).
+DEV_PRE_SIGN_IN = "/api/dev/pre-sign-in"
 
 
 def tutor_profile(tutor_id: str) -> str:

@@ -5,6 +5,7 @@ from tutor_app.pages import (  # noqa: F401
     book_now,
     dashboard,
     dev_checkout,
+    dev_outbox,
     directory,
     forgot_password,
     login,

@@ -2,9 +2,10 @@
 
 `AuthState` reads the HttpOnly session cookie on the backend (`router.headers.cookie`, from
 the websocket handshake; Reflex 0.10.1 never sends it to the browser) and keeps only the
-user's id, email, name and role. The cookie counts only when the handshake came from the
-app's own pages: a websocket opened by another site (its `Origin`) is signed out, whatever
-cookie the browser attached. Feature states subclass it; their handlers call
+user's id, email, name and role (and, on a developer's own machine, the link to their unpaid
+test checkout, for the dev bar under every page). The cookie counts only when the handshake
+came from the app's own pages: a websocket opened by another site (its `Origin`) is signed
+out, whatever cookie the browser attached. Feature states subclass it; their handlers call
 `await self._current_user_off_loop()` (the lookup reads the database, so it runs in a worker
 thread: Reflex runs handlers on the event loop that serves every connection).
 
@@ -45,8 +46,10 @@ from tutor_app.accounts import (
 from tutor_app.accounts.email_verification import ConfirmationPending
 from tutor_app.accounts.passwords import HashingBusy
 from tutor_app.accounts.users import AuthError
+from tutor_app.booking import resume
 from tutor_app.core import db as app_db
 from tutor_app.core import rate_limits, routes, timefmt
+from tutor_app.core.ids import DEV_CHECKOUT_SESSION_PREFIX
 from tutor_app.core.models import Role, User
 from tutor_app.core.settings import get_settings, url_origin
 
@@ -85,6 +88,8 @@ class AuthState(rx.State):
     user_name: str = ""
     user_role: str = ""
     user_email_verified: bool = False
+    # Test checkout only (`Settings.dev_payments`): the signed-in user's unpaid session.
+    dev_checkout_url: str = ""
 
     @rx.var
     def signed_in(self) -> bool:
@@ -144,15 +149,28 @@ class AuthState(rx.State):
         url = self.router.url
         return url.path + (f"?{url.query}" if url.query else "") or "/"
 
+    async def _show_dev_checkout(self, user: User | None) -> None:
+        """With the test checkout on (local dev only), the link to the user's unpaid session
+        for the dev bar (`components.layout.dev_bar`); otherwise nothing is looked up."""
+        url = ""
+        if user is not None and get_settings().dev_payments:
+            url = await asyncio.to_thread(_open_dev_checkout, user.id)
+        if url != self.dev_checkout_url:  # every assignment resends the var
+            self.dev_checkout_url = url
+
     @rx.event
     async def load_user(self) -> None:
         """Fill the user vars from the sign-in session cookie (every page's on_load)."""
-        self._show_user(await self._current_user_off_loop())
+        user = await self._current_user_off_loop()
+        self._show_user(user)
+        await self._show_dev_checkout(user)
 
     @rx.event
     async def require_login(self) -> EventSpec | None:
         """load_user, then send a signed-out visitor to sign in and back to this page."""
-        self._show_user(await self._current_user_off_loop())
+        user = await self._current_user_off_loop()
+        self._show_user(user)
+        await self._show_dev_checkout(user)
         if not self.user_id:
             return rx.redirect(login_url(self._current_path()))
         return None
@@ -240,6 +258,15 @@ class AuthFormState(AuthState):
 def _field(form_data: dict[str, Any], name: str) -> str:
     value = form_data.get(name, "")
     return value if isinstance(value, str) else ""
+
+
+def _open_dev_checkout(user_id: str) -> str:
+    """The URL of the user's open test-checkout session, or ""."""
+    with app_db.session() as db:
+        found = resume.open_checkout(db, user_id=user_id)
+    if found is None or not found.session_id.startswith(DEV_CHECKOUT_SESSION_PREFIX):
+        return ""
+    return found.url
 
 
 def _authenticate(email: str, password: str, ip: str) -> User:
