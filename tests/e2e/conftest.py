@@ -58,6 +58,7 @@ from tests.fakes.smtp_server import ReceivedMail, SmtpServer
 from tests.pinned_time import TEST_CATALOG_FILE, TEST_NOW, real_now
 from tests.stripe_helpers import STRIPE_KEY, WEBHOOK_PATH, WEBHOOK_SECRET
 from tutor_app.core import clock
+from tutor_app.core.models import RateLimitCounter
 
 # Settings the dev machine may carry that would change what the live app does.
 _DROPPED_ENV = (
@@ -77,6 +78,16 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report = yield
     setattr(item, f"rep_{report.when}", report)
     return report
+
+
+@pytest.fixture(autouse=True)
+def fresh_rate_limits(_engine: sa.Engine) -> None:
+    """Each browser test starts with no rate-limit counters: every browser of the suite comes
+    from 127.0.0.1, so the tests' sign-ups together would pass the per-address hourly limit
+    that one visitor never reaches. The limits themselves are tested in tests/unit,
+    tests/state and tests/api."""
+    with _engine.begin() as conn:
+        conn.execute(sa.delete(RateLimitCounter.__table__))  # type: ignore[attr-defined]
 
 
 @pytest.fixture(scope="package")
