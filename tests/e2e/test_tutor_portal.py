@@ -1,7 +1,8 @@
 """A tutor edits their profile and hours in Chromium, and a student's wizard follows.
 
-Against the real app (`live_app`): a new user signs up and is made the tutor of a catalog
-entry (as an admin would, on the shared database). On `/tutor/profile` they write a headline,
+Against the real app (`live_app`): an admin invites an email to run a catalog profile (the
+CLI), the invitation arrives on the test SMTP server, and its link creates the tutor's account
+with a password, landing on `/tutor`. On `/tutor/profile` the tutor writes a headline,
 see it in the preview card, save, and find it on their public profile. On
 `/tutor/availability` they cut Monday down to 10:00-12:00 (in their zone, Europe/Rome), see
 the preview offer exactly those starts, and take the Monday after off. A student (another
@@ -11,22 +12,23 @@ offers exactly the starts the preview showed, and the Monday off has none.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
-import sqlalchemy as sa
 from playwright.sync_api import Browser, Locator, Page, expect
-from sqlmodel import Session
 
 from tests.e2e.app_server import ReflexApp, wait_for_backend
-from tests.e2e.conftest import STUDENT_TIMEZONE, Shots, visitor_page
-from tests.e2e.steps import expect_step, goto, signed_up
-from tutor_app.accounts.users import grant_role
-from tutor_app.core import clock
-from tutor_app.core.models import Role
+from tests.e2e.conftest import STUDENT_TIMEZONE, Shots, mails_to, visitor_page
+from tests.e2e.steps import PASSWORD, expect_signed_in_as, expect_step, goto
+from tests.fakes.smtp_server import SmtpServer
+from tests.mail_links import link_in
+from tests.pinned_time import app_process_env, run_cli
+from tutor_app.core import clock, routes
 
 pytestmark = pytest.mark.e2e
 
@@ -42,12 +44,6 @@ def student_page(browser: Browser, live_app: ReflexApp) -> Iterator[Page]:
     """A second visitor, in a context of their own (the tutor keeps `page`)."""
     with visitor_page(browser, live_app.url, whose="the student's page") as page:
         yield page
-
-
-def _make_tutor(engine: sa.Engine, email: str) -> None:
-    with Session(engine) as db:
-        grant_role(db, email=email, role=Role.TUTOR.value, tutor_id=TUTOR_ID)
-        db.commit()
 
 
 def _mondays() -> tuple[date, date]:
@@ -74,11 +70,24 @@ def test_tutor_edits_profile_and_hours_and_the_student_wizard_follows(
     student_page: Page,
     shot: Shots,
     new_email: Callable[[str], str],
-    _engine: sa.Engine,
+    mail_server: SmtpServer,
+    live_app: ReflexApp,
+    database_url: str,
 ) -> None:
     tutor_email = new_email("tutor")
-    signed_up(page, name="Sofia Rossi", email=tutor_email)
-    _make_tutor(_engine, tutor_email)
+    done = run_cli("invite-tutor", tutor_email, "--tutor", TUTOR_ID, env=app_process_env(
+        DATABASE_URL=database_url, SMTP_URL=mail_server.url, APP_URL=live_app.url,
+        APP_ENV="dev",
+    ))
+    assert done.returncode == 0, done.stderr
+    [invitation] = mails_to(mail_server, tutor_email)
+    link = urlsplit(link_in(invitation, routes.TUTOR_JOIN))
+    goto(page, f"{link.path}?{link.query}")
+    page.fill("#name", "Sofia Rossi")
+    page.fill("#password", PASSWORD)
+    page.click("#submit")
+    expect(page).to_have_url(re.compile(r"/tutor/?$"))
+    expect_signed_in_as(page, "Sofia Rossi")
     headline = f"Italian for travellers and food lovers {uuid.uuid4().hex[:6]}"
     first_monday, monday_off = _mondays()
 
