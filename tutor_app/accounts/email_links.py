@@ -31,6 +31,7 @@ from sqlmodel import Session, col, select
 from tutor_app.accounts.sign_in_sessions import hash_token, new_token
 from tutor_app.core import clock
 from tutor_app.core import db as app_db
+from tutor_app.core.hooks import Hook
 from tutor_app.core.models import EmailLink, EmailLinkPurpose
 
 log = logging.getLogger(__name__)
@@ -204,7 +205,7 @@ def delete_stale(*, now: datetime | None = None) -> int:
 
 Mailer = Callable[[OutgoingLink], object]
 
-_mailer: Mailer | None = None
+_mailer: Hook[Mailer] = Hook("the sender of mailed links")
 _lock = threading.Lock()
 _pool: ThreadPoolExecutor | None = None
 _pending: set[Future[None]] = set()
@@ -213,15 +214,12 @@ _pending: set[Future[None]] = set()
 def register_mailer(fn: Mailer) -> None:
     """Send every link through `fn` (which raises when the message could not go out).
     Registering again replaces it."""
-    global _mailer
-    with _lock:
-        _mailer = fn
+    _mailer.register(fn)
 
 
 def mailer() -> Mailer | None:
     """The registered mailer, if any."""
-    with _lock:
-        return _mailer
+    return _mailer.get()
 
 
 def mail_link(link: OutgoingLink) -> bool:

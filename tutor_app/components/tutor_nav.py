@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import reflex as rx
 
+from tutor_app.components.layout import loading_placeholder, page_layout
+from tutor_app.components.not_found import missing_page_message
 from tutor_app.core import routes
 from tutor_app.state.typed import cond_value
 
@@ -50,4 +52,26 @@ def tutor_nav() -> rx.Component:
         width="100%",
         overflow_x="auto",
         border_bottom=f"1px solid {rx.color('gray', 5)}",
+    )
+
+
+def tutor_editor_page(
+    *, loaded: rx.Var[bool] | bool, found: rx.Var[bool] | bool, heading: str,
+    editor: rx.Component,
+    placeholder_height: str,
+) -> rx.Component:
+    """A tutor's settings page: placeholders while loading, then the heading and `editor`, or
+    the missing-page message for anybody the page is not for (it must look like any 404)."""
+    return page_layout(
+        rx.cond(
+            loaded,
+            rx.cond(
+                found,
+                rx.vstack(rx.heading(heading, as_="h1", size="7"), editor, spacing="4",
+                          width="100%"),
+                missing_page_message(id="tutor-portal-not-found"),
+            ),
+            loading_placeholder(*[rx.box(height=placeholder_height, width="100%")
+                                  for _ in range(3)], spacing="4"),
+        ),
     )

@@ -24,11 +24,9 @@ from reflex.vars import ArrayVar, NumberVar, StringVar, Var
 
 from tutor_app.components import style
 from tutor_app.components.alerts import notice_callout
-from tutor_app.components.layout import loading_placeholder, page_layout
-from tutor_app.components.not_found import missing_page_message
 from tutor_app.components.slot_picker import day_calendar, day_times, picker_styles
 from tutor_app.components.tutor_forms import editor_section, field_label, native_select
-from tutor_app.components.tutor_nav import tutor_nav
+from tutor_app.components.tutor_nav import tutor_editor_page, tutor_nav
 from tutor_app.core import routes, timefmt
 from tutor_app.core.settings import PRODUCT_NAME
 from tutor_app.pages.login import field_error
@@ -447,26 +445,7 @@ def _editor() -> rx.Component:
     )
 
 
-def _loading() -> rx.Component:
-    return loading_placeholder(*[rx.box(height="12rem", width="100%") for _ in range(3)],
-                               spacing="4")
-
-
 @page(route=routes.TUTOR_AVAILABILITY, title=f"Your hours · {PRODUCT_NAME}", on_load=S.load)
 def tutor_availability() -> rx.Component:
-    return page_layout(
-        rx.cond(
-            S.loaded,
-            rx.cond(
-                S.found,
-                rx.vstack(
-                    rx.heading("Your hours", as_="h1", size="7"),
-                    _editor(),
-                    spacing="4",
-                    width="100%",
-                ),
-                missing_page_message(id="tutor-portal-not-found"),
-            ),
-            _loading(),
-        ),
-    )
+    return tutor_editor_page(loaded=S.loaded, found=S.found, heading="Your hours",
+                             editor=_editor(), placeholder_height="12rem")

@@ -12,8 +12,8 @@ from reflex.vars import Var
 from reflex_components_core.react_router.dom import ReactRouterLink
 
 from tutor_app.components import style
-from tutor_app.components.layout import link_button, page_layout
-from tutor_app.components.not_found import not_found_message
+from tutor_app.components.layout import page_layout
+from tutor_app.components.not_found import missing_page_message
 from tutor_app.components.tutor_nav import tutor_nav
 from tutor_app.core import routes
 from tutor_app.core.settings import PRODUCT_NAME
@@ -144,22 +144,12 @@ def _earnings() -> rx.Component:
     )
 
 
-def _not_found() -> rx.Component:
-    return not_found_message(
-        rx.text("404", size="9", weight="bold", color=rx.color("accent", 9)),
-        "We couldn't find that page",
-        "The link may be old or mistyped.",
-        link_button("Find a tutor", href=routes.DIRECTORY, size="3"),
-        id="earnings-not-found",
-    )
-
-
 @page(route=routes.TUTOR_EARNINGS, title=f"Earnings · {PRODUCT_NAME}", on_load=E.load)
 def tutor_earnings() -> rx.Component:
     return page_layout(
         rx.cond(
             E.loaded,
-            rx.cond(E.found, _earnings(), _not_found()),
+            rx.cond(E.found, _earnings(), missing_page_message(id="earnings-not-found")),
             rx.skeleton(rx.box(height="8rem", width="100%"), loading=True),
         ),
         max_width=style.NARROW_MAX_WIDTH,

@@ -23,8 +23,8 @@ from reflex.vars import Var
 from reflex_components_core.react_router.dom import ReactRouterLink
 
 from tutor_app.components import style
-from tutor_app.components.layout import link_button, native_post_form, page_layout
-from tutor_app.components.not_found import not_found_message
+from tutor_app.components.layout import native_post_form, page_layout
+from tutor_app.components.not_found import missing_page_message
 from tutor_app.components.tutor_nav import tutor_nav
 from tutor_app.core import routes
 from tutor_app.core.settings import PRODUCT_NAME
@@ -499,16 +499,6 @@ def _portal() -> rx.Component:
     )
 
 
-def _not_found() -> rx.Component:
-    return not_found_message(
-        rx.text("404", size="9", weight="bold", color=rx.color("accent", 9)),
-        "We couldn't find that page",
-        "The link may be old or mistyped.",
-        link_button("Find a tutor", href=routes.DIRECTORY, size="3"),
-        id="portal-not-found",
-    )
-
-
 @page(route=routes.TUTOR_PORTAL, title=f"Tutor account · {PRODUCT_NAME}", on_load=T.load_page)
 def tutor_portal() -> rx.Component:
     return page_layout(
@@ -521,7 +511,7 @@ def tutor_portal() -> rx.Component:
                     T.is_tutor & ~flag(T.tutor_linked),
                     rx.text("Your account is not linked to a tutor profile yet. Please "
                             "contact us.", id="not-linked"),
-                    _not_found(),
+                    missing_page_message(id="portal-not-found"),
                 ),
             ),
             rx.skeleton(rx.box(height="8rem", width="100%"), loading=True),

@@ -28,7 +28,6 @@ from __future__ import annotations
 import logging
 import re
 import secrets
-import threading
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -44,6 +43,7 @@ from tutor_app.accounts.users import AuthError, RoleError
 from tutor_app.catalog.tutor_catalog import FALLBACK_PHOTO, get_tutor
 from tutor_app.core import clock, rate_limits, timefmt
 from tutor_app.core import db as app_db
+from tutor_app.core.hooks import Hook
 from tutor_app.core.models import Role, Tutor, TutorInvite, User
 from tutor_app.core.settings import PRODUCT_NAME
 
@@ -391,22 +391,18 @@ def create_account_and_accept(
 
 Mailer = Callable[[OutgoingInvite], object]
 
-_mailer: Mailer | None = None
-_lock = threading.Lock()
+_mailer: Hook[Mailer] = Hook("the sender of tutor invitations")
 
 
 def register_mailer(fn: Mailer) -> None:
     """Send every invitation through `fn` (which raises when the message could not go out).
     Registering again replaces it."""
-    global _mailer
-    with _lock:
-        _mailer = fn
+    _mailer.register(fn)
 
 
 def mailer() -> Mailer | None:
     """The registered mailer, if any."""
-    with _lock:
-        return _mailer
+    return _mailer.get()
 
 
 def _mail(invite: OutgoingInvite) -> None:
