@@ -24,6 +24,7 @@ A free consultation is canceled under the same rules; nothing was paid, so it ow
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -232,24 +233,7 @@ def cancel_lesson(*, booking_id: str, user_id: str, now: datetime | None = None)
             db.commit()
             flipped = True
             log.info("booking %s canceled by its student; refund owed %d", booking_id, refund)
-    try:
-        attempt = refunds.send_pending_refund(booking_id=booking_id, claimed=flipped, now=now)
-    finally:
-        if flipped:
-            lesson_events.after_booking_canceled(booking_id)
-    with app_db.session() as db:
-        stored = db.get(Booking, booking_id)
-        assert stored is not None  # a booking is never deleted
-        decided = _decided_refund(db, stored, attempt)
-    return CancelResult(
-        booking_id=booking_id,
-        status=stored.status,
-        refund_cents=decided,
-        refund_status=attempt.status.value,
-        already_canceled=not flipped,
-        message=_result_message(stored, decided, attempt.status),
-        currency=stored.currency,
-    )
+    return _after_cancel(booking_id, flipped=flipped, now=now, message=_result_message)
 
 
 def _decided_refund(db: Session, booking: Booking, attempt: refunds.RefundAttempt) -> int:
@@ -312,6 +296,17 @@ def cancel_by_tutor(
             flipped = True
             log.info("booking %s canceled by its tutor (user %s); refund owed %d",
                      booking_id, user.id, owed)
+    return _after_cancel(booking_id, flipped=flipped, now=now,
+                         message=lambda stored, decided, status: _tutor_result_message(
+                             stored, decided, status, flipped))
+
+
+def _after_cancel(
+    booking_id: str, *, flipped: bool, now: datetime,
+    message: Callable[[Booking, int, RefundStatus], str],
+) -> CancelResult:
+    """After the cancel committed (or was found done): send the refund owed, fire the
+    follow-ups when this call canceled it, and report what was decided."""
     try:
         attempt = refunds.send_pending_refund(booking_id=booking_id, claimed=flipped, now=now)
     finally:
@@ -327,7 +322,7 @@ def cancel_by_tutor(
         refund_cents=decided,
         refund_status=attempt.status.value,
         already_canceled=not flipped,
-        message=_tutor_result_message(stored, decided, attempt.status, flipped),
+        message=message(stored, decided, attempt.status),
         currency=stored.currency,
     )
 

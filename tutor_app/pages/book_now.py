@@ -383,25 +383,31 @@ def _pay_problem() -> rx.Component:
     )
 
 
+def _order_card(*, price_id: str | None = None) -> rx.Component:
+    """What is being booked, last thing before paying or confirming: tutor, time, length and
+    price."""
+    return rx.card(
+        rx.vstack(
+            _tutor_summary(),
+            rx.text(S.start_viewer_label, weight="medium"),
+            rx.hstack(
+                rx.text(S.duration_label, size="2", color=style.MUTED_TEXT),
+                rx.text(S.price_label, size="4", weight="bold", id=price_id),
+                justify="between",
+                width="100%",
+                align="center",
+            ),
+            spacing="2",
+        ),
+        width="100%",
+    )
+
+
 def _step_pay() -> rx.Component:
     return _section(
         5,
         "Payment",
-        rx.card(
-            rx.vstack(
-                _tutor_summary(),
-                rx.text(S.start_viewer_label, weight="medium"),
-                rx.hstack(
-                    rx.text(S.duration_label, size="2", color=style.MUTED_TEXT),
-                    rx.text(S.price_label, size="4", weight="bold"),
-                    justify="between",
-                    width="100%",
-                    align="center",
-                ),
-                spacing="2",
-            ),
-            width="100%",
-        ),
+        _order_card(),
         _pay_problem(),
         rx.button(
             rx.icon("lock", size=16, aria_hidden="true"),
@@ -428,21 +434,7 @@ def _step_confirm() -> rx.Component:
     return _section(
         5,
         "Confirm your free consultation",
-        rx.card(
-            rx.vstack(
-                _tutor_summary(),
-                rx.text(S.start_viewer_label, weight="medium"),
-                rx.hstack(
-                    rx.text(S.duration_label, size="2", color=style.MUTED_TEXT),
-                    rx.text(S.price_label, size="4", weight="bold", id="confirm-price"),
-                    justify="between",
-                    width="100%",
-                    align="center",
-                ),
-                spacing="2",
-            ),
-            width="100%",
-        ),
+        _order_card(price_id="confirm-price"),
         _pay_problem(),
         rx.button(
             rx.icon("check", size=16, aria_hidden="true"),
