@@ -424,3 +424,42 @@ class JobLease(SQLModel, table=True):
     name: str = Field(primary_key=True, max_length=64)
     holder: str = Field(max_length=128)
     expires_at: datetime = _time()
+
+
+class AuditEntry(SQLModel, table=True):
+    """One admin action, append-only: who, what, on what, when, why, and the record before and
+    after. Nothing updates or deletes these rows (`admin.audit` only inserts)."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        sa.Index("ix_audit_log_target", "target_type", "target_id"),
+        sa.Index("ix_audit_log_created", "created_at"),
+    )
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    actor_id: str | None = Field(default=None, foreign_key="users.id", index=True, max_length=32)
+    actor_email: str = Field(default="", max_length=320)  # kept as it was when they acted
+    action: str = Field(max_length=64)  # e.g. "booking.refund", "user.disable"
+    target_type: str = Field(max_length=32)  # "booking", "user", "tutor", ...
+    target_id: str = Field(max_length=64)
+    reason: str = Field(default="", max_length=500)
+    before: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON, nullable=True)
+    after: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON, nullable=True)
+    created_at: datetime = _created()
+
+
+class BookingEvent(SQLModel, table=True):
+    """One step in a booking's life (created, canceled, rescheduled, refunded, attendance, a
+    mail sent again ...), with who did it: what the admin's timeline of a booking shows."""
+
+    __tablename__ = "booking_events"
+    __table_args__ = (sa.Index("ix_booking_events_booking", "booking_id", "created_at"),)
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    booking_id: str = Field(foreign_key="bookings.id", max_length=32)
+    kind: str = Field(max_length=32)
+    # "student", "tutor", "admin", "system" (webhook, jobs), and the user when one acted.
+    actor_role: str = Field(default="system", max_length=16)
+    actor_id: str | None = Field(default=None, max_length=32)
+    detail: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON, nullable=False)
+    created_at: datetime = _created()

@@ -17,7 +17,13 @@ TUTOR_JOIN = "/tutor/join"  # ?token=: a mailed tutor invitation
 TUTOR_PROFILE = "/tutor/profile"  # the tutor edits their public profile (?tutor= for admins)
 TUTOR_AVAILABILITY = "/tutor/availability"  # hours, date overrides, booking rules
 TUTOR_EARNINGS = "/tutor/earnings"
-ADMIN_PORTAL = "/admin"
+ADMIN_PORTAL = "/admin"  # the overview
+ADMIN_BOOKINGS = "/admin/bookings"
+ADMIN_BOOKING = "/admin/bookings/[booking_id]"  # links: `admin_booking(id)`
+ADMIN_TUTORS = "/admin/tutors"
+ADMIN_USERS = "/admin/users"
+ADMIN_PAYMENTS = "/admin/payments"
+ADMIN_AUDIT = "/admin/audit"
 DEV_CHECKOUT = "/dev/checkout"
 DEV_OUTBOX = "/dev/outbox"  # ?mail=: the mails the app would have sent (local dev only)
 
@@ -39,3 +45,8 @@ def book_now(tutor_id: str | None = None) -> str:
 def book_consultation(tutor_id: str) -> str:
     """The wizard with the tutor's free 15-minute consultation chosen as the length."""
     return f"{BOOK_NOW}?tutor={tutor_id}&intro=1"
+
+
+def admin_booking(booking_id: str) -> str:
+    """The admin's page of one booking."""
+    return f"/admin/bookings/{booking_id}"
