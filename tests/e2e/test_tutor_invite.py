@@ -26,8 +26,8 @@ from tutor_app.core.models import Role, User
 
 pytestmark = pytest.mark.e2e
 
-PROFILE = "hannah-cohen"  # no other browser test signs in as her, or books her
-PROFILE_NAME = "Hannah Cohen"
+PROFILE = "lucas-silva"  # no other browser test signs in as him, or books him
+PROFILE_NAME = "Lucas Silva"
 
 
 def _open(page: Page, link: str) -> None:
