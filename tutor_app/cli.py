@@ -10,10 +10,12 @@ from alembic import command
 from alembic.config import Config
 
 from tutor_app import demo, wiring
-from tutor_app.accounts.users import RoleError, grant_role, normalize_email
+from tutor_app.accounts import email_links, password_reset, users
+from tutor_app.accounts.users import AuthError, RoleError, grant_role, normalize_email
 from tutor_app.booking.consultations import set_offers_consultation
 from tutor_app.catalog.tutor_catalog import seed_catalog
 from tutor_app.core import db as app_db
+from tutor_app.core import routes
 from tutor_app.core.jobs import run_job as run_one_job
 from tutor_app.core.settings import PROJECT_ROOT, SettingsError, get_settings
 from tutor_app.mail.tutor_invite_mail import invite_url
@@ -67,6 +69,33 @@ def invite_command(email: str, tutor_id: str | None) -> int:
     return code
 
 
+def create_admin_command(email: str) -> int:
+    """`create-admin`: make the account of `email` an admin, creating it when there is none;
+    the exit code. An account nobody can sign in to yet (new, or made by a payment) gets a
+    password reset link mailed, its way in (on a developer's machine, the mail is in the
+    outbox)."""
+    try:
+        with app_db.session() as db:
+            user = users.find_or_create_by_email(db, email=email)
+            if users.is_disabled(user):
+                print(f"error: {user.email} is disabled; enable it first", file=sys.stderr)
+                return 2
+            user = grant_role(db, email=user.email, role="admin")
+            needs_password = users.is_unclaimed(db, user)
+            db.commit()
+    except (AuthError, RoleError) as exc:
+        print(f"error: {getattr(exc, 'message', exc)}", file=sys.stderr)
+        return 2
+    print(f"{user.email} is now admin")
+    if needs_password:
+        password_reset.request_reset(user.email, ip="cli")
+        email_links.wait_idle()
+        print(f"a link to set a password was mailed to {user.email}")
+        if get_settings().local_dev:
+            print(f"(local dev: the mail is at {get_settings().app_url}{routes.DEV_OUTBOX})")
+    return 0
+
+
 def demo_command() -> int:
     """`demo`: load the demo data (once) and print its sign-ins; 2 when refused."""
     try:
@@ -94,6 +123,9 @@ def main(argv: list[str] | None = None) -> int:
     grant.add_argument("email")
     grant.add_argument("role", choices=["student", "tutor", "admin"])
     grant.add_argument("--tutor", help="catalog tutor id, required for the tutor role")
+    admin = sub.add_parser("create-admin",
+                           help="make an email's account an admin (creating it if none)")
+    admin.add_argument("email")
     invite = sub.add_parser("invite-tutor", help="mail someone an invitation to be a tutor")
     invite.add_argument("email")
     invite.add_argument("--tutor", help="the tutor profile to run (default: a new profile)")
@@ -126,6 +158,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {exc}", file=sys.stderr)
             return 2
         print(f"{user.email} is now {user.role}" + (f" ({user.tutor_id})" if user.tutor_id else ""))
+    elif args.command == "create-admin":
+        return create_admin_command(args.email)
     elif args.command == "invite-tutor":
         return invite_command(args.email, args.tutor)
     elif args.command == "offer-consultation":

@@ -47,13 +47,13 @@ def request_reset(email: str, *, ip: str, now: datetime | None = None) -> str:
     with app_db.session() as db:
         user = users.get_user_by_email(db, normalized)
         token = None
-        if user is not None:
+        if user is not None and not users.is_disabled(user):  # same answer: nothing sent
             token = email_links.issue_link(
                 db, user_id=user.id, purpose=RESET_PASSWORD, email=user.email, now=now
             )
         db.commit()
     if user is None or token is None:
-        log.info("password reset asked for an address without an account: nothing sent")
+        log.info("password reset asked for an address without an enabled account: nothing sent")
         return answer
     log.info("password reset link issued for user %s", user.id)
     email_links.mail_link_soon(
@@ -86,6 +86,9 @@ def reset_password(
         if link is None or user is None or user.email != link.email:
             db.commit()  # a link to an address the user no longer has stays used
             raise AuthError("form", RESET_LINK_DEAD)
+        if users.is_disabled(user):  # a link mailed before the account was disabled
+            db.rollback()
+            raise AuthError("form", users.ACCOUNT_DISABLED)
         user.password_hash = password_hash
         user.updated_at = now
         db.add(user)

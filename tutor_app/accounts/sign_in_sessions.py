@@ -159,20 +159,22 @@ def redeem_handoff(
     if result.rowcount != 1:  # type: ignore[attr-defined]
         return None
     user = db.get(User, row.user_id)
-    if user is None:
+    if user is None or user.disabled_at is not None:
         return None
     return token, user
 
 
 def user_for_token(db: Session, token: str | None, *, now: datetime | None = None) -> User | None:
-    """The signed-in user for a cookie token; None when unknown, expired, revoked or a ticket."""
+    """The signed-in user for a cookie token; None when unknown, expired, revoked or a ticket,
+    or when an admin disabled the account (its cookie signs nobody in, whatever its row says)."""
     if not token:
         return None
     now = now or clock.now()
     row = _row_for(db, token)
     if row is None or row.revoked_at is not None or row.expires_at <= now or _is_handoff(row):
         return None
-    return db.get(User, row.user_id)
+    user = db.get(User, row.user_id)
+    return None if user is None or user.disabled_at is not None else user
 
 
 def revoke_session(db: Session, *, token: str | None, now: datetime | None = None) -> bool:

@@ -68,9 +68,11 @@ GOOGLE_FAILED = "Google sign-in failed. Please try again."
 GOOGLE_CANCELLED = "Google sign-in was cancelled."
 TICKET_EXPIRED = "Your sign-in link expired. Please sign in again."
 SIGN_IN_FAILED = "Sign-in failed. Please try again."
+# An admin disabled the account: every way in (password, OpenID, a reset link, a cookie) is shut.
+ACCOUNT_DISABLED = "This account is disabled. Contact us."
 LOGIN_PAGE_ERRORS = frozenset({
     GOOGLE_FAILED, GOOGLE_CANCELLED, TICKET_EXPIRED, SIGN_IN_FAILED, UNVERIFIED_EMAIL_CLASH,
-    NO_PROVIDER_EMAIL,
+    NO_PROVIDER_EMAIL, ACCOUNT_DISABLED,
 })
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s.]+(?:\.[^@\s.]+)+$")
@@ -101,6 +103,11 @@ class ThrottledError(AuthError):
 
 class RoleError(ValueError):
     """A role could not be granted; the message says why (used by the CLI)."""
+
+
+def is_disabled(user: User | None) -> bool:
+    """Whether an admin disabled the account (see ACCOUNT_DISABLED): nobody may sign in to it."""
+    return user is not None and user.disabled_at is not None
 
 
 def normalize_email(email: str) -> str:
@@ -238,6 +245,8 @@ def authenticate(
         _record_failure(db, normalized, ip, now)
         db.commit()
         raise AuthError("password", WRONG_CREDENTIALS)
+    if is_disabled(user):  # told only to whoever knows the password
+        raise AuthError("form", ACCOUNT_DISABLED)
     if user.password_hash is not None and passwords.needs_rehash(user.password_hash):
         user.password_hash = passwords.hash_password(password)
         db.add(user)
@@ -406,6 +415,8 @@ def sign_in_with_oidc(
     if identity is not None:
         user = db.get(User, identity.user_id)
         if user is not None:
+            if is_disabled(user):
+                raise AuthError("email", ACCOUNT_DISABLED)
             return user
     if not email:
         raise AuthError("email", NO_PROVIDER_EMAIL)
@@ -413,6 +424,8 @@ def sign_in_with_oidc(
     clean_name = " ".join(name.split())[:MAX_NAME_LENGTH]
     user = get_user_by_email(db, normalized)
     if user is not None:
+        if is_disabled(user):
+            raise AuthError("email", ACCOUNT_DISABLED)
         if not email_verified:
             raise AuthError("email", UNVERIFIED_EMAIL_CLASH)
         if not user.email_verified:

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from tutor_app.core import clock
@@ -67,8 +68,13 @@ def entries(
     actor_email: str | None = None,
     limit: int = 100,
     before: datetime | None = None,
+    before_id: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
 ) -> Sequence[AuditEntry]:
-    """The newest entries first, filtered; `before` pages back in time."""
+    """The newest entries first, filtered; `before` pages back in time (with `before_id`, the
+    last entry shown: entries of the same instant are not skipped); `since` / `until` bound
+    the time (until: excluded)."""
     query = select(AuditEntry)
     if action:
         query = query.where(col(AuditEntry.action) == action)
@@ -78,7 +84,38 @@ def entries(
         query = query.where(col(AuditEntry.target_id) == target_id)
     if actor_email:
         query = query.where(col(AuditEntry.actor_email) == actor_email.strip().lower())
-    if before is not None:
+    if before is not None and before_id:
+        query = query.where(sa.or_(
+            col(AuditEntry.created_at) < before,
+            sa.and_(col(AuditEntry.created_at) == before, col(AuditEntry.id) < before_id),
+        ))
+    elif before is not None:
         query = query.where(col(AuditEntry.created_at) < before)
+    if since is not None:
+        query = query.where(col(AuditEntry.created_at) >= since)
+    if until is not None:
+        query = query.where(col(AuditEntry.created_at) < until)
     query = query.order_by(col(AuditEntry.created_at).desc(), col(AuditEntry.id).desc())
     return db.exec(query.limit(max(1, min(limit, 500)))).all()
+
+
+def changes(before: dict[str, Any] | None, after: dict[str, Any] | None
+            ) -> list[tuple[str, str, str]]:
+    """A compact diff of an entry: (field, before, after) for each field that differs, by
+    name; a field missing on one side shows as "" there."""
+    old, new = before or {}, after or {}
+    return [
+        (key, _shown(old.get(key)), _shown(new.get(key)))
+        for key in sorted(set(old) | set(new))
+        if old.get(key) != new.get(key)
+    ]
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value)
+    return str(value)

@@ -176,6 +176,8 @@ class User(SQLModel, table=True):
     # Set when the person deleted their account: the row stays, anonymised, so the lessons
     # it paid for keep an owner in the tutor's and the business's records.
     deleted_at: datetime | None = _time(nullable=True)
+    # Set when an admin disabled the account: nobody signs in to it until it is enabled again.
+    disabled_at: datetime | None = _time(nullable=True)
     created_at: datetime = _created()
     updated_at: datetime = _created()
 

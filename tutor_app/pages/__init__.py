@@ -2,6 +2,9 @@
 
 from tutor_app.pages import (  # noqa: F401
     account,
+    admin_audit,
+    admin_tutors,
+    admin_users,
     book_now,
     dashboard,
     dev_checkout,

@@ -244,7 +244,7 @@ def accept_invite(
     if not _claim(db, invite_id=invite.id, user_id=user.id, now=now):
         raise InviteError(INVITE_DEAD)  # accepted a moment ago, maybe on another worker
     if profile is None:
-        profile = _new_profile(db, name=user.name, zone=zone, now=now)
+        profile = new_profile(db, name=user.name, zone=zone, now=now)
     try:
         users.grant_role(db, email=user.email, role=Role.TUTOR, tutor_id=profile.id)
     except RoleError as error:
@@ -277,10 +277,11 @@ def slug_for(name: str) -> str:
     return slug[:_SLUG_LENGTH].strip("-") or "tutor"
 
 
-def _new_profile(db: Session, *, name: str, zone: str | None, now: datetime) -> Tutor:
-    """An empty profile named after the account: listed nowhere until its tutor sets a rate
-    and hours (the directory hides incomplete profiles). Its id is the name's slug, numbered
-    or suffixed when taken (by any profile, hidden ones included: bookings keep their ids)."""
+def new_profile(db: Session, *, name: str, zone: str | None, now: datetime) -> Tutor:
+    """An empty profile named after the account (or the name an admin gave it): listed nowhere
+    until its tutor sets a rate and hours (the directory hides incomplete profiles). Its id is
+    the name's slug, numbered or suffixed when taken (by any profile, hidden ones included:
+    bookings keep their ids)."""
     display = name.strip() or NEW_PROFILE_NAME
     base = slug_for(display)
     candidates = [base, *(f"{base}-{n}" for n in range(2, 10))]
