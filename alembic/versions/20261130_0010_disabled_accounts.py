@@ -1,6 +1,6 @@
 """disabled accounts
 
-Revision ID: 0012
+Revision ID: 0010
 Revises: 0009
 Create Date: 2026-11-30 18:00:00.000000
 """
@@ -13,7 +13,7 @@ from alembic import op
 import tutor_app.core.models
 
 
-revision: str = '0012'
+revision: str = '0010'
 down_revision: str | None = '0009'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
