@@ -2,6 +2,8 @@
 
 from tutor_app.pages import (  # noqa: F401
     account,
+    admin_overview,
+    admin_payments,
     book_now,
     dashboard,
     dev_checkout,
