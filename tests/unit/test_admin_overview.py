@@ -3,6 +3,7 @@ confirmed refunds only, new students, and days counted on the admin's wall clock
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -17,8 +18,12 @@ NY = "America/New_York"
 KOLKATA = "Asia/Kolkata"
 
 
-def _booked_at(session: Session, at: datetime, **fields: object) -> None:
-    make_booking(session, start=lesson_start(days=20), created_at=at, **fields)  # type: ignore[arg-type]
+_SLOTS = itertools.count(20)
+
+
+def _booked_at(session: Session, at: datetime) -> None:
+    """A lesson booked at `at` (each in a slot of its own: a tutor's lessons never overlap)."""
+    make_booking(session, start=lesson_start(days=next(_SLOTS)), created_at=at)
 
 
 def _refund(session: Session, booking_id: str, cents: int, at: datetime, *,
