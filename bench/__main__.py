@@ -1,4 +1,5 @@
-"""`python -m bench [availability] [webhook] [wizard]`: run the benchmarks, print the figures.
+"""`python -m bench [availability] [webhook] [wizard] [admin]`: run the benchmarks, print the
+figures.
 
 With no argument every benchmark runs. `--backends sqlite` limits the database ones.
 """
@@ -12,7 +13,7 @@ import time
 
 from bench import Report
 
-BENCHES = ("availability", "webhook", "wizard")
+BENCHES = ("availability", "webhook", "wizard", "admin")
 
 
 def main(argv: list[str] | None = None) -> int:

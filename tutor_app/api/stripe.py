@@ -47,7 +47,7 @@ async def stripe_webhook(request: Request) -> JSONResponse:
     except stripe_gateway.InvalidWebhook as exc:
         return error_response(exc, context="stripe webhook refused")
     try:
-        result = await run_in_threadpool(stripe_events.handle_event, event)
+        result = await run_in_threadpool(stripe_events.handle_or_record_failure, event)
     except SQLAlchemyError as exc:  # only the database: a 503 makes Stripe retry later
         return error_response(
             exc, context=f"stripe webhook event {event['id']} ({event['type']}), Stripe will retry"

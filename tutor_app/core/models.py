@@ -293,6 +293,8 @@ class Booking(SQLModel, table=True):
         sa.Index("ix_bookings_user_start", "user_id", "start_time"),
         sa.Index("ix_bookings_tutor_start", "tutor_id", "start_time"),
         sa.Index("ix_bookings_checkout_session", "stripe_checkout_session_id", unique=True),
+        # The admin overview's range scans: bookings made between two instants.
+        sa.Index("ix_bookings_created", "created_at"),
         sa.CheckConstraint("end_time > start_time", name="ck_bookings_time_order"),
         # One free consultation per student and tutor (a canceled one does not count), kept
         # by the database whatever races in: double clicks, several workers.
@@ -368,11 +370,31 @@ class StripeEvent(SQLModel, table=True):
     """Every Stripe event id the webhook has handled, recorded once."""
 
     __tablename__ = "stripe_events"
+    __table_args__ = (sa.Index("ix_stripe_events_received", "received_at"),)
 
     id: str = Field(primary_key=True, max_length=255)
     type: str = Field(max_length=128)
     object_id: str | None = Field(default=None, max_length=255)
     received_at: datetime = _created()
+
+
+class StripeEventFailure(SQLModel, table=True):
+    """One failed attempt at handling a verified Stripe event, with its error.
+
+    Written in its own transaction after the handling rolled back (`stripe_events` records a
+    handled event only with its effect), so the payments health page can show what failed and
+    why; Stripe retries the event, and a later success shows as its `stripe_events` row.
+    """
+
+    __tablename__ = "stripe_event_failures"
+    __table_args__ = (sa.Index("ix_stripe_event_failures_failed", "failed_at"),)
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    event_id: str = Field(max_length=255, index=True)
+    type: str = Field(max_length=128)
+    object_id: str | None = Field(default=None, max_length=255)
+    error: str = Field(default="", max_length=1024)
+    failed_at: datetime = _created()
 
 
 class Refund(SQLModel, table=True):

@@ -316,6 +316,25 @@ def retry_failed(now: datetime | None = None) -> int:
     return sent
 
 
+def retry_one(notification_id: str, *, now: datetime | None = None) -> bool:
+    """Try one unsent notification again now, even after the retries gave up (a person asked:
+    the admin's payments health page). Under the same lease as `retry_failed`, so it never
+    sends at the same time as the job; True when sent."""
+    now = now or clock.now()
+    holder = f"{jobs.HOLDER}:{uuid.uuid4().hex[:8]}"
+    lease = f"notification:{notification_id}"
+    if not jobs.acquire_lease(lease, holder, STALE_CLAIM, now=now):
+        return False
+    try:
+        with app_db.session() as db:
+            row = db.get(Notification, notification_id)
+            if row is None or row.sent_at is not None:
+                return False
+        return _attempt(notification_id, now=now)
+    finally:
+        jobs.release_lease(lease, holder)
+
+
 def send_missed(now: datetime | None = None) -> int:
     """Send confirmations and cancel notices whose event follow-up never ran; returns how many.
 

@@ -3,6 +3,8 @@
 from tutor_app.pages import (  # noqa: F401
     account,
     admin_audit,
+    admin_overview,
+    admin_payments,
     admin_tutors,
     admin_users,
     book_now,

@@ -5,6 +5,9 @@ in a worker thread. Every event id is recorded in `stripe_events` in the same tr
 its effect, so the effect and "this event was handled" commit together: a redelivery of a
 handled event does nothing, and a failure leaves nothing recorded, so Stripe's retry redoes it.
 A database error propagates (the route answers 5xx and Stripe retries).
+`handle_or_record_failure` (what the webhook route calls) also writes each failure, with its
+error, to `stripe_event_failures` in a separate transaction, for the admin's payments health
+page: the failed transaction left nothing of the event behind.
 
 | event                                         | effect                                   |
 | --------------------------------------------- | ---------------------------------------- |
@@ -40,7 +43,7 @@ from sqlmodel import Session
 from tutor_app.booking import recording, refunds
 from tutor_app.core import clock
 from tutor_app.core import db as app_db
-from tutor_app.core.models import StripeEvent
+from tutor_app.core.models import StripeEvent, StripeEventFailure
 from tutor_app.integrations import stripe_gateway
 from tutor_app.scheduling import holds
 
@@ -98,6 +101,33 @@ def _claimer(event_id: str, event_type: str, object_id: str | None) -> Callable[
 def _already_handled(event_id: str) -> bool:
     with app_db.session() as db:
         return db.get(StripeEvent, event_id) is not None
+
+
+def handle_or_record_failure(event: Mapping[str, Any]) -> str:
+    """`handle_event`; when it raises, the failure is recorded (`record_failure`) and the
+    exception goes on to the caller (which answers 5xx, so Stripe retries)."""
+    try:
+        return handle_event(event)
+    except Exception as exc:
+        record_failure(event, exc)
+        raise
+
+
+def record_failure(event: Mapping[str, Any], exc: BaseException) -> None:
+    """Store that handling `event` failed, and why, in its own transaction. Never raises: the
+    database may be what failed, and the original error is the one to report."""
+    obj = event.get("data", {}).get("object", {}) if isinstance(event.get("data"), Mapping) else {}
+    raw_id = obj.get("id") if isinstance(obj, Mapping) else None
+    try:
+        with app_db.write_session() as db:
+            db.add(StripeEventFailure(
+                event_id=str(event.get("id", ""))[:255], type=str(event.get("type", ""))[:128],
+                object_id=raw_id[:255] if isinstance(raw_id, str) else None,
+                error=f"{type(exc).__name__}: {exc}"[:1024], failed_at=clock.now(),
+            ))
+            db.commit()
+    except Exception:
+        log.exception("stripe event %s: cannot record its failure", event.get("id"))
 
 
 def handle_event(event: Mapping[str, Any]) -> str:

@@ -492,6 +492,16 @@ def retry_now(*, user: User, booking_id: str) -> SyncResult | None:
         booking = db.get(Booking, booking_id)
         if booking is None or booking.tutor_id != user.tutor_id:
             return None
+    return retry_booking(booking_id)
+
+
+def retry_booking(booking_id: str) -> SyncResult:
+    """Sync one booking again now, its attempts counted afresh: the tutor's "Sync now" and the
+    admin's retry of a failed sync."""
+    with app_db.write_session() as db:
+        booking = db.get(Booking, booking_id)
+        if booking is None:
+            return SyncResult(booking_id, MISSING)
         booking.calendar_sync_attempts = 0
         db.add(booking)
         db.commit()
