@@ -47,7 +47,7 @@ def test_an_admin_disables_a_student_and_the_audit_log_says_why(
     signed_up(student_page, name="Stu Dent", email=student_email)
 
     # A student sees no admin page at all: the ordinary not-found message.
-    for path in ("/admin/users", "/admin/audit", "/admin/tutors"):
+    for path in ("/admin", "/admin/users", "/admin/audit", "/admin/tutors", "/admin/payments"):
         goto(student_page, path)
         expect(student_page.locator("#admin-not-found")).to_be_visible()
         expect(student_page.locator("#admin-nav")).to_have_count(0)
