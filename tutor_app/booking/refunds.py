@@ -199,6 +199,55 @@ def owe_refund(
     return True
 
 
+class RefundRefused(ValueError):
+    """A partial refund that cannot be made as asked; str() is for people."""
+
+
+ADMIN_REFUND_REASON = "admin_refund"
+NOTHING_TO_REFUND = "Nothing is left to refund on this booking."
+REFUND_ON_ITS_WAY = "A refund of this booking is already on its way; wait for it to finish."
+REFUNDS_CHANGED = "This booking's refunds changed meanwhile; reload the page and look again."
+AMOUNT_OUT_OF_RANGE = "Choose an amount above zero and no more than what is left to refund."
+
+
+def refund_part(
+    *, booking_id: str, amount_cents: int, expected_refunded_cents: int,
+    actor: transitions.Actor, in_transaction: transitions.InTransaction,
+    now: datetime | None = None,
+) -> RefundAttempt:
+    """Refund part (or the rest) of a booking without touching its status: one more app refund
+    through the once-only path (its own pending row and idempotency key). Owns its
+    transactions.
+
+    Never twice: under the booking's row lock it refuses while another refund is owed, and
+    unless the confirmed refunded amount is still `expected_refunded_cents` (what the person
+    saw when they asked), so a double click, or two admins at once, make one refund.
+    `in_transaction` (the audit entry) commits with the refund owed. Raises NotFound-like
+    LookupError for no such booking, RefundRefused otherwise.
+    """
+    now = now or clock.now()
+    with app_db.write_session() as db:
+        booking = db.get(Booking, booking_id, with_for_update=True) if booking_id else None
+        if booking is None:
+            raise LookupError(booking_id)
+        if is_free_booking(booking) or booking.refunded_cents >= booking.price_cents:
+            raise RefundRefused(NOTHING_TO_REFUND)
+        if pending_refund(db, booking_id=booking.id) is not None:
+            raise RefundRefused(REFUND_ON_ITS_WAY)
+        if booking.refunded_cents != expected_refunded_cents:
+            raise RefundRefused(REFUNDS_CHANGED)
+        if not 0 < amount_cents <= refundable_cents(db, booking=booking):
+            raise RefundRefused(AMOUNT_OUT_OF_RANGE)
+        owe_refund(db, booking=booking, amount_cents=amount_cents, reason=ADMIN_REFUND_REASON)
+        transitions.add_event(db, booking_id=booking.id, kind=transitions.REFUND_REQUESTED,
+                              now=now, actor=actor, detail={"amount_cents": amount_cents})
+        in_transaction(db, booking)
+        db.commit()
+    log.info("booking %s: refund of %d owed (by %s %s)", booking_id, amount_cents, actor.role,
+             actor.user_id)
+    return send_pending_refund(booking_id=booking_id, claimed=True, now=now)
+
+
 def send_pending_refund(
     *, booking_id: str, claimed: bool = False, now: datetime | None = None
 ) -> RefundAttempt:

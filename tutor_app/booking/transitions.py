@@ -51,6 +51,7 @@ CANCELED = "canceled"
 MOVED = "rescheduled"
 ATTENDANCE_MARKED = "attendance"
 REFUNDED = "refunded"
+REFUND_REQUESTED = "refund_requested"
 CONFIRMATION_RESENT = "confirmation_resent"
 
 
