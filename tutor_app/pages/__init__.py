@@ -2,6 +2,7 @@
 
 from tutor_app.pages import (  # noqa: F401
     account,
+    admin_bookings,
     book_now,
     dashboard,
     dev_checkout,
