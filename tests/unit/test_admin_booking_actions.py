@@ -110,6 +110,8 @@ def test_the_same_refund_clicked_again_is_refused_and_the_rest_is_a_new_key(
 
 def test_ten_refunds_at_once_make_one(fake: FakeStripe, session: Session, admin: User) -> None:
     lesson = _paid(session, fake)
+    session.refresh(admin)
+    session.expunge(admin)  # the threads read the admin, not the test's db session
 
     def click(_: int) -> object:
         return booking_actions.refund(booking_id=lesson.id, admin=admin, reason=REASON,
