@@ -185,5 +185,5 @@ def test_the_students_card_while_the_refund_is_pending_and_for_other_reasons() -
     assert line(reason=transitions.STUDENT_CANCELED_REASON, refunded_cents=6000,
                 price_cents=6000, currency="usd") == "Refunded $60.00 \u00b7 Canceled by you"
     assert line(reason=None, refunded_cents=1500, price_cents=6000,
-                currency="usd") == "Refunded $15.00"
+                currency="usd") == "Refunded $15.00 of $60.00"
     assert line(reason=None, refunded_cents=0, price_cents=6000, currency="usd") == ""

@@ -6,7 +6,18 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
-from tutor_app.api import auth, bookings, calendar, dev, health, ics, media, stripe, tutor
+from tutor_app.api import (
+    admin_bookings,
+    auth,
+    bookings,
+    calendar,
+    dev,
+    health,
+    ics,
+    media,
+    stripe,
+    tutor,
+)
 from tutor_app.api.body_limit import BodyLimitMiddleware
 
 
@@ -14,7 +25,8 @@ def api_routes() -> list[BaseRoute]:
     """Every /api route, and /media (stored photos); each module holds the routes of one
     resource (`dev`: those of a developer's own machine only)."""
     return [*auth.routes, *health.routes, *stripe.routes, *ics.routes, *calendar.routes,
-            *bookings.routes, *media.routes, *tutor.routes, *dev.routes]
+            *bookings.routes, *media.routes, *tutor.routes, *admin_bookings.routes,
+            *dev.routes]
 
 
 def build_api() -> Starlette:

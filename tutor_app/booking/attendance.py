@@ -16,7 +16,7 @@ from tutor_app.booking.access import NotFound, tutor_booking
 from tutor_app.booking.transitions import ATTENDANCE, ATTENDED, NO_SHOW
 from tutor_app.core import clock
 from tutor_app.core import db as app_db
-from tutor_app.core.models import BookingStatus, User
+from tutor_app.core.models import BookingStatus, Role, User
 
 __all__ = ["ATTENDED", "NO_SHOW", "CannotMarkAttendance", "NotFound", "mark_attendance"]
 
@@ -42,12 +42,14 @@ def why_not_markable(status: str, start: datetime, now: datetime) -> str | None:
 
 
 def mark_attendance(
-    *, booking_id: str, user: User, attendance: str, now: datetime | None = None
+    *, booking_id: str, user: User, attendance: str, now: datetime | None = None,
+    in_transaction: transitions.InTransaction | None = None,
 ) -> str:
     """Set the lesson's attendance (ATTENDED or NO_SHOW) for its tutor; returns it.
 
     Raises NotFound (not this tutor's lesson, or no such lesson) or CannotMarkAttendance.
-    Setting the same mark again changes nothing.
+    Setting the same mark again changes nothing. `in_transaction` (an admin's audit entry)
+    runs in the mark's transaction.
     """
     now = now or clock.now()
     if attendance not in ATTENDANCE:
@@ -58,8 +60,12 @@ def mark_attendance(
         if problem is not None:
             raise CannotMarkAttendance(problem)
         if booking.attendance != attendance:
-            transitions.mark_attendance(booking, attendance=attendance, now=now)
+            role = "admin" if user.role == Role.ADMIN else "tutor"
+            transitions.mark_attendance(booking, attendance=attendance, now=now,
+                                        actor=transitions.Actor(role, user.id))
             db.add(booking)
+            if in_transaction is not None:
+                in_transaction(db, booking)
             db.commit()
             log.info("booking %s marked %s by user %s", booking_id, attendance, user.id)
     return attendance

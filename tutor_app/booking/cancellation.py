@@ -17,6 +17,9 @@ the tutor's reason kept as the booking's `cancel_note` (the student's email quot
 the whole amount still held refunded, whatever the policy window says. Only a lesson still to
 come can be canceled by its tutor, and only by them (or an admin): anyone else's attempt is
 the same `NotFound` as an unknown id.
+An admin's cancel (`cancel_by_admin`) takes the same path too, with the code `admin_canceled`
+and the refund the admin chose (any amount up to what is still refundable, none included),
+its audit entry written in the cancel's own transaction.
 A free consultation is canceled under the same rules; nothing was paid, so it owes no refund
 (`refunds.is_free_booking`) and Stripe is never called.
 """
@@ -33,11 +36,17 @@ from sqlmodel import Session
 from tutor_app.booking import consultations, lesson_events, refunds, transitions
 from tutor_app.booking.access import NotFound, owned_booking, tutor_booking, within_policy
 from tutor_app.booking.refunds import RefundStatus
-from tutor_app.booking.transitions import STUDENT_CANCELED_REASON, TUTOR_CANCELED_REASON
+from tutor_app.booking.transitions import (
+    ADMIN_CANCELED_REASON,
+    STUDENT_CANCELED_REASON,
+    TUTOR_CANCELED_REASON,
+    Actor,
+    InTransaction,
+)
 from tutor_app.catalog import pricing
 from tutor_app.core import clock
 from tutor_app.core import db as app_db
-from tutor_app.core.models import Booking, BookingStatus, User
+from tutor_app.core.models import Booking, BookingStatus, Role, User
 from tutor_app.core.settings import PRODUCT_NAME, get_settings
 
 __all__ = [
@@ -48,6 +57,7 @@ __all__ = [
     "CannotCancel",
     "NotFound",
     "ReasonRequired",
+    "cancel_by_admin",
     "cancel_by_tutor",
     "cancel_lesson",
     "cancel_line_for_student",
@@ -67,6 +77,7 @@ _REASONS_FOR_STUDENT = {
     ),
     transitions.REFUNDED_IN_STRIPE_REASON: f"Canceled and refunded by {PRODUCT_NAME}",
     TUTOR_CANCELED_REASON: "Canceled by your tutor",
+    ADMIN_CANCELED_REASON: f"Canceled by {PRODUCT_NAME}",
 }
 # What a tutor's cancel says on the student's card, once the money is back and until then.
 TUTOR_CANCELED_REFUNDED = "Canceled by your tutor \u2014 refunded in full"
@@ -83,6 +94,7 @@ _REASONS_FOR_TUTOR = {
     TUTOR_CANCELED_REASON: "Canceled by the tutor",
     transitions.SLOT_TAKEN_REASON: "Paid after the time was taken; refunded, never booked",
     transitions.REFUNDED_IN_STRIPE_REASON: f"Canceled and refunded by {PRODUCT_NAME}",
+    ADMIN_CANCELED_REASON: f"Canceled by {PRODUCT_NAME}",
 }
 
 
@@ -104,13 +116,24 @@ def cancel_line_for_student(
     *, reason: str | None, refunded_cents: int, price_cents: int, currency: str
 ) -> str:
     """The line under a canceled (or refunded) lesson on the student's card: "Refunded $60.00 ·
-    Canceled by you", or for a tutor's cancel "Canceled by your tutor — refunded in full"."""
+    Canceled by you", "Refunded $30.00 of $60.00" for a partial refund, or for a tutor's
+    cancel "Canceled by your tutor — refunded in full"."""
     if reason == TUTOR_CANCELED_REASON:
         full = refunded_cents >= price_cents
         return TUTOR_CANCELED_REFUNDED if full else TUTOR_CANCELED_REFUND_PENDING
-    line = f"Refunded {_money(refunded_cents, currency)}" if refunded_cents else ""
+    line = refunded_line(refunded_cents=refunded_cents, price_cents=price_cents,
+                         currency=currency)
     words = cancel_reason_for_student(reason)
     return f"{line} · {words}" if line and words else line or words
+
+
+def refunded_line(*, refunded_cents: int, price_cents: int, currency: str) -> str:
+    """"Refunded $60.00" (all of it), "Refunded $30.00 of $60.00" (part), or "" (none)."""
+    if refunded_cents <= 0:
+        return ""
+    if refunded_cents >= price_cents:
+        return f"Refunded {_money(refunded_cents, currency)}"
+    return f"Refunded {_money(refunded_cents, currency)} of {_money(price_cents, currency)}"
 
 
 class ReasonRequired(ValueError):
@@ -225,7 +248,8 @@ def cancel_lesson(*, booking_id: str, user_id: str, now: datetime | None = None)
             if reason is not None:
                 raise CannotCancel(reason)
             refund = policy_refund_cents(booking, now)
-            transitions.cancel(booking, reason=STUDENT_CANCELED_REASON, now=now)
+            transitions.cancel(booking, reason=STUDENT_CANCELED_REASON, now=now,
+                               actor=Actor("student", user_id))
             db.add(booking)
             refunds.owe_refund(
                 db, booking=booking, amount_cents=refund, reason=STUDENT_CANCELED_REASON
@@ -288,7 +312,9 @@ def cancel_by_tutor(
             if why_not is not None:
                 raise CannotCancel(why_not)
             owed = max(0, booking.price_cents - booking.refunded_cents)
-            transitions.cancel(booking, reason=TUTOR_CANCELED_REASON, note=note, now=now)
+            transitions.cancel(booking, reason=TUTOR_CANCELED_REASON, note=note, now=now,
+                               actor=Actor("admin" if user.role == Role.ADMIN else "tutor",
+                                           user.id))
             db.add(booking)
             refunds.owe_refund(db, booking=booking, amount_cents=owed,
                                reason=TUTOR_CANCELED_REASON)
@@ -296,6 +322,46 @@ def cancel_by_tutor(
             flipped = True
             log.info("booking %s canceled by its tutor (user %s); refund owed %d",
                      booking_id, user.id, owed)
+    return _after_cancel(booking_id, flipped=flipped, now=now,
+                         message=lambda stored, decided, status: _tutor_result_message(
+                             stored, decided, status, flipped))
+
+
+def cancel_by_admin(
+    *, booking_id: str, actor: Actor, note: str, refund_cents: int,
+    in_transaction: InTransaction, now: datetime | None = None,
+) -> CancelResult:
+    """The business calls off a lesson still to come: CANCELED with the code `admin_canceled`
+    and `note` (the admin's reason), `refund_cents` (0 up to what is still refundable) owed
+    through the once-only refund path, `in_transaction` (the audit entry) in the same
+    transaction, then the usual follow-ups. Owns its transactions.
+
+    Clicked twice, one call flips the row and the other reports it (`already_canceled`), with
+    one refund at Stripe. Raises NotFound, CannotCancel (started, over) or ValueError for an
+    amount out of range.
+    """
+    now = now or clock.now()
+    flipped = False
+    with app_db.write_session() as db:
+        booking = db.get(Booking, booking_id, with_for_update=True) if booking_id else None
+        if booking is None:
+            raise NotFound(booking_id)
+        if booking.status != BookingStatus.CANCELED:
+            why_not = _cancelable(booking, now)
+            if why_not is not None:
+                raise CannotCancel(why_not)
+            if not 0 <= refund_cents <= refunds.refundable_cents(db, booking=booking):
+                raise ValueError(f"refund {refund_cents} out of range")
+            transitions.cancel(booking, reason=ADMIN_CANCELED_REASON, note=note, now=now,
+                               actor=actor)
+            db.add(booking)
+            refunds.owe_refund(db, booking=booking, amount_cents=refund_cents,
+                               reason=ADMIN_CANCELED_REASON)
+            in_transaction(db, booking)
+            db.commit()
+            flipped = True
+            log.info("booking %s canceled by admin %s; refund owed %d", booking_id,
+                     actor.user_id, refund_cents)
     return _after_cancel(booking_id, flipped=flipped, now=now,
                          message=lambda stored, decided, status: _tutor_result_message(
                              stored, decided, status, flipped))

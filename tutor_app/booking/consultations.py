@@ -214,6 +214,9 @@ def _insert(*, user: User, tutor_id: str, start: datetime, note: str, now: datet
             **transitions.new_booking_values(canceled_reason=None, now=now),
         ))
         db.flush()  # the unique index, and PostgreSQL's exclusion constraint, answer here
+        transitions.record_created(db, booking_id=booking_id, now=now,
+                                   actor=transitions.Actor("student", user.id),
+                                   detail={"kind": BookingKind.CONSULTATION})
         db.commit()
     return booking_id
 

@@ -404,6 +404,11 @@ def _insert_booking(
         "created_at": now,
         "updated_at": now,
     }).scalar_one_or_none()
+    if inserted is not None:
+        transitions.record_created(db, booking_id=booking_id, now=now, detail={
+            "checkout_session": lesson.session_id, "price_cents": lesson.price_cents,
+            **({"canceled": SLOT_TAKEN_REASON} if taken else {}),
+        })
     if inserted is None:  # the session has its booking (maybe from a concurrent delivery)
         existing = conn.execute(
             _BOOKING_FOR_SESSION, {"session": lesson.session_id}

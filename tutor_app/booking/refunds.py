@@ -12,6 +12,13 @@ How a refund is made (cancel, or a paid session whose slot was taken):
 3. Stripe's answer replaces the pending row by the real one (`re_...`) and raises
    `bookings.refunded_cents`.
 
+A booking may be refunded in parts (an admin's partial refund, then the rest at a cancel): each
+app refund is its own pending row and its own Stripe request. The first one keeps the key
+`refund-<booking id>`; a later one gets `refund-<booking id>-<n>` (n: the booking's refund rows
+so far, plus one), written into its pending id, `pending:<key>`, so a retry reads its key from
+the row alone. At most one refund is pending per booking at a time: the first by the unique
+id, a later one because every path that owes it holds the booking's row lock and checks first.
+
 Who may send: the pending row is also a short lease. While a row is pending its `created_at`
 is the time the current attempt started; a caller other than the one that wrote the row must
 first move that time forward with a compare-and-set `UPDATE ... WHERE created_at <= now - lease`,
@@ -89,14 +96,19 @@ class ChargeRefundOutcome(StrEnum):
     ALREADY_HANDLED = "duplicate_event"  # `claim` refused (webhooks.DUPLICATE_EVENT)
 
 
-def refund_key(booking_id: str) -> str:
-    """The Stripe idempotency key of a booking's refund: one refund per booking, ever."""
-    return f"refund-{booking_id}"
+def refund_key(booking_id: str, number: int = 1) -> str:
+    """The Stripe idempotency key of a booking's `number`th app refund (one request each)."""
+    return f"refund-{booking_id}" if number <= 1 else f"refund-{booking_id}-{number}"
 
 
-def pending_refund_id(booking_id: str) -> str:
+def pending_refund_id(booking_id: str, number: int = 1) -> str:
     """The placeholder `stripe_refund_id` of a refund owed but not yet confirmed by Stripe."""
-    return f"{PENDING_PREFIX}{refund_key(booking_id)}"
+    return f"{PENDING_PREFIX}{refund_key(booking_id, number)}"
+
+
+def key_of(pending: Refund) -> str:
+    """The idempotency key a pending refund is sent with (carried by its own id)."""
+    return pending.stripe_refund_id.removeprefix(PENDING_PREFIX)
 
 
 def is_dev_booking(booking: Booking) -> bool:
@@ -120,8 +132,18 @@ def is_free_booking(booking: Booking) -> bool:
 def pending_refund(db: Session, *, booking_id: str) -> Refund | None:
     """The booking's refund that is owed but not yet confirmed, if any."""
     return db.exec(
-        select(Refund).where(Refund.stripe_refund_id == pending_refund_id(booking_id))
+        select(Refund).where(
+            Refund.booking_id == booking_id,
+            col(Refund.stripe_refund_id).like(f"{PENDING_PREFIX}%"),
+        )
     ).first()
+
+
+def refundable_cents(db: Session, *, booking: Booking) -> int:
+    """What may still be refunded: the price less what Stripe confirmed and what is owed."""
+    pending = pending_refund(db, booking_id=booking.id)
+    owed = pending.amount_cents if pending is not None else 0
+    return max(0, booking.price_cents - booking.refunded_cents - owed)
 
 
 def confirmed_cents(db: Session, *, booking_id: str) -> int:
@@ -160,10 +182,13 @@ def owe_refund(
         return False
     if pending_refund(db, booking_id=booking.id) is not None:
         return False
+    earlier = db.exec(
+        select(func.count()).select_from(Refund).where(col(Refund.booking_id) == booking.id)
+    ).one()
     db.add(
         Refund(
             booking_id=booking.id,
-            stripe_refund_id=pending_refund_id(booking.id),
+            stripe_refund_id=pending_refund_id(booking.id, int(earlier) + 1),
             amount_cents=amount_cents,
             currency=booking.currency,
             reason=reason[:255],
@@ -172,6 +197,55 @@ def owe_refund(
     )
     db.flush()
     return True
+
+
+class RefundRefused(ValueError):
+    """A partial refund that cannot be made as asked; str() is for people."""
+
+
+ADMIN_REFUND_REASON = "admin_refund"
+NOTHING_TO_REFUND = "Nothing is left to refund on this booking."
+REFUND_ON_ITS_WAY = "A refund of this booking is already on its way; wait for it to finish."
+REFUNDS_CHANGED = "This booking's refunds changed meanwhile; reload the page and look again."
+AMOUNT_OUT_OF_RANGE = "Choose an amount above zero and no more than what is left to refund."
+
+
+def refund_part(
+    *, booking_id: str, amount_cents: int, expected_refunded_cents: int,
+    actor: transitions.Actor, in_transaction: transitions.InTransaction,
+    now: datetime | None = None,
+) -> RefundAttempt:
+    """Refund part (or the rest) of a booking without touching its status: one more app refund
+    through the once-only path (its own pending row and idempotency key). Owns its
+    transactions.
+
+    Never twice: under the booking's row lock it refuses while another refund is owed, and
+    unless the confirmed refunded amount is still `expected_refunded_cents` (what the person
+    saw when they asked), so a double click, or two admins at once, make one refund.
+    `in_transaction` (the audit entry) commits with the refund owed. Raises NotFound-like
+    LookupError for no such booking, RefundRefused otherwise.
+    """
+    now = now or clock.now()
+    with app_db.write_session() as db:
+        booking = db.get(Booking, booking_id, with_for_update=True) if booking_id else None
+        if booking is None:
+            raise LookupError(booking_id)
+        if is_free_booking(booking) or booking.refunded_cents >= booking.price_cents:
+            raise RefundRefused(NOTHING_TO_REFUND)
+        if pending_refund(db, booking_id=booking.id) is not None:
+            raise RefundRefused(REFUND_ON_ITS_WAY)
+        if booking.refunded_cents != expected_refunded_cents:
+            raise RefundRefused(REFUNDS_CHANGED)
+        if not 0 < amount_cents <= refundable_cents(db, booking=booking):
+            raise RefundRefused(AMOUNT_OUT_OF_RANGE)
+        owe_refund(db, booking=booking, amount_cents=amount_cents, reason=ADMIN_REFUND_REASON)
+        transitions.add_event(db, booking_id=booking.id, kind=transitions.REFUND_REQUESTED,
+                              now=now, actor=actor, detail={"amount_cents": amount_cents})
+        in_transaction(db, booking)
+        db.commit()
+    log.info("booking %s: refund of %d owed (by %s %s)", booking_id, amount_cents, actor.role,
+             actor.user_id)
+    return send_pending_refund(booking_id=booking_id, claimed=True, now=now)
 
 
 def send_pending_refund(
@@ -205,7 +279,7 @@ def send_pending_refund(
                                  booking.refunded_cents)
         attempt_started = pending.created_at if claimed else lease_now
         db.commit()
-        amount, reason = pending.amount_cents, pending.reason
+        amount, reason, key = pending.amount_cents, pending.reason, key_of(pending)
         payment_intent, dev = booking.stripe_payment_intent_id, is_dev_booking(booking)
 
     if dev:
@@ -223,7 +297,7 @@ def send_pending_refund(
             refund = stripe_gateway.create_refund(
                 payment_intent=payment_intent,
                 amount=amount,
-                idempotency_key=refund_key(booking_id),
+                idempotency_key=key,
                 metadata={"bookingId": booking_id, "reason": reason},
             )
         except stripe_gateway.PaymentProviderError:
@@ -256,7 +330,8 @@ def _hand_back_lease(booking_id: str, attempt_started: datetime) -> None:
         db.execute(
             update(Refund)
             .where(
-                col(Refund.stripe_refund_id) == pending_refund_id(booking_id),
+                col(Refund.booking_id) == booking_id,
+                col(Refund.stripe_refund_id).like(f"{PENDING_PREFIX}%"),
                 col(Refund.created_at) == attempt_started,
             )
             .values(created_at=attempt_started - ATTEMPT_LEASE)
@@ -397,7 +472,9 @@ def apply_charge_refund(
 
     A partial refund of a SCHEDULED lesson cancels it too (a refund made in the dashboard
     means the lesson is off); a COMPLETED lesson is canceled only by a full refund, else it
-    just shows the amount. `claim` runs in the same transaction (the webhook records its event
+    just shows the amount. A charge refunded by no more than the app's own refunds (confirmed
+    or pending: the echo of an admin's partial refund, "refund without canceling") changes no
+    status. `claim` runs in the same transaction (the webhook records its event
     id there). Finding the booking, and booking a session no webhook recorded yet, is the
     caller's part (`payments.stripe_events.handle_charge_refunded`).
     """
@@ -413,12 +490,14 @@ def apply_charge_refund(
             db.commit()  # the claim: the event is handled (nothing of ours to change)
             return ChargeRefundOutcome.NOT_OURS
         booking = db.exec(select(Booking).where(Booking.id == booking_id).with_for_update()).one()
+        owed = pending_refund(db, booking_id=booking.id)
+        ours_only = amount_refunded <= booking.refunded_cents + (owed.amount_cents if owed else 0)
         for refund in _listed_refunds(charge):
             _upsert_refund(db, booking, refund, now=now)
         transitions.record_refunded(booking, refunded_cents=amount_refunded, now=now)
-        if booking.status == BookingStatus.SCHEDULED or (
+        if not ours_only and (booking.status == BookingStatus.SCHEDULED or (
             booking.status == BookingStatus.COMPLETED and fully
-        ):
+        )):
             transitions.cancel(booking, reason=REFUNDED_IN_STRIPE_REASON, now=now)
             canceled = True
         pending = pending_refund(db, booking_id=booking.id)

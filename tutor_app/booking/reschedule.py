@@ -131,9 +131,13 @@ def _alternatives(db: Session, booking: Booking, schedule: TutorSchedule, start:
 
 
 def reschedule_lesson(
-    *, booking_id: str, user_id: str, new_start: datetime, now: datetime | None = None
+    *, booking_id: str, user_id: str, new_start: datetime, now: datetime | None = None,
+    actor: transitions.Actor | None = None, in_transaction: transitions.InTransaction | None = None,
 ) -> RescheduleResult:
     """Move the user's lesson to `new_start`; owns its transaction.
+
+    An admin moves it on the student's behalf by the same rules: `user_id` is the lesson's
+    owner, `actor` the admin, and `in_transaction` writes the audit entry with the move.
 
     Raises NotFound (not the user's booking), InvalidReschedule (too late, not upcoming, a time
     the tutor does not offer, a bad value) or `slots.SlotTaken` (someone has that time; with
@@ -167,8 +171,11 @@ def reschedule_lesson(
                     )
                 raise InvalidReschedule("That time is not one this tutor offers.")
             old_start = booking.start_time
-            transitions.move(booking, start=new_start, now=now)
+            transitions.move(booking, start=new_start, now=now,
+                             actor=actor or transitions.Actor("student", user_id))
             db.add(booking)
+            if in_transaction is not None:
+                in_transaction(db, booking)
             db.flush()  # PostgreSQL's exclusion constraint answers here
             db.commit()
             result = RescheduleResult(booking.id, booking.start_time, booking.end_time,

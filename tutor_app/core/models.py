@@ -293,8 +293,13 @@ class Booking(SQLModel, table=True):
         sa.Index("ix_bookings_user_start", "user_id", "start_time"),
         sa.Index("ix_bookings_tutor_start", "tutor_id", "start_time"),
         sa.Index("ix_bookings_checkout_session", "stripe_checkout_session_id", unique=True),
-        # The admin overview's range scans: bookings made between two instants.
+        # The admin's bookings table (`admin.bookings`): filtered by status and sorted by start,
+        # by start alone, found by the payer's email; and the overview's range scans: bookings
+        # made between two instants.
+        sa.Index("ix_bookings_status_start", "status", "start_time"),
+        sa.Index("ix_bookings_start", "start_time"),
         sa.Index("ix_bookings_created", "created_at"),
+        sa.Index("ix_bookings_customer_email", "customer_email"),
         sa.CheckConstraint("end_time > start_time", name="ck_bookings_time_order"),
         # One free consultation per student and tutor (a canceled one does not count), kept
         # by the database whatever races in: double clicks, several workers.
@@ -370,7 +375,12 @@ class StripeEvent(SQLModel, table=True):
     """Every Stripe event id the webhook has handled, recorded once."""
 
     __tablename__ = "stripe_events"
-    __table_args__ = (sa.Index("ix_stripe_events_received", "received_at"),)
+    # The payments page reads events by time; a booking's admin page by its checkout session
+    # and payment intent.
+    __table_args__ = (
+        sa.Index("ix_stripe_events_received", "received_at"),
+        sa.Index("ix_stripe_events_object", "object_id"),
+    )
 
     id: str = Field(primary_key=True, max_length=255)
     type: str = Field(max_length=128)

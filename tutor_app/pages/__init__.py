@@ -3,6 +3,7 @@
 from tutor_app.pages import (  # noqa: F401
     account,
     admin_audit,
+    admin_bookings,
     admin_overview,
     admin_payments,
     admin_tutors,
