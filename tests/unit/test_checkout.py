@@ -407,7 +407,8 @@ def test_a_start_on_a_day_the_tutor_took_off_is_refused_before_anything_is_held(
 def test_a_start_inside_the_buffer_of_a_lesson_is_taken(
     fake: FakeStripe, session: Session
 ) -> None:
-    start = first_free_overlapped(session)
+    # A start whose next hour is offered too: without the buffer, that hour would be free.
+    start = first_free_overlapped(session, by=timedelta(hours=1))
     _start(make_user(session), start)  # held 60 minutes from `start`
     set_rules(session, buffer_minutes=15)
 
