@@ -35,6 +35,7 @@ def _admin(session: Session) -> User:
     return make_user(session, email="owner@example.com", role=Role.ADMIN)
 
 
+@pytest.mark.clock_at(datetime(2026, 6, 10, 9, tzinfo=UTC))  # the figures are June's
 def test_an_admin_sees_this_months_figures_in_their_zone(session: Session) -> None:
     admin = _admin(session)
     make_booking(session, start=lesson_start(days=3), price_cents=6000,
