@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.app_server import ReflexApp
+from tests.e2e.app_server import ReflexApp, deltas, wait_for_backend
 from tests.e2e.conftest import Shots, visitor_page
 from tests.e2e.steps import expect_signed_out, goto, sign_in, signed_up
 from tests.pinned_time import app_process_env, run_cli
@@ -61,7 +61,11 @@ def test_an_admin_disables_a_student_and_the_audit_log_says_why(
     goto(page, "/admin/users")
     expect(page.locator("#admin-nav")).to_be_visible()
     page.fill("#user-query", student_email)
+    answered = deltas(page)
     page.locator("#user-search button[type=submit]").click()
+    # The search's answer re-renders the rows (the first load listed everyone already): fill
+    # the reason only after it, or the re-render empties the field.
+    wait_for_backend(page, at_least=answered + 1)
     row = page.locator(f'.admin-user[data-email="{student_email}"]')
     expect(row).to_have_count(1)
     row.locator(".disable-user .admin-reason").fill(REASON)
