@@ -14,10 +14,11 @@ from contextlib import contextmanager
 from typing import Any
 
 import httpx
+import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from tests.fakes.fake_stripe import FakeStripe, RecordedRequest
-from tutor_app.core.models import Booking, SlotHold, StripeEvent
+from tutor_app.core.models import Booking, Refund, SlotHold, StripeEvent
 from tutor_app.payments.dev_gateway import sign_payload
 
 WEBHOOK_SECRET = "whsec_test_payments_0123456789"
@@ -46,6 +47,20 @@ def bookings_for(db: Session, session_id: str) -> list[Booking]:
     db.commit()  # end the read snapshot (SQLite WAL keeps one per transaction)
     db.expire_all()
     return list(db.exec(select(Booking).where(Booking.stripe_checkout_session_id == session_id)))
+
+
+def paid_booking(engine: sa.Engine, session_id: str) -> Booking:
+    """The one booking of a checkout session, read afresh and detached (the browser tests read
+    what the live app wrote)."""
+    with Session(engine, expire_on_commit=False) as db:
+        [booking] = bookings_for(db, session_id)
+        return booking
+
+
+def refunds_of(engine: sa.Engine, booking_id: str) -> list[Refund]:
+    """The refund rows of a booking, read afresh and detached."""
+    with Session(engine, expire_on_commit=False) as db:
+        return list(db.exec(select(Refund).where(Refund.booking_id == booking_id)))
 
 
 def all_bookings(db: Session) -> list[Booking]:

@@ -168,3 +168,16 @@ def pay_on_fake_stripe(page: Page, *, email: str | None = None) -> str:
     wait_for_backend(page)
     expect_payment_confirmed(page)
     return session_id
+
+
+def book_and_pay_on_fake_stripe(page: Page, tutor_id: str, *, day_index: int) -> str:
+    """On `stripe_live_app`, as a signed-in student: a 60-minute lesson with `tutor_id` on the
+    wizard's `day_index`th free day, reviewed and paid on the fake Stripe page. The Checkout
+    Session's id."""
+    goto(page, f"/book-now?tutor={tutor_id}")
+    pick_length_day_time(page, 60, day_index=day_index)
+    page.click("#next")
+    expect_step(page, 4)
+    page.click("#next")
+    expect_step(page, 5)
+    return pay_on_fake_stripe(page)

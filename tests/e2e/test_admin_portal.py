@@ -19,14 +19,14 @@ from sqlmodel import Session, select
 
 from tests.e2e.app_server import ReflexApp
 from tests.e2e.conftest import Shots, visitor_page
-from tests.e2e.steps import expect_step, goto, pay_on_fake_stripe, pick_length_day_time, signed_up
+from tests.e2e.steps import book_and_pay_on_fake_stripe, goto, signed_up
 from tests.fakes.fake_stripe import FakeStripe
-from tests.stripe_helpers import bookings_for, refund_requests
+from tests.stripe_helpers import paid_booking, refund_requests
 from tutor_app.accounts.users import grant_role
 from tutor_app.admin import booking_actions
 from tutor_app.core import db as app_db
 from tutor_app.core import routes
-from tutor_app.core.models import AuditEntry, Booking, BookingStatus, Role
+from tutor_app.core.models import AuditEntry, BookingStatus, Role
 
 pytestmark = pytest.mark.e2e
 
@@ -48,11 +48,6 @@ def _make_admin(email: str) -> None:
         db.commit()
 
 
-def _booking(engine: sa.Engine, checkout_session_id: str) -> Booking:
-    with Session(engine, expire_on_commit=False) as db:
-        [booking] = bookings_for(db, checkout_session_id)
-        return booking
-
 
 def test_an_admin_refunds_half_of_a_students_booking_found_by_email(
     stripe_page: Page,
@@ -68,14 +63,8 @@ def test_an_admin_refunds_half_of_a_students_booking_found_by_email(
 
     student_email = new_email("student")
     signed_up(stripe_page, name="Sid Student", email=student_email)
-    goto(stripe_page, f"/book-now?tutor={TUTOR_ID}")
-    pick_length_day_time(stripe_page, 60, day_index=FAR_DAY)
-    stripe_page.click("#next")
-    expect_step(stripe_page, 4)
-    stripe_page.click("#next")
-    expect_step(stripe_page, 5)
-    session_id = pay_on_fake_stripe(stripe_page)
-    booking = _booking(_engine, session_id)
+    session_id = book_and_pay_on_fake_stripe(stripe_page, TUTOR_ID, day_index=FAR_DAY)
+    booking = paid_booking(_engine, session_id)
     payment_intent = str(booking.stripe_payment_intent_id)
     half = booking.price_cents // 2
 
@@ -116,7 +105,7 @@ def test_an_admin_refunds_half_of_a_students_booking_found_by_email(
     requests = [r for r in refund_requests(fake_stripe)
                 if r.params.get("payment_intent") == payment_intent]
     assert [int(r.params["amount"]) for r in requests] == [half]
-    after = _booking(_engine, session_id)
+    after = paid_booking(_engine, session_id)
     assert (after.status, after.refunded_cents) == (BookingStatus.SCHEDULED, half)
 
     # The student's dashboard shows the partial refund.

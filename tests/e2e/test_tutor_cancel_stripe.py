@@ -18,17 +18,16 @@ from collections.abc import Callable, Iterator
 import pytest
 import sqlalchemy as sa
 from playwright.sync_api import Browser, Page, expect
-from sqlmodel import Session, select
 
 from tests.e2e.app_server import ReflexApp
 from tests.e2e.conftest import Shots, visitor_page
-from tests.e2e.steps import expect_step, goto, pay_on_fake_stripe, pick_length_day_time, signed_up
+from tests.e2e.steps import book_and_pay_on_fake_stripe, goto, signed_up
 from tests.fakes.fake_stripe import FakeStripe, RecordedRequest
-from tests.stripe_helpers import bookings_for, refund_requests
+from tests.stripe_helpers import paid_booking, refund_requests, refunds_of
 from tutor_app.accounts.users import grant_role
 from tutor_app.booking.refunds import refund_key
 from tutor_app.core import db as app_db
-from tutor_app.core.models import Booking, BookingStatus, Refund, Role
+from tutor_app.core.models import BookingStatus, Role
 
 pytestmark = pytest.mark.e2e
 
@@ -53,15 +52,6 @@ def _make_tutor(email: str) -> None:
         db.commit()
 
 
-def _booking(engine: sa.Engine, checkout_session_id: str) -> Booking:
-    with Session(engine, expire_on_commit=False) as db:
-        [booking] = bookings_for(db, checkout_session_id)
-        return booking
-
-
-def _refunds(engine: sa.Engine, booking_id: str) -> list[Refund]:
-    with Session(engine, expire_on_commit=False) as db:
-        return list(db.exec(select(Refund).where(Refund.booking_id == booking_id)))
 
 
 def _refund_requests_for(fake: FakeStripe, payment_intent: str) -> list[RecordedRequest]:
@@ -85,16 +75,10 @@ def test_tutor_cancels_a_stripe_paid_lesson_and_stripe_gets_one_full_refund(
     # The student books a lesson with her and pays on the (fake) Stripe page.
     student_email = new_email("student")
     signed_up(stripe_page, name="Stella Stripe", email=student_email)
-    goto(stripe_page, f"/book-now?tutor={TUTOR_ID}")
-    pick_length_day_time(stripe_page, 60, day_index=FAR_DAY)
-    stripe_page.click("#next")
-    expect_step(stripe_page, 4)
-    stripe_page.click("#next")
-    expect_step(stripe_page, 5)
-    session_id = pay_on_fake_stripe(stripe_page)
+    session_id = book_and_pay_on_fake_stripe(stripe_page, TUTOR_ID, day_index=FAR_DAY)
     stripe_shot("paid through stripe")
 
-    booking = _booking(_engine, session_id)
+    booking = paid_booking(_engine, session_id)
     with fake_stripe.lock:
         paid = dict(fake_stripe.sessions[session_id])
     assert (paid["status"], paid["payment_status"]) == ("complete", "paid")
@@ -135,7 +119,7 @@ def test_tutor_cancels_a_stripe_paid_lesson_and_stripe_gets_one_full_refund(
     with fake_stripe.lock:
         [refund] = [r for r in fake_stripe.refunds if r["payment_intent"] == payment_intent]
     assert refund["amount"] == paid["amount_total"]
-    after = _booking(_engine, session_id)
+    after = paid_booking(_engine, session_id)
     assert (after.status, after.refunded_cents) == (BookingStatus.CANCELED, after.price_cents)
-    assert [(r.stripe_refund_id, r.amount_cents) for r in _refunds(_engine, booking.id)] == [
+    assert [(r.stripe_refund_id, r.amount_cents) for r in refunds_of(_engine, booking.id)] == [
         (refund["id"], booking.price_cents)]

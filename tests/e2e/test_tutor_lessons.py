@@ -21,7 +21,6 @@ import pytest
 import sqlalchemy as sa
 from icalendar import Calendar
 from playwright.sync_api import Browser, Page, expect
-from sqlmodel import Session, select
 
 from tests.e2e.app_server import ReflexApp
 from tests.e2e.conftest import Shots, visitor_page
@@ -33,9 +32,10 @@ from tests.e2e.steps import (
     signed_up,
 )
 from tests.fakes.smtp_server import ReceivedMail, SmtpServer
+from tests.stripe_helpers import paid_booking, refunds_of
 from tutor_app.accounts.users import grant_role
 from tutor_app.core import db as app_db
-from tutor_app.core.models import Booking, BookingStatus, Refund, Role
+from tutor_app.core.models import BookingStatus, Role
 
 pytestmark = pytest.mark.e2e
 
@@ -59,23 +59,6 @@ def _make_tutor(email: str) -> None:
     with app_db.write_session() as db:
         grant_role(db, email=email, role=Role.TUTOR.value, tutor_id=TUTOR_ID)
         db.commit()
-
-
-def _booking(engine: sa.Engine, checkout_session_id: str) -> Booking:
-    with Session(engine) as db:
-        booking = db.exec(
-            select(Booking).where(Booking.stripe_checkout_session_id == checkout_session_id)
-        ).one()
-        db.expunge(booking)
-        return booking
-
-
-def _refunds(engine: sa.Engine, booking_id: str) -> list[Refund]:
-    with Session(engine) as db:
-        rows = list(db.exec(select(Refund).where(Refund.booking_id == booking_id)))
-        for row in rows:
-            db.expunge(row)
-        return rows
 
 
 def _calendar(mail: ReceivedMail) -> tuple[EmailMessage, Calendar]:
@@ -128,7 +111,7 @@ def test_tutor_is_mailed_the_booking_cancels_it_and_the_student_is_refunded_in_f
     student_page.fill("#note", NOTE)
     student_page.click("#next")
     expect_step(student_page, 5)
-    booking = _booking(_engine, pay_in_dev_checkout(student_page))
+    booking = paid_booking(_engine, pay_in_dev_checkout(student_page))
 
     # The tutor's own email, with her calendar file.
     booked = _mail(mail_server, tutor_email, "New lesson")
@@ -186,8 +169,8 @@ def test_tutor_is_mailed_the_booking_cancels_it_and_the_student_is_refunded_in_f
     assert str(_calendar(tutor_cancel)[1].walk("VEVENT")[0]["UID"]) == str(event["UID"])
 
     # Exactly one refund, of the whole price (dev payments: recorded at once, no Stripe).
-    after = _booking(_engine, booking.stripe_checkout_session_id)
+    after = paid_booking(_engine, booking.stripe_checkout_session_id)
     assert (after.status, after.refunded_cents) == (BookingStatus.CANCELED, after.price_cents)
-    refunds = _refunds(_engine, booking.id)
+    refunds = refunds_of(_engine, booking.id)
     assert [(r.stripe_refund_id, r.amount_cents) for r in refunds] == [
         (f"re_dev_{booking.id}", after.price_cents)]
