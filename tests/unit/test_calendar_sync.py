@@ -21,7 +21,7 @@ from sqlmodel import Session, select
 from tests.factories import make_booking, make_tutor_user, make_user
 from tests.fakes.fake_google import FakeGoogle
 from tests.fakes.server import free_port
-from tutor_app.booking import lesson_events
+from tutor_app.booking import lesson_events, tutor_lessons
 from tutor_app.core import clock, jobs
 from tutor_app.core.models import Booking, CalendarConnection, Role, User
 from tutor_app.core.settings import Settings
@@ -565,12 +565,13 @@ def test_tutor_lessons_show_each_sync_state(
     session.commit()
     session.expire_all()
 
-    lessons = calendar_sync.tutor_lessons(session, tutor_id=TUTOR_ID, now=NOW)
+    lessons, _past = tutor_lessons.tutor_lessons(session, tutor_id=TUTOR_ID, now=NOW)
 
-    assert [(lesson.booking_id, lesson.sync_status) for lesson in lessons] == [
+    assert [(lesson.id, lesson.sync_status) for lesson in lessons] == [
         (ok.id, "synced"), (broken.id, "pending")
     ]
-    assert lessons[0].student == "Ann Student (ann.student@example.com)"
+    assert (lessons[0].student_name, lessons[0].student_email) == (
+        "Ann Student", "ann.student@example.com")
     assert "500" in (lessons[1].sync_error or "")
 
 
