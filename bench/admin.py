@@ -3,8 +3,9 @@
 
 - A student's dashboard query (`booking.lessons.dashboard_lessons`): target < 5 ms.
 - The overview's figures and charts over a year (`admin.overview.overview`, the last 12
-  months, in UTC and in New York): target < 200 ms. Plain indexed aggregates, no roll-up
-  table (`admin/overview.py` says why); this figure is what decides it.
+  months, in UTC and in New York): target < 200 ms. It reads the roll-ups the triggers on
+  `bookings` keep (`admin/overview.py`); the generator's bulk insert goes through the same
+  triggers, so the data generation's time includes what they cost the writes.
 - The admin bookings table (`admin.bookings`), filtered by a status and three months of start
   days, sorted by start (the page's default, newest first), 50 runs each: the first page as
   the page loads it (`booking_page`: 50 rows and the capped count), target < 50 ms; and the

@@ -14,11 +14,15 @@ The definitions (the page says the same):
 - **New students**: student accounts created in the range.
 - **Lessons per tutor**: lessons booked in the range that are not canceled.
 
-Why no roll-up table: each chart is one range scan of an index on `created_at`, grouped by
-the hour in SQL (a few thousand rows for a year), then folded into the zone's days and weeks
-here, so nothing on the write path keeps a second copy of the figures. `bench/admin.py`
-measures a year of it on 1,000,000 bookings: about 1.2 s, over the 200 ms target, so an hourly
-roll-up kept by the booking and refund writes is still to be built for ranges that long.
+Why roll-ups: a year is about half a million bookings on a busy site, too many to group on
+every page load. Two small tables kept by triggers on `bookings`, in the transaction of each
+write (migration 0013), hold the figures instead: `booking_hours` (bookings and their prices
+per UTC hour, kind and currency) and `tutor_lesson_days` (live lessons per tutor and UTC day of
+booking). PostgreSQL groups the hours by the viewer's day (it knows the zones); on SQLite they
+are folded here; per tutor, the whole UTC days inside the
+range come from the roll-up and the few hours at its two ends from `bookings` itself, so every
+figure is exact. Refunds and new students are rare enough to count from their own tables.
+`bench/admin.py` measures a year of it on 1,000,000 bookings.
 Hours fold into days exactly for zones whose offset is a whole number of hours throughout
 the range; for the rare others (India, Nepal, ...) the days are UTC's, and `Overview.zone`
 says so.
@@ -39,7 +43,17 @@ from sqlmodel import Session, col
 
 from tutor_app.booking.refunds import PENDING_PREFIX
 from tutor_app.core import clock, timefmt
-from tutor_app.core.models import Booking, BookingKind, BookingStatus, Refund, Role, Tutor, User
+from tutor_app.core.models import (
+    Booking,
+    BookingHour,
+    BookingKind,
+    BookingStatus,
+    Refund,
+    Role,
+    Tutor,
+    TutorLessonDay,
+    User,
+)
 
 THIS_MONTH = "this_month"
 LAST_30_DAYS = "last_30_days"
@@ -170,17 +184,23 @@ def days_zone(day_range: DayRange) -> str:
     return day_range.zone
 
 
-def _hour(column: Any, dialect: str) -> ColumnElement[Any]:
-    """The hour `column` falls in, as the database can group by it."""
+def _bucket(column: Any, dialect: str, zone: str) -> ColumnElement[Any]:
+    """What to group `column` by: PostgreSQL knows the zones, so its day there; SQLite does
+    not, so the UTC hour, which `_day` folds into the zone's day."""
     if dialect == "postgresql":
-        return sa.func.date_trunc("hour", column)
+        return sa.cast(sa.func.timezone(zone, column), sa.Date)
     return sa.func.strftime("%Y-%m-%d %H", column)
 
 
-def _hour_start(value: object) -> datetime:
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    return datetime.strptime(str(value), "%Y-%m-%d %H").replace(tzinfo=UTC)
+def _day(bucket: object, zone: str) -> date:
+    """The zone's day of a `_bucket` value."""
+    if isinstance(bucket, datetime):
+        hour = bucket if bucket.tzinfo else bucket.replace(tzinfo=UTC)
+    elif isinstance(bucket, date):
+        return bucket
+    else:
+        hour = datetime.strptime(str(bucket), "%Y-%m-%d %H").replace(tzinfo=UTC)
+    return timefmt.local(hour, zone).date()
 
 
 def _currency_order(currencies: Iterable[str]) -> list[str]:
@@ -188,42 +208,76 @@ def _currency_order(currencies: Iterable[str]) -> list[str]:
     return sorted(set(currencies), key=lambda c: (c != "usd", c))
 
 
+def _utc_midnight_after(instant: datetime) -> datetime:
+    """The first UTC midnight at or after `instant`."""
+    midnight = datetime.combine(instant.date(), time(0), tzinfo=UTC)
+    return midnight if midnight == instant else midnight + timedelta(days=1)
+
+
+def _lessons_per_tutor(db: Session, start: datetime, end: datetime) -> list[tuple[str, int]]:
+    """Live lessons booked in [start, end) per tutor: whole UTC days from `tutor_lesson_days`,
+    the hours before the first and after the last of them from `bookings`."""
+    start, end = start.astimezone(UTC), end.astimezone(UTC)
+    first_midnight = _utc_midnight_after(start)
+    last_midnight = datetime.combine(end.date(), time(0), tzinfo=UTC)
+    counts: dict[str, int] = defaultdict(int)
+    edges = [(start, end)]
+    if first_midnight < last_midnight:
+        edges = [(start, first_midnight), (last_midnight, end)]
+        day = col(TutorLessonDay.day)
+        for tutor_id, lessons in db.execute(
+            sa.select(col(TutorLessonDay.tutor_id), sa.func.sum(col(TutorLessonDay.lessons)))
+            .where(day >= first_midnight.date(), day < last_midnight.date())
+            .group_by(col(TutorLessonDay.tutor_id))
+        ).tuples():
+            counts[tutor_id] += int(lessons or 0)
+    created = col(Booking.created_at)
+    for edge_start, edge_end in edges:
+        if edge_start >= edge_end:
+            continue
+        for tutor_id, lessons in db.execute(
+            sa.select(col(Booking.tutor_id), sa.func.count())
+            .where(created >= edge_start, created < edge_end,
+                   col(Booking.kind) == BookingKind.LESSON,
+                   col(Booking.status) != BookingStatus.CANCELED)
+            .group_by(col(Booking.tutor_id))
+        ).tuples():
+            counts[tutor_id] += int(lessons)
+    return [(tutor_id, count) for tutor_id, count in counts.items() if count]
+
+
 def overview(db: Session, day_range: DayRange) -> Overview:
-    """The figures and series of `day_range` (four queries, each one index range scan)."""
+    """The figures and series of `day_range`: roll-ups for bookings, their own tables for
+    refunds and new students (module doc)."""
     zone = days_zone(day_range)
     if zone != day_range.zone:
         day_range = DayRange(day_range.first, day_range.last, zone)
     start, end = day_range.start, day_range.end
     dialect = db.get_bind().dialect.name
-    created = col(Booking.created_at)
-    hour = _hour(created, dialect).label("hour")
+    hour = _bucket(col(BookingHour.hour), dialect, zone).label("bucket")
     booked = db.execute(
-        sa.select(hour, col(Booking.kind), col(Booking.currency), sa.func.count(),
-                  sa.func.sum(col(Booking.price_cents)))
-        .where(created >= start, created < end)
-        .group_by(hour, col(Booking.kind), col(Booking.currency))
+        sa.select(hour, col(BookingHour.kind), col(BookingHour.currency),
+                  sa.func.sum(col(BookingHour.bookings)),
+                  sa.func.sum(col(BookingHour.price_cents)))
+        .where(col(BookingHour.hour) >= start, col(BookingHour.hour) < end)
+        .group_by(hour, col(BookingHour.kind), col(BookingHour.currency))
     ).all()
-    refund_hour = _hour(col(Refund.created_at), dialect).label("hour")
+    refund_bucket = _bucket(col(Refund.created_at), dialect, zone).label("bucket")
     refunded = db.execute(
-        sa.select(refund_hour, col(Refund.currency), sa.func.sum(col(Refund.amount_cents)))
+        sa.select(refund_bucket, col(Refund.currency), sa.func.sum(col(Refund.amount_cents)))
         .where(col(Refund.created_at) >= start, col(Refund.created_at) < end,
                col(Refund.stripe_refund_id).not_like(f"{PENDING_PREFIX}%"))
-        .group_by(refund_hour, col(Refund.currency))
+        .group_by(refund_bucket, col(Refund.currency))
     ).all()
     new_students = db.execute(
         sa.select(sa.func.count()).select_from(User).where(
             col(User.role) == Role.STUDENT, col(User.created_at) >= start,
             col(User.created_at) < end)
     ).scalar_one()
-    per_tutor_rows = db.execute(
-        sa.select(col(Booking.tutor_id), sa.func.count())
-        .where(created >= start, created < end, col(Booking.kind) == BookingKind.LESSON,
-               col(Booking.status) != BookingStatus.CANCELED)
-        .group_by(col(Booking.tutor_id))
-    ).all()
+    per_tutor_rows = _lessons_per_tutor(db, start, end)
 
-    def day_of(value: object) -> date:
-        return timefmt.local(_hour_start(value), zone).date()
+    def day_of(bucket: object) -> date:
+        return _day(bucket, zone)
 
     def week_of(day: date) -> date:
         return max(day - timedelta(days=day.weekday()), day_range.first)
@@ -233,17 +287,17 @@ def overview(db: Session, day_range: DayRange) -> Overview:
     revenue: dict[str, int] = defaultdict(int)
     refunds: dict[str, int] = defaultdict(int)
     weekly: dict[tuple[date, str], list[int]] = defaultdict(lambda: [0, 0])
-    for hour_value, kind, currency, count, cents in booked:
-        day = day_of(hour_value)
+    for bucket, kind, currency, count, cents in booked:
+        day = day_of(bucket)
         if kind == BookingKind.CONSULTATION:
             consultations[day] += int(count)
             continue
         lessons[day] += int(count)
         revenue[currency] += int(cents or 0)
         weekly[(week_of(day), currency)][0] += int(cents or 0)
-    for hour_value, currency, cents in refunded:
+    for bucket, currency, cents in refunded:
         refunds[currency] += int(cents or 0)
-        weekly[(week_of(day_of(hour_value)), currency)][1] += int(cents or 0)
+        weekly[(week_of(day_of(bucket)), currency)][1] += int(cents or 0)
 
     currencies = _currency_order([*revenue, *refunds]) or ["usd"]
     weeks = sorted({week_of(day) for day in day_range.days()})

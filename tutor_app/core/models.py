@@ -497,3 +497,36 @@ class BookingEvent(SQLModel, table=True):
     actor_id: str | None = Field(default=None, max_length=32)
     detail: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON, nullable=False)
     created_at: datetime = _created()
+
+
+class BookingHour(SQLModel, table=True):
+    """Bookings made in one UTC hour, per kind and currency: the admin overview's roll-up.
+
+    Written only by the database: triggers on `bookings` (migration 0013) add each new booking
+    in the same transaction that inserts it, so the figures can never drift from the rows.
+    On PostgreSQL a busy hour's counts are spread over a few `shard` rows (from a hash of the
+    booking id), so concurrent webhooks do not queue on one row lock until they commit.
+    """
+
+    __tablename__ = "booking_hours"
+
+    hour: datetime = Field(sa_type=UTCDateTime, primary_key=True)
+    kind: str = Field(primary_key=True, max_length=16)
+    currency: str = Field(primary_key=True, max_length=3)
+    shard: int = Field(default=0, primary_key=True)
+    bookings: int = 0
+    price_cents: int = Field(default=0, sa_type=sa.BigInteger)
+
+
+class TutorLessonDay(SQLModel, table=True):
+    """Per tutor and UTC day of booking: the lessons booked that day that are not canceled.
+
+    Kept by the same triggers (an insert adds a live lesson; a cancel takes it off again), for
+    the overview's lessons-per-tutor chart over long ranges.
+    """
+
+    __tablename__ = "tutor_lesson_days"
+
+    tutor_id: str = Field(primary_key=True, max_length=64)
+    day: date = Field(primary_key=True)
+    lessons: int = 0
