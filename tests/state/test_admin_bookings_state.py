@@ -10,6 +10,7 @@ import pytest
 from sqlmodel import Session, select
 
 from tests.factories import (
+    first_free,
     lesson_start,
     make_booking,
     make_tutor_user,
@@ -23,7 +24,7 @@ from tests.state.handlers import ORIGIN, run, state_on
 from tests.stripe_helpers import refund_requests
 from tutor_app.admin import audit, booking_actions
 from tutor_app.booking import lesson_events
-from tutor_app.core import routes
+from tutor_app.core import routes, timefmt
 from tutor_app.core.models import AuditEntry, Booking, BookingStatus, Refund, Role, User
 from tutor_app.state.admin_bookings import AdminBookingsState, AdminBookingState
 
@@ -118,3 +119,44 @@ def test_every_booking_handler_refuses_anybody_else(session: Session, action: st
     assert stored is not None and stored.status == BookingStatus.SCHEDULED
     assert session.exec(select(Refund)).all() == []
     assert session.exec(select(AuditEntry)).all() == []
+
+
+NEW_YORK = "America/New_York"
+
+
+def test_an_admin_reads_and_filters_in_their_own_zone(session: Session) -> None:
+    """Times and the filters' days are the admin's (their account's zone), not UTC; the CSV
+    link carries the zone so the export holds the same rows."""
+    admin = make_user(session, role=Role.ADMIN, timezone=NEW_YORK)
+    # Late on a New York evening: already the next day in UTC.
+    start = lesson_start(days=5, hour=1)
+    lesson = make_booking(session, user=make_user(session), start=start)
+    ny_day = timefmt.local(start, NEW_YORK).date()
+    state = _table(session, admin)
+
+    run(state.load_page())
+    assert state.viewer_tz == NEW_YORK
+    assert state.rows[0]["when"] == timefmt.format_range(start, lesson.end_time, NEW_YORK)
+    run(state.apply_filters({"from": ny_day.isoformat(), "to": ny_day.isoformat()}))
+    assert [r["id"] for r in state.rows] == [lesson.id]
+    assert "tz=America%2FNew_York" in state.csv_url
+    run(state.apply_filters({"from": start.date().isoformat(), "to": start.date().isoformat()}))
+    assert state.rows == []  # its UTC day is not its day in New York
+
+
+def test_an_admin_reschedules_on_their_own_wall_clock(session: Session) -> None:
+    admin = make_user(session, role=Role.ADMIN, timezone=NEW_YORK)
+    lesson = make_booking(session, user=make_user(session), start=lesson_start(days=2))
+    new_start = first_free(session, days_ahead=4)
+    typed = timefmt.local(new_start, NEW_YORK).strftime("%Y-%m-%dT%H:%M")
+    state = _page(session, admin, lesson.id)
+    run(state.load_page())
+    assert any(f["value"].endswith(f"({NEW_YORK})") for f in state.facts
+               if f["label"] == "When")
+
+    state.open_action("reschedule")
+    run(state.submit_action({"start": typed, "reason": "The student asked by phone"}))
+
+    assert state.action_error == ""
+    moved = booking(session, booking_id=lesson.id)
+    assert moved.start_time == new_start

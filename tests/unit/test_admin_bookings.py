@@ -107,11 +107,14 @@ def test_the_csv_has_a_header_and_one_line_per_filtered_booking(session: Session
 
 def test_filters_read_from_parameters_and_back() -> None:
     params = {"status": "CANCELED", "tutor": TUTOR, "email": "a@b.c", "from": "2026-06-01",
-              "to": "2026-06-30", "paid": "free", "q": "x", "sort": "price", "dir": "asc"}
+              "to": "2026-06-30", "paid": "free", "q": "x", "sort": "price", "dir": "asc",
+              "tz": "America/New_York"}
     wanted = bookings.read_filter(params)
     assert wanted.first_day == date(2026, 6, 1) and not wanted.descending
+    assert wanted.zone == "America/New_York"
     assert bookings.filter_params(wanted) == params
-    assert bookings.read_filter({"status": "nope", "from": "junk", "sort": "x"}) == (
+    assert bookings.read_filter({"status": "nope", "from": "junk", "sort": "x",
+                                 "tz": "Mars/Olympus"}) == (
         BookingFilter())
 
 

@@ -8,7 +8,8 @@ start: `ix_bookings_status_start`; start alone: `ix_bookings_start`; created:
 of counting every row. The CSV export streams the same filtered query in chunks
 (`yield_per`), never holding the rows in memory.
 
-Days are UTC days (the page says so): `first_day` from its midnight, `last_day` to the next.
+Days are the viewer's (`zone`, the page says which): `first_day` from its midnight there,
+`last_day` to the next. The CSV's times are UTC instants whatever the zone (`start_utc`...).
 Search takes an email (the student's) or an id (a booking, or its checkout session).
 """
 
@@ -20,12 +21,14 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from tutor_app.catalog.pricing import plain_amount
 from tutor_app.core import db as app_db
+from tutor_app.core import timefmt
 from tutor_app.core.models import Booking, BookingKind, BookingStatus, Tutor, User
 
 PAGE_SIZE = 50
@@ -51,12 +54,13 @@ class BookingFilter:
     status: str = ""  # a BookingStatus value
     tutor_id: str = ""
     student_email: str = ""
-    first_day: date | None = None  # UTC days, inclusive
+    first_day: date | None = None  # days in `zone`, inclusive
     last_day: date | None = None
     paid: str = ""  # "paid" (lessons) or "free" (consultations)
     search: str = ""  # an email, a booking id or a checkout session id
     sort: str = "start"  # a key of SORTS
     descending: bool = True
+    zone: str = "UTC"  # the zone of the days (an IANA name)
 
 
 @dataclass(frozen=True)
@@ -91,8 +95,9 @@ class BookingPage:
         return max(1, -(-self.count // PAGE_SIZE))
 
 
-def _day_start(day: date) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=UTC)
+def _day_start(day: date, zone: str) -> datetime:
+    """The day's first midnight in `zone`, as a UTC instant."""
+    return datetime.combine(day, time(0), tzinfo=ZoneInfo(zone)).astimezone(UTC)
 
 
 def _email_match(email: str) -> sa.ColumnElement[bool]:
@@ -113,9 +118,10 @@ def conditions(wanted: BookingFilter) -> list[sa.ColumnElement[bool]]:
     if wanted.student_email:
         where.append(_email_match(wanted.student_email))
     if wanted.first_day is not None:
-        where.append(col(Booking.start_time) >= _day_start(wanted.first_day))
+        where.append(col(Booking.start_time) >= _day_start(wanted.first_day, wanted.zone))
     if wanted.last_day is not None:
-        where.append(col(Booking.start_time) < _day_start(wanted.last_day + timedelta(days=1)))
+        where.append(col(Booking.start_time)
+                     < _day_start(wanted.last_day + timedelta(days=1), wanted.zone))
     if wanted.paid in KINDS:
         where.append(col(Booking.kind) == KINDS[wanted.paid])
     search = wanted.search.strip()
@@ -238,6 +244,7 @@ def read_filter(params: dict[str, str]) -> BookingFilter:
         search=params.get("q", "").strip(),
         sort=sort if sort in SORTS else "start",
         descending=params.get("dir", "desc") != "asc",
+        zone=timefmt.safe_zone(params.get("tz", "").strip() or None),
     )
 
 
@@ -249,6 +256,7 @@ def filter_params(wanted: BookingFilter) -> dict[str, str]:
         "to": wanted.last_day.isoformat() if wanted.last_day else "",
         "paid": wanted.paid, "q": wanted.search, "sort": wanted.sort,
         "dir": "desc" if wanted.descending else "asc",
+        "tz": "" if wanted.zone == "UTC" else wanted.zone,
     }
     return {k: v for k, v in values.items() if v}
 

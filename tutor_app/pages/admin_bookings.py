@@ -71,8 +71,8 @@ def _filters() -> rx.Component:
                 style=_INPUT_STYLE), "admin-filter-tutor"),
             _labelled("Student email", _input("email", T.f_email, "email"),
                       "admin-filter-email"),
-            _labelled("From (UTC)", _input("from", T.f_from, "date"), "admin-filter-from"),
-            _labelled("To (UTC)", _input("to", T.f_to, "date"), "admin-filter-to"),
+            _labelled("From", _input("from", T.f_from, "date"), "admin-filter-from"),
+            _labelled("To", _input("to", T.f_to, "date"), "admin-filter-to"),
             _labelled("Paid / free", _select("paid", PAID_CHOICES, T.f_paid),
                       "admin-filter-paid"),
             _labelled("Sort by", _select("sort", SORT_CHOICES, T.f_sort), "admin-filter-sort"),
@@ -121,7 +121,8 @@ def _table_body() -> rx.Component:
             rx.link("Export CSV", href=T.csv_url, id="admin-bookings-csv", is_external=True),
             spacing="4", align="center",
         ),
-        rx.text("Times are in UTC.", size="1", color=style.MUTED_TEXT),
+        rx.text("Days and times are in ", T.viewer_tz, ".", size="1", color=style.MUTED_TEXT,
+                id="admin-bookings-zone"),
         rx.cond(
             array(T.rows).length() > 0,
             rx.box(rx.table.root(
@@ -206,7 +207,7 @@ def _action_dialog() -> rx.Component:
                 rx.vstack(
                     rx.cond((B.action == "cancel") | (B.action == "refund"), _amount_field()),
                     rx.cond(B.action == "reschedule", rx.vstack(
-                        rx.el.label("New start (UTC)", html_for="admin-action-start",
+                        rx.el.label("New start (", B.viewer_tz, ")", html_for="admin-action-start",
                                     font_size="0.875rem", font_weight="500"),
                         rx.el.input(type="datetime-local", id="admin-action-start",
                                     name="start", style=_INPUT_STYLE),
@@ -249,7 +250,8 @@ def _booking_body() -> rx.Component:
                           width="100%", id="admin-booking-facts"),
             _actions(),
             rx.heading("Timeline", as_="h2", size="4"),
-            rx.text("Times are in UTC, oldest first.", size="1", color=style.MUTED_TEXT),
+            rx.text("Times are in ", B.viewer_tz, ", oldest first.", size="1",
+                    color=style.MUTED_TEXT),
             rx.vstack(rx.foreach(B.timeline, _entry), spacing="0", width="100%",
                       id="admin-timeline"),
             _action_dialog(),

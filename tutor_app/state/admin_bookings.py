@@ -4,7 +4,8 @@ page with the admin's actions.
 Every handler asks `_admin()` first (the role, read afresh on the server): for anybody else it
 does nothing and the page shows the ordinary not-found message. Queries, the history and the
 actions are `admin.bookings`, `admin.booking_history` and `admin.booking_actions`, each run in
-a worker thread. Times are shown in UTC (the filters read UTC days), as the page says.
+a worker thread. Times and the filters' days are the admin's (their account's zone, else the
+browser's: `ViewerZoneMixin`); the page names the zone.
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any, TypedDict
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 import reflex as rx
+from reflex.event import EventSpec
 
 from tutor_app.admin import audit, booking_actions, booking_history, bookings
 from tutor_app.admin.booking_actions import ActionRefused
@@ -29,11 +32,11 @@ from tutor_app.core.models import BookingStatus, User
 from tutor_app.scheduling import slots
 from tutor_app.state.admin_base import AdminState
 from tutor_app.state.directory import tutor_id_from_path as last_path_segment
+from tutor_app.state.viewer_zone import ViewerZoneMixin
 
-ZONE = "UTC"
 CSV_PATH = "/api/admin/bookings.csv"
 NOT_FOUND_MESSAGE = "We couldn't find that booking."
-BAD_START = "Write the new start as a date and time (UTC)."
+BAD_START = "Write the new start as a date and time."
 UNKNOWN_ACTION = "Choose an action."
 REFUND_OUTCOME = {
     "refunded": "The refund went through.",
@@ -78,11 +81,11 @@ def _money(cents: int, currency: str) -> str:
     return pricing.format_money(cents, currency)
 
 
-def table_row(row: AdminBookingRow) -> AdminBookingRowView:
+def table_row(row: AdminBookingRow, zone: str) -> AdminBookingRowView:
     return {
         "id": row.id,
         "url": routes.admin_booking(row.id),
-        "when": timefmt.format_range(row.start, row.end, ZONE),
+        "when": timefmt.format_range(row.start, row.end, zone),
         "tutor": row.tutor_name,
         "student": row.student_email,
         "kind": "Free" if row.kind == "consultation" else "Paid",
@@ -103,10 +106,11 @@ def _field(form_data: dict[str, Any], name: str) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
-class AdminBookingsState(AdminState):
+class AdminBookingsState(ViewerZoneMixin, AdminState):
     """The table: the filter form's values, the page shown, the rows and the count."""
 
     rows: list[AdminBookingRowView] = []
+    _found: list[AdminBookingRow] = []  # the rows shown, to format again in another zone
     tutors: list[dict[str, str]] = []  # {"id", "name"}
     count_label: str = ""  # "123 bookings" or "10,000+ bookings (an estimate)"
     page: int = 1
@@ -126,13 +130,14 @@ class AdminBookingsState(AdminState):
         return bookings.read_filter({
             "status": self.f_status, "tutor": self.f_tutor, "email": self.f_email,
             "from": self.f_from, "to": self.f_to, "paid": self.f_paid, "q": self.f_q,
-            "sort": self.f_sort, "dir": self.f_dir,
+            "sort": self.f_sort, "dir": self.f_dir, "tz": self.viewer_tz,
         })
 
     async def _read(self) -> None:
         wanted = self._filter()
         found, tutors = await asyncio.to_thread(_read_page, wanted, self.page)
-        self.rows = [table_row(r) for r in found.rows]
+        self._found = found.rows
+        self.rows = [table_row(r, self.viewer_tz) for r in found.rows]
         self.tutors = [{"id": i, "name": n} for i, n in tutors]
         self.pages = found.pages
         plus = "+" if found.count_is_estimate else ""
@@ -142,20 +147,28 @@ class AdminBookingsState(AdminState):
         self.csv_url = CSV_PATH + (f"?{query}" if query else "")
 
     @rx.event
-    async def load_page(self) -> None:
+    async def load_page(self) -> AsyncIterator[EventSpec]:
         """on_load: the first page, newest start first, for an admin; nothing for anyone else."""
         self.rows = []
-        if await self._admin() is not None:
+        admin = await self._admin()
+        ask_zone = None
+        if admin is not None:
+            ask_zone = self._detect_viewer_tz(admin.timezone)
             self.page = 1
             await self._read()
         self.loaded = True
+        if ask_zone is not None:
+            yield ask_zone
+
+    def _viewer_tz_changed(self) -> None:
+        self.rows = [table_row(r, self.viewer_tz) for r in self._found]
 
     @rx.event
     async def apply_filters(self, form_data: dict[str, Any]) -> None:
         """The filter form: read again from the first page."""
         if await self._admin() is None:
             return
-        wanted = bookings.read_filter({k: _field(form_data, k) for k in (
+        wanted = bookings.read_filter({"tz": self.viewer_tz} | {k: _field(form_data, k) for k in (
             "status", "tutor", "email", "from", "to", "paid", "q", "sort", "dir")})
         params = bookings.filter_params(wanted)
         self.f_status, self.f_tutor = params.get("status", ""), params.get("tutor", "")
@@ -179,7 +192,7 @@ def _read_history(booking_id: str) -> booking_history.BookingHistory | None:
         return booking_history.booking_history(db, booking_id=booking_id)
 
 
-class AdminBookingState(AdminState):
+class AdminBookingState(ViewerZoneMixin, AdminState):
     """One booking's facts, its timeline, and the action dialog."""
 
     found: bool = False
@@ -199,6 +212,8 @@ class AdminBookingState(AdminState):
     action_title: str = ""
     action_error: str = ""
     working: bool = False
+    _span: tuple[datetime, datetime] | None = None  # the lesson's start and end, and
+    _timeline_at: list[datetime] = []  # each timeline row's time: to format in another zone
 
     def _booking_id(self) -> str:
         return last_path_segment(self.router.url.path)
@@ -210,6 +225,8 @@ class AdminBookingState(AdminState):
             self.facts, self.timeline = [], []
             return
         b = history.booking
+        self._span = (b.start_time, b.end_time)
+        self._timeline_at = [e.at for e in history.timeline]
         self.booking_id, self.status = b.id, b.status
         self.price_cents, self.refunded_cents = b.price_cents, b.refunded_cents
         self.refundable_cents = history.refundable_cents
@@ -218,7 +235,7 @@ class AdminBookingState(AdminState):
         self.facts = [{"label": k, "value": v} for k, v in (
             ("Booking", b.id),
             ("Status", b.status.title() + (f" ({b.cancel_reason})" if b.cancel_reason else "")),
-            ("When", timefmt.format_range(b.start_time, b.end_time, ZONE)),
+            ("When", timefmt.format_range(b.start_time, b.end_time, self.viewer_tz)),
             ("Tutor", history.tutor_name),
             ("Student", f"{history.student_name} <{history.student_email}>".strip()),
             ("Price", _money(b.price_cents, b.currency)),
@@ -236,16 +253,31 @@ class AdminBookingState(AdminState):
         self.can_cancel = b.status == BookingStatus.SCHEDULED
         self.can_mark = b.status != BookingStatus.CANCELED
         self.timeline = [{
-            "at": timefmt.format_datetime(e.at, ZONE), "source": e.source, "title": e.title,
+            "at": timefmt.format_datetime(e.at, self.viewer_tz), "source": e.source,
+            "title": e.title,
             "detail": e.detail, "actor": e.actor,
         } for e in history.timeline]
 
     @rx.event
-    async def load_page(self) -> None:
+    async def load_page(self) -> AsyncIterator[EventSpec]:
         self.found, self.notice, self.action = False, "", ""
-        if await self._admin() is not None:
+        admin = await self._admin()
+        ask_zone = None
+        if admin is not None:
+            ask_zone = self._detect_viewer_tz(admin.timezone)
             await self._read()
         self.loaded = True
+        if ask_zone is not None:
+            yield ask_zone
+
+    def _viewer_tz_changed(self) -> None:
+        """The browser's zone came after the page was read: the times again, in that zone."""
+        if self._span:
+            start, end = self._span
+            self.facts = [{"label": f["label"], "value": timefmt.format_range(
+                start, end, self.viewer_tz)} if f["label"] == "When" else f for f in self.facts]
+        self.timeline = [row | {"at": timefmt.format_datetime(at, self.viewer_tz)}
+                         for row, at in zip(self.timeline, self._timeline_at, strict=True)]
 
     @rx.event
     def open_action(self, action: str) -> None:
@@ -276,7 +308,8 @@ class AdminBookingState(AdminState):
         yield None
         try:
             self.notice = await asyncio.to_thread(
-                _run_action, action, admin, self.booking_id, self.refunded_cents, form_data)
+                _run_action, action, admin, self.booking_id, self.refunded_cents, form_data,
+                self.viewer_tz)
             self.action = ""
         except (ActionRefused, audit.ReasonRequired, cancellation.CannotCancel,
                 reschedule.InvalidReschedule, slots.SlotTaken) as exc:
@@ -289,7 +322,7 @@ class AdminBookingState(AdminState):
 
 
 def _run_action(action: str, admin: User, booking_id: str, seen_refunded: int,
-                form_data: dict[str, Any]) -> str:
+                form_data: dict[str, Any], zone: str) -> str:
     """One action, blocking (run it in a thread); the sentence the page shows after it."""
     reason = _field(form_data, "reason")
     audit.clean_reason(reason)  # before any other check: no reason, nothing happens
@@ -304,7 +337,7 @@ def _run_action(action: str, admin: User, booking_id: str, seen_refunded: int,
                                          expected_refunded_cents=seen_refunded)
         return REFUND_OUTCOME.get(attempt.status.value, attempt.status.value)
     if action == "reschedule":
-        start = _utc_start(_field(form_data, "start"))
+        start = _start_in(_field(form_data, "start"), zone)
         booking_actions.reschedule_for_student(booking_id=booking_id, admin=admin,
                                                reason=reason, new_start=start)
         return "The lesson is moved; the student and the tutor are told."
@@ -317,9 +350,12 @@ def _run_action(action: str, admin: User, booking_id: str, seen_refunded: int,
     return "The confirmation was sent again." if sent else "The confirmation could not be sent."
 
 
-def _utc_start(text: str) -> datetime:
+def _start_in(text: str, zone: str) -> datetime:
+    """The new start the admin typed, on their wall clock in `zone` (an explicit offset wins)."""
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
         raise ActionRefused(BAD_START) from None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=ZoneInfo(timefmt.safe_zone(zone)))
+    return value.astimezone(UTC)
