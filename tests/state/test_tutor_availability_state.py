@@ -6,12 +6,20 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from tests.factories import make_booking, make_tutor_user, session_cookie, signed_in_user
 from tests.state.handlers import run, state_on
+from tutor_app.admin import audit
 from tutor_app.core import timefmt
-from tutor_app.core.models import Booking, BookingStatus, Role, Tutor, TutorDateOverride
+from tutor_app.core.models import (
+    AuditEntry,
+    Booking,
+    BookingStatus,
+    Role,
+    Tutor,
+    TutorDateOverride,
+)
 from tutor_app.scheduling import slots
 from tutor_app.state.tutor_availability import (
     OTHER_HOURS,
@@ -254,10 +262,39 @@ def test_an_admin_edits_the_hours_of_the_tutor_named(session: Session) -> None:
     _admin, cookie = signed_in_user(session, email="admin@example.com", role=Role.ADMIN)
 
     state = _page(cookie, f"/tutor/availability?tutor={TUTOR_ID}")
+    assert state.admin_editing
+    before = dict(_tutor(session).weekly_hours)
+    state.set_time("mon", 0, 0, "08:00")
+    run(state.save_hours())
+
+    assert state.reason_error == audit.REASON_REQUIRED  # no reason: nothing saved
+    assert _tutor(session).weekly_hours == before
+
+    state.set_edit_reason("The tutor asked by phone")
+    run(state.save_hours())
+    state.set_override_date(MONDAY.isoformat())
+    run(state.add_override())
+
+    assert _tutor(session).weekly_hours["mon"] == [["08:00", "18:00"]]
+    entries = session.exec(select(AuditEntry).order_by(col(AuditEntry.created_at))).all()
+    assert [(e.action, e.target_id, e.reason) for e in entries] == [
+        ("tutor.hours", TUTOR_ID, "The tutor asked by phone")] * 2
+    assert entries[0].before is not None and entries[0].after is not None
+    assert entries[0].before["weekly_hours"] == before
+    assert entries[0].after["weekly_hours"]["mon"] == [["08:00", "18:00"]]
+    assert entries[1].after is not None and MONDAY.isoformat() in entries[1].after["overrides"]
+
+
+def test_the_tutor_saves_their_own_hours_without_a_reason_or_an_audit_entry(
+    session: Session,
+) -> None:
+    state = _tutor_page(session)
+    assert not state.admin_editing
     state.set_time("mon", 0, 0, "08:00")
     run(state.save_hours())
 
     assert _tutor(session).weekly_hours["mon"] == [["08:00", "18:00"]]
+    assert session.exec(select(AuditEntry)).all() == []
 
 
 def test_a_tutor_no_longer_running_the_profile_changes_nothing(session: Session) -> None:

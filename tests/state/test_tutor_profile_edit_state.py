@@ -9,12 +9,13 @@ from typing import Any
 
 import pytest
 import reflex as rx
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from tests.factories import make_tutor_user, session_cookie, signed_in_user
 from tests.photos import photo_bytes
 from tests.state.handlers import run, state_on
-from tutor_app.core.models import Role, Tutor
+from tutor_app.admin import audit
+from tutor_app.core.models import AuditEntry, Role, Tutor
 from tutor_app.core.settings import Settings
 from tutor_app.state.tutor_profile_edit import TutorProfileEditState
 from tutor_app.tutors import media, profile
@@ -103,6 +104,28 @@ def test_an_admin_edits_the_tutor_named_in_the_address(session: Session) -> None
     state = _page(cookie, f"/tutor/profile?tutor={TUTOR_ID}")
 
     assert state.found and state.tutor_id == TUTOR_ID
+    assert state.admin_editing
+
+
+def test_an_admins_save_needs_a_reason_and_is_audited(session: Session) -> None:
+    admin, cookie = signed_in_user(session, email="admin@example.com", role=Role.ADMIN)
+    state = _page(cookie, f"/tutor/profile?tutor={TUTOR_ID}")
+    old_name = state.name
+    state.set_name("Sofia R.")
+
+    assert run(state.save()) is None
+    assert state.reason_error == audit.REASON_REQUIRED and state.notice == ""
+    assert _tutor(session).name == old_name
+
+    state.set_edit_reason("Her new surname, by email")
+    run(state.save())
+
+    assert state.notice == profile.PROFILE_SAVED and _tutor(session).name == "Sofia R."
+    [entry] = session.exec(select(AuditEntry)).all()
+    assert (entry.actor_id, entry.action, entry.target_id, entry.reason) == (
+        admin.id, "tutor.profile", TUTOR_ID, "Her new surname, by email")
+    assert entry.before is not None and entry.after is not None
+    assert (entry.before["name"], entry.after["name"]) == (old_name, "Sofia R.")
 
 
 def test_a_signed_out_visitor_is_sent_to_sign_in(database: Any) -> None:
@@ -139,6 +162,7 @@ def test_saving_stores_every_field_and_says_so(session: Session) -> None:
     assert tutor.lesson_durations == [30, 45, 60]
     assert tutor.timezone == "Europe/London"
     assert state.name == "Sofia Rossi-Bianchi"  # the form shows what was stored
+    assert session.exec(select(AuditEntry)).all() == []  # a tutor's own edit is not audited
 
 
 def test_wrong_fields_are_named_beside_each_field_and_nothing_is_stored(

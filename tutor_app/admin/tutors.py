@@ -14,10 +14,10 @@ Every action needs a reason and writes its audit entry in the caller's transacti
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -28,6 +28,8 @@ from tutor_app.catalog import tutor_catalog
 from tutor_app.core import clock
 from tutor_app.core.models import Booking, BookingStatus, Tutor, TutorDateOverride, User
 from tutor_app.tutors import invites, profile
+
+_T = TypeVar("_T")
 
 NO_SUCH_TUTOR = "There is no such tutor profile."
 ALREADY_INACTIVE = "This tutor is already deactivated."
@@ -193,3 +195,50 @@ def set_active(db: Session, *, actor: User, tutor_id: str, active: bool, reason:
                  target_type="tutor", target_id=tutor.id, reason=reason, before=before,
                  after=after, now=now)
     return tutor
+
+
+def acts_for_another(user: User, tutor: Tutor) -> bool:
+    """True when `user` edits a tutor's pages as an admin (not their own profile): then every
+    save needs a reason and goes into the audit log (`edit_as_admin`)."""
+    return access.is_admin(user) and user.tutor_id != tutor.id
+
+
+def profile_snapshot(tutor: Tutor) -> dict[str, Any]:
+    """The profile's fields, for the audit log's before and after."""
+    return {
+        "name": tutor.name, "headline": tutor.headline, "bio": tutor.bio,
+        "subjects": list(tutor.subjects), "hourly_rate_cents": tutor.hourly_rate_cents,
+        "currency": tutor.currency, "lesson_durations": list(tutor.lesson_durations),
+        "timezone": tutor.timezone, "photo_url": tutor.photo_url,
+        "offers_consultation": tutor.offers_consultation,
+    }
+
+
+def hours_snapshot(db: Session, tutor: Tutor) -> dict[str, Any]:
+    """The hours and booking rules, and the date overrides from today on, for the audit log."""
+    db.refresh(tutor)
+    overrides = db.exec(
+        select(TutorDateOverride).where(col(TutorDateOverride.tutor_id) == tutor.id)
+        .order_by(col(TutorDateOverride.on_date))
+    ).all()
+    return {
+        "weekly_hours": dict(tutor.weekly_hours), "buffer_minutes": tutor.buffer_minutes,
+        "min_notice_minutes": tutor.min_notice_minutes, "horizon_days": tutor.horizon_days,
+        "overrides": {o.on_date.isoformat(): [list(w) for w in o.windows] for o in overrides},
+    }
+
+
+def edit_as_admin(
+    db: Session, *, actor: User, tutor: Tutor, action: str, reason: str,
+    snapshot: Callable[[], dict[str, Any]], change: Callable[[], _T],
+) -> _T:
+    """`change()` made by an admin on a tutor's pages, with its audit entry (the reason, the
+    `snapshot()` before and after) in the same transaction; ReasonRequired (nothing changed)
+    without a reason. The caller commits."""
+    reason = audit.clean_reason(reason)
+    before = snapshot()
+    result = change()
+    db.flush()
+    audit.record(db, actor=actor, action=action, target_type="tutor", target_id=tutor.id,
+                 reason=reason, before=before, after=snapshot())
+    return result

@@ -53,3 +53,22 @@ def action_form(*children: rx.Component, on_submit: Any, form_id: str | Var[str]
         rx.hstack(*children, spacing="2", align="center", wrap="wrap"),
         on_submit=on_submit, reset_on_submit=True, no_validate=True, **props,
     )
+
+
+def admin_edit_banner(editing: Var[bool] | bool, reason: Var[str] | str, on_reason: Any,
+                      error: Var[str] | str) -> rx.Component:
+    """On a tutor's own page opened by an admin: every save there is audited, with the
+    reason typed here (`#admin-edit-reason`; its message `#admin-edit-reason-error`)."""
+    return rx.cond(editing, rx.callout.root(
+        rx.callout.icon(rx.icon("shield")),
+        rx.vstack(
+            rx.text("You are changing this tutor's page as an admin. Each save goes into the "
+                    "audit log with this reason.", size="2"),
+            text_input("reason", "Reason (for the audit log)", value=reason,
+                       on_change=on_reason, id="admin-edit-reason", width="100%"),
+            rx.cond(error != "", rx.text(error, id="admin-edit-reason-error", role="alert",
+                                         size="2", color=rx.color("red", 11))),
+            spacing="2", width="100%",
+        ),
+        color_scheme="amber", width="100%", id="admin-edit-banner",
+    ))

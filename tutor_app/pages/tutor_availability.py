@@ -23,6 +23,7 @@ import reflex as rx
 from reflex.vars import ArrayVar, NumberVar, StringVar, Var
 
 from tutor_app.components import style
+from tutor_app.components.admin_forms import admin_edit_banner
 from tutor_app.components.alerts import notice_callout
 from tutor_app.components.slot_picker import day_calendar, day_times, picker_styles
 from tutor_app.components.tutor_forms import editor_section, field_label, native_select
@@ -431,6 +432,8 @@ def _preview() -> rx.Component:
 def _editor() -> rx.Component:
     return rx.vstack(
         tutor_nav(),
+        admin_edit_banner(S.admin_editing, S.edit_reason, S.set_edit_reason,
+                          S.reason_error),
         rx.grid(
             rx.vstack(_week(), _rules(), _save(), _overrides(), spacing="4", width="100%"),
             rx.box(_preview(), position=rx.breakpoints(initial="static", md="sticky"),

@@ -18,6 +18,7 @@ import reflex as rx
 from reflex.vars import StringVar
 
 from tutor_app.components import style
+from tutor_app.components.admin_forms import admin_edit_banner
 from tutor_app.components.alerts import notice_callout
 from tutor_app.components.tutor_card import tutor_avatar, tutor_card
 from tutor_app.components.tutor_forms import editor_section, field_label, native_select
@@ -278,6 +279,8 @@ def _preview() -> rx.Component:
 def _editor() -> rx.Component:
     return rx.vstack(
         tutor_nav(),
+        admin_edit_banner(S.admin_editing, S.edit_reason, S.set_edit_reason,
+                          S.reason_error),
         rx.grid(
             _form(),
             _preview(),

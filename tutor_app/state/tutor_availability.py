@@ -25,11 +25,14 @@ import reflex as rx
 from reflex.event import EventSpec
 from sqlmodel import Session
 
+from tutor_app.admin import audit
+from tutor_app.admin import tutors as admin_tutors
 from tutor_app.core import clock, timefmt
 from tutor_app.core import db as app_db
 from tutor_app.core.models import Tutor, TutorDateOverride, User
 from tutor_app.scheduling import slot_calendar, slots
 from tutor_app.scheduling.slot_calendar import CalendarCell, TimeOption
+from tutor_app.state.admin_edit import AdminEditMixin
 from tutor_app.state.auth import AuthState, login_url
 from tutor_app.tutors import access, hours
 from tutor_app.tutors.hours import HoursInvalid
@@ -123,14 +126,23 @@ def _read(user: User, tutor_id: str | None, duration: int) -> tuple[Tutor | None
 
 
 def _change(
-    user: User, tutor_id: str, duration: int, work: Callable[[Session], T]
+    user: User, tutor_id: str, duration: int, work: Callable[[Session], T], reason: str
 ) -> tuple[Tutor, T, Snapshot] | None:
     """`work(db)` on the tutor's hours, committed, then what the page shows now; None when
-    the user may no longer edit this tutor. HoursInvalid from `work` saves nothing."""
+    the user may no longer edit this tutor. HoursInvalid from `work` saves nothing; so does
+    ReasonRequired, for an admin's change without a reason (an admin's is audited)."""
     with app_db.session() as db:
-        if access.tutor_for_user(db, user, tutor_id=tutor_id) is None:
+        tutor = access.tutor_for_user(db, user, tutor_id=tutor_id)
+        if tutor is None:
             return None
-        result = work(db)
+        if admin_tutors.acts_for_another(user, tutor):
+            editing = tutor
+            result = admin_tutors.edit_as_admin(
+                db, actor=user, tutor=tutor, action="tutor.hours", reason=reason,
+                snapshot=lambda: admin_tutors.hours_snapshot(db, editing),
+                change=lambda: work(db))
+        else:
+            result = work(db)
         db.commit()
     with app_db.read_session() as db:
         tutor = access.tutor_for_user(db, user, tutor_id=tutor_id)
@@ -151,7 +163,7 @@ def _int(value: Any) -> int:
         return -1
 
 
-class TutorAvailabilityState(AuthState):
+class TutorAvailabilityState(AdminEditMixin, AuthState):
     """The hours editor of the tutor (or admin) signed in, its messages and its preview."""
 
     loaded: bool = False
@@ -208,6 +220,7 @@ class TutorAvailabilityState(AuthState):
         wanted = self.router.url.query_parameters.get(TUTOR_PARAM) or None
         tutor, snapshot = await asyncio.to_thread(_read, user, wanted, self.preview_duration)
         self.found = tutor is not None
+        self.admin_editing = tutor is not None and admin_tutors.acts_for_another(user, tutor)
         if tutor is not None:
             self._fill(tutor)
             self._show_snapshot(snapshot)
@@ -348,7 +361,10 @@ class TutorAvailabilityState(AuthState):
         self.saving = True
         try:
             changed = await asyncio.to_thread(_change, user, self.tutor_id,
-                                              self.preview_duration, work)
+                                              self.preview_duration, work, self.edit_reason)
+        except audit.ReasonRequired as refused:
+            self._reason_missing(refused)
+            return None
         except HoursInvalid as invalid:
             self._show_hours_errors(invalid.errors)
             return None
@@ -426,7 +442,10 @@ class TutorAvailabilityState(AuthState):
 
         try:
             changed = await asyncio.to_thread(_change, user, self.tutor_id,
-                                              self.preview_duration, work)
+                                              self.preview_duration, work, self.edit_reason)
+        except audit.ReasonRequired as refused:
+            self._reason_missing(refused)
+            return None
         except HoursInvalid as invalid:
             self.override_date_error = invalid.errors.get(hours.OVERRIDE_DATE_FIELD, "")
             self.override_end_error = invalid.errors.get(hours.OVERRIDE_END_FIELD, "")
@@ -461,8 +480,12 @@ class TutorAvailabilityState(AuthState):
         def work(db: Session) -> bool:
             return hours.remove_override(db, tutor_id=tutor_id, override_id=wanted)
 
-        changed = await asyncio.to_thread(_change, user, self.tutor_id, self.preview_duration,
-                                          work)
+        try:
+            changed = await asyncio.to_thread(_change, user, self.tutor_id,
+                                              self.preview_duration, work, self.edit_reason)
+        except audit.ReasonRequired as refused:
+            self._reason_missing(refused)
+            return None
         if changed is None:
             self.found = False
             return None

@@ -23,10 +23,13 @@ import reflex as rx
 from reflex.event import EventSpec
 
 from tutor_app.accounts import account_settings
+from tutor_app.admin import audit
+from tutor_app.admin import tutors as admin_tutors
 from tutor_app.catalog import tutor_catalog
 from tutor_app.core import db as app_db
 from tutor_app.core import routes, timefmt
 from tutor_app.core.models import Tutor, User
+from tutor_app.state.admin_edit import AdminEditMixin
 from tutor_app.state.auth import AuthState, login_url
 from tutor_app.state.directory import EMPTY_CARD, TutorCard, tutor_card
 from tutor_app.tutors import access, media, profile
@@ -53,14 +56,23 @@ def _read(user: User, tutor_id: str | None) -> tuple[Tutor | None, list[str]]:
                 tutor_catalog.all_subjects(db))
 
 
-def _save(user: User, tutor_id: str, form: ProfileForm) -> Tutor | None:
-    """Save `form` when the user may still edit this profile; None when they may not."""
+def _save(user: User, tutor_id: str, form: ProfileForm, reason: str) -> Tutor | None:
+    """Save `form` when the user may still edit this profile; None when they may not. An
+    admin's save needs `reason` and is audited (ReasonRequired: nothing saved)."""
     with app_db.session() as db:
-        if access.tutor_for_user(db, user, tutor_id=tutor_id) is None:
+        tutor = access.tutor_for_user(db, user, tutor_id=tutor_id)
+        if tutor is None:
             return None
-        tutor = profile.save_profile(db, tutor_id=tutor_id, form=form)
+        if admin_tutors.acts_for_another(user, tutor):
+            editing = tutor
+            saved = admin_tutors.edit_as_admin(
+                db, actor=user, tutor=tutor, action="tutor.profile", reason=reason,
+                snapshot=lambda: admin_tutors.profile_snapshot(editing),
+                change=lambda: profile.save_profile(db, tutor_id=tutor_id, form=form))
+        else:
+            saved = profile.save_profile(db, tutor_id=tutor_id, form=form)
         db.commit()
-        return tutor
+        return saved
 
 
 def _may_edit(user: User, tutor_id: str) -> bool:
@@ -73,7 +85,7 @@ def _read_upload(files: list[rx.UploadFile]) -> bytes:
     return files[0].file.read(media.MAX_PHOTO_BYTES + 1) if files else b""
 
 
-class TutorProfileEditState(AuthState):
+class TutorProfileEditState(AdminEditMixin, AuthState):
     """The profile form of the tutor (or admin) signed in, its messages and its preview."""
 
     loaded: bool = False
@@ -120,6 +132,7 @@ class TutorProfileEditState(AuthState):
         wanted = self.router.url.query_parameters.get(TUTOR_PARAM) or None
         tutor, subjects = await asyncio.to_thread(_read, user, wanted)
         self.found = tutor is not None
+        self.admin_editing = tutor is not None and admin_tutors.acts_for_another(user, tutor)
         if tutor is not None:
             self._fill(tutor)
             self.subject_suggestions = subjects
@@ -289,7 +302,11 @@ class TutorProfileEditState(AuthState):
             return None
         self.saving = True
         try:
-            saved = await asyncio.to_thread(_save, user, self.tutor_id, self._form())
+            saved = await asyncio.to_thread(_save, user, self.tutor_id, self._form(),
+                                            self.edit_reason)
+        except audit.ReasonRequired as refused:
+            self._reason_missing(refused)
+            return None
         except ProfileInvalid as invalid:
             self._show_errors(invalid.errors)
             return None
