@@ -21,7 +21,7 @@ from tests.fakes.server import free_port
 from tests.money_helpers import ConfigureFn, hold_of
 from tutor_app.api import metrics as metrics_route
 from tutor_app.booking import checkout, refunds
-from tutor_app.core import jobs, metrics
+from tutor_app.core import jobs, metrics, request_context
 from tutor_app.core.settings import PROJECT_ROOT
 from tutor_app.payments import stripe_events
 
@@ -85,6 +85,22 @@ def test_periodic_jobs_record_lag_success_and_failure(database: sa.Engine) -> No
     assert value("tutorly_job_failures_total", job="metrics-boom") >= 3
     assert value("tutorly_job_last_success_timestamp_seconds", job="metrics-boom") == 0
     assert value("tutorly_job_failures_total", job="metrics-ok") == 0
+
+
+def test_each_job_run_logs_under_an_id_of_its_own(database: sa.Engine) -> None:
+    seen: list[str | None] = []
+
+    async def scenario() -> None:
+        task = asyncio.create_task(jobs.run_periodic(
+            "metrics-ids", 0.02, lambda: seen.append(request_context.current_request_id()),
+            ttl=30, holder="me"))
+        await asyncio.sleep(0.3)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    asyncio.run(scenario())
+    assert len(seen) >= 2 and None not in seen
+    assert len(set(seen)) == len(seen)
 
 
 def test_the_event_loop_probe_sees_a_blocked_loop() -> None:

@@ -30,7 +30,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from tutor_app.core import clock, metrics
+from tutor_app.core import clock, metrics, request_context
 from tutor_app.core import db as app_db
 from tutor_app.core.models import JobLease
 
@@ -177,7 +177,10 @@ async def run_periodic(
 
 
 async def _run_holding(name: str, fn: Callable[[], object], ttl: float, holder: str) -> None:
-    task = asyncio.ensure_future(asyncio.to_thread(fn))
+    # Each run logs under an id of its own (core.request_context), as does what it sets off.
+    task = asyncio.ensure_future(
+        asyncio.to_thread(request_context.call_with_new_request_id, fn)
+    )
     while True:
         done, _ = await asyncio.wait({task}, timeout=ttl / 3)
         if done:
