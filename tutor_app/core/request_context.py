@@ -79,9 +79,19 @@ def bound_fields(**fields: str | None) -> Iterator[None]:
         _fields.reset(token)
 
 
+def call_with_request_id(
+    request_id: str | None, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs
+) -> R:
+    """`fn(*args, **kwargs)` under `request_id` (a fresh one when None): for a UI event that
+    starts a chain (the wizard's checkout), run in a thread with
+    `asyncio.to_thread(call_with_request_id, new_request_id(), fn, ...)`, so the id cannot
+    leak into the event loop's other work. The event logs its own lines with
+    `extra={"request_id": ...}`."""
+    with bound_request_id(request_id):
+        return fn(*args, **kwargs)
+
+
 def call_with_new_request_id(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
-    """`fn(*args, **kwargs)` under a fresh request id: for a UI event that starts a chain (the
-    wizard's checkout), run in a thread with `asyncio.to_thread(call_with_new_request_id, fn,
-    ...)` so the id cannot leak into the event loop's other work."""
+    """`fn(*args, **kwargs)` under a fresh request id (see `call_with_request_id`)."""
     with bound_request_id(None):
         return fn(*args, **kwargs)
