@@ -1,4 +1,4 @@
-"""GET /metrics over HTTP: who may scrape, and the business counters moving after real work."""
+"""GET /api/metrics over HTTP: who may scrape, and the business counters moving after real work."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def sample(text: str, name: str, **labels: str) -> float:
 
 
 def scrape(client: httpx.Client) -> str:
-    response = client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
+    response = client.get("/api/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("text/plain")
     return response.text
@@ -41,10 +41,11 @@ def test_with_a_token_only_the_bearer_of_it_scrapes(
     client: httpx.Client, configure: ConfigureFn
 ) -> None:
     configure(METRICS_TOKEN=TOKEN)
-    assert client.get("/metrics").status_code == 401
-    wrong = client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}x"})
+    assert client.get("/api/metrics").status_code == 401
+    wrong = client.get("/api/metrics", headers={"Authorization": f"Bearer {TOKEN}x"})
     assert wrong.status_code == 401 and wrong.headers["www-authenticate"].startswith("Bearer")
-    assert client.get("/metrics", headers={"Authorization": f"Basic {TOKEN}"}).status_code == 401
+    basic = client.get("/api/metrics", headers={"Authorization": f"Basic {TOKEN}"})
+    assert basic.status_code == 401
     assert "tutorly_bookings_created" in scrape(client)
 
 
@@ -52,9 +53,9 @@ def test_without_a_token_only_local_dev_on_loopback_scrapes(
     client: httpx.Client, configure: ConfigureFn, api_server: ThreadedServer
 ) -> None:
     configure(METRICS_TOKEN=None)  # the API server is on 127.0.0.1, APP_ENV=dev: local dev
-    assert client.get("/metrics").status_code == 200
+    assert client.get("/api/metrics").status_code == 200
     configure(METRICS_TOKEN=None, APP_URL="https://tutorly.example")  # reachable by others
-    response = client.get("/metrics")
+    response = client.get("/api/metrics")
     assert response.status_code == 404
     assert "tutorly" not in response.text
 

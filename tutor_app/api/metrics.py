@@ -1,4 +1,4 @@
-"""GET /metrics: the Prometheus metrics of `core.metrics`, for the operator's scraper only.
+"""GET /api/metrics: the Prometheus metrics of `core.metrics`, for the operator's scraper only.
 
 Not public: with `METRICS_TOKEN` set, a scrape must send `Authorization: Bearer <token>`
 (compared in constant time); without it only a developer's own machine (`Settings.local_dev`)
@@ -24,7 +24,7 @@ from tutor_app.api.errors import error_json
 from tutor_app.core import metrics  # noqa: F401  (defines the metrics served here)
 from tutor_app.core.settings import get_settings, is_loopback_host
 
-PATH = "/metrics"
+PATH = "/api/metrics"
 
 
 def _allowed(request: Request) -> Response | None:

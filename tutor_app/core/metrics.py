@@ -1,7 +1,7 @@
 """The app's Prometheus metrics, and the few calls domain code makes to move them.
 
 Domain modules call the functions here (`booking_created`, `refund_outcome`, ...) and never
-touch `prometheus_client` or anything web: `api.metrics` serves the numbers at `/metrics`.
+touch `prometheus_client` or anything web: `api.metrics` serves the numbers at `/api/metrics`.
 
 Several Granian workers are several processes. With `PROMETHEUS_MULTIPROC_DIR` set in the
 environment `reflex run` starts with (an empty directory, emptied before each start), every

@@ -167,7 +167,7 @@ class Settings:
     # Log lines: "json" (one object per line, for a log pipeline) or "text"; None means json in
     # prod, text elsewhere (`log_format`).
     configured_log_format: str | None = None
-    # The bearer token `/metrics` asks for (api.metrics); without it only local dev may scrape.
+    # The bearer token `/api/metrics` asks for (api.metrics); without it only local dev may scrape.
     metrics_token: str | None = None
 
     def __post_init__(self) -> None:
