@@ -15,7 +15,7 @@ from tutor_app.accounts.users import AuthError, RoleError, grant_role, normalize
 from tutor_app.booking.consultations import set_offers_consultation
 from tutor_app.catalog.tutor_catalog import seed_catalog
 from tutor_app.core import db as app_db
-from tutor_app.core import routes
+from tutor_app.core import log_setup, routes
 from tutor_app.core.jobs import run_job as run_one_job
 from tutor_app.core.settings import PROJECT_ROOT, SettingsError, get_settings
 from tutor_app.mail.tutor_invite_mail import invite_url
@@ -140,12 +140,12 @@ def main(argv: list[str] | None = None) -> int:
     recon = sub.add_parser("reconcile", help="book paid checkout sessions the webhook missed")
     recon.add_argument("--hours", type=int, default=72, help="how far back to look (72)")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
         get_settings()
     except SettingsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    log_setup.configure_logging()  # LOG_FORMAT: JSON lines or text, as the app writes them
     wiring.register_all()  # the jobs `run-job` runs, and what a booking change sets off
     if args.command == "prestart":
         migrate_and_seed()

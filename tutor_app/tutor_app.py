@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 import reflex as rx
 
 from tutor_app import pages, wiring  # noqa: F401  (pages: registers the @rx.page pages)
@@ -11,12 +9,13 @@ from tutor_app.api import build_api
 from tutor_app.api.caching import cache_hashed_assets
 from tutor_app.api.pre_sign_in_cookie import pre_sign_in_cookie
 from tutor_app.api.security_headers import security_headers
+from tutor_app.core import log_setup, metrics
 from tutor_app.core.jobs import periodic_jobs
 from tutor_app.core.settings import get_settings
 from tutor_app.state.viewer_zone import tz_cookie_script
 
-logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 get_settings()  # fail fast, naming what is missing, before serving anything
+log_setup.configure_logging()  # JSON lines (prod) or text, with the request id (LOG_FORMAT)
 wiring.register_all()  # emails and calendar sync after booking changes; the periodic jobs
 
 app = rx.App(
@@ -32,3 +31,5 @@ app = rx.App(
 # Reminders, retries, reconciliation and lesson completion; each job takes a database lease,
 # so with several workers one of them runs it at a time.
 app.register_lifespan_task(periodic_jobs)
+# How late the event loop wakes a sleeper: the `tutorly_event_loop_lag_seconds` metric.
+app.register_lifespan_task(metrics.watch_event_loop)

@@ -15,10 +15,12 @@ from tutor_app.api import (
     health,
     ics,
     media,
+    metrics,
     stripe,
     tutor,
 )
 from tutor_app.api.body_limit import BodyLimitMiddleware
+from tutor_app.api.request_id import RequestIdMiddleware
 
 
 def api_routes() -> list[BaseRoute]:
@@ -26,12 +28,16 @@ def api_routes() -> list[BaseRoute]:
     resource (`dev`: those of a developer's own machine only)."""
     return [*auth.routes, *health.routes, *stripe.routes, *ics.routes, *calendar.routes,
             *bookings.routes, *media.routes, *tutor.routes, *admin_bookings.routes,
-            *dev.routes]
+            *metrics.routes, *dev.routes]
 
 
 def build_api() -> Starlette:
     """A Starlette app with every route; also served on its own by the API tests.
 
-    Every request under /api passes the body-size limit (`api.body_limit`) first.
+    Every HTTP request gets its request id bound and echoed first (`api.request_id`); every
+    request under /api then passes the body-size limit (`api.body_limit`).
     """
-    return Starlette(routes=api_routes(), middleware=[Middleware(BodyLimitMiddleware)])
+    return Starlette(
+        routes=api_routes(),
+        middleware=[Middleware(RequestIdMiddleware), Middleware(BodyLimitMiddleware)],
+    )

@@ -12,6 +12,8 @@ does not fix that by retrying), 5xx when we could not store it, so Stripe retrie
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -25,6 +27,7 @@ from tutor_app.api.errors import MAPPED_ERRORS, error_json, error_response
 from tutor_app.api.same_site import same_site_only
 from tutor_app.booking import checkout
 from tutor_app.catalog.pricing import ALLOWED_DURATIONS
+from tutor_app.core import metrics, request_context
 from tutor_app.core.settings import get_settings
 from tutor_app.core.timefmt import parse_utc_iso
 from tutor_app.integrations import stripe_gateway
@@ -34,7 +37,29 @@ log = logging.getLogger(__name__)
 
 
 async def stripe_webhook(request: Request) -> JSONResponse:
-    """POST /api/stripe/webhook: verify the signature on the raw body, then apply the event."""
+    """POST /api/stripe/webhook: verify the signature on the raw body, then apply the event.
+
+    Timed into `tutorly_stripe_webhook_seconds`.
+    """
+    started = time.perf_counter()
+    response = await _handle_webhook(request)
+    result = ("ok" if response.status_code < 400 else
+              "refused" if response.status_code < 500 else "error")
+    metrics.webhook_answered(time.perf_counter() - started, result=result)
+    return response
+
+
+def checkout_request_id(event: Mapping[str, Any]) -> str | None:
+    """The request id a checkout wrote into its session's metadata (`requestId`), when the
+    event's object carries a valid one."""
+    obj = event.get("data", {}).get("object", {})
+    metadata = obj.get("metadata") if isinstance(obj, Mapping) else None
+    if not isinstance(metadata, Mapping):
+        return None
+    return request_context.valid_request_id(metadata.get(checkout.REQUEST_ID_KEY))
+
+
+async def _handle_webhook(request: Request) -> JSONResponse:
     secret = get_settings().webhook_secret
     if not secret:
         log.error("stripe webhook: STRIPE_WEBHOOK_SECRET is not configured; refusing events")
@@ -46,12 +71,20 @@ async def stripe_webhook(request: Request) -> JSONResponse:
         )
     except stripe_gateway.InvalidWebhook as exc:
         return error_response(exc, context="stripe webhook refused")
-    try:
-        result = await run_in_threadpool(stripe_events.handle_or_record_failure, event)
-    except SQLAlchemyError as exc:  # only the database: a 503 makes Stripe retry later
-        return error_response(
-            exc, context=f"stripe webhook event {event['id']} ({event['type']}), Stripe will retry"
-        )
+    delivery_id = request_context.current_request_id()
+    # The event is handled under the id of the checkout that made its session (when it names
+    # one), so the click, the webhook and the follow-ups share one id in the logs.
+    with request_context.bound_request_id(checkout_request_id(event) or delivery_id):
+        log.info("stripe webhook: event %s (%s), delivery %s", event["id"], event["type"],
+                 delivery_id, extra={"event_id": event["id"], "delivery_id": delivery_id})
+        try:
+            result = await run_in_threadpool(stripe_events.handle_or_record_failure, event)
+        except SQLAlchemyError as exc:  # only the database: a 503 makes Stripe retry later
+            return error_response(
+                exc,
+                context=f"stripe webhook event {event['id']} ({event['type']}), "
+                        "Stripe will retry",
+            )
     return JSONResponse({"received": True, "result": result})
 
 

@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import logging
 import secrets
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -37,7 +39,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
 from tutor_app.catalog import pricing, tutor_catalog
-from tutor_app.core import clock, rate_limits, routes
+from tutor_app.core import clock, rate_limits, request_context, routes
 from tutor_app.core import db as app_db
 from tutor_app.core.ids import DEV_CHECKOUT_SESSION_PREFIX
 from tutor_app.core.models import HoldStatus, SlotHold, User
@@ -57,6 +59,16 @@ MIN_RESUME_REMAINING = timedelta(minutes=5)
 MAX_NOTE_LENGTH = 2000
 # Live (active, unexpired) holds one student may have at once, across all tutors.
 MAX_OPEN_HOLDS = 3
+# Metadata key of the request id that started the checkout (core.request_context): the webhook
+# logs under it, so one id follows a booking from the click to its follow-ups. A new key; the
+# older ones are a fixed contract.
+REQUEST_ID_KEY = "requestId"
+# Holds whose session this process is creating, with the request id sent for each: a second
+# call for the same hold before its session is attached (a double submit) must send the same
+# parameters under the same idempotency key, or Stripe refuses the reuse.
+_MAX_REMEMBERED_REQUEST_IDS = 1024
+_request_ids: OrderedDict[str, str] = OrderedDict()
+_request_ids_lock = threading.Lock()
 TOO_MANY_HOLDS = (
     f"You have {MAX_OPEN_HOLDS} checkouts in progress. Finish or cancel one before starting "
     "another."
@@ -270,7 +282,8 @@ def _reserve(
         db.add(hold)
         db.flush()  # on PostgreSQL the exclusion constraint answers here
         db.commit()
-        log.info("checkout: hold %s for tutor %s user %s", hold.id, tutor.id, user.id)
+        log.info("checkout: hold %s for tutor %s user %s", hold.id, tutor.id, user.id,
+                 extra={"hold_id": hold.id})
         return _Reservation(hold, tutor.name, tutor.timezone, quote, True, replaced)
 
 
@@ -342,7 +355,7 @@ def _open_session(reservation: _Reservation, *, user: User, now: datetime) -> tu
             url = f"{get_settings().app_url}{routes.DEV_CHECKOUT}?session_id={session_id}"
         else:
             created = stripe_gateway.create_checkout_session(
-                session_params(reservation, user=user),
+                session_params(reservation, user=user, request_id=_request_id_for(hold.id)),
                 idempotency_key=f"checkout-hold-{hold.id}",
             )
             session_id, url = str(created["id"]), str(created["url"])
@@ -360,12 +373,31 @@ def _open_session(reservation: _Reservation, *, user: User, now: datetime) -> tu
         stored = db.get(SlotHold, hold.id)
     if stored is not None and stored.checkout_session_id and stored.checkout_url:
         session_id, url = stored.checkout_session_id, stored.checkout_url
-    log.info("checkout: session %s for hold %s", session_id, hold.id)
+    log.info("checkout: session %s for hold %s", session_id, hold.id,
+             extra={"session_id": session_id, "hold_id": hold.id})
     return session_id, url
 
 
-def session_params(reservation: _Reservation, *, user: User) -> dict[str, Any]:
-    """The checkout session request, derived from the hold alone.
+def _request_id_for(hold_id: str) -> str | None:
+    """The request id the hold's checkout session carries: the one its first session request
+    in this process sent, else the current one."""
+    current = request_context.current_request_id()
+    with _request_ids_lock:
+        remembered = _request_ids.get(hold_id)
+        if remembered is not None:
+            return remembered
+        if current is not None:
+            _request_ids[hold_id] = current
+            while len(_request_ids) > _MAX_REMEMBERED_REQUEST_IDS:
+                _request_ids.popitem(last=False)
+    return current
+
+
+def session_params(
+    reservation: _Reservation, *, user: User, request_id: str | None = None
+) -> dict[str, Any]:
+    """The checkout session request, derived from the hold (and the request id that asked
+    for it first, `requestId` in the metadata; see `_request_id_for`).
 
     Everything, `expires_at` included, comes from the stored hold, so a retry with the same
     idempotency key sends identical parameters (Stripe refuses a key reused with others).
@@ -387,6 +419,8 @@ def session_params(reservation: _Reservation, *, user: User) -> dict[str, Any]:
         "tutorName": reservation.tutor_name,
         "holdId": hold.id,
     }
+    if request_id:
+        metadata[REQUEST_ID_KEY] = request_id
     return {
         "mode": "payment",
         "line_items": [
@@ -403,7 +437,9 @@ def session_params(reservation: _Reservation, *, user: User) -> dict[str, Any]:
             }
         ],
         "metadata": metadata,
-        "payment_intent_data": {"metadata": {**ids, "holdId": hold.id}},
+        "payment_intent_data": {"metadata": {
+            **ids, "holdId": hold.id, **({REQUEST_ID_KEY: request_id} if request_id else {}),
+        }},
         "client_reference_id": user.id,
         "customer_email": user.email,
         "success_url": success_url(),

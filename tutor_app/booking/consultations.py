@@ -47,7 +47,7 @@ from sqlmodel import Session, col, func, select
 from tutor_app.booking import lesson_events, transitions
 from tutor_app.catalog import tutor_catalog
 from tutor_app.catalog.pricing import CONSULTATION_MINUTES
-from tutor_app.core import clock, rate_limits
+from tutor_app.core import clock, metrics, rate_limits
 from tutor_app.core import db as app_db
 from tutor_app.core.ids import FREE_BOOKING_SESSION_PREFIX, new_id
 from tutor_app.core.models import Booking, BookingKind, BookingStatus, SyncStatus, Tutor, User
@@ -173,7 +173,8 @@ def book_consultation(
             raise
         raise refusal from exc
     log.info("consultation %s booked: tutor %s user %s at %s", booking_id, tutor_id, user.id,
-             start.isoformat())
+             start.isoformat(), extra={"booking_id": booking_id})
+    metrics.booking_created(kind="consultation", source="consultation")
     lesson_events.after_booking_created(booking_id)
     return booking_id
 

@@ -20,10 +20,13 @@ in the caller's thread instead (tests, and jobs that are themselves off the requ
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
+
+from tutor_app.core import request_context
 
 log = logging.getLogger(__name__)
 
@@ -72,12 +75,14 @@ def follow_ups(event: str) -> list[tuple[str, FollowUp]]:
 
 
 def _run(event: str, booking_id: str) -> None:
-    for name, fn in follow_ups(event):
-        try:
-            fn(booking_id)
-        except Exception:
-            # The booking is committed; the follow-up's own retry job picks this up.
-            log.exception("%s follow-up %s failed for booking %s", event, name, booking_id)
+    # Every line a follow-up logs names the booking (and keeps the caller's request id).
+    with request_context.bound_fields(booking_id=booking_id):
+        for name, fn in follow_ups(event):
+            try:
+                fn(booking_id)
+            except Exception:
+                # The booking is committed; the follow-up's own retry job picks this up.
+                log.exception("%s follow-up %s failed for booking %s", event, name, booking_id)
 
 
 def _dispatch(event: str, booking_id: str, wait: bool) -> None:
@@ -90,7 +95,8 @@ def _dispatch(event: str, booking_id: str, wait: bool) -> None:
             if _pool is None:
                 _pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="lesson-events")
             pool = _pool
-        future = pool.submit(_run, event, booking_id)
+        # In the caller's context: the follow-ups log under the request id that caused them.
+        future = pool.submit(contextvars.copy_context().run, _run, event, booking_id)
         with _lock:
             _pending.add(future)
         future.add_done_callback(_forget)

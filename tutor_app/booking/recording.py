@@ -39,7 +39,7 @@ from tutor_app.accounts import users
 from tutor_app.booking import checkout, lesson_events, refunds, signals, transitions
 from tutor_app.booking.transitions import SLOT_TAKEN_REASON
 from tutor_app.catalog import pricing, tutor_catalog
-from tutor_app.core import clock
+from tutor_app.core import clock, metrics
 from tutor_app.core import db as app_db
 from tutor_app.core.ids import new_id
 from tutor_app.core.models import Booking, BookingStatus, SlotHold, SyncStatus, User
@@ -208,13 +208,14 @@ def record_paid_session(
     now = now or clock.now()
     session_id = session.get("id")
     if session.get("payment_status") != "paid":
-        return BookingOutcome.NOT_PAID
+        return _counted(BookingOutcome.NOT_PAID)
     try:
         lesson = parse_paid_session(session)
     except InvalidSession as exc:
         # Paid but unbookable: a person must look (and refund). Never logs card data.
-        log.error("paid session %s from %s cannot be booked: %s", session_id, source, exc)
-        return BookingOutcome.INVALID
+        log.error("paid session %s from %s cannot be booked: %s", session_id, source, exc,
+                  extra={"session_id": session_id})
+        return _counted(BookingOutcome.INVALID)
     live = stripe_gateway.live_mode()
 
     # On SQLite the overlap check under the write lock decides whether the slot is taken; on
@@ -226,16 +227,16 @@ def record_paid_session(
         with app_db.writer_turn(), app_db.write_session() as db:
             if claim is not None and not claim(db):
                 db.rollback()
-                return BookingOutcome.ALREADY_HANDLED
+                return _counted(BookingOutcome.ALREADY_HANDLED)
             mismatch = _payment_mismatch(db, lesson, live=live)
             if mismatch is not None:
                 db.commit()  # the claim only: this delivery is handled, nothing is booked
                 # Not refunded on purpose: a person decides. Ids and amounts only.
                 log.error(
                     "paid session %s from %s NOT booked, not refunded, needs a person: %s",
-                    lesson.session_id, source, mismatch,
+                    lesson.session_id, source, mismatch, extra={"session_id": lesson.session_id},
                 )
-                return BookingOutcome.MISMATCH
+                return _counted(BookingOutcome.MISMATCH)
             try:
                 outcome, booking_id, displaced = _insert_booking(db, lesson, now=now, taken=taken)
             except IntegrityError as exc:
@@ -247,8 +248,14 @@ def record_paid_session(
         break
 
     log.info(
-        "booking %s: session %s from %s -> %s", booking_id, lesson.session_id, source, outcome
+        "booking %s: session %s from %s -> %s", booking_id, lesson.session_id, source, outcome,
+        extra={"booking_id": booking_id, "session_id": lesson.session_id},
     )
+    _counted(outcome)
+    if outcome is BookingOutcome.CREATED:
+        # The label is the source's first word ("webhook", "reconcile", "charge.refunded"):
+        # the rest names one event, which would make a series per event.
+        metrics.booking_created(kind="lesson", source=source.split(" ", 1)[0])
     if outcome in (BookingOutcome.CREATED, BookingOutcome.REFUND_NEEDED):
         signals.notify_booked(lesson.session_id)
     if outcome is BookingOutcome.CREATED and booking_id is not None:
@@ -259,6 +266,12 @@ def record_paid_session(
         refund_needed(booking_id=booking_id, session_id=lesson.session_id)
     if displaced:
         checkout.expire_sessions(displaced)
+    return outcome
+
+
+def _counted(outcome: BookingOutcome) -> BookingOutcome:
+    """`outcome`, counted in `tutorly_paid_sessions_total`."""
+    metrics.paid_session(outcome.value)
     return outcome
 
 

@@ -54,7 +54,7 @@ from sqlmodel import Session, col, select
 
 from tutor_app.booking import lesson_events, transitions
 from tutor_app.booking.transitions import REFUNDED_IN_STRIPE_REASON, SLOT_TAKEN_REASON
-from tutor_app.core import clock
+from tutor_app.core import clock, metrics
 from tutor_app.core import db as app_db
 from tutor_app.core.ids import DEV_CHECKOUT_SESSION_PREFIX, FREE_BOOKING_SESSION_PREFIX
 from tutor_app.core.models import Booking, BookingKind, BookingStatus, Refund
@@ -273,6 +273,7 @@ def send_pending_refund(
                 "refund for booking %s dropped: %d owed but %d of %d already refunded",
                 booking_id, pending.amount_cents, booking.refunded_cents, booking.price_cents,
             )
+            metrics.refund_outcome("dropped")
             db.delete(pending)
             db.commit()
             return RefundAttempt(booking_id, refund_status(db, booking=booking),
@@ -290,6 +291,7 @@ def send_pending_refund(
     elif not payment_intent:
         log.error("booking %s owes a refund but has no payment intent: a person must refund",
                   booking_id)
+        metrics.refund_outcome("no_payment_intent")
         _hand_back_lease(booking_id, attempt_started)
         return RefundAttempt(booking_id, RefundStatus.PENDING, amount)
     else:
@@ -303,11 +305,14 @@ def send_pending_refund(
         except stripe_gateway.PaymentProviderError:
             log.warning("refund for booking %s not sent; it stays pending for a retry",
                         booking_id)
+            metrics.refund_outcome("failed")
             _hand_back_lease(booking_id, attempt_started)
             return RefundAttempt(booking_id, RefundStatus.PENDING, amount)
 
     recorded = record_stripe_refund(refund, booking_id=booking_id, now=now)
-    log.info("refund %s of %d for booking %s recorded", refund.get("id"), recorded, booking_id)
+    log.info("refund %s of %d for booking %s recorded", refund.get("id"), recorded, booking_id,
+             extra={"booking_id": booking_id})
+    metrics.refund_outcome("refunded")
     return RefundAttempt(booking_id, RefundStatus.REFUNDED, amount, str(refund.get("id")))
 
 

@@ -30,7 +30,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from tutor_app.core import clock
+from tutor_app.core import clock, metrics, request_context
 from tutor_app.core import db as app_db
 from tutor_app.core.models import JobLease
 
@@ -139,22 +139,31 @@ async def run_periodic(
     """Forever: every `interval` seconds, run `fn` in a thread if this process holds the lease.
 
     The lease is renewed every third of its ttl while `fn` runs, so a long run is not taken
-    over. Errors are logged and the loop goes on; cancel the task to stop it.
+    over. Errors are logged and the loop goes on; cancel the task to stop it. Each run records
+    how late it started (`tutorly_job_lag_seconds`: a busy event loop or a slow lease
+    statement) and whether it succeeded (core.metrics).
     """
     ttl = ttl or max(3 * interval, 60.0)
     acquiring: asyncio.Future[bool] | None = None
+    loop = asyncio.get_running_loop()
     try:
         # Spread the workers' first ticks so they do not all hit the database at once.
-        await asyncio.sleep(random.uniform(0, min(interval, 5.0)))
+        first = random.uniform(0, min(interval, 5.0))
+        due = loop.time() + first
+        await asyncio.sleep(first)
         while True:
             try:
                 acquiring = asyncio.ensure_future(
                     asyncio.to_thread(acquire_lease, name, holder, ttl)
                 )
                 if await asyncio.shield(acquiring):
+                    metrics.job_started(name, loop.time() - due)
                     await _run_holding(name, fn, ttl, holder)
+                    metrics.job_finished(name, ok=True)
             except Exception:
                 log.exception("job %s failed", name)
+                metrics.job_finished(name, ok=False)
+            due = loop.time() + interval
             await asyncio.sleep(interval)
     except asyncio.CancelledError:
         # Shutting down: hand the lease back so a restarted worker need not wait out the ttl
@@ -168,7 +177,10 @@ async def run_periodic(
 
 
 async def _run_holding(name: str, fn: Callable[[], object], ttl: float, holder: str) -> None:
-    task = asyncio.ensure_future(asyncio.to_thread(fn))
+    # Each run logs under an id of its own (core.request_context), as does what it sets off.
+    task = asyncio.ensure_future(
+        asyncio.to_thread(request_context.call_with_new_request_id, fn)
+    )
     while True:
         done, _ = await asyncio.wait({task}, timeout=ttl / 3)
         if done:

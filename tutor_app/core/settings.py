@@ -27,6 +27,8 @@ DEFAULT_ENV_FILE = PROJECT_ROOT / ".env"
 DEV_SECRET_KEY = "dev-insecure-secret-key-change-me"
 # Signs the dev test-checkout page's events; never used when Stripe keys are configured.
 DEV_WEBHOOK_SECRET = "whsec_dev_local_test_checkout"
+# A scrape token shorter than this could be guessed.
+MIN_METRICS_TOKEN = 16
 PRODUCT_CATALOG_FILE = PROJECT_ROOT / "tutor_app" / "catalog" / "tutors.json"
 
 
@@ -162,6 +164,11 @@ class Settings:
     configured_clock_shift: timedelta = timedelta(0)
     # How many Argon2 hashes (tens of MiB each) one process computes at once; the rest wait.
     password_hash_concurrency: int = 4
+    # Log lines: "json" (one object per line, for a log pipeline) or "text"; None means json in
+    # prod, text elsewhere (`log_format`).
+    configured_log_format: str | None = None
+    # The bearer token `/api/metrics` asks for (api.metrics); without it only local dev may scrape.
+    metrics_token: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "database_url", sqlalchemy_url(self.database_url))
@@ -202,6 +209,11 @@ class Settings:
         """How far the app's clock runs from the machine's: CLOCK_SHIFT_SECONDS in local dev
         (and the tests, which serve the app on localhost), otherwise zero."""
         return self.configured_clock_shift if self.local_dev else timedelta(0)
+
+    @property
+    def log_format(self) -> str:
+        """LOG_FORMAT, else "json" in prod and "text" elsewhere (core.log_setup)."""
+        return self.configured_log_format or ("json" if self.is_prod else "text")
 
     @property
     def google_login_enabled(self) -> bool:
@@ -257,6 +269,8 @@ class Settings:
             password_hash_concurrency=int(
                 opt("PASSWORD_HASH_CONCURRENCY") or defaults.password_hash_concurrency
             ),
+            configured_log_format=(opt("LOG_FORMAT") or "").lower() or None,
+            metrics_token=opt("METRICS_TOKEN"),
         )
         settings.check()
         return settings
@@ -267,6 +281,10 @@ class Settings:
             raise SettingsError("REFUND_SHARE_PERCENT must be between 0 and 100")
         if self.password_hash_concurrency < 1:
             raise SettingsError("PASSWORD_HASH_CONCURRENCY must be at least 1")
+        if self.configured_log_format not in (None, "json", "text"):
+            raise SettingsError("LOG_FORMAT must be 'json' or 'text'")
+        if self.metrics_token is not None and len(self.metrics_token) < MIN_METRICS_TOKEN:
+            raise SettingsError(f"METRICS_TOKEN must have at least {MIN_METRICS_TOKEN} characters")
         if self.google_client_id and not self.google_client_secret:
             raise SettingsError("GOOGLE_CLIENT_ID is set but GOOGLE_CLIENT_SECRET is missing")
         if not self.is_prod:

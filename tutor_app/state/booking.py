@@ -39,7 +39,7 @@ from reflex.event import EventSpec
 from tutor_app.accounts import account_settings
 from tutor_app.booking import checkout, consultations
 from tutor_app.catalog import pricing, tutor_catalog
-from tutor_app.core import clock, rate_limits, routes, timefmt
+from tutor_app.core import clock, rate_limits, request_context, routes, timefmt
 from tutor_app.core import db as app_db
 from tutor_app.core.models import Tutor, User
 from tutor_app.scheduling import availability, slot_calendar, slots
@@ -551,8 +551,12 @@ class BookingWizardState(ViewerZoneMixin, AuthState):
         zone = timefmt.zone_from_cookie_header(self.router.headers.cookie)
         if user.timezone is None and zone is not None:  # before the lesson's emails are written
             await asyncio.to_thread(_remember_zone, user.id, zone)
+        # A fresh request id for this checkout: the session's metadata carries it to the
+        # webhook and the follow-ups (core.request_context).
+        request_id = request_context.new_request_id()
         try:
             started = await asyncio.to_thread(
+                request_context.call_with_request_id, request_id,
                 checkout.start_client_checkout,
                 user=user, ip=self._client_ip(), tutor_id=self.tutor_id, start=start,
                 duration_minutes=self.duration, note=self.note,
@@ -567,12 +571,13 @@ class BookingWizardState(ViewerZoneMixin, AuthState):
             self.pay_error = str(exc)
             return
         except Exception:
-            log.exception("wizard: checkout failed for user %s", user.id)
+            log.exception("wizard: checkout failed for user %s", user.id,
+                          extra={"request_id": request_id})
             self.paying = False
             self.pay_error = "We could not start the payment. Please try again in a moment."
             return
         log.info("wizard: checkout %s for user %s (resumed=%s)", started.session_id, user.id,
-                 started.resumed)
+                 started.resumed, extra={"request_id": request_id})
         yield rx.redirect(started.url)
 
     @rx.event
@@ -595,6 +600,7 @@ class BookingWizardState(ViewerZoneMixin, AuthState):
             await asyncio.to_thread(_remember_zone, user.id, zone)
         try:
             booking_id = await asyncio.to_thread(
+                request_context.call_with_new_request_id,
                 consultations.book_consultation,
                 user=user, tutor_id=self.tutor_id, start=start, ip=self._client_ip(),
                 note=self.note,
