@@ -42,8 +42,9 @@ def test_a_second_request_for_a_hold_without_its_session_sends_the_same_paramete
     fake: FakeStripe, session: Session, database: sa.Engine
 ) -> None:
     """The first request's answer from Stripe was lost before the session was attached to the
-    hold (a crash, a double submit): the next request resumes the hold and must reuse the
-    idempotency key with identical parameters, request id included, or Stripe refuses it."""
+    hold (a crash, a double submit): the next request, on any worker, resumes the hold and must
+    reuse the idempotency key with identical parameters, request id included, or Stripe
+    refuses it. The id comes from the hold's row, so no process needs to remember it."""
     user = make_user(session)
     start = first_free(session)
     with request_context.bound_request_id("first-click"):
@@ -65,3 +66,4 @@ def test_a_second_request_for_a_hold_without_its_session_sends_the_same_paramete
     assert one.idempotency_key == two.idempotency_key == f"checkout-hold-{hold.id}"
     assert one.params == two.params
     assert two.params["metadata"]["requestId"] == "first-click"
+    assert hold_of(session, first.session_id).request_id == "first-click"

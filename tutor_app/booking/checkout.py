@@ -27,8 +27,6 @@ from __future__ import annotations
 
 import logging
 import secrets
-import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -63,12 +61,6 @@ MAX_OPEN_HOLDS = 3
 # logs under it, so one id follows a booking from the click to its follow-ups. A new key; the
 # older ones are a fixed contract.
 REQUEST_ID_KEY = "requestId"
-# Holds whose session this process is creating, with the request id sent for each: a second
-# call for the same hold before its session is attached (a double submit) must send the same
-# parameters under the same idempotency key, or Stripe refuses the reuse.
-_MAX_REMEMBERED_REQUEST_IDS = 1024
-_request_ids: OrderedDict[str, str] = OrderedDict()
-_request_ids_lock = threading.Lock()
 TOO_MANY_HOLDS = (
     f"You have {MAX_OPEN_HOLDS} checkouts in progress. Finish or cancel one before starting "
     "another."
@@ -277,7 +269,7 @@ def _reserve(
             tutor_id=tutor.id, user_id=user.id, start_time=start, end_time=end,
             expires_at=now + HOLD_LIFETIME, status=HoldStatus.ACTIVE,
             price_cents=quote.total_cents, currency=quote.currency, note=note,
-            created_at=now, updated_at=now,
+            request_id=request_context.current_request_id(), created_at=now, updated_at=now,
         )
         db.add(hold)
         db.flush()  # on PostgreSQL the exclusion constraint answers here
@@ -355,7 +347,7 @@ def _open_session(reservation: _Reservation, *, user: User, now: datetime) -> tu
             url = f"{get_settings().app_url}{routes.DEV_CHECKOUT}?session_id={session_id}"
         else:
             created = stripe_gateway.create_checkout_session(
-                session_params(reservation, user=user, request_id=_request_id_for(hold.id)),
+                session_params(reservation, user=user),
                 idempotency_key=f"checkout-hold-{hold.id}",
             )
             session_id, url = str(created["id"]), str(created["url"])
@@ -378,31 +370,15 @@ def _open_session(reservation: _Reservation, *, user: User, now: datetime) -> tu
     return session_id, url
 
 
-def _request_id_for(hold_id: str) -> str | None:
-    """The request id the hold's checkout session carries: the one its first session request
-    in this process sent, else the current one."""
-    current = request_context.current_request_id()
-    with _request_ids_lock:
-        remembered = _request_ids.get(hold_id)
-        if remembered is not None:
-            return remembered
-        if current is not None:
-            _request_ids[hold_id] = current
-            while len(_request_ids) > _MAX_REMEMBERED_REQUEST_IDS:
-                _request_ids.popitem(last=False)
-    return current
-
-
-def session_params(
-    reservation: _Reservation, *, user: User, request_id: str | None = None
-) -> dict[str, Any]:
-    """The checkout session request, derived from the hold (and the request id that asked
-    for it first, `requestId` in the metadata; see `_request_id_for`).
+def session_params(reservation: _Reservation, *, user: User) -> dict[str, Any]:
+    """The checkout session request, derived from the hold (the request id that placed it
+    included, `requestId` in the metadata).
 
     Everything, `expires_at` included, comes from the stored hold, so a retry with the same
     idempotency key sends identical parameters (Stripe refuses a key reused with others).
     """
     hold, quote = reservation.hold, reservation.quote
+    request_id = hold.request_id
     duration = quote.duration_minutes
     when = format_range(hold.start_time, hold.end_time, reservation.tutor_timezone)
     ids = {

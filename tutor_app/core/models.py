@@ -367,6 +367,10 @@ class SlotHold(SQLModel, table=True):
     price_cents: int = 0
     currency: str = Field(default="usd", max_length=3)
     note: str = Field(default="", max_length=2000)
+    # The request that placed the hold (core.request_context): its checkout session carries it
+    # as `requestId`, and a retried session request for the hold, from any worker, sends the
+    # same one (Stripe refuses an idempotency key reused with other parameters).
+    request_id: str | None = Field(default=None, max_length=64)
     created_at: datetime = _created()
     updated_at: datetime = _created()
 
