@@ -19,7 +19,7 @@ from tests.fakes.server import ThreadedServer
 from tests.state.handlers import state_on
 from tests.stripe_helpers import all_bookings, event_ids, hold_by_id
 from tutor_app.booking import checkout
-from tutor_app.core import clock
+from tutor_app.core import clock, request_context
 from tutor_app.core.models import BookingStatus, HoldStatus, SlotHold, User
 from tutor_app.core.settings import Settings
 from tutor_app.payments import dev_gateway
@@ -190,3 +190,14 @@ def test_state_with_a_bad_session_id_shows_not_found(dev: Settings) -> None:
         state = _state(url)
         asyncio.run(state.load())
         assert state.available and not state.found
+
+
+def test_the_dev_session_carries_the_request_id_that_placed_its_hold(
+    dev: Settings, session: Session
+) -> None:
+    """As a real session does: the dev webhook then logs under the click's request id."""
+    user = make_user(session)
+    with request_context.bound_request_id("dev-click-1"):
+        started = _checkout(session, user)
+    obj = dev_gateway.build_session_object(_hold(session, started.session_id), user)
+    assert obj["metadata"][checkout.REQUEST_ID_KEY] == "dev-click-1"

@@ -131,6 +131,8 @@ def build_session_object(hold: SlotHold, user: User) -> dict[str, Any]:
         "endDateTimeISO": checkout.metadata_start(hold.end_time),
         "holdId": hold.id,
     }
+    if hold.request_id:  # as the real session carries it: the webhook logs under it
+        metadata[checkout.REQUEST_ID_KEY] = hold.request_id
     return {
         "id": session_id,
         "object": "checkout.session",
