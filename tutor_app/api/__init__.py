@@ -19,6 +19,7 @@ from tutor_app.api import (
     tutor,
 )
 from tutor_app.api.body_limit import BodyLimitMiddleware
+from tutor_app.api.unavailable import UnavailableMiddleware
 
 
 def api_routes() -> list[BaseRoute]:
@@ -32,6 +33,9 @@ def api_routes() -> list[BaseRoute]:
 def build_api() -> Starlette:
     """A Starlette app with every route; also served on its own by the API tests.
 
-    Every request under /api passes the body-size limit (`api.body_limit`) first.
+    Every request under /api passes the body-size limit (`api.body_limit`) first; a database
+    or Redis outage raised by any route answers 503 with Retry-After (`api.unavailable`).
     """
-    return Starlette(routes=api_routes(), middleware=[Middleware(BodyLimitMiddleware)])
+    return Starlette(routes=api_routes(), middleware=[
+        Middleware(UnavailableMiddleware), Middleware(BodyLimitMiddleware),
+    ])
