@@ -267,19 +267,29 @@ def test_sigkill_mid_webhook_leaves_nothing_and_redelivery_books_once(
           f"{response.json()['result']}, then {again.json()['result']}")
 
 
+def _leases_of(engine: sa.Engine, pids: set[int]) -> list[str]:
+    """The job leases (names) held by processes among `pids` (holder is host:pid:random)."""
+    with Session(engine) as db:
+        return [lease.name for lease in db.exec(select(JobLease))
+                if int(lease.holder.split(":")[-2]) in pids]
+
+
 def test_sigterm_finishes_in_flight_webhooks_and_exits(
     start_node: NodeFactory, node_b: ReflexApp, _engine: sa.Engine
 ) -> None:
-    node = start_node("c")
-    checkouts = _paid_checkouts(_engine, 3)
-    health_before = httpx.get(node.url + "/api/health", timeout=10)
-    assert health_before.status_code == 200
+    # Node B stops first (SIGTERM to its group): it hands back the job leases it held.
+    b_pids = _group_pids(node_b)
+    assert _leases_of(_engine, b_pids), "node B, the first node up, should hold job leases"
+    node_b.stop()
+    assert _leases_of(_engine, b_pids) == []
+
+    node = start_node("c")  # alone now: it takes the leases at its first ticks
     node_pids = _group_pids(node)
-    with Session(_engine) as db:
-        leases_before = [
-            lease.name for lease in db.exec(select(JobLease))
-            if int(lease.holder.split(":")[-2]) in node_pids
-        ]
+    deadline = time.monotonic() + 30
+    while not (leases_before := _leases_of(_engine, node_pids)):
+        assert time.monotonic() < deadline, "node C never took a job lease"
+        time.sleep(0.5)
+    checkouts = _paid_checkouts(_engine, 3)
     locks = RowLocks(_engine, [c.hold_id for c in checkouts])
     released = threading.Event()
     with ThreadPoolExecutor(len(checkouts)) as pool:
@@ -311,11 +321,8 @@ def test_sigterm_finishes_in_flight_webhooks_and_exits(
             key = f"{bookings[0].id}:confirmation"
             note = db.exec(select(Notification).where(Notification.dedupe_key == key)).first()
             assert note is not None and note.sent_at is not None, key
-        leases_after = [
-            lease.name for lease in db.exec(select(JobLease))
-            if int(lease.holder.split(":")[-2]) in node_pids
-        ]
+    leases_after = _leases_of(_engine, node_pids)
     assert leases_after == [], f"leases left behind: {leases_after}"
     print(f"\nSIGTERM with {len(checkouts)} webhooks in flight: all answered 200 (booked); "
           f"the node exited {exited_in:.2f} s after they were released; "
-          f"job leases it held before: {len(leases_before)}, after: 0")
+          f"job leases it held: {len(leases_before)} before, none after")
