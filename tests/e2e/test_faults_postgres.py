@@ -12,6 +12,9 @@ fast`: every connection cut), left down for a few seconds, and started again. Wh
 - every webhook that got a 2xx booked exactly once, and redelivering those that got 503
   books each once: nothing lost, nothing doubled.
 
+In Chromium, a page whose event needs the database while it is down says the service is
+briefly unavailable (`state.unavailable`), and works again once the database is back.
+
 Collected only in the PostgreSQL run (`TEST_DATABASE=postgresql`, see tests/conftest.py).
 """
 
@@ -29,11 +32,12 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
+from playwright.sync_api import Browser, expect
 from sqlmodel import Session, col, func, select
 
 from tests.conftest import _migrate
 from tests.e2e.app_server import ReflexApp
-from tests.e2e.conftest import _DROPPED_ENV, PROJECT_ROOT
+from tests.e2e.conftest import _DROPPED_ENV, PROJECT_ROOT, app_page
 from tests.factories import event, hourly_rate, make_user, session_cookie, session_object
 from tests.fakes.pg_cluster import PgCluster
 from tests.pinned_time import TEST_CATALOG_FILE
@@ -42,6 +46,7 @@ from tutor_app.catalog.tutor_catalog import seed_catalog
 from tutor_app.core.models import Booking, StripeEvent
 from tutor_app.core.settings import DEV_WEBHOOK_SECRET
 from tutor_app.scheduling import slots
+from tutor_app.state.unavailable import UNAVAILABLE_TITLE
 
 pytestmark = pytest.mark.e2e
 
@@ -254,3 +259,30 @@ def test_postgres_restart_under_load(
           f"answering 200 again {recovery:.2f} s after PostgreSQL was started again (it took "
           f"{back_at - restart_at:.2f} s to accept connections; "
           f"down {restart_at - stopped_at:.1f} s)")
+
+
+def test_page_event_during_the_outage_says_unavailable_then_works(
+    cluster: PgCluster, app_on_cluster: ReflexApp, browser: Browser, artifacts_dir: Path,
+    request: pytest.FixtureRequest,
+) -> None:
+    with app_page(browser, app_on_cluster, artifacts_dir, request) as page:
+        page.goto("/")
+        expect(page.locator("#tutor-grid")).to_be_visible()
+        cluster.pause()
+        try:
+            stopped_at = time.monotonic()
+            page.reload()  # the directory's on_load reads the tutors from the database
+            expect(page.get_by_text(UNAVAILABLE_TITLE)).to_be_visible(timeout=30_000)
+            told_in = time.monotonic() - stopped_at
+            # The tab's state still holds the tutors it read before: they stay on the page.
+            assert "Traceback" not in page.content()
+        finally:
+            cluster.resume()
+        back_at = time.monotonic()
+    # A new visitor, whose state has nothing yet: the tutors come from the database again.
+    with app_page(browser, app_on_cluster, artifacts_dir, request, label="-after") as page:
+        page.goto("/")
+        expect(page.locator("#tutor-grid")).to_be_visible(timeout=30_000)
+        expect(page.get_by_text(UNAVAILABLE_TITLE)).to_have_count(0)
+        print(f"\nPostgreSQL down: the page said so {told_in:.1f} s after the stop; back: the "
+              f"page worked again {time.monotonic() - back_at:.1f} s after the start")
