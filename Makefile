@@ -28,7 +28,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 TEST_DATES := 2026-11-30T23:30:00 2027-03-14T06:30:00 2026-11-01T05:30:00 \
 	2027-03-28T00:30:00 2026-10-25T00:30:00 2028-02-29T12:00:00 2026-12-31T23:00:00
 
-.PHONY: dev demo run test setup browser test-sqlite test-postgres test-dates bench lint \
+.PHONY: dev demo run test setup browser fault-servers test-sqlite test-postgres test-dates bench lint \
 	reconcile prestart clean
 
 # Hot reload watches the app's code and assets only: var/ (the database, the outbox) changes
@@ -45,7 +45,7 @@ demo: setup prestart ## fill an empty local database with demo data and print it
 run: setup prestart ## serve the app at http://localhost:3000
 	$(VENV)/bin/reflex run --env prod --single-port --frontend-port $(PORT) --backend-port $(PORT)
 
-test: lint browser ## lint, then the whole suite on SQLite and on PostgreSQL
+test: lint browser fault-servers ## lint, then the whole suite on SQLite and on PostgreSQL
 	$(MAKE) --no-print-directory test-sqlite test-postgres test-dates
 
 test-sqlite:
@@ -88,6 +88,12 @@ $(BUN):
 
 browser:
 	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+
+# The fault tests (tests/e2e/test_faults_*.py) start and kill a PostgreSQL cluster and a
+# redis-server of their own: Debian's server binaries, never the shared servers.
+fault-servers:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && command -v redis-server >/dev/null \
+	  || { apt-get update -qq && apt-get install -y -qq postgresql redis-server >/dev/null; }
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .web .states var

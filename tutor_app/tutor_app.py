@@ -12,6 +12,7 @@ from tutor_app.api.security_headers import security_headers
 from tutor_app.core import log_setup, metrics
 from tutor_app.core.jobs import periodic_jobs
 from tutor_app.core.settings import get_settings
+from tutor_app.state.unavailable import backend_exception_handler
 from tutor_app.state.viewer_zone import tz_cookie_script
 
 get_settings()  # fail fast, naming what is missing, before serving anything
@@ -27,6 +28,8 @@ app = rx.App(
     # pages set the pre-sign-in cookie the sign-in forms are bound to; every answer gets the
     # security headers.
     api_transformer=[build_api(), cache_hashed_assets, pre_sign_in_cookie, security_headers],
+    # A page event that fails because PostgreSQL or Redis is briefly down says so in a toast.
+    backend_exception_handler=backend_exception_handler,
 )
 # Reminders, retries, reconciliation and lesson completion; each job takes a database lease,
 # so with several workers one of them runs it at a time.

@@ -21,6 +21,7 @@ from tutor_app.api import (
 )
 from tutor_app.api.body_limit import BodyLimitMiddleware
 from tutor_app.api.request_id import RequestIdMiddleware
+from tutor_app.api.unavailable import UnavailableMiddleware
 
 
 def api_routes() -> list[BaseRoute]:
@@ -34,10 +35,12 @@ def api_routes() -> list[BaseRoute]:
 def build_api() -> Starlette:
     """A Starlette app with every route; also served on its own by the API tests.
 
-    Every HTTP request gets its request id bound and echoed first (`api.request_id`); every
-    request under /api then passes the body-size limit (`api.body_limit`).
+    Every HTTP request gets its request id bound and echoed first (`api.request_id`), so the
+    answers below carry it too; a database or Redis outage raised by any route answers 503
+    with Retry-After (`api.unavailable`); every request under /api passes the body-size limit
+    (`api.body_limit`).
     """
-    return Starlette(
-        routes=api_routes(),
-        middleware=[Middleware(RequestIdMiddleware), Middleware(BodyLimitMiddleware)],
-    )
+    return Starlette(routes=api_routes(), middleware=[
+        Middleware(RequestIdMiddleware), Middleware(UnavailableMiddleware),
+        Middleware(BodyLimitMiddleware),
+    ])

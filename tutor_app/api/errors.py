@@ -24,6 +24,7 @@ from tutor_app.accounts.passwords import HashingBusy
 from tutor_app.accounts.users import AuthError, ThrottledError
 from tutor_app.booking import cancellation, checkout, reschedule
 from tutor_app.booking.access import NotFound
+from tutor_app.core.outages import RETRY_AFTER_SECONDS
 from tutor_app.core.rate_limits import RateLimited
 from tutor_app.core.timefmt import to_utc_iso
 from tutor_app.integrations.stripe_gateway import InvalidWebhook, PaymentProviderError
@@ -63,7 +64,9 @@ def _payment_provider_down(exc: Exception) -> JSONResponse:
 
 
 def _database_unavailable(exc: Exception) -> JSONResponse:
-    return error_json(503, UNAVAILABLE)
+    response = error_json(503, UNAVAILABLE)
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 def _form_errors(exc: Exception) -> JSONResponse:

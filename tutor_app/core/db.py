@@ -27,6 +27,7 @@ from sqlmodel import Session, create_engine
 from tutor_app.core.settings import get_settings
 
 _engine: Engine | None = None
+CONNECT_TIMEOUT_SECONDS = 5
 _IMMEDIATE = "tutor_app_immediate"
 
 
@@ -44,7 +45,14 @@ def build_engine(url: str) -> Engine:
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         url = str(parsed.set(drivername="postgresql+psycopg"))
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    # pool_pre_ping: a pooled connection that died with a database restart is replaced before
+    # use, so the app recovers by itself once PostgreSQL is back. connect_timeout: while the
+    # database cannot be reached, a request fails (503, `api.unavailable`) in seconds rather
+    # than hanging on the network.
+    return create_engine(
+        url, pool_pre_ping=True, pool_size=10, max_overflow=20,
+        connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS},
+    )
 
 
 def _configure_sqlite(engine: Engine) -> None:
