@@ -56,8 +56,12 @@ BEGIN
   RETURN NULL;
 END $$
 """
+# Deferred to the commit: the roll-up rows (shared by every booking of an hour, or of a tutor's
+# day) are locked only while the transaction commits, never while a webhook's transaction
+# waits on anything else, so one slow booking write holds no other one up.
 _PG_TRIGGER = """
-CREATE TRIGGER bookings_rollups AFTER INSERT OR UPDATE OF status ON bookings
+CREATE CONSTRAINT TRIGGER bookings_rollups AFTER INSERT OR UPDATE OF status ON bookings
+DEFERRABLE INITIALLY DEFERRED
 FOR EACH ROW EXECUTE FUNCTION bookings_rollups()
 """
 
