@@ -194,7 +194,7 @@ class BookingWizardState(ViewerZoneMixin, AuthState):
         await self._restore(params, user)
         self.loaded = True
         resume = await self.get_state(ResumeCheckoutState)
-        resume_zone = await resume.show_for(user)
+        resume_zone = await resume._show_for(user)  # its on_load, in this event
         return [event for event in (ask_zone, resume_zone) if event is not None]
 
     def _set(self, **values: Any) -> None:

@@ -1,7 +1,7 @@
 """The wizard's "resume your payment" offer: finds the student's own open checkout session.
 
 A separate small state so the wizard's own state stays as it is: `/book-now`'s on_load
-(`BookingWizardState.load`) fills it through `show_for`, and the page renders
+(`BookingWizardState.load`) fills it through `_show_for`, and the page renders
 `components.resume_banner`. The link is the session's own URL (Stripe
 Checkout, or the dev test-checkout page), so resuming never creates a second session.
 """
@@ -39,9 +39,9 @@ class ResumeCheckoutState(ViewerZoneMixin, AuthState):
     @rx.event
     async def load(self) -> EventSpec | None:
         """Look for an open session of the signed-in student (off the loop)."""
-        return await self.show_for(await self._current_user_off_loop())
+        return await self._show_for(await self._current_user_off_loop())
 
-    async def show_for(self, user: User | None) -> EventSpec | None:
+    async def _show_for(self, user: User | None) -> EventSpec | None:
         """Offer `user`'s open session, if any. The wizard's own on_load calls this with the
         user it has just read: one event and one delta for the page's load instead of two."""
         found = None
