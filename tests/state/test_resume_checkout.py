@@ -14,6 +14,7 @@ from tutor_app.booking import checkout
 from tutor_app.core import clock
 from tutor_app.core.models import User
 from tutor_app.core.settings import Settings
+from tutor_app.state.booking import BookingWizardState
 from tutor_app.state.resume_checkout import ResumeCheckoutState
 
 
@@ -53,3 +54,20 @@ def test_nothing_is_offered_to_others_signed_out_or_after_the_hold_lapsed(
         state = _state(session, user)
         assert run(state.load()) is None
         assert state.resume_url == "" and state.resume_tutor == ""
+
+
+def test_the_wizards_own_load_offers_the_open_session(session: Session) -> None:
+    """`/book-now` has one on_load: the wizard's load fills the offer in the same event."""
+    me = make_user(session)
+    start = first_free(session, days_ahead=3)
+    started = checkout.start_checkout(user=me, tutor_id=TUTOR, start=start, duration_minutes=60)
+    wizard = state_on(BookingWizardState, f"{ORIGIN}/book-now?tutor={TUTOR}", route="/book-now",
+                      cookie=session_cookie(session, me) + "; tz=America%2FNew_York")
+
+    events = run(wizard.load())
+
+    offer = run(wizard.get_state(ResumeCheckoutState))
+    assert wizard.tutor_id == TUTOR and wizard.loaded
+    assert offer.resume_url == started.url and offer.resume_tutor == "James Okafor"
+    assert "(America/New_York)" in offer.resume_when
+    assert events == []  # the zone came from the cookie: nothing to ask the browser

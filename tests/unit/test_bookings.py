@@ -21,7 +21,15 @@ from tests.stripe_helpers import all_bookings, bookings_for, hold_by_id
 from tutor_app.accounts import email_links, email_verification, users
 from tutor_app.booking import checkout, lessons, signals
 from tutor_app.booking.recording import BookingOutcome, parse_paid_session, record_paid_session
-from tutor_app.core.models import BookingStatus, HoldStatus, SlotHold, Tutor, User
+from tutor_app.core.models import (
+    BookingEvent,
+    BookingKind,
+    BookingStatus,
+    HoldStatus,
+    SlotHold,
+    Tutor,
+    User,
+)
 from tutor_app.core.settings import Settings
 from tutor_app.payments import dev_gateway
 
@@ -337,3 +345,29 @@ def test_booking_releases_another_students_hold_on_the_same_slot(
     obj = session_object(session_id="cs_dev_late", user_id=late.id)
     assert _record(obj) is BookingOutcome.CREATED
     assert hold_by_id(session, newcomer.id).status == HoldStatus.RELEASED
+
+
+def test_a_paid_booking_starts_its_history_once(session: Session) -> None:
+    """The webhook writes the booking's first history row in its own statements: one
+    "created" row by the system, with the session and the price; a redelivery adds none."""
+    make_booking(session, start=FIRST_SLOT)
+    booked = session_object(session_id="cs_test_history",
+                            start=FIRST_SLOT + timedelta(days=1))
+    taken = session_object(session_id="cs_test_history_taken",
+                           start=FIRST_SLOT + timedelta(minutes=30))
+    for obj in (booked, taken, booked, taken):
+        _record(obj)
+
+    for obj, detail in (
+        (booked, {"checkout_session": "cs_test_history", "price_cents": booked["amount_total"]}),
+        (taken, {"checkout_session": "cs_test_history_taken",
+                 "price_cents": taken["amount_total"], "canceled": "slot_taken"}),
+    ):
+        (booking,) = bookings_for(session, obj["id"])
+        assert booking.kind == BookingKind.LESSON
+        events = session.exec(
+            select(BookingEvent).where(BookingEvent.booking_id == booking.id)
+        ).all()
+        assert [(e.kind, e.actor_role, e.actor_id, e.detail) for e in events] == [
+            ("created", "system", None, detail)
+        ]

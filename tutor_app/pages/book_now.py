@@ -17,7 +17,7 @@ from reflex.vars import Var
 from tutor_app.components import slot_picker, style
 from tutor_app.components.layout import loading_placeholder, page_layout
 from tutor_app.components.resume_banner import resume_banner
-from tutor_app.components.steps import step_indicator
+from tutor_app.components.steps import indicator_styles, step_indicator
 from tutor_app.core import routes
 from tutor_app.core.settings import PRODUCT_NAME
 from tutor_app.state.booking import (
@@ -26,7 +26,6 @@ from tutor_app.state.booking import (
     STEP_LABELS,
     BookingWizardState,
 )
-from tutor_app.state.resume_checkout import ResumeCheckoutState
 from tutor_app.state.typed import Row, cond_value, flag, handler, number, page
 
 S = BookingWizardState
@@ -95,18 +94,21 @@ def _tutor_summary() -> rx.Component:
     )
 
 
-def _choice_style(selected: Var[bool]) -> dict[str, Any]:
-    return {
-        "border": cond_value(selected, f"2px solid {rx.color('accent', 9)}", style.SUBTLE_BORDER),
-        "background": cond_value(selected, rx.color("accent", 2), style.SURFACE),
-        "border_radius": "var(--radius-4)",
-        "cursor": "pointer",
-        "text_align": "left",
-        "width": "100%",
-        "padding": "0.875rem 1rem",
-        "transition": "border-color 0.1s ease, background 0.1s ease",
-        "_hover": {"border_color": rx.color("accent", 8)},
-    }
+# The tutor, length and consultation choices: one stylesheet, the chosen one picked out by
+# its `aria-pressed`, so choosing flips an attribute instead of computing emotion styles.
+_CHOICE_STYLES = """
+.wz-choice{border:1px solid var(--gray-5);background:var(--gray-1);border-radius:var(--radius-4);
+cursor:pointer;text-align:left;width:100%;padding:.875rem 1rem;margin:0;font:inherit;
+color:inherit;transition:border-color .1s ease,background .1s ease}
+.wz-choice:hover{border-color:var(--accent-8)}
+.wz-choice[aria-pressed=true]{border:2px solid var(--accent-9);background:var(--accent-2)}
+.wz-choice:focus-visible{outline:2px solid var(--focus-8);outline-offset:2px}
+.wz-choice.wz-length{text-align:center;padding:1.25rem 1rem}
+"""
+
+
+def _choice_styles() -> rx.Component:
+    return rx.el.style(custom_attrs={"dangerouslySetInnerHTML": {"__html": _CHOICE_STYLES}})
 
 
 # --- step 1: tutor -----------------------------------------------------------------------------
@@ -135,7 +137,7 @@ def _tutor_option(tutor: Row) -> rx.Component:
             "data-tutor": tutor["id"].to(str),
             "aria-pressed": cond_value(selected, "true", "false"),
         },
-        style=_choice_style(selected),
+        class_name="wz-choice",
     )
 
 
@@ -170,7 +172,7 @@ def _duration_option(option: Row) -> rx.Component:
         type="button",
         id="duration-" + minutes.to_string(),
         custom_attrs={"aria-pressed": cond_value(selected, "true", "false")},
-        style={**_choice_style(selected), "text_align": "center", "padding": "1.25rem 1rem"},
+        class_name="wz-choice wz-length",
     )
 
 
@@ -189,7 +191,7 @@ def _consultation_option(option: Row) -> rx.Component:
         type="button",
         id="duration-intro",
         custom_attrs={"aria-pressed": cond_value(S.consultation, "true", "false")},
-        style=_choice_style(flag(S.consultation)),
+        class_name="wz-choice",
     )
 
 
@@ -478,12 +480,14 @@ def _loading() -> rx.Component:
     route=routes.BOOK_NOW,
     title=f"Book a lesson · {PRODUCT_NAME}",
     description="Choose a tutor, a lesson length and a time, and pay securely.",
-    on_load=[S.load, ResumeCheckoutState.load],  # offer an unfinished payment
+    on_load=S.load,  # also offers an unfinished payment (ResumeCheckoutState)
 )
 def book_now() -> rx.Component:
     """The wizard: step indicator, a notice when needed, and the current step."""
     return page_layout(
         slot_picker.picker_styles(),
+        indicator_styles(),
+        _choice_styles(),
         rx.window_event_listener(on_focus=S.refresh_slots,
                                  on_visibility_change=S.on_visibility),
         rx.vstack(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import bindparam, or_, update
+from sqlalchemy import and_, bindparam, case, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -22,32 +22,48 @@ from tutor_app.core.models import HoldStatus, SlotHold
 # and the hold lapse together.
 HOLD_MINUTES = 30
 
-# The two statements every paid booking runs inside the webhook's write transaction, built
+# The statements every paid booking runs inside the webhook's write transaction, built
 # once: constructing a statement costs more Python than executing it (and SQLite holds its
 # write lock meanwhile). Plain Core on the db session's connection: no ORM objects involved.
 _holds = SlotHold.__table__  # type: ignore[attr-defined]
+_TO_CONVERT = and_(
+    _holds.c.checkout_session_id == bindparam("session_id"),
+    _holds.c.status != HoldStatus.CONVERTED,
+)
+_OVERLAPPING_OTHERS = and_(
+    _holds.c.tutor_id == bindparam("tutor"),
+    _holds.c.status == HoldStatus.ACTIVE,
+    _holds.c.start_time < bindparam("end"),
+    _holds.c.end_time > bindparam("start"),
+    or_(
+        _holds.c.checkout_session_id.is_(None),
+        _holds.c.checkout_session_id != bindparam("session_id"),
+    ),
+)
 _CONVERT_BY_SESSION = (
     update(_holds)
-    .where(
-        _holds.c.checkout_session_id == bindparam("session_id"),
-        _holds.c.status != HoldStatus.CONVERTED,
-    )
+    .where(_TO_CONVERT)
     .values(status=HoldStatus.CONVERTED, updated_at=bindparam("now"))
 )
 _RELEASE_OVERLAPPING = (
     update(_holds)
-    .where(
-        _holds.c.tutor_id == bindparam("tutor"),
-        _holds.c.status == HoldStatus.ACTIVE,
-        _holds.c.start_time < bindparam("end"),
-        _holds.c.end_time > bindparam("start"),
-        or_(
-            _holds.c.checkout_session_id.is_(None),
-            _holds.c.checkout_session_id != bindparam("session_id"),
-        ),
-    )
+    .where(_OVERLAPPING_OTHERS)
     .values(status=HoldStatus.RELEASED, updated_at=bindparam("now"))
     .returning(_holds.c.checkout_session_id)
+)
+# Both at once, for the webhook: one UPDATE converts the paid session's hold and releases the
+# other holds on its slot; each row goes where its session says.
+_CONVERT_AND_RELEASE = (
+    update(_holds)
+    .where(or_(_TO_CONVERT, _OVERLAPPING_OTHERS))
+    .values(
+        status=case(
+            (_holds.c.checkout_session_id == bindparam("session_id"), HoldStatus.CONVERTED.value),
+            else_=HoldStatus.RELEASED.value,
+        ),
+        updated_at=bindparam("now"),
+    )
+    .returning(_holds.c.checkout_session_id, _holds.c.status)
 )
 
 
@@ -131,6 +147,19 @@ def release_overlapping(
          "now": now},
     )
     return [session_id for (session_id,) in result if session_id]
+
+
+def convert_and_release_overlapping(
+    db: Session, *, session_id: str, tutor_id: str, start: datetime, end: datetime,
+    now: datetime,
+) -> list[str]:
+    """`convert_by_session` and `release_overlapping` in one statement (one round trip in the
+    booking's write transaction); returns the released holds' sessions, as the latter does."""
+    result = db.connection().execute(
+        _CONVERT_AND_RELEASE,
+        {"tutor": tutor_id, "start": start, "end": end, "session_id": session_id, "now": now},
+    )
+    return [sid for sid, status in result if sid and status == HoldStatus.RELEASED]
 
 
 def keep_until_paid(db: Session, *, session_id: str, now: datetime) -> bool:

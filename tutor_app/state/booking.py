@@ -46,6 +46,7 @@ from tutor_app.scheduling import availability, slot_calendar, slots
 from tutor_app.scheduling.slot_calendar import CalendarCell, TimeOption
 from tutor_app.state.auth import AuthState, login_url
 from tutor_app.state.directory import TutorCard, tutor_card
+from tutor_app.state.resume_checkout import ResumeCheckoutState
 from tutor_app.state.viewer_zone import ViewerZoneMixin
 
 log = logging.getLogger(__name__)
@@ -178,10 +179,11 @@ class BookingWizardState(ViewerZoneMixin, AuthState):
     # --- loading ---------------------------------------------------------------------------
 
     @rx.event
-    async def load(self) -> EventSpec | None:
-        """on_load of /book-now: sign-in, tutors, the viewer's zone, and the choices the URL
-        carries. One event: the zone comes from the `tz` cookie when the head script set it;
-        only without it is the browser asked (one more round trip)."""
+    async def load(self) -> list[EventSpec]:
+        """on_load of /book-now: sign-in, tutors, the viewer's zone, the choices the URL
+        carries, and an unfinished payment to resume (`ResumeCheckoutState`). One event, so
+        one delta: the zone comes from the `tz` cookie when the head script set it; only
+        without it is the browser asked (one more round trip)."""
         user = await self._load_signed_in_user()
         self._reset_choices()
         ask_zone = self._detect_viewer_tz(user.timezone if user else None)
@@ -191,7 +193,9 @@ class BookingWizardState(ViewerZoneMixin, AuthState):
             self.tutors = cards
         await self._restore(params, user)
         self.loaded = True
-        return ask_zone
+        resume = await self.get_state(ResumeCheckoutState)
+        resume_zone = await resume._show_for(user)  # its on_load, in this event
+        return [event for event in (ask_zone, resume_zone) if event is not None]
 
     def _set(self, **values: Any) -> None:
         """Assign only what differs: every assignment marks a var dirty and resends it."""

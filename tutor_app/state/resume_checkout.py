@@ -1,7 +1,8 @@
 """The wizard's "resume your payment" offer: finds the student's own open checkout session.
 
-A separate small state so the wizard's own state stays as it is: `/book-now` adds `load` to
-its on_load and renders `components.resume_banner`. The link is the session's own URL (Stripe
+A separate small state so the wizard's own state stays as it is: `/book-now`'s on_load
+(`BookingWizardState.load`) fills it through `_show_for`, and the page renders
+`components.resume_banner`. The link is the session's own URL (Stripe
 Checkout, or the dev test-checkout page), so resuming never creates a second session.
 """
 
@@ -15,6 +16,7 @@ from reflex.event import EventSpec
 from tutor_app.booking import resume
 from tutor_app.core import db as app_db
 from tutor_app.core import timefmt
+from tutor_app.core.models import User
 from tutor_app.state.auth import AuthState
 from tutor_app.state.viewer_zone import ViewerZoneMixin
 
@@ -36,13 +38,18 @@ class ResumeCheckoutState(ViewerZoneMixin, AuthState):
 
     @rx.event
     async def load(self) -> EventSpec | None:
-        """on_load of /book-now: look for an open session of this student (off the loop)."""
-        user = await self._current_user_off_loop()
+        """Look for an open session of the signed-in student (off the loop)."""
+        return await self._show_for(await self._current_user_off_loop())
+
+    async def _show_for(self, user: User | None) -> EventSpec | None:
+        """Offer `user`'s open session, if any. The wizard's own on_load calls this with the
+        user it has just read: one event and one delta for the page's load instead of two."""
         found = None
         if user is not None:
             found = await asyncio.to_thread(_open_checkout, user.id)
         if found is None:
-            self.resume_url = self.resume_tutor = ""
+            if self.resume_url or self.resume_tutor:  # an assignment resends the var
+                self.resume_url = self.resume_tutor = ""
             self._start_iso = self._end_iso = self._expires_iso = ""
             return None
         self.resume_url = found.url
