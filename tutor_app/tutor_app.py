@@ -11,6 +11,7 @@ from tutor_app.api import build_api
 from tutor_app.api.caching import cache_hashed_assets
 from tutor_app.api.pre_sign_in_cookie import pre_sign_in_cookie
 from tutor_app.api.security_headers import security_headers
+from tutor_app.booking.signals import relay_booked_signals
 from tutor_app.core.jobs import periodic_jobs
 from tutor_app.core.settings import get_settings
 from tutor_app.state.viewer_zone import tz_cookie_script
@@ -32,3 +33,5 @@ app = rx.App(
 # Reminders, retries, reconciliation and lesson completion; each job takes a database lease,
 # so with several workers one of them runs it at a time.
 app.register_lifespan_task(periodic_jobs)
+# With REDIS_URL set, a booking made on any node wakes the success pages waiting on this one.
+app.register_lifespan_task(relay_booked_signals)
