@@ -36,8 +36,23 @@ from tutor_app.core.models import JobLease
 
 log = logging.getLogger(__name__)
 
+
+def _new_holder() -> str:
+    return f"{socket.gethostname()[:80]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
 # This process's name in `job_leases.holder`: host, pid and a random part (pids repeat).
-HOLDER = f"{socket.gethostname()[:80]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+HOLDER = _new_holder()
+
+
+def _renew_holder_after_fork() -> None:
+    global HOLDER
+    HOLDER = _new_holder()
+
+
+# Granian forks a node's workers from a process that has imported the app already: each
+# worker needs a name of its own, or every worker of a node would hold the one lease at once.
+os.register_at_fork(after_in_child=_renew_holder_after_fork)
 
 
 @dataclass(frozen=True)
@@ -134,7 +149,7 @@ async def run_periodic(
     fn: Callable[[], object],
     *,
     ttl: float | None = None,
-    holder: str = HOLDER,
+    holder: str | None = None,
 ) -> None:
     """Forever: every `interval` seconds, run `fn` in a thread if this process holds the lease.
 
@@ -142,6 +157,7 @@ async def run_periodic(
     over. Errors are logged and the loop goes on; cancel the task to stop it.
     """
     ttl = ttl or max(3 * interval, 60.0)
+    holder = holder or HOLDER  # read now: this process's own name, also after a fork
     acquiring: asyncio.Future[bool] | None = None
     try:
         # Spread the workers' first ticks so they do not all hit the database at once.
