@@ -95,5 +95,14 @@ proxy:
 	@test -x /usr/sbin/nginx || { apt-get update -qq && \
 	  apt-get install -y -qq --no-install-recommends nginx >/dev/null; }
 
+# Several app nodes behind nginx on loopback (docs/deploy.md), sharing the PostgreSQL of
+# DATABASE_URL and the Redis of REDIS_URL: migrates once, then serves at
+# http://localhost:$(CLUSTER_PORT) until Ctrl-C. NODES and WORKERS (per node) pick the layout.
+NODES ?= 2
+WORKERS ?= 2
+CLUSTER_PORT ?= 8080
+cluster: setup proxy ## several app nodes behind nginx (PostgreSQL and Redis from the environment)
+	$(PY) -m tutor_app.cluster --nodes $(NODES) --workers $(WORKERS) --port $(CLUSTER_PORT)
+
 clean:
 	rm -rf $(VENV) $(TOOLS) .web .states var

@@ -190,9 +190,14 @@ def _is_expected(path: str, response: httpx.Response) -> bool:
     return "text/html" in response.headers.get("content-type", "") and "<html" in response.text
 
 
-def render_nginx_conf(*, listen_port: int, node_ports: Sequence[int], prefix: Path) -> str:
+NODE_HEADER = "X-Tutor-Node"
+
+
+def render_nginx_conf(
+    *, listen_port: int, node_ports: Sequence[int], prefix: Path, node_header: bool = True
+) -> str:
     """`deploy/nginx.conf.template` for these ports, with everything nginx writes under
-    `prefix`."""
+    `prefix`; with `node_header`, every answer names its node (`NODE_HEADER`: its address)."""
     servers = "\n".join(
         f"        server 127.0.0.1:{port} max_fails=1 fail_timeout=10s;" for port in node_ports
     )
@@ -201,6 +206,7 @@ def render_nginx_conf(*, listen_port: int, node_ports: Sequence[int], prefix: Pa
         "LISTEN": f"127.0.0.1:{listen_port}",
         "WORKER_PROCESSES": "1",
         "UPSTREAM_SERVERS": servers,
+        "NODE_HEADER": f"add_header {NODE_HEADER} $upstream_addr always;" if node_header else "",
     }
     text = NGINX_TEMPLATE.read_text()
     for name, value in values.items():
@@ -384,8 +390,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8080, help="the proxy's port")
     parser.add_argument("--log-dir", type=Path, default=PROJECT_ROOT / "var" / "cluster")
     options = parser.parse_args(args)
-    database_url = os.environ.get("DATABASE_URL", "")
-    redis_url = os.environ.get("REDIS_URL", "")
+    from tutor_app.core.settings import get_settings  # the environment, or `.env`
+
+    settings = get_settings()
+    database_url, redis_url = settings.database_url, settings.redis_url or ""
     if not database_url.startswith("postgresql"):
         parser.error("DATABASE_URL must be a postgresql:// URL: every node shares it")
     if not redis_url:
