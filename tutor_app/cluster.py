@@ -11,7 +11,8 @@ nodes then serve as it is (`python -m tutor_app.cluster serve-built`, the same `
 with its compile and build steps left out), so N nodes cost one build, not N.
 
 `python -m tutor_app.cluster [--nodes 2] [--workers 2] [--port 8080]` migrates the database
-once (`cli prestart`), starts the layout, prints its URL and stops everything on Ctrl-C.
+once (`cli prestart`), starts the layout, prints its URL, restarts the nodes one by one on
+SIGHUP (a rolling restart) and stops everything on Ctrl-C or SIGTERM.
 """
 
 from __future__ import annotations
@@ -191,6 +192,8 @@ def _is_expected(path: str, response: httpx.Response) -> bool:
 
 
 NODE_HEADER = "X-Tutor-Node"
+# After a node refuses a connection nginx leaves it out this long, then tries it again.
+FAIL_TIMEOUT = 2
 
 
 def render_nginx_conf(
@@ -199,7 +202,8 @@ def render_nginx_conf(
     """`deploy/nginx.conf.template` for these ports, with everything nginx writes under
     `prefix`; with `node_header`, every answer names its node (`NODE_HEADER`: its address)."""
     servers = "\n".join(
-        f"        server 127.0.0.1:{port} max_fails=1 fail_timeout=10s;" for port in node_ports
+        f"        server 127.0.0.1:{port} max_fails=1 fail_timeout={FAIL_TIMEOUT}s;"
+        for port in node_ports
     )
     values = {
         "PREFIX": str(prefix),
@@ -237,6 +241,7 @@ class Cluster:
     _proxy: _Group | None = field(repr=False, default=None)
     _work_lock: IO[bytes] | None = field(repr=False, default=None)
     _web_dir: Path | None = field(repr=False, default=None)
+    _node_envs: list[dict[str, str]] = field(repr=False, default_factory=list)
 
     def node_pids(self) -> list[int]:
         """Every live process of every node: its `reflex run` leader and its workers."""
@@ -250,6 +255,42 @@ class Cluster:
         """Send `sig` to every process of node `index` (a crash, with SIGKILL)."""
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self._nodes[index].proc.pid, sig)
+
+    def restart_node(self, index: int, timeout: float = 300) -> None:
+        """Stop node `index` gracefully (SIGTERM, its workers finish what they serve) and start
+        it again on the same port with the code now on disk, serving the existing frontend
+        build; returns once it answers. nginx sends new requests to the other nodes meanwhile.
+        """
+        node = self._nodes[index]
+        node.stop()
+        port = int(self.node_urls[index].rsplit(":", 1)[1])
+        log_path = node.log_path.with_name(f"node-{index}.restarted.log")
+        started = _Group.start(f"node {index}", _node_command(index, port, built=True),
+                               self._node_envs[index], log_path)
+        self._nodes[index] = started
+        deadline = time.monotonic() + timeout
+        started.wait_ready(self.node_urls[index], READY_PATHS, deadline)
+        self._wait_in_rotation(index, deadline)
+
+    def _wait_in_rotation(self, index: int, deadline: float) -> None:
+        """Until the proxy sends requests to node `index` again: it left the node out for
+        `FAIL_TIMEOUT` seconds after a refused connection, and restarting the next node before
+        this one is back would leave no node to send anything to."""
+        address = self.node_urls[index].removeprefix("http://")
+        with httpx.Client(timeout=5.0) as client:
+            while True:
+                with contextlib.suppress(httpx.HTTPError):
+                    response = client.get(self.url + "/api/health")
+                    if response.headers.get(NODE_HEADER) == address:
+                        return
+                if time.monotonic() > deadline:
+                    raise ClusterError(f"node {index} is up but the proxy does not use it")
+                time.sleep(0.1)
+
+    def rolling_restart(self, timeout: float = 300) -> None:
+        """Restart the nodes one after the other, each once the one before answers again."""
+        for index in range(len(self._nodes)):
+            self.restart_node(index, timeout)
 
     def stop(self) -> None:
         """Stop the proxy, then every node; release the shared web directory."""
@@ -270,10 +311,11 @@ class Cluster:
         self.stop()
 
 
-def _node_command(index: int, port: int) -> list[str]:
+def _node_command(index: int, port: int, *, built: bool = False) -> list[str]:
+    """Node 0 builds the frontend on its first start; every other start serves that build."""
     run = ["--frontend-port", str(port), "--backend-port", str(port), "--backend-host",
            "127.0.0.1", "--loglevel", "info"]
-    if index == 0:
+    if index == 0 and not built:
         return [str(REFLEX_BIN), "run", "--env", "prod", "--single-port", *run]
     return [sys.executable, "-m", "tutor_app.cluster", "serve-built", *run]
 
@@ -329,9 +371,10 @@ def start_cluster(
         for index, node_port in enumerate(ports):
             node_states = states_dir / f"node-{index}"
             node_states.mkdir(parents=True, exist_ok=True)
+            node_env = {**base_env, "REFLEX_STATES_WORKDIR": str(node_states)}
+            cluster._node_envs.append(node_env)
             cluster._nodes.append(_Group.start(
-                f"node {index}", _node_command(index, node_port),
-                {**base_env, "REFLEX_STATES_WORKDIR": str(node_states)},
+                f"node {index}", _node_command(index, node_port), node_env,
                 log_dir / f"node-{index}.log",
             ))
             if index == 0:  # the others serve its build: wait until it is there
@@ -405,15 +448,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     answer = (f"Tutorly: {cluster.url} ({options.nodes} nodes x {options.workers} workers: "
               f"{', '.join(cluster.node_urls)}); logs in {options.log_dir}. Ctrl-C stops it.")
     print(answer, flush=True)  # noqa: T201 (the command's answer)
-    stopping = False
+    stopping = restarting = False
 
-    def on_signal(*_: object) -> None:
+    def on_stop(*_: object) -> None:
         nonlocal stopping
         stopping = True
 
-    signal.signal(signal.SIGTERM, on_signal)
+    def on_hangup(*_: object) -> None:
+        nonlocal restarting
+        restarting = True
+
+    signal.signal(signal.SIGTERM, on_stop)
+    signal.signal(signal.SIGHUP, on_hangup)  # `kill -HUP <pid>`: a rolling restart
     try:
         while not stopping:
+            if restarting:
+                restarting = False
+                print("rolling restart: one node after the other", flush=True)  # noqa: T201
+                cluster.rolling_restart()
+                print("rolling restart: done", flush=True)  # noqa: T201
             time.sleep(0.5)
     except KeyboardInterrupt:
         pass
