@@ -459,6 +459,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         restarting = True
 
     signal.signal(signal.SIGTERM, on_stop)
+    # Ctrl-C, also when started where SIGINT was ignored (a background job of a script).
+    signal.signal(signal.SIGINT, on_stop)
     signal.signal(signal.SIGHUP, on_hangup)  # `kill -HUP <pid>`: a rolling restart
     try:
         while not stopping:
