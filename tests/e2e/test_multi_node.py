@@ -234,3 +234,35 @@ def test_a_rolling_restart_answers_every_request(cluster: Cluster) -> None:
     assert len(codes) > 20
     assert set(codes) == {200}
     assert not before & set(cluster.node_pids())  # every process is a new one
+
+
+def test_with_a_node_killed_gets_are_retried_and_the_webhook_never_is(cluster: Cluster) -> None:
+    """A crashed node: a GET that finds it gone is answered by the other node; a webhook POST
+    that finds it gone gets 502 and is not sent again (Stripe redelivers). Runs last: the node
+    stays dead."""
+    dead = cluster.node_urls[1].removeprefix("http://")
+    cluster.kill_node(1)
+    deadline = time.monotonic() + 30
+    while cluster.node_group_pids(1):
+        assert time.monotonic() < deadline, "the killed node is still running"
+        time.sleep(0.1)
+
+    # nginx leaves a refusing node out for 2 s: each try waits that out, so round-robin
+    # offers the dead node every other try.
+    gets: list[int] = []
+    posts: list[tuple[int, str | None]] = []
+    with httpx.Client(timeout=30) as client:
+        for _ in range(4):
+            time.sleep(2.2)
+            answer = client.post(cluster.url + "/api/stripe/webhook", content=b"{}")
+            posts.append((answer.status_code, answer.headers.get(NODE_HEADER)))
+        for _ in range(4):
+            time.sleep(2.2)
+            gets.append(client.get(cluster.url + "/api/health").status_code)
+
+    print(f"\nnode {dead} killed: webhook POSTs answered {posts}, GETs {gets}")
+    assert gets == [200] * 4
+    # Unsigned, a live node refuses it (400); the dead node's attempt is a 502, not retried.
+    assert (502, dead) in posts, posts
+    assert {code for code, _ in posts} <= {400, 502}
+    assert all(node == dead for code, node in posts if code == 502)
