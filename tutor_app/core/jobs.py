@@ -159,6 +159,7 @@ async def run_periodic(
     ttl = ttl or max(3 * interval, 60.0)
     holder = holder or HOLDER  # read now: this process's own name, also after a fork
     acquiring: asyncio.Future[bool] | None = None
+    running: asyncio.Future[object] | None = None
     try:
         # Spread the workers' first ticks so they do not all hit the database at once.
         await asyncio.sleep(random.uniform(0, min(interval, 5.0)))
@@ -168,23 +169,29 @@ async def run_periodic(
                     asyncio.to_thread(acquire_lease, name, holder, ttl)
                 )
                 if await asyncio.shield(acquiring):
-                    await _run_holding(name, fn, ttl, holder)
+                    running = asyncio.ensure_future(asyncio.to_thread(fn))
+                    await _run_holding(name, running, ttl, holder)
             except Exception:
                 log.exception("job %s failed", name)
             await asyncio.sleep(interval)
     except asyncio.CancelledError:
         # Shutting down: hand the lease back so a restarted worker need not wait out the ttl
-        # (after an acquire still running in its thread, or it would take the lease again).
-        with contextlib.suppress(BaseException):
-            if acquiring is not None and not acquiring.done():
-                await acquiring
+        # (after an acquire still running in its thread, or it would take the lease again;
+        # after a run still going on in its thread, which cancelling does not stop, or another
+        # worker would start the job while this one still runs it).
+        for pending in (acquiring, running):
+            with contextlib.suppress(BaseException):
+                if pending is not None and not pending.done():
+                    await pending
         with contextlib.suppress(Exception):
             release_lease(name, holder)
         raise
 
 
-async def _run_holding(name: str, fn: Callable[[], object], ttl: float, holder: str) -> None:
-    task = asyncio.ensure_future(asyncio.to_thread(fn))
+async def _run_holding(
+    name: str, task: asyncio.Future[object], ttl: float, holder: str
+) -> None:
+    """Wait for a run, renewing the lease every third of its ttl."""
     while True:
         done, _ = await asyncio.wait({task}, timeout=ttl / 3)
         if done:

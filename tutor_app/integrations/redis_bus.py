@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 # Short timeouts: a late wake-up is worth nothing, and a stuck Redis must not pile work up.
 TIMEOUT_SECONDS = 1.0
 # Messages waiting for the publishing thread beyond this are dropped (Redis is stuck or down).
-MAX_PENDING = 1_000
+MAX_PENDING = 100
 RECONNECT_MAX_SECONDS = 30.0
 
 _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="redis-bus")
