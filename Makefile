@@ -28,8 +28,8 @@ export PYTHONDONTWRITEBYTECODE := 1
 TEST_DATES := 2026-11-30T23:30:00 2027-03-14T06:30:00 2026-11-01T05:30:00 \
 	2027-03-28T00:30:00 2026-10-25T00:30:00 2028-02-29T12:00:00 2026-12-31T23:00:00
 
-.PHONY: dev demo run test setup browser fault-servers test-sqlite test-postgres test-dates bench lint \
-	reconcile prestart clean
+.PHONY: dev demo run test setup browser fault-servers test-sqlite test-postgres test-dates bench \
+	lint reconcile prestart clean proxy cluster
 
 # Hot reload watches the app's code and assets only: var/ (the database, the outbox) changes
 # all the time. The backend listens on loopback; the dev server too (tutor_app/dev_server.py).
@@ -45,7 +45,7 @@ demo: setup prestart ## fill an empty local database with demo data and print it
 run: setup prestart ## serve the app at http://localhost:3000
 	$(VENV)/bin/reflex run --env prod --single-port --frontend-port $(PORT) --backend-port $(PORT)
 
-test: lint browser fault-servers ## lint, then the whole suite on SQLite and on PostgreSQL
+test: lint browser fault-servers proxy ## lint, then the whole suite on SQLite and on PostgreSQL
 	$(MAKE) --no-print-directory test-sqlite test-postgres test-dates
 
 test-sqlite:
@@ -94,6 +94,21 @@ browser:
 fault-servers:
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && command -v redis-server >/dev/null \
 	  || { apt-get update -qq && apt-get install -y -qq postgresql redis-server >/dev/null; }
+
+# Debian's nginx, the reverse proxy in front of the app nodes (`make cluster`, docs/deploy.md).
+# Only the binary is used: the cluster runs it unprivileged with its own prefix and config.
+proxy:
+	@test -x /usr/sbin/nginx || { apt-get update -qq && \
+	  apt-get install -y -qq --no-install-recommends nginx >/dev/null; }
+
+# Several app nodes behind nginx on loopback (docs/deploy.md), sharing the PostgreSQL of
+# DATABASE_URL and the Redis of REDIS_URL: migrates once, then serves at
+# http://localhost:$(CLUSTER_PORT) until Ctrl-C. NODES and WORKERS (per node) pick the layout.
+NODES ?= 2
+WORKERS ?= 2
+CLUSTER_PORT ?= 8080
+cluster: setup proxy ## several app nodes behind nginx (PostgreSQL and Redis from the environment)
+	$(PY) -m tutor_app.cluster --nodes $(NODES) --workers $(WORKERS) --port $(CLUSTER_PORT)
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .web .states var

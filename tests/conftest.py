@@ -45,8 +45,9 @@ get_settings.cache_clear()
 BACKEND = os.environ.get("TEST_DATABASE", "sqlite")
 # Scale-out mode (PostgreSQL + Redis + several workers) is tested in the PostgreSQL run.
 # So does `make run` on a plain postgresql:// URL. Neither is collected (nor skipped) on SQLite.
-POSTGRESQL_ONLY = ["e2e/test_scale_out.py", "unit/test_prestart_postgresql.py",
-                   "unit/test_hold_cap_postgresql.py", "unit/test_tutor_invites_postgresql.py",
+POSTGRESQL_ONLY = ["e2e/test_scale_out.py", "e2e/test_multi_node.py",
+                   "unit/test_prestart_postgresql.py", "unit/test_hold_cap_postgresql.py",
+                   "unit/test_tutor_invites_postgresql.py",
                    "unit/test_admin_rollups_postgresql.py",
                    # Faults: an own PostgreSQL cluster restarted, nodes killed, Redis down.
                    "e2e/test_faults_postgres.py", "e2e/test_faults_nodes.py",

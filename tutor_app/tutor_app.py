@@ -9,6 +9,7 @@ from tutor_app.api import build_api
 from tutor_app.api.caching import cache_hashed_assets
 from tutor_app.api.pre_sign_in_cookie import pre_sign_in_cookie
 from tutor_app.api.security_headers import security_headers
+from tutor_app.booking.signals import relay_booked_signals
 from tutor_app.core import log_setup, metrics
 from tutor_app.core.jobs import periodic_jobs
 from tutor_app.core.settings import get_settings
@@ -36,3 +37,5 @@ app = rx.App(
 app.register_lifespan_task(periodic_jobs)
 # How late the event loop wakes a sleeper: the `tutorly_event_loop_lag_seconds` metric.
 app.register_lifespan_task(metrics.watch_event_loop)
+# With REDIS_URL set, a booking made on any node wakes the success pages waiting on this one.
+app.register_lifespan_task(relay_booked_signals)

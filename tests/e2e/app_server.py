@@ -14,13 +14,10 @@ recompiles the pages every start anyway).
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -29,6 +26,7 @@ from typing import IO, TYPE_CHECKING
 import httpx
 
 from tests.fakes.server import StartStop, free_port
+from tutor_app.cluster import claim_work_dirs, offline_env, release_work_dirs
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page, Playwright
@@ -36,17 +34,8 @@ if TYPE_CHECKING:
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 REFLEX_BIN = Path(sys.executable).with_name("reflex")
 
-# Reflex must never reach the internet here (team brief): no telemetry, no version check.
-OFFLINE_ENV = {
-    "REFLEX_TELEMETRY_ENABLED": "false",
-    "REFLEX_CHECK_LATEST_VERSION": "false",
-    "NPM_CONFIG_REGISTRY": subprocess.run(
-        ["npm", "config", "get", "registry"], capture_output=True, text=True, check=False
-    ).stdout.strip(),
-    "REFLEX_BUN_PATH": str(PROJECT_ROOT / ".tools" / "node_modules" / "bun" / "bin" / "bun.exe"),
-    "PYTHONDONTWRITEBYTECODE": "1",
-    "PYTHONUNBUFFERED": "1",
-}
+# Reflex must never reach the internet here: no telemetry, no version check.
+OFFLINE_ENV = offline_env()
 
 
 # Counts socket.io event packets ("42...") the backend sends: every state delta is one. A
@@ -110,25 +99,6 @@ class AppStartError(RuntimeError):
     """The app did not come up; the message carries the tail of its log."""
 
 
-def _claim_work_dirs(name: str) -> tuple[Path, Path, IO[bytes]]:
-    """Web and states dirs for one run: the cached `/tmp/<name>-web` when no other run holds
-    it, else a throw-away pair (slower, but two runs never build into one directory)."""
-    base = Path(tempfile.gettempdir())
-    lock = open(base / f"{name}.lock", "wb")  # noqa: SIM115 (held until stop())
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        lock.close()
-        scratch = Path(tempfile.mkdtemp(prefix=f"{name}-"))
-        lock = open(scratch / "lock", "wb")  # noqa: SIM115
-        web, states = scratch / "tmp-web", scratch / "tmp-states"
-    else:
-        web, states = base / f"{name}-web", base / f"{name}-states"
-    web.mkdir(parents=True, exist_ok=True)
-    states.mkdir(parents=True, exist_ok=True)
-    return web, states, lock
-
-
 class ReflexApp(StartStop):
     """`reflex run --env prod --single-port` on one free port, in its own process group.
 
@@ -153,7 +123,7 @@ class ReflexApp(StartStop):
         self.port = port or free_port()
         self.url = f"http://localhost:{self.port}"
         self.ready_paths = ready_paths
-        self.web_dir, self.states_dir, lock = _claim_work_dirs(name)
+        self.web_dir, self.states_dir, lock = claim_work_dirs(name)
         self._lock: IO[bytes] | None = lock
         self.extra_env = dict(env or {})
         self._drop_env = drop_env
@@ -259,11 +229,8 @@ class ReflexApp(StartStop):
 
     def _release_work_dirs(self) -> None:
         lock, self._lock = self._lock, None
-        if lock is None:
-            return
-        lock.close()
-        if self.web_dir.name.startswith("tmp-"):  # a one-off copy: nobody will reuse it
-            shutil.rmtree(self.web_dir.parent, ignore_errors=True)
+        if lock is not None:
+            release_work_dirs(self.web_dir, lock)
 
 
 

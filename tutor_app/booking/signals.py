@@ -1,10 +1,15 @@
-"""In-process "the booking for this checkout session exists now" signals, for the success page.
+"""Signals that "the booking for this checkout session exists now", for the success page.
 
 The webhook commits in a worker thread; the success page waits in the event loop of the
 process that serves the student. `notify_booked` may be called from any thread: it wakes each
 waiter through its own loop's `call_soon_threadsafe`. With several workers the webhook may run
 in another process and nobody here is notified, so a waiter always re-checks the database when
 this returns (a timeout just means "look again"); the signal only makes the common case instant.
+
+Across processes and nodes: when `REDIS_URL` is set, `notify_booked` also publishes the session
+id on the Redis channel `CHANNEL`, and every process runs `relay_booked_signals` (a lifespan
+task of the app) which wakes its own waiters for each id it hears. Publishing never blocks and
+never fails the webhook (`integrations.redis_bus`); a lost message costs the database re-check.
 
 A notification that lands a moment before its waiter registers is remembered for a short while
 (`RECENT_SECONDS`), so the check-then-wait sequence of a caller cannot miss it.
@@ -17,8 +22,13 @@ import contextlib
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
+
+from tutor_app.core.settings import get_settings
+from tutor_app.integrations import redis_bus
 
 RECENT_SECONDS = 120.0
+CHANNEL = "tutor_app:booked"
 _MAX_RECENT = 10_000
 
 _lock = threading.Lock()
@@ -32,7 +42,16 @@ def _was_notified(session_id: str, now: float) -> bool:
 
 
 def notify_booked(checkout_session_id: str) -> None:
-    """Wake everything waiting on this session in this process. Thread-safe, never raises."""
+    """Wake everything waiting on this session in this process, and in every other one when
+    `REDIS_URL` is set. Thread-safe, never blocks, never raises."""
+    wake_local(checkout_session_id)
+    redis_url = get_settings().redis_url
+    if redis_url:
+        redis_bus.publish(redis_url, CHANNEL, checkout_session_id)
+
+
+def wake_local(checkout_session_id: str) -> None:
+    """Wake everything waiting on this session in this process only. Thread-safe."""
     now = time.monotonic()
     with _lock:
         _recent[checkout_session_id] = now
@@ -71,3 +90,14 @@ async def wait_for_booking(checkout_session_id: str, timeout: float) -> bool:
                 waiting.discard(entry)
                 if not waiting:
                     del _waiters[checkout_session_id]
+
+
+async def relay_booked_signals(*, subscribed: Callable[[], None] | None = None) -> None:
+    """Wake this process's waiters for every session booked on any node (a lifespan task).
+
+    Returns at once when `REDIS_URL` is not set: there is nothing to listen to.
+    """
+    redis_url = get_settings().redis_url
+    if not redis_url:
+        return
+    await redis_bus.listen(redis_url, CHANNEL, wake_local, subscribed=subscribed)

@@ -36,8 +36,23 @@ from tutor_app.core.models import JobLease
 
 log = logging.getLogger(__name__)
 
+
+def _new_holder() -> str:
+    return f"{socket.gethostname()[:80]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
 # This process's name in `job_leases.holder`: host, pid and a random part (pids repeat).
-HOLDER = f"{socket.gethostname()[:80]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+HOLDER = _new_holder()
+
+
+def _renew_holder_after_fork() -> None:
+    global HOLDER
+    HOLDER = _new_holder()
+
+
+# Granian forks a node's workers from a process that has imported the app already: each
+# worker needs a name of its own, or every worker of a node would hold the one lease at once.
+os.register_at_fork(after_in_child=_renew_holder_after_fork)
 
 
 @dataclass(frozen=True)
@@ -134,7 +149,7 @@ async def run_periodic(
     fn: Callable[[], object],
     *,
     ttl: float | None = None,
-    holder: str = HOLDER,
+    holder: str | None = None,
 ) -> None:
     """Forever: every `interval` seconds, run `fn` in a thread if this process holds the lease.
 
@@ -144,8 +159,10 @@ async def run_periodic(
     statement) and whether it succeeded (core.metrics).
     """
     ttl = ttl or max(3 * interval, 60.0)
+    holder = holder or HOLDER  # read now: this process's own name, also after a fork
     acquiring: asyncio.Future[bool] | None = None
     loop = asyncio.get_running_loop()
+    running: asyncio.Future[object] | None = None
     try:
         # Spread the workers' first ticks so they do not all hit the database at once.
         first = random.uniform(0, min(interval, 5.0))
@@ -158,7 +175,11 @@ async def run_periodic(
                 )
                 if await asyncio.shield(acquiring):
                     metrics.job_started(name, loop.time() - due)
-                    await _run_holding(name, fn, ttl, holder)
+                    # Each run logs under an id of its own (core.request_context), as does
+                    # what it sets off.
+                    running = asyncio.ensure_future(
+                        asyncio.to_thread(request_context.call_with_new_request_id, fn))
+                    await _run_holding(name, running, ttl, holder)
                     metrics.job_finished(name, ok=True)
             except Exception:
                 log.exception("job %s failed", name)
@@ -167,20 +188,22 @@ async def run_periodic(
             await asyncio.sleep(interval)
     except asyncio.CancelledError:
         # Shutting down: hand the lease back so a restarted worker need not wait out the ttl
-        # (after an acquire still running in its thread, or it would take the lease again).
-        with contextlib.suppress(BaseException):
-            if acquiring is not None and not acquiring.done():
-                await acquiring
+        # (after an acquire still running in its thread, or it would take the lease again;
+        # after a run still going on in its thread, which cancelling does not stop, or another
+        # worker would start the job while this one still runs it).
+        for pending in (acquiring, running):
+            with contextlib.suppress(BaseException):
+                if pending is not None and not pending.done():
+                    await pending
         with contextlib.suppress(Exception):
             release_lease(name, holder)
         raise
 
 
-async def _run_holding(name: str, fn: Callable[[], object], ttl: float, holder: str) -> None:
-    # Each run logs under an id of its own (core.request_context), as does what it sets off.
-    task = asyncio.ensure_future(
-        asyncio.to_thread(request_context.call_with_new_request_id, fn)
-    )
+async def _run_holding(
+    name: str, task: asyncio.Future[object], ttl: float, holder: str
+) -> None:
+    """Wait for a run, renewing the lease every third of its ttl."""
     while True:
         done, _ = await asyncio.wait({task}, timeout=ttl / 3)
         if done:

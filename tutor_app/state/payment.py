@@ -2,8 +2,9 @@
 
 The success page never creates anything: the booking exists only once the webhook has written
 it. The page shows "processing" and a background event watches for that booking, waking at once
-when the webhook ran in this process (`booking.signals`) and re-checking the database every two
-seconds otherwise (another worker may have handled it), for at most ten minutes. One page state
+when the webhook ran in this process, or in any other worker or node when `REDIS_URL` is set
+(`booking.signals`), and re-checking the database every two seconds in any case (a signal can
+be lost), for at most ten minutes. One page state
 has at most one watch, however often its start event is sent: a refresh hands the running watch
 the new visit's checkout session instead of starting a second one.
 """
@@ -50,7 +51,7 @@ async def wait_for_lesson(
 ) -> lessons.LessonView | None:
     """The lesson the paid session produced, as soon as it exists; None after `timeout`.
 
-    Checks the database, then waits for the in-process signal or `check_every` seconds,
+    Checks the database, then waits for the "booked" signal or `check_every` seconds,
     whichever comes first, and checks again. `still_wanted` lets the caller stop early (the
     student left the page). The database read runs in a thread so the event loop, which
     serves every other websocket, never waits on it.
