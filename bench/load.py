@@ -26,9 +26,9 @@ import asyncio
 import os
 import random
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from bench import PG_ADMIN_URL, Report, Row, fresh_database, percentile, verdict
 from bench.load_client import Plan, Tally, sign_up, source_address, state_names, walk
@@ -196,7 +196,7 @@ async def _run(n: int, urls: list[str], tutors: list[tuple[str, int]], run_tag: 
                pids: list[int], redis_url: str, result: Result) -> None:
     tally = result.tally
     names = state_names()
-    origins = [u for u in urls]
+    origins = list(urls)
     bases = [u.replace("//localhost:", "//127.0.0.1:") for u in urls]
     limit = asyncio.Semaphore(SIGN_UPS_AT_ONCE)
 
@@ -240,35 +240,41 @@ async def _run(n: int, urls: list[str], tutors: list[tuple[str, int]], run_tag: 
 def run_layout(name: str, sizes: tuple[int, ...] = SIZES, *,
                log_dir: Path = LOG_DIR) -> list[Result]:
     """Start layout `name` on a fresh database and run each N in turn."""
+    with fresh_database("postgresql") as database_url:
+        return run_on(name, database_url, sizes, log_dir=log_dir)
+
+
+def run_on(name: str, database_url: str, sizes: tuple[int, ...], *,
+           redis_url: str = f"{REDIS_BASE}/{REDIS_DB}", env: Mapping[str, str] | None = None,
+           log_dir: Path = LOG_DIR) -> list[Result]:
+    """Layout `name` on `database_url` (migrated, tutors loaded) and Redis `redis_url`, which
+    is flushed first; each N in turn, all students of a run new. `env` goes to the app."""
     import redis
 
     nodes, workers = LAYOUTS[name]
-    redis_url = f"{REDIS_BASE}/{REDIS_DB}"
     log_dir.mkdir(parents=True, exist_ok=True)
     results: list[Result] = []
-    with fresh_database("postgresql") as database_url:
-        client = redis.Redis.from_url(redis_url)
-        client.flushdb()
-        client.close()
-        tutors = bookable_tutors(database_url)
-        started = time.monotonic()
-        layout = start_layout(nodes=nodes, workers=workers, database_url=database_url,
-                              redis_url=redis_url, log_dir=log_dir)
-        print(f"  {name}: up in {time.monotonic() - started:.0f} s at "
-              f"{', '.join(layout.node_urls)}; workers {layout.node_pids()}", flush=True)
-        try:
-            urls = entry_urls(layout)
-            for n in sizes:
-                run_tag = f"{name}-{n}-{os.getpid()}"
-                result = Result(layout=name, students=n, tally=Tally())
-                asyncio.run(_run(n, urls, tutors, run_tag, layout.node_pids(), redis_url,
-                                 result))
-                result.booked, result.doubled, result.overlaps = check_bookings(
-                    database_url, result.tally.paid_sessions, run_tag)
-                results.append(result)
-                _print_result(result)
-        finally:
-            layout.stop()
+    client = redis.Redis.from_url(redis_url)
+    client.flushdb()
+    client.close()
+    tutors = bookable_tutors(database_url)
+    started = time.monotonic()
+    layout = start_layout(nodes=nodes, workers=workers, database_url=database_url,
+                          redis_url=redis_url, env=dict(env or {}), log_dir=log_dir)
+    print(f"  {name}: up in {time.monotonic() - started:.0f} s at "
+          f"{', '.join(layout.node_urls)}; workers {layout.node_pids()}", flush=True)
+    try:
+        urls = entry_urls(layout)
+        for n in sizes:
+            run_tag = f"{name}-{n}-{os.getpid()}"
+            result = Result(layout=name, students=n, tally=Tally())
+            asyncio.run(_run(n, urls, tutors, run_tag, layout.node_pids(), redis_url, result))
+            result.booked, result.doubled, result.overlaps = check_bookings(
+                database_url, result.tally.paid_sessions, run_tag)
+            results.append(result)
+            _print_result(result)
+    finally:
+        layout.stop()
     return results
 
 
@@ -279,6 +285,9 @@ def _print_result(r: Result) -> None:
           f"booked {r.booked}/{r.expected}; {r.kb_per_student:.0f} KB/student RSS; "
           f"Redis {r.redis_kb_per_student:.1f} KB/student ({r.redis_keys} keys); "
           f"{r.seconds:.0f} s", flush=True)
+    per_event = ", ".join(f"{label} {percentile([t * 1000 for t in times], 95):.0f}"
+                          for label, times in r.tally.round_trips.items())
+    print(f"    p95 per event (ms): {per_event}", flush=True)
     for error in r.tally.errors[:5]:
         print(f"    error: {error}", flush=True)
 

@@ -18,6 +18,7 @@ would measure its rate limits, not its speed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 from collections import defaultdict
@@ -250,8 +251,6 @@ async def walk(plan: Plan, *, base_url: str, origin: str, cookie: str, names: tu
         tally.errors.append(f"student {plan.index}: {type(exc).__name__}: {exc}")
     finally:
         arrived[0] += 1
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(done.wait(), timeout * 20)
-        except TimeoutError:
-            pass
         await tab.close()

@@ -108,15 +108,17 @@ def start_nodes(*, nodes: int, workers: int, database_url: str, redis_url: str,
 
 
 def start_layout(*, nodes: int, workers: int, database_url: str, redis_url: str,
-                 log_dir: Path, timeout: float = 300) -> Any:
+                 env: Mapping[str, str] | None = None, log_dir: Path,
+                 timeout: float = 300) -> Any:
     """The cluster module's nodes behind its proxy when the project has it, else `start_nodes`."""
     try:
         cluster = importlib.import_module("tutor_app.cluster")
     except ModuleNotFoundError:
         return start_nodes(nodes=nodes, workers=workers, database_url=database_url,
-                           redis_url=redis_url, log_dir=log_dir, timeout=timeout)
+                           redis_url=redis_url, env=env, log_dir=log_dir, timeout=timeout)
     return cluster.start_cluster(nodes=nodes, workers=workers, database_url=database_url,
-                                 redis_url=redis_url, log_dir=log_dir, timeout=timeout)
+                                 redis_url=redis_url, env=dict(env or {}), log_dir=log_dir,
+                                 timeout=timeout)
 
 
 def entry_urls(layout: Any) -> list[str]:

@@ -46,7 +46,8 @@ BACKEND = os.environ.get("TEST_DATABASE", "sqlite")
 # Scale-out mode (PostgreSQL + Redis + several workers) is tested in the PostgreSQL run.
 # So does `make run` on a plain postgresql:// URL. Neither is collected (nor skipped) on SQLite.
 POSTGRESQL_ONLY = ["e2e/test_scale_out.py", "unit/test_prestart_postgresql.py",
-                   "unit/test_hold_cap_postgresql.py", "unit/test_tutor_invites_postgresql.py"]
+                   "unit/test_hold_cap_postgresql.py", "unit/test_tutor_invites_postgresql.py",
+                   "e2e/test_load_smoke.py"]
 # `make dev` runs on its own SQLite database whatever the run's backend: once is enough.
 SQLITE_ONLY = ["e2e/test_make_dev.py"]
 collect_ignore = SQLITE_ONLY if BACKEND == "postgresql" else POSTGRESQL_ONLY
