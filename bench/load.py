@@ -44,6 +44,7 @@ REDIS_DB = int(os.environ.get("BENCH_LOAD_REDIS_DB", "5"))
 REDIS_BASE = os.environ.get("BENCH_LOAD_REDIS_URL", "redis://127.0.0.1:6379")
 THINK_S = float(os.environ.get("BENCH_LOAD_THINK_S", "0.5"))
 RAMP_S = float(os.environ.get("BENCH_LOAD_RAMP_S", "0.02"))
+WARMUP = int(os.environ.get("BENCH_LOAD_WARMUP", "5"))
 EVENT_TIMEOUT = 60.0
 RUN_TIMEOUT = 600.0
 SIGN_UPS_AT_ONCE = 4
@@ -246,9 +247,10 @@ def run_layout(name: str, sizes: tuple[int, ...] = SIZES, *,
 
 def run_on(name: str, database_url: str, sizes: tuple[int, ...], *,
            redis_url: str = f"{REDIS_BASE}/{REDIS_DB}", env: Mapping[str, str] | None = None,
-           log_dir: Path = LOG_DIR) -> list[Result]:
+           log_dir: Path = LOG_DIR, warmup: int = WARMUP) -> list[Result]:
     """Layout `name` on `database_url` (migrated, tutors loaded) and Redis `redis_url`, which
-    is flushed first; each N in turn, all students of a run new. `env` goes to the app."""
+    is flushed first; `warmup` students (not reported), then each N in turn, all students of
+    a run new. `env` goes to the app."""
     import redis
 
     nodes, workers = LAYOUTS[name]
@@ -265,6 +267,10 @@ def run_on(name: str, database_url: str, sizes: tuple[int, ...], *,
           f"{', '.join(layout.node_urls)}; workers {layout.node_pids()}", flush=True)
     try:
         urls = entry_urls(layout)
+        if warmup:  # first-use costs (imports, caches, pools) must not count as per-student
+            warm = Result(layout=name, students=warmup, tally=Tally())
+            asyncio.run(_run(warmup, urls, tutors, f"{name}-warmup-{os.getpid()}",
+                             layout.node_pids(), redis_url, warm))
         for n in sizes:
             run_tag = f"{name}-{n}-{os.getpid()}"
             result = Result(layout=name, students=n, tally=Tally())

@@ -33,7 +33,7 @@ def test_ten_students_book_over_the_websocket(
     redis.Redis.from_url(REDIS_URL).ping()  # fail clearly when Redis is not running
     reset_database(_engine)
     [result] = run_on(
-        "1x1", database_url, (STUDENTS,), redis_url=REDIS_URL, log_dir=artifacts_dir,
+        "1x1", database_url, (STUDENTS,), redis_url=REDIS_URL, log_dir=artifacts_dir, warmup=0,
         env={"CATALOG_FILE": str(TEST_CATALOG_FILE),
              "CLOCK_SHIFT_SECONDS": str(app_clock_shift.total_seconds())},
     )
