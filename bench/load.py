@@ -357,6 +357,11 @@ def chart(results: list[Result], path: Path) -> Path:
         ax.set_ylabel(unit)
         ax.grid(True, alpha=0.3)
         ax.legend()
+    left.set_yscale("log")  # a saturated layout's seconds and a healthy one's tens of ms
+    for ax in (mid, right):
+        ax.set_ylim(bottom=0)
+    for ax in (left, mid, right):
+        ax.set_xticks(sorted({r.students for r in results}))
     fig.suptitle("Load over Reflex's websocket (nodes x workers); 2 shared cores")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
