@@ -65,6 +65,8 @@ class Result:
     overlaps: int = 0
     rss_idle: list[int] = field(default_factory=list)
     rss_loaded: list[int] = field(default_factory=list)
+    rss_after: list[int] = field(default_factory=list)  # once every student has left
+    cpu_seconds: float = 0.0  # the workers' CPU time (user + system) from sign-ups' end to all done
     redis_bytes: int = 0
     redis_keys: int = 0
     seconds: float = 0.0
@@ -79,6 +81,11 @@ class Result:
     @property
     def kb_per_student(self) -> float:
         return (sum(self.rss_loaded) - sum(self.rss_idle)) / self.students / 1024
+
+    @property
+    def cpu_ms_per_event(self) -> float:
+        """Worker CPU per answered event: what the load costs whatever else the cores run."""
+        return self.cpu_seconds * 1000 / max(1, len(self.latencies_ms))
 
     @property
     def redis_kb_per_student(self) -> float:
@@ -156,6 +163,19 @@ def rss(pids: list[int]) -> list[int]:
     return out
 
 
+def cpu(pids: list[int]) -> float:
+    import psutil
+
+    total = 0.0
+    for pid in pids:
+        try:
+            times = psutil.Process(pid).cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
+
+
 def redis_state(redis_url: str, tokens: list[str]) -> tuple[int, int]:
     """(bytes, keys) of the Redis keys that hold these tabs' states (MEMORY USAGE each)."""
     import redis
@@ -209,6 +229,7 @@ async def _run(n: int, urls: list[str], tutors: list[tuple[str, int]], run_tag: 
     signed = await asyncio.gather(*(one_sign_up(i) for i in range(n)))
     await asyncio.sleep(1.0)
     result.rss_idle = rss(pids)
+    cpu_before = cpu(pids)
     done = asyncio.Event()
     arrived = [0]
     started = time.monotonic()
@@ -230,12 +251,15 @@ async def _run(n: int, urls: list[str], tutors: list[tuple[str, int]], run_tag: 
         await asyncio.sleep(0.2)
     result.seconds = time.monotonic() - started
     result.rss_loaded = rss(pids)
+    result.cpu_seconds = cpu(pids) - cpu_before
     result.redis_bytes, result.redis_keys = await asyncio.to_thread(
         redis_state, redis_url, tally.tokens)
     done.set()
     await asyncio.wait(tasks, timeout=EVENT_TIMEOUT)
     for task in tasks:
         task.cancel()
+    await asyncio.sleep(2.0)  # the workers drop the closed sockets
+    result.rss_after = rss(pids)
 
 
 def run_layout(name: str, sizes: tuple[int, ...] = SIZES, *,
@@ -288,9 +312,13 @@ def _print_result(r: Result) -> None:
     outcomes = ", ".join(f"{k} {v}" for k, v in sorted(r.tally.outcomes.items()))
     print(f"  {r.layout} N={r.students}: p50/p95/p99 {r.p(50):.0f}/{r.p(95):.0f}/{r.p(99):.0f} ms"
           f" over {len(r.latencies_ms)} events; {len(r.tally.errors)} errors; {outcomes}; "
-          f"booked {r.booked}/{r.expected}; {r.kb_per_student:.0f} KB/student RSS; "
+          f"booked {r.booked}/{r.expected}; {r.kb_per_student:.0f} KB/student RSS "
+          f"(MB before/loaded/after: {sum(r.rss_idle) / 2**20:.0f}/"
+          f"{sum(r.rss_loaded) / 2**20:.0f}/{sum(r.rss_after) / 2**20:.0f}); "
           f"Redis {r.redis_kb_per_student:.1f} KB/student ({r.redis_keys} keys); "
           f"{r.seconds:.0f} s", flush=True)
+    print(f"    worker CPU {r.cpu_seconds:.1f} s = {r.cpu_ms_per_event:.1f} ms per event",
+          flush=True)
     per_event = ", ".join(f"{label} {percentile([t * 1000 for t in times], 95):.0f}"
                           for label, times in r.tally.round_trips.items())
     print(f"    p95 per event (ms): {per_event}", flush=True)
@@ -322,8 +350,13 @@ def add_rows(report: Report, results: list[Result]) -> None:
         report.add(Row(
             bench="load", measure=f"{tag}: RSS per worker (MB); per connected student",
             value=f"{per_worker}; {r.kb_per_student:.0f} KB",
-            reference=f"idle {' + '.join(f'{b / 2**20:.0f}' for b in r.rss_idle)} MB",
+            reference=f"before {' + '.join(f'{b / 2**20:.0f}' for b in r.rss_idle)} MB, "
+                      f"after they left {' + '.join(f'{b / 2**20:.0f}' for b in r.rss_after)}",
             target=f"< {KB_TARGET:.0f} KB", verdict=verdict(r.kb_per_student < KB_TARGET),
+        ))
+        report.add(Row(
+            bench="load", measure=f"{tag}: worker CPU per event (whole run / events)",
+            value=f"{r.cpu_ms_per_event:.1f} ms",
         ))
         report.add(Row(
             bench="load", measure=f"{tag}: Redis state per student",
