@@ -389,7 +389,7 @@ def chart(results: list[Result], path: Path) -> Path:
         ax.set_xlabel("simulated students (N)")
         ax.set_ylabel(unit)
         ax.grid(True, alpha=0.3)
-        ax.legend()
+        ax.legend(loc="lower right" if ax is right else "best")
     left.set_yscale("log")  # a saturated layout's seconds and a healthy one's tens of ms
     for ax in (mid, right):
         ax.set_ylim(bottom=0)
