@@ -305,6 +305,9 @@ def run_on(name: str, database_url: str, sizes: tuple[int, ...], *,
             _print_result(result)
     finally:
         layout.stop()
+        client = redis.Redis.from_url(redis_url)
+        client.flushdb()  # the students' states were only there to be measured
+        client.close()
     return results
 
 
