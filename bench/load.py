@@ -31,7 +31,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench import PG_ADMIN_URL, Report, Row, fresh_database, percentile, verdict
-from bench.load_client import Plan, Tally, sign_up, source_address, state_names, walk
+from bench.load_client import (
+    Plan,
+    Tally,
+    sign_up,
+    sign_up_in_database,
+    source_address,
+    state_names,
+    walk,
+)
 from bench.load_nodes import entry_urls, start_layout
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,6 +52,7 @@ REDIS_DB = int(os.environ.get("BENCH_LOAD_REDIS_DB", "5"))
 REDIS_BASE = os.environ.get("BENCH_LOAD_REDIS_URL", "redis://127.0.0.1:6379")
 THINK_S = float(os.environ.get("BENCH_LOAD_THINK_S", "0.5"))
 RAMP_S = float(os.environ.get("BENCH_LOAD_RAMP_S", "0.02"))
+SIGN_UP = os.environ.get("BENCH_LOAD_SIGN_UP", "auto")  # api, db, or auto (api without proxy)
 WARMUP = int(os.environ.get("BENCH_LOAD_WARMUP", "5"))
 EVENT_TIMEOUT = 60.0
 RUN_TIMEOUT = 600.0
@@ -163,6 +172,20 @@ def rss(pids: list[int]) -> list[int]:
     return out
 
 
+def worker_processes(pids: list[int]) -> list[int]:
+    """The backend workers among a layout's processes: those that are nobody's parent (a
+    node's `reflex run` and Granian's supervisor are the workers' ancestors)."""
+    import psutil
+
+    parents = set()
+    for pid in pids:
+        try:
+            parents.add(psutil.Process(pid).ppid())
+        except psutil.NoSuchProcess:
+            continue
+    return [pid for pid in pids if pid not in parents]
+
+
 def cpu(pids: list[int]) -> float:
     import psutil
 
@@ -214,7 +237,8 @@ def plans(n: int, tutors: list[tuple[str, int]], seed: int) -> list[Plan]:
 
 
 async def _run(n: int, urls: list[str], tutors: list[tuple[str, int]], run_tag: str,
-               pids: list[int], redis_url: str, result: Result) -> None:
+               pids: list[int], redis_url: str, result: Result, *, database_url: str,
+               sign_up_via_api: bool) -> None:
     tally = result.tally
     names = state_names()
     origins = list(urls)
@@ -226,7 +250,10 @@ async def _run(n: int, urls: list[str], tutors: list[tuple[str, int]], run_tag: 
             k = i % len(urls)
             return await sign_up(bases[k], origins[k], i, run_tag, EVENT_TIMEOUT * 3)
 
-    signed = await asyncio.gather(*(one_sign_up(i) for i in range(n)))
+    if sign_up_via_api:
+        signed = await asyncio.gather(*(one_sign_up(i) for i in range(n)))
+    else:
+        signed = await asyncio.to_thread(sign_up_in_database, database_url, range(n), run_tag)
     await asyncio.sleep(1.0)
     result.rss_idle = rss(pids)
     cpu_before = cpu(pids)
@@ -288,17 +315,25 @@ def run_on(name: str, database_url: str, sizes: tuple[int, ...], *,
     layout = start_layout(nodes=nodes, workers=workers, database_url=database_url,
                           redis_url=redis_url, env=dict(env or {}), log_dir=log_dir)
     print(f"  {name}: up in {time.monotonic() - started:.0f} s at "
-          f"{', '.join(layout.node_urls)}; workers {layout.node_pids()}", flush=True)
+          f"{', '.join(entry_urls(layout))}", flush=True)
     try:
         urls = entry_urls(layout)
+        pids = worker_processes(layout.node_pids())
+        # Behind a proxy every HTTP sign-up comes from the proxy's address: see README.
+        via_api = {"api": True, "db": False}.get(SIGN_UP, bool(getattr(layout, "stand_in",
+                                                                        False)))
+        print(f"  {name}: workers {pids}; sign-up "
+              f"{'through the API route' if via_api else 'in the database'}", flush=True)
         if warmup:  # first-use costs (imports, caches, pools) must not count as per-student
             warm = Result(layout=name, students=warmup, tally=Tally())
-            asyncio.run(_run(warmup, urls, tutors, f"{name}-warmup-{os.getpid()}",
-                             layout.node_pids(), redis_url, warm))
+            asyncio.run(_run(warmup, urls, tutors, f"{name}-warmup-{os.getpid()}", pids,
+                             redis_url, warm, database_url=database_url,
+                             sign_up_via_api=via_api))
         for n in sizes:
             run_tag = f"{name}-{n}-{os.getpid()}"
             result = Result(layout=name, students=n, tally=Tally())
-            asyncio.run(_run(n, urls, tutors, run_tag, layout.node_pids(), redis_url, result))
+            asyncio.run(_run(n, urls, tutors, run_tag, pids, redis_url, result,
+                             database_url=database_url, sign_up_via_api=via_api))
             result.booked, result.doubled, result.overlaps = check_bookings(
                 database_url, result.tally.paid_sessions, run_tag)
             results.append(result)
@@ -416,6 +451,7 @@ def run(report: Report, backends: tuple[str, ...] = ("postgresql",),
         results += run_layout(name)
     add_rows(report, results)
     path = chart(results, OUTPUT / "load.png")
-    report.note(f"load: chart at {path.relative_to(ROOT)}; sign-up through the API route, "
-                f"each student from its own loopback address ({source_address(0)} on)")
+    report.note(f"load: chart at {path.relative_to(ROOT)}; each student from its own "
+                f"loopback address ({source_address(0)} on); sign-up through the API route "
+                "without a proxy, in the database behind one (BENCH_LOAD_SIGN_UP)")
     return results

@@ -254,3 +254,32 @@ async def walk(plan: Plan, *, base_url: str, origin: str, cookie: str, names: tu
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(done.wait(), timeout * 20)
         await tab.close()
+
+
+def sign_up_in_database(database_url: str, indexes: range, run_tag: str) -> list[tuple[str, str]]:
+    """Students made directly in the database, each with a sign-in session minted by
+    `accounts.sign_in_sessions` (what the sign-up route does after its checks): the Cookie
+    header value and the email of each. For layouts behind a proxy, where every HTTP sign-up
+    comes from the proxy's address and the per-address sign-up limit (20 an hour) would refuse
+    the rest."""
+    from sqlmodel import Session
+
+    from tutor_app.accounts import sign_in_sessions
+    from tutor_app.core import db as app_db
+    from tutor_app.core.models import User
+
+    engine = app_db.build_engine(database_url)
+    out: list[tuple[str, str]] = []
+    try:
+        with Session(engine) as db:
+            for index in indexes:
+                email = f"load-{run_tag}-{index:04d}@example.test"
+                user = User(email=email, name=f"Load Student {index}")
+                db.add(user)
+                db.flush()
+                token = sign_in_sessions.create_session(db, user_id=user.id)
+                out.append((f"{sign_in_sessions.session_cookie_name()}={token}", email))
+            db.commit()
+    finally:
+        engine.dispose()
+    return out
