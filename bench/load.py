@@ -161,6 +161,7 @@ def check_bookings(database_url: str, sessions: list[str], run_tag: str) -> tupl
 
 
 def rss(pids: list[int]) -> list[int]:
+    """Resident memory of each process, in bytes (0 once it is gone)."""
     import psutil
 
     out = []
@@ -187,6 +188,7 @@ def worker_processes(pids: list[int]) -> list[int]:
 
 
 def cpu(pids: list[int]) -> float:
+    """CPU seconds (user + system) the processes have used so far."""
     import psutil
 
     total = 0.0
@@ -209,7 +211,7 @@ def redis_state(redis_url: str, tokens: list[str]) -> tuple[int, int]:
         total = keys = 0
         for key in client.scan_iter(count=1000):
             text = key.decode(errors="replace")
-            if any(token in text for token in wanted if token[:8] in text):
+            if text.split("_", 1)[0] in wanted:  # Reflex keys a state "<token>_<state path>"
                 keys += 1
                 total += int(client.memory_usage(key) or 0)
         return total, keys
