@@ -64,6 +64,10 @@ test-dates:
 bench: setup browser ## print the benchmark figures
 	$(PY) -m bench
 
+.PHONY: load
+load: setup ## simulated students booking over the websocket, per layout and N, and a chart
+	$(PY) -m bench load
+
 lint: setup ## ruff, and mypy in strict mode (configured in pyproject.toml)
 	$(PY) -m ruff check .
 	$(PY) -m mypy

@@ -1,4 +1,4 @@
-"""`python -m bench [availability] [webhook] [wizard] [admin]`: run the benchmarks, print the
+"""`python -m bench [availability] [webhook] [wizard] [admin] [load]`: run the benchmarks, print the
 figures.
 
 With no argument every benchmark runs. `--backends sqlite` limits the database ones.
@@ -13,7 +13,7 @@ import time
 
 from bench import Report
 
-BENCHES = ("availability", "webhook", "wizard", "admin")
+BENCHES = ("availability", "webhook", "wizard", "admin", "load")
 
 
 def main(argv: list[str] | None = None) -> int:

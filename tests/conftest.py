@@ -46,6 +46,7 @@ BACKEND = os.environ.get("TEST_DATABASE", "sqlite")
 # Scale-out mode (PostgreSQL + Redis + several workers) is tested in the PostgreSQL run.
 # So does `make run` on a plain postgresql:// URL. Neither is collected (nor skipped) on SQLite.
 POSTGRESQL_ONLY = ["e2e/test_scale_out.py", "e2e/test_multi_node.py",
+                   "e2e/test_load_smoke.py",
                    "unit/test_prestart_postgresql.py", "unit/test_hold_cap_postgresql.py",
                    "unit/test_tutor_invites_postgresql.py",
                    "unit/test_admin_rollups_postgresql.py",
