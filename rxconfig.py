@@ -14,6 +14,9 @@ config = rx.Config(
     # Socket.IO and the backend's CORS middleware accept only the app's own pages: the
     # websocket carries the visitor's sign-in cookie, so another site must not open it.
     cors_allowed_origins=[_settings.app_origin],
+    # Behind a reverse proxy: the page events' client address from its X-Forwarded-For, as
+    # the API's (`api.deps.client_ip`) from the same setting.
+    trusted_proxy_hops=_settings.trusted_proxy_hops,
     telemetry_enabled=False,
     show_built_with_reflex=False,
     # DevServerPlugin: in `make dev` only (Reflex's development mode, local dev), the dev

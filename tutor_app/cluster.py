@@ -365,7 +365,7 @@ def start_cluster(
             # The built pages open their websocket at the proxy, not at node 0's own port.
             "REFLEX_API_URL": url,
             # Only nginx reaches a node (loopback): take the client's address from its header.
-            "REFLEX_TRUSTED_PROXY_HOPS": "1",
+            "TRUSTED_PROXY_HOPS": "1",
             **env,
         }
         for index, node_port in enumerate(ports):

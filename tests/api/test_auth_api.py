@@ -14,6 +14,7 @@ import httpx
 import pytest
 from sqlmodel import Session, col, select
 
+from tests.api.conftest import ConfigureFn
 from tests.factories import browser_cookie
 from tests.fakes.oidc_provider import FakeOIDCProvider
 from tests.fakes.server import ThreadedServer
@@ -816,3 +817,37 @@ def test_a_key_id_the_provider_does_not_publish_is_refused_after_one_refetch(
     assert _login_error(callback) == OIDC_FAILED
     assert _no_session_cookie(callback)
     assert len(oidc.requests_to("/jwks")) == 2  # one refetch, then refused: no loop
+
+
+def _login_via(client: httpx.Client, forwarded_for: str, password: str = "nope-nope",
+               email: str = "ann@example.com") -> int:
+    return client.post("/api/auth/login", json={"email": email, "password": password},
+                       headers={"X-Forwarded-For": forwarded_for}).status_code
+
+
+def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_limit(
+    client: httpx.Client, configure: ConfigureFn
+) -> None:
+    """With TRUSTED_PROXY_HOPS=1 (one nginx in front), the client is the address the proxy
+    appended last to X-Forwarded-For: not the proxy's own, nor what a client wrote before it."""
+    configure(TRUSTED_PROXY_HOPS="1")
+    _signup(client)
+    for i in range(rate_limits.SIGN_IN_PER_ADDRESS.max_hits):
+        assert _login_via(client, "203.0.113.7", email=f"guess{i}@example.com") == 400
+
+    assert _login_via(client, "203.0.113.7", PASSWORD) == 429
+    # What the client itself put first does not make it another client:
+    assert _login_via(client, "198.51.100.9, 203.0.113.7", PASSWORD) == 429
+    # Another visitor through the same proxy has a counter of their own:
+    assert _login_via(client, "198.51.100.9", PASSWORD) == 200
+
+
+def test_without_a_trusted_proxy_the_forwarded_header_is_ignored(
+    client: httpx.Client, configure: ConfigureFn
+) -> None:
+    configure(TRUSTED_PROXY_HOPS=None)
+    _signup(client)
+    for i in range(rate_limits.SIGN_IN_PER_ADDRESS.max_hits):
+        assert _login_via(client, f"203.0.113.{i}", email=f"guess{i}@example.com") == 400
+
+    assert _login_via(client, "198.51.100.9", PASSWORD) == 429

@@ -85,6 +85,9 @@ class ThreadedServer(StartStop):
             log_level="warning",
             access_log=False,
             timeout_graceful_shutdown=2,
+            # As granian (what `reflex run` serves with): X-Forwarded-For is the app's to read
+            # (`TRUSTED_PROXY_HOPS`), never the server's; uvicorn would trust it from loopback.
+            proxy_headers=False,
         )
         server = uvicorn.Server(config)
         self._server = server

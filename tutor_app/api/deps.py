@@ -8,15 +8,22 @@ from starlette.requests import Request
 from tutor_app.accounts.sign_in_sessions import session_cookie_name, user_for_cookie_header
 from tutor_app.core import rate_limits
 from tutor_app.core.models import User
+from tutor_app.core.settings import get_settings
 
 
 def client_ip(request: Request) -> str:
-    """The client's address as the server saw it, as a rate-limit key.
-
-    Behind a reverse proxy this is the proxy's address until its forwarded header is trusted
-    (not configured yet); see `core.rate_limits`.
+    """The client's address, as a rate-limit key: the connection's, or with
+    `TRUSTED_PROXY_HOPS` = n the one the nearest trusted proxy saw (the n-th entry of
+    X-Forwarded-For from the right, as Reflex reads it for the pages); see `core.rate_limits`.
     """
-    return rate_limits.address_key(request.client.host if request.client else None)
+    address = request.client.host if request.client else None
+    hops = get_settings().trusted_proxy_hops
+    if hops:
+        forwarded = [part.strip() for part in request.headers.get("x-forwarded-for", "").split(",")
+                     if part.strip()]
+        if len(forwarded) >= hops:
+            address = forwarded[-hops]
+    return rate_limits.address_key(address)
 
 
 def session_token(request: Request) -> str | None:

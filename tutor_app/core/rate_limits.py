@@ -10,9 +10,8 @@ are deleted by the hourly "sweep" job (`delete_stale`).
 Every limit the app applies is one of the constants below, so this module is the one list of
 them. The client's address is what the server saw (`request.client.host` in the API,
 `router.session.client_ip` in Reflex states). Behind a reverse proxy that is the proxy's own
-address, so every visitor would share one counter: the proxy's forwarded header must then be
-trusted (Reflex's `trusted_proxy_hops` for the pages; a proxy-headers middleware trusting only
-the proxy for `/api`), which this app does not configure yet.
+address, so every visitor would share one counter, unless `TRUSTED_PROXY_HOPS` says how many
+proxies append to X-Forwarded-For (`api.deps.client_ip`, and Reflex's `trusted_proxy_hops`).
 """
 
 from __future__ import annotations

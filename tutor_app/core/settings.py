@@ -169,6 +169,11 @@ class Settings:
     configured_log_format: str | None = None
     # The bearer token `/api/metrics` asks for (api.metrics); without it only local dev may scrape.
     metrics_token: str | None = None
+    # How many reverse proxies in front of the app append to X-Forwarded-For: the client's
+    # address is the one the nearest of them saw (rate limits key on it). 0: no proxy is
+    # trusted and the address is the connection's own; a node reachable by anyone else than its
+    # proxy must keep it 0, or a client could name any address.
+    trusted_proxy_hops: int = 0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "database_url", sqlalchemy_url(self.database_url))
@@ -271,6 +276,7 @@ class Settings:
             ),
             configured_log_format=(opt("LOG_FORMAT") or "").lower() or None,
             metrics_token=opt("METRICS_TOKEN"),
+            trusted_proxy_hops=int(opt("TRUSTED_PROXY_HOPS") or 0),
         )
         settings.check()
         return settings
@@ -279,6 +285,8 @@ class Settings:
         """Refuse configurations that would run insecurely or half-working."""
         if not 0 <= self.refund_share_percent <= 100:
             raise SettingsError("REFUND_SHARE_PERCENT must be between 0 and 100")
+        if not 0 <= self.trusted_proxy_hops <= 5:
+            raise SettingsError("TRUSTED_PROXY_HOPS must be between 0 and 5")
         if self.password_hash_concurrency < 1:
             raise SettingsError("PASSWORD_HASH_CONCURRENCY must be at least 1")
         if self.configured_log_format not in (None, "json", "text"):
