@@ -27,12 +27,13 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.e2e.app_server import OFFLINE_ENV, PROJECT_ROOT, _claim_work_dirs
+from tests.e2e.app_server import OFFLINE_ENV, PROJECT_ROOT
 from tests.e2e.conftest import visitor_page
 from tests.e2e.steps import expect_signed_in_as, goto, sign_in
 from tests.fakes.server import free_port
 from tutor_app import demo
 from tutor_app.accounts import pre_sign_in
+from tutor_app.cluster import claim_work_dirs, release_work_dirs
 
 pytestmark = pytest.mark.e2e
 
@@ -112,7 +113,7 @@ def make_dev(tmp_path: Path, artifacts_dir: Path) -> Iterator[DevServer]:
     """`make dev` in a fresh copy of the project, on free loopback ports."""
     copy = _copy_project(tmp_path / "project")
     port, backend_port = free_port(), free_port()
-    web_dir, states_dir, lock = _claim_work_dirs("tutor-dev")
+    web_dir, states_dir, lock = claim_work_dirs("tutor-dev")
     env = {k: v for k, v in os.environ.items() if k not in _DROPPED}
     env.update(OFFLINE_ENV)
     env.update({"ENV_FILE": "", "REFLEX_WEB_WORKDIR": str(web_dir),
@@ -132,7 +133,7 @@ def make_dev(tmp_path: Path, artifacts_dir: Path) -> Iterator[DevServer]:
         yield server
     finally:
         _stop(proc)
-        lock.close()
+        release_work_dirs(web_dir, lock)
         if web_dir.name.startswith("tmp-"):  # another run held the cached one
             shutil.rmtree(web_dir.parent, ignore_errors=True)
 
