@@ -91,6 +91,11 @@ def claim_work_dirs(name: str) -> tuple[Path, Path, IO[bytes]]:
     return web, states, lock
 
 
+def _empty_dir(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+
+
 def release_work_dirs(web_dir: Path, lock: IO[bytes]) -> None:
     """Give back what `claim_work_dirs` handed out; a throw-away pair is deleted."""
     lock.close()
@@ -263,6 +268,7 @@ class Cluster:
         """
         node = self._nodes[index]
         node.stop()
+        _empty_dir(Path(self._node_envs[index]["PROMETHEUS_MULTIPROC_DIR"]))
         port = int(self.node_urls[index].rsplit(":", 1)[1])
         log_path = node.log_path.with_name(f"node-{index}.restarted.log")
         started = _Group.start(f"node {index}", _node_command(index, port, built=True),
@@ -371,7 +377,12 @@ def start_cluster(
         for index, node_port in enumerate(ports):
             node_states = states_dir / f"node-{index}"
             node_states.mkdir(parents=True, exist_ok=True)
-            node_env = {**base_env, "REFLEX_STATES_WORKDIR": str(node_states)}
+            # Each node's workers add up their metrics in a directory of the node's own,
+            # emptied before every start (docs/operations.md, multiprocess mode).
+            metrics_dir = log_dir / f"metrics-node-{index}"
+            _empty_dir(metrics_dir)
+            node_env = {**base_env, "REFLEX_STATES_WORKDIR": str(node_states),
+                        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
             cluster._node_envs.append(node_env)
             cluster._nodes.append(_Group.start(
                 f"node {index}", _node_command(index, node_port), node_env,

@@ -28,6 +28,7 @@ import pytest
 import redis
 import sqlalchemy as sa
 from playwright.sync_api import Browser, Page, Response, expect
+from prometheus_client.parser import text_string_to_metric_families
 from sqlmodel import Session, select
 
 from tests.conftest import reset_database
@@ -183,6 +184,21 @@ def test_a_webhook_on_the_other_node_confirms_the_success_page_at_once(
     assert after_webhook < SIGNAL_BOUND_SECONDS
     page.click("#view-lessons")
     expect(page.locator("#upcoming .lesson-card")).to_have_count(1)
+
+
+def test_the_nodes_metrics_count_every_booking_once(cluster: Cluster, _engine: sa.Engine) -> None:
+    """Each node adds up its own workers' metrics (a multiprocess directory per node, set by
+    the launcher); over both nodes, every booking the webhooks made is counted once."""
+    counted = 0.0
+    for node_url in cluster.node_urls:  # straight to each node, from loopback (dev)
+        response = httpx.get(node_url + "/api/metrics", timeout=10)
+        assert response.status_code == 200, response.text[:200]
+        counted += sum(sample.value for family in text_string_to_metric_families(response.text)
+                       for sample in family.samples
+                       if sample.name == "tutorly_bookings_created_total")
+    with Session(_engine) as db:
+        booked = len(db.exec(select(Booking)).all())
+    assert booked >= 2 and counted == booked
 
 
 def test_each_job_lease_is_held_by_one_worker_of_the_cluster(
