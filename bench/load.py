@@ -1,9 +1,10 @@
 """Simulated students booking over Reflex's websocket, on three layouts of the real app.
 
-Layouts (`bench/load_nodes.py`): 1 node x 1 worker, 1 node x 3 workers (`GRANIAN_WORKERS=3`),
-2 nodes; each on a fresh PostgreSQL database and Redis database `REDIS_DB` (flushed first), the
-app in local-dev mode without Stripe keys, so "pay" is the dev test checkout, whose "Pay" posts
-the signed `checkout.session.completed` to the app's own webhook route.
+Layouts (`bench/load_nodes.py`, all behind nginx): 1 node x 1 worker, 1 node x 3 workers,
+2 nodes of 1 worker; each on a fresh PostgreSQL database and Redis database `REDIS_DB`
+(flushed first), the app in local-dev mode without Stripe keys, so "pay" is the dev test
+checkout, whose "Pay" posts the signed `checkout.session.completed` to the app's own webhook
+route.
 
 For each N (50, 100, 200 by default) N new students sign up through `POST /api/auth/signup`
 (each from a loopback address of its own: the app rate-limits sign-ups and checkouts per
@@ -40,7 +41,7 @@ from bench.load_client import (
     state_names,
     walk,
 )
-from bench.load_nodes import entry_urls, start_layout
+from bench.load_nodes import start_layout
 
 ROOT = Path(__file__).resolve().parent.parent
 LOG_DIR = ROOT / "test-artifacts"
@@ -52,7 +53,7 @@ REDIS_DB = int(os.environ.get("BENCH_LOAD_REDIS_DB", "5"))
 REDIS_BASE = os.environ.get("BENCH_LOAD_REDIS_URL", "redis://127.0.0.1:6379")
 THINK_S = float(os.environ.get("BENCH_LOAD_THINK_S", "0.5"))
 RAMP_S = float(os.environ.get("BENCH_LOAD_RAMP_S", "0.02"))
-SIGN_UP = os.environ.get("BENCH_LOAD_SIGN_UP", "auto")  # api, db, or auto (api without proxy)
+SIGN_UP = os.environ.get("BENCH_LOAD_SIGN_UP", "api")  # api (the sign-up route) or db
 WARMUP = int(os.environ.get("BENCH_LOAD_WARMUP", "5"))
 EVENT_TIMEOUT = 60.0
 RUN_TIMEOUT = 600.0
@@ -317,13 +318,11 @@ def run_on(name: str, database_url: str, sizes: tuple[int, ...], *,
     layout = start_layout(nodes=nodes, workers=workers, database_url=database_url,
                           redis_url=redis_url, env=dict(env or {}), log_dir=log_dir)
     print(f"  {name}: up in {time.monotonic() - started:.0f} s at "
-          f"{', '.join(entry_urls(layout))}", flush=True)
+          f"{layout.url}", flush=True)
     try:
-        urls = entry_urls(layout)
+        urls = [layout.url]
         pids = worker_processes(layout.node_pids())
-        # Behind a proxy every HTTP sign-up comes from the proxy's address: see README.
-        via_api = {"api": True, "db": False}.get(SIGN_UP, bool(getattr(layout, "stand_in",
-                                                                        False)))
+        via_api = SIGN_UP != "db"
         print(f"  {name}: workers {pids}; sign-up "
               f"{'through the API route' if via_api else 'in the database'}", flush=True)
         if warmup:  # first-use costs (imports, caches, pools) must not count as per-student
@@ -454,6 +453,6 @@ def run(report: Report, backends: tuple[str, ...] = ("postgresql",),
     add_rows(report, results)
     path = chart(results, OUTPUT / "load.png")
     report.note(f"load: chart at {path.relative_to(ROOT)}; each student from its own "
-                f"loopback address ({source_address(0)} on); sign-up through the API route "
-                "without a proxy, in the database behind one (BENCH_LOAD_SIGN_UP)")
+                f"loopback address ({source_address(0)} on), behind nginx; sign-up through "
+                "the API route (BENCH_LOAD_SIGN_UP=db: in the database)")
     return results
