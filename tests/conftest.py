@@ -8,6 +8,7 @@ exercises the migrations. PostgreSQL gets a fresh database per run (from the `te
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -126,16 +127,26 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         return
     if BACKEND != "postgresql":
         raise pytest.UsageError(f"TEST_DATABASE must be sqlite or postgresql, not {BACKEND!r}")
-    name = f"tutor_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    with postgres_database("tutor_test") as url:
+        try:
+            _migrate(url)
+            yield url
+        finally:
+            app_db.use_engine(None)
+
+
+@contextlib.contextmanager
+def postgres_database(prefix: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database of its own (named `prefix_...`), dropped on exit; its
+    URL. For the test run's database, and for tests whose processes need a database no other
+    app of the run uses."""
+    name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = str(sa.make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False))
     try:
-        _migrate(url)
-        yield url
+        yield sa.make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
     finally:
-        app_db.use_engine(None)
         with admin.connect() as conn:
             conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.dispose()

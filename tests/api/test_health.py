@@ -9,11 +9,12 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
 
-from tests.fakes.server import free_port
+from tests.fakes.server import ThreadedServer, free_port
 from tutor_app.api import health
 from tutor_app.core import db as app_db
 from tutor_app.core.settings import Settings
@@ -100,3 +101,31 @@ def test_hung_dependencies_answer_down_within_the_timeout(
     started = time.monotonic()
     again = client.get("/api/health")
     assert again.json()["database"] == "down" and time.monotonic() - started < 1.75
+
+
+def test_probes_at_the_same_moment_share_one_check_and_all_see_it_up(
+    client: httpx.Client, configure: ConfigureFn, monkeypatch: pytest.MonkeyPatch,
+    fresh_checks: None, api_server: ThreadedServer,
+) -> None:
+    """A load balancer and a monitor asking at once: a slow (not hung) database check in
+    flight is joined, never taken for a hang, and runs once."""
+    configure(REDIS_URL=None)
+    calls: list[float] = []
+    real_check = health.check_database
+
+    def slow_check() -> None:
+        calls.append(time.monotonic())
+        time.sleep(0.4)
+        real_check()
+
+    monkeypatch.setattr(health, "check_database", slow_check)
+
+    def probe() -> int:
+        with httpx.Client(base_url=api_server.url, timeout=10) as own:
+            return own.get("/api/health").status_code
+
+    with ThreadPoolExecutor(max_workers=5) as pool:
+        codes = list(pool.map(lambda _: probe(), range(5)))
+
+    assert codes == [200] * 5
+    assert len(calls) < 5  # joined, not one check per probe

@@ -12,12 +12,11 @@ Collected only in the PostgreSQL run (`TEST_DATABASE=postgresql`, see tests/conf
 
 from __future__ import annotations
 
-import asyncio
+import json
 import re
 import threading
 import time
-from collections.abc import Callable, Coroutine, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -31,7 +30,7 @@ from playwright.sync_api import Browser, Page, Response, expect
 from prometheus_client.parser import text_string_to_metric_families
 from sqlmodel import Session, select
 
-from tests.conftest import reset_database
+from tests.conftest import postgres_database
 from tests.e2e.conftest import _DROPPED_ENV, visitor_page
 from tests.e2e.steps import (
     choose_lesson,
@@ -40,10 +39,11 @@ from tests.e2e.steps import (
     pay_in_dev_checkout,
     signed_up,
 )
-from tests.pinned_time import TEST_CATALOG_FILE
+from tests.pinned_time import TEST_CATALOG_FILE, app_process_env, run_cli
 from tutor_app.cluster import NODE_HEADER, Cluster, start_cluster
 from tutor_app.core import jobs, routes
-from tutor_app.core.models import Booking, JobLease, User
+from tutor_app.core.models import Booking, JobLease, SlotHold, User
+from tutor_app.core.settings import DEV_WEBHOOK_SECRET
 from tutor_app.payments import dev_gateway
 
 pytestmark = pytest.mark.e2e
@@ -58,13 +58,30 @@ T = TypeVar("T")
 
 
 @pytest.fixture(scope="module")
-def cluster(
-    database_url: str, _engine: sa.Engine, artifacts_dir: Path, app_clock_shift: timedelta
-) -> Iterator[Cluster]:
-    """NODES nodes of WORKERS workers behind nginx, on the test database and the real Redis."""
+def cluster_url(_engine: sa.Engine) -> Iterator[str]:
+    """A database of the cluster's own, migrated, with the test catalog: the run's other live
+    apps (which share the run's database) must not take the cluster's job leases."""
     assert _engine.dialect.name == "postgresql", "several nodes share one PostgreSQL"
+    with postgres_database("tutor_cluster") as url:
+        done = run_cli("prestart", env=app_process_env(DATABASE_URL=url))
+        assert done.returncode == 0, done.stdout + done.stderr
+        yield url
+
+
+@pytest.fixture(scope="module")
+def cluster_engine(cluster_url: str) -> Iterator[sa.Engine]:
+    engine = sa.create_engine(cluster_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def cluster(cluster_url: str, artifacts_dir: Path, app_clock_shift: timedelta
+            ) -> Iterator[Cluster]:
+    """NODES nodes of WORKERS workers behind nginx, on a database of their own and the real
+    Redis."""
     redis.Redis.from_url(REDIS_URL).ping()  # fail clearly when Redis is not running
-    reset_database(_engine)  # the catalog as the file has it, whatever tests ran before
+    database_url = cluster_url
     unset = {name: "" for name in _DROPPED_ENV if name != "REDIS_URL"}
     running = start_cluster(
         nodes=NODES, workers=WORKERS, database_url=database_url, redis_url=REDIS_URL,
@@ -111,12 +128,6 @@ def _track_nodes(page: Page) -> NodesSeen:
     return seen
 
 
-def _in_own_loop(make: Callable[[], Coroutine[object, object, T]]) -> T:
-    """Run a coroutine to its end in a thread of its own (Playwright's loop owns this one)."""
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(lambda: asyncio.run(make())).result()
-
-
 @pytest.fixture
 def cluster_page(browser: Browser, cluster: Cluster) -> Iterator[Page]:
     with visitor_page(browser, cluster.url) as page:
@@ -124,7 +135,8 @@ def cluster_page(browser: Browser, cluster: Cluster) -> Iterator[Page]:
 
 
 def test_a_student_books_and_pays_with_requests_on_every_node(
-    cluster_page: Page, cluster: Cluster, _engine: sa.Engine, new_email: Callable[[str], str]
+    cluster_page: Page, cluster: Cluster, cluster_engine: sa.Engine,
+    new_email: Callable[[str], str],
 ) -> None:
     page = cluster_page
     seen = _track_nodes(page)
@@ -138,7 +150,7 @@ def test_a_student_books_and_pays_with_requests_on_every_node(
     page.click("#view-lessons")
     expect(page.locator("#upcoming .lesson-card")).to_have_count(1)
 
-    with Session(_engine) as db:
+    with Session(cluster_engine) as db:
         user = db.exec(select(User).where(User.email == email)).one()
         booked = db.exec(select(Booking).where(Booking.user_id == user.id)).all()
     assert len(booked) == 1 and booked[0].tutor_id == "liam-murphy"
@@ -151,7 +163,8 @@ def test_a_student_books_and_pays_with_requests_on_every_node(
 
 
 def test_a_webhook_on_the_other_node_confirms_the_success_page_at_once(
-    cluster_page: Page, cluster: Cluster, new_email: Callable[[str], str]
+    cluster_page: Page, cluster: Cluster, cluster_engine: sa.Engine,
+    new_email: Callable[[str], str],
 ) -> None:
     page = cluster_page
     seen = _track_nodes(page)
@@ -169,10 +182,21 @@ def test_a_webhook_on_the_other_node_confirms_the_success_page_at_once(
     other = next(url for url in cluster.node_urls if not url.endswith(page_node))
     time.sleep(0.5)  # the page's watch is inside its wait now, not about to re-check
 
-    # The dev checkout's webhook delivery, sent straight to the other node.
+    # The dev checkout's webhook delivery (its event, signed as the dev checkout signs it),
+    # sent straight to the other node.
+    with Session(cluster_engine) as db:
+        hold = db.exec(select(SlotHold).where(SlotHold.checkout_session_id == session_id)).one()
+        student = db.get(User, hold.user_id)
+        assert student is not None
+        event = dev_gateway.build_completed_event(
+            dev_gateway.build_session_object(hold, student))
+    payload = json.dumps(event).encode()
     started = time.monotonic()
-    _in_own_loop(lambda: dev_gateway.pay_dev_session(session_id, app_url=other))
+    delivered = httpx.post(other + dev_gateway.WEBHOOK_PATH, content=payload, timeout=30, headers={
+        "Content-Type": "application/json",
+        "Stripe-Signature": dev_gateway.sign_payload(payload, DEV_WEBHOOK_SECRET)})
     answered = time.monotonic()
+    assert delivered.status_code == 200, delivered.text
     page.wait_for_function(
         "document.querySelector('#payment-status')?.textContent === 'confirmed'", polling=20
     )
@@ -186,7 +210,9 @@ def test_a_webhook_on_the_other_node_confirms_the_success_page_at_once(
     expect(page.locator("#upcoming .lesson-card")).to_have_count(1)
 
 
-def test_the_nodes_metrics_count_every_booking_once(cluster: Cluster, _engine: sa.Engine) -> None:
+def test_the_nodes_metrics_count_every_booking_once(
+    cluster: Cluster, cluster_engine: sa.Engine
+) -> None:
     """Each node adds up its own workers' metrics (a multiprocess directory per node, set by
     the launcher); over both nodes, every booking the webhooks made is counted once."""
     counted = 0.0
@@ -196,17 +222,17 @@ def test_the_nodes_metrics_count_every_booking_once(cluster: Cluster, _engine: s
         counted += sum(sample.value for family in text_string_to_metric_families(response.text)
                        for sample in family.samples
                        if sample.name == "tutorly_bookings_created_total")
-    with Session(_engine) as db:
+    with Session(cluster_engine) as db:
         booked = len(db.exec(select(Booking)).all())
     assert booked >= 2 and counted == booked
 
 
 def test_each_job_lease_is_held_by_one_worker_of_the_cluster(
-    cluster: Cluster, _engine: sa.Engine
+    cluster: Cluster, cluster_engine: sa.Engine
 ) -> None:
     deadline = time.monotonic() + 60
     while True:
-        with Session(_engine) as db:
+        with Session(cluster_engine) as db:
             leases = db.exec(select(JobLease)).all()
         if {lease.name for lease in leases} >= set(jobs.JOBS) or time.monotonic() > deadline:
             break

@@ -6,7 +6,6 @@ of the bookings themselves gives, on every range and in every zone, cut anywhere
 from __future__ import annotations
 
 import random
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -16,7 +15,7 @@ import sqlalchemy as sa
 from alembic import command
 from sqlmodel import Session, select
 
-from tests.conftest import PG_ADMIN_URL
+from tests.conftest import postgres_database
 from tests.factories import lesson_start, make_booking
 from tutor_app.admin import overview
 from tutor_app.booking import transitions
@@ -128,16 +127,8 @@ def empty_database_url(_engine: sa.Engine, tmp_path_factory: pytest.TempPathFact
     if _engine.dialect.name == "sqlite":
         yield f"sqlite:///{tmp_path_factory.mktemp('rollups') / 'upgrade.db'}"
         return
-    name = f"tutor_rollups_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield sa.make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+    with postgres_database("tutor_rollups") as url:
+        yield url
 
 
 def test_the_upgrade_rolls_up_the_bookings_already_there(empty_database_url: str) -> None:

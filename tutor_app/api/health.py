@@ -13,9 +13,11 @@
   memory).
 
 Each check is bounded by CHECK_TIMEOUT seconds: it runs in a small pool of its own and a
-check that does not answer in time counts as down (a hung check is not started again while it
-hangs, so probes cannot pile threads up). The route is sync, so Starlette runs it in its
-thread pool, off the event loop.
+check that does not answer in time counts as down. Probes at the same moment share one check
+in flight (a load balancer and a monitor asking at once must not see each other as a hang);
+a check older than CHECK_TIMEOUT that still runs is hung, is not started again while it
+hangs (probes cannot pile threads up), and the dependency counts as down meanwhile. The route
+is sync, so Starlette runs it in its thread pool, off the event loop.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ CHECK_TIMEOUT = 2.0  # seconds, per dependency
 UP, DOWN, NOT_CONFIGURED = "up", "down", "not configured"
 
 _pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="health")
-_running: dict[str, Future[None]] = {}
+_running: dict[str, tuple[Future[None], float]] = {}  # name: (the check, its monotonic start)
 _lock = threading.Lock()
 
 
@@ -64,14 +66,19 @@ def check_redis(url: str) -> None:
 
 
 def _start(name: str, check: Callable[[], None]) -> Future[None] | None:
-    """Run `check` in the health pool; None while an earlier `name` check still hangs."""
+    """Run `check` in the health pool, or join the `name` check already in flight; None while
+    an earlier one hangs (still running CHECK_TIMEOUT after it started)."""
+    now = time.monotonic()
     with _lock:
         previous = _running.get(name)
-        if previous is not None and not previous.done():
+        if previous is not None and not previous[0].done():
+            running, started = previous
+            if now - started < CHECK_TIMEOUT:
+                return running
             log.warning("health check: %s still hanging from an earlier probe", name)
             return None
         future = _pool.submit(check)
-        _running[name] = future
+        _running[name] = (future, now)
         return future
 
 
