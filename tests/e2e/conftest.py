@@ -188,8 +188,29 @@ def _tutor_app(environment: dict[str, str], artifacts_dir: Path, *, variant: str
     return app
 
 
+def dev_app(name: str, artifacts_dir: Path, clock_shift: timedelta, **env: str) -> ReflexApp:
+    """The app in local-dev mode on a free port, not started yet: its own build directory
+    (`tutor-e2e-<name>`) and log (`test-artifacts/e2e-app-<name>.log`), the test catalog and
+    clock, and `env` (DATABASE_URL at least; REDIS_URL, GRANIAN_WORKERS, ...)."""
+    app = ReflexApp(
+        app_dir=PROJECT_ROOT,
+        name=f"tutor-e2e-{name}",
+        log_path=artifacts_dir / f"e2e-app-{name}.log",
+        drop_env=_DROPPED_ENV,
+        ready_paths=("/api/health", "/"),
+    )
+    app.extra_env.update({
+        "CATALOG_FILE": str(TEST_CATALOG_FILE),
+        "APP_ENV": "dev",
+        "CLOCK_SHIFT_SECONDS": str(clock_shift.total_seconds()),
+        **env,
+        "APP_URL": app.url,
+    })
+    return app
+
+
 @contextmanager
-def _serving(app: ReflexApp) -> Iterator[ReflexApp]:
+def serving(app: ReflexApp) -> Iterator[ReflexApp]:
     """`app` started (a first build takes minutes), stopped with its whole process group."""
     app.start(timeout=300)
     try:
@@ -206,7 +227,7 @@ def live_app(app_environment: dict[str, str], artifacts_dir: Path) -> Iterator[R
     Package-scoped: it stops when the browser tests are done, before later tests start
     truncating the shared database under it.
     """
-    with _serving(_tutor_app(app_environment, artifacts_dir)) as app:
+    with serving(_tutor_app(app_environment, artifacts_dir)) as app:
         yield app
 
 
@@ -243,7 +264,7 @@ def stripe_live_app(
         }
     )
     fake_stripe.webhook_url = app.url + WEBHOOK_PATH
-    with _serving(app):
+    with serving(app):
         yield app
 
 

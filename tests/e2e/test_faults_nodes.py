@@ -39,9 +39,8 @@ from sqlmodel import Session, col, select
 
 from tests.conftest import reset_database
 from tests.e2e.app_server import ReflexApp
-from tests.e2e.conftest import _DROPPED_ENV, PROJECT_ROOT
+from tests.e2e.conftest import dev_app
 from tests.factories import event, hourly_rate, make_hold, make_user, session_object
-from tests.pinned_time import TEST_CATALOG_FILE
 from tests.stripe_helpers import WEBHOOK_PATH, signed_headers
 from tutor_app.core.models import (
     Booking,
@@ -65,22 +64,8 @@ EXIT_LIMIT_SECONDS = 30.0
 
 
 def _node(name: str, database_url: str, artifacts_dir: Path, shift: timedelta) -> ReflexApp:
-    app = ReflexApp(
-        app_dir=PROJECT_ROOT,
-        name=f"tutor-e2e-faults-{name}",
-        log_path=artifacts_dir / f"e2e-app-faults-node-{name}.log",
-        drop_env=_DROPPED_ENV,
-        ready_paths=("/api/health", "/"),
-    )
-    app.extra_env.update({
-        "DATABASE_URL": database_url,
-        "CATALOG_FILE": str(TEST_CATALOG_FILE),
-        "REDIS_URL": REDIS_URL,
-        "APP_ENV": "dev",
-        "APP_URL": app.url,
-        "CLOCK_SHIFT_SECONDS": str(shift.total_seconds()),
-    })
-    return app
+    return dev_app(f"faults-node-{name}", artifacts_dir, shift, DATABASE_URL=database_url,
+                   REDIS_URL=REDIS_URL)
 
 
 NodeFactory = Callable[[str], ReflexApp]

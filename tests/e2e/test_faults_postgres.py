@@ -37,10 +37,9 @@ from sqlmodel import Session, col, func, select
 
 from tests.conftest import _migrate
 from tests.e2e.app_server import ReflexApp
-from tests.e2e.conftest import _DROPPED_ENV, PROJECT_ROOT, app_page
+from tests.e2e.conftest import app_page, dev_app, serving
 from tests.factories import event, hourly_rate, make_user, session_cookie, session_object
 from tests.fakes.pg_cluster import PgCluster
-from tests.pinned_time import TEST_CATALOG_FILE
 from tests.stripe_helpers import WEBHOOK_PATH, signed_headers
 from tutor_app.catalog.tutor_catalog import seed_catalog
 from tutor_app.core.models import Booking, StripeEvent
@@ -79,25 +78,10 @@ def cluster_engine(cluster: PgCluster) -> Iterator[sa.Engine]:
 def app_on_cluster(
     cluster_engine: sa.Engine, artifacts_dir: Path, app_clock_shift: timedelta
 ) -> Iterator[ReflexApp]:
-    app = ReflexApp(
-        app_dir=PROJECT_ROOT,
-        name="tutor-e2e-faults-pg",
-        log_path=artifacts_dir / "e2e-app-faults-postgres.log",
-        drop_env=_DROPPED_ENV,
-        ready_paths=("/api/health", "/"),
-    )
-    app.extra_env.update({
-        "DATABASE_URL": cluster_engine.url.render_as_string(hide_password=False),
-        "CATALOG_FILE": str(TEST_CATALOG_FILE),
-        "APP_ENV": "dev",
-        "APP_URL": app.url,
-        "CLOCK_SHIFT_SECONDS": str(app_clock_shift.total_seconds()),
-    })
-    app.start(timeout=300)
-    try:
+    app = dev_app("faults-postgres", artifacts_dir, app_clock_shift,
+                  DATABASE_URL=cluster_engine.url.render_as_string(hide_password=False))
+    with serving(app):
         yield app
-    finally:
-        app.stop()
 
 
 @dataclass

@@ -26,10 +26,9 @@ from sqlmodel import Session, select
 
 from tests.conftest import reset_database
 from tests.e2e.app_server import ReflexApp
-from tests.e2e.conftest import _DROPPED_ENV, PROJECT_ROOT, app_page
+from tests.e2e.conftest import app_page, dev_app, serving
 from tests.factories import event, hourly_rate, make_user, session_object
 from tests.fakes.redis_server import RedisServer
-from tests.pinned_time import TEST_CATALOG_FILE
 from tests.stripe_helpers import WEBHOOK_PATH, signed_headers
 from tutor_app.core.models import Booking, BookingStatus
 from tutor_app.core.settings import DEV_WEBHOOK_SECRET
@@ -54,26 +53,10 @@ def app_on_redis(
 ) -> Iterator[ReflexApp]:
     assert _engine.dialect.name == "postgresql"
     reset_database(_engine)
-    app = ReflexApp(
-        app_dir=PROJECT_ROOT,
-        name="tutor-e2e-faults-redis",
-        log_path=artifacts_dir / "e2e-app-faults-redis.log",
-        drop_env=_DROPPED_ENV,
-        ready_paths=("/api/health", "/"),
-    )
-    app.extra_env.update({
-        "DATABASE_URL": database_url,
-        "CATALOG_FILE": str(TEST_CATALOG_FILE),
-        "REDIS_URL": redis_server.url,
-        "APP_ENV": "dev",
-        "APP_URL": app.url,
-        "CLOCK_SHIFT_SECONDS": str(app_clock_shift.total_seconds()),
-    })
-    app.start(timeout=300)
-    try:
+    app = dev_app("faults-redis", artifacts_dir, app_clock_shift, DATABASE_URL=database_url,
+                  REDIS_URL=redis_server.url)
+    with serving(app):
         yield app
-    finally:
-        app.stop()
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ from sqlmodel import Session, select
 
 from tests.conftest import reset_database
 from tests.e2e.app_server import ReflexApp
-from tests.e2e.conftest import _DROPPED_ENV, PROJECT_ROOT, visitor_page
+from tests.e2e.conftest import dev_app, serving, visitor_page
 from tests.e2e.steps import (
     choose_lesson,
     local_time_label,
@@ -37,7 +37,6 @@ from tests.e2e.steps import (
     signed_up,
 )
 from tests.factories import event, session_object
-from tests.pinned_time import TEST_CATALOG_FILE
 from tests.stripe_helpers import signed_headers
 from tutor_app.core.models import Booking, StripeEvent, User
 from tutor_app.core.settings import DEV_WEBHOOK_SECRET
@@ -57,29 +56,10 @@ def scaled_app(
     assert _engine.dialect.name == "postgresql", "scale-out mode runs on PostgreSQL"
     redis.Redis.from_url(REDIS_URL).ping()  # fail clearly when Redis is not running
     reset_database(_engine)  # the catalog as the file has it, whatever tests ran before
-    app = ReflexApp(
-        app_dir=PROJECT_ROOT,
-        name="tutor-e2e-scaleout",
-        log_path=artifacts_dir / "e2e-app-scaleout.log",
-        drop_env=_DROPPED_ENV,
-        ready_paths=("/api/health", "/"),
-    )
-    app.extra_env.update(
-        {
-            "DATABASE_URL": database_url,
-            "CATALOG_FILE": str(TEST_CATALOG_FILE),
-            "REDIS_URL": REDIS_URL,
-            "GRANIAN_WORKERS": str(WORKERS),
-            "APP_ENV": "dev",
-            "APP_URL": app.url,
-            "CLOCK_SHIFT_SECONDS": str(app_clock_shift.total_seconds()),
-        }
-    )
-    app.start(timeout=300)
-    try:
+    app = dev_app("scaleout", artifacts_dir, app_clock_shift, DATABASE_URL=database_url,
+                  REDIS_URL=REDIS_URL, GRANIAN_WORKERS=str(WORKERS))
+    with serving(app):
         yield app
-    finally:
-        app.stop()
 
 
 def _backend_workers(app: ReflexApp) -> list[int]:
