@@ -42,6 +42,7 @@ from tests.e2e.app_server import ReflexApp
 from tests.e2e.conftest import dev_app
 from tests.factories import event, hourly_rate, make_hold, make_user, session_object
 from tests.stripe_helpers import WEBHOOK_PATH, signed_headers
+from tutor_app.cluster import group_pids
 from tutor_app.core.models import (
     Booking,
     BookingEvent,
@@ -202,17 +203,7 @@ def _rows(engine: sa.Engine, checkout: Checkout) -> tuple[list[Booking], int, in
 def _group_pids(app: ReflexApp) -> set[int]:
     """The pids of the node's process group (the reflex process and its workers)."""
     assert app._proc is not None
-    group = os.getpgid(app._proc.pid)
-    pids = set()
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat[stat.rindex(")") + 2:].split()[2]) == group:
-                pids.add(int(entry.name))
-    return pids
+    return set(group_pids(os.getpgid(app._proc.pid)))
 
 
 def test_sigkill_mid_webhook_leaves_nothing_and_redelivery_books_once(
