@@ -19,11 +19,14 @@ import hmac
 import json
 import logging
 import secrets
+import ssl
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
+import certifi
 import httpx
 
 from tutor_app.booking import checkout
@@ -41,6 +44,13 @@ WEBHOOK_PATH = "/api/stripe/webhook"
 EVENT_API_VERSION = "2024-06-20"
 
 OPEN, EXPIRED, PAID = "open", "expired", "paid"
+
+
+@cache
+def _tls_context() -> ssl.SSLContext:
+    """One TLS context for every webhook post (the app's URL may be https behind its proxy):
+    building one loads the CA bundle, which cost more CPU than the rest of the payment."""
+    return ssl.create_default_context(cafile=certifi.where())  # what httpx loads by default
 
 
 class DevPaymentError(Exception):
@@ -219,7 +229,7 @@ async def pay_dev_session(
     payload = json.dumps(event).encode("utf-8")
     url = (app_url or settings.app_url).rstrip("/") + WEBHOOK_PATH
     try:
-        async with httpx.AsyncClient(timeout=timeout) as client:
+        async with httpx.AsyncClient(timeout=timeout, verify=_tls_context()) as client:
             response = await client.post(
                 url,
                 content=payload,
