@@ -79,3 +79,20 @@ def test_the_repeated_hour_of_a_fall_back_is_told_apart() -> None:
     assert [o["label"] for o in day_times(starts, "2026-11-01", NY)] == [
         "01:30 EDT", "01:30 EST", "10:00",
     ]
+
+
+def test_answers_follow_the_list_and_zone_asked_about_not_an_earlier_one() -> None:
+    # The grouping is kept between calls (an event asks several times about one list): a
+    # caller changing what it got back, or a list that changed since, must not leak through.
+    counts = day_counts(STARTS, NY)
+    counts["2026-12-01"] = 99
+    times = day_times(STARTS, "2026-12-01", NY)
+    times.clear()
+    assert day_counts(STARTS, NY) == {"2026-12-01": 3, "2026-12-03": 1}
+    assert len(day_times(STARTS, "2026-12-01", NY)) == 3
+
+    fewer = [s for s in STARTS if s != LATE]
+    assert day_counts(fewer, NY) == {"2026-12-01": 2, "2026-12-03": 1}
+    assert day_counts(iter(STARTS), "UTC") == {"2026-12-01": 2, "2026-12-02": 1,
+                                               "2026-12-03": 1}
+    assert [o["start"] for o in day_times(fewer, "2026-12-01", NY)] == STARTS[:2]

@@ -94,6 +94,10 @@ def test_the_wire_form_round_trips_and_refuses_naive_times() -> None:
     assert parse_utc_iso("2026-12-01T15:00:00Z") == datetime(2026, 12, 1, 15, tzinfo=UTC)
     assert parse_utc_iso("2026-12-01T10:00:00-05:00") == datetime(2026, 12, 1, 15, tzinfo=UTC)
     assert parse_utc_iso(to_utc_iso(start)) == start
+    # Seconds only, so a start read back from a URL equals the listed one; years padded.
+    assert to_utc_iso(datetime(2026, 12, 1, 15, 0, 59, 999_999, tzinfo=UTC)) == (
+        "2026-12-01T15:00:59Z")
+    assert to_utc_iso(datetime(999, 1, 1, tzinfo=UTC)) == "0999-01-01T00:00:00Z"
     for bad in (None, "", "2026-12-01T15:00:00", "tomorrow", "2026-02-30T10:00:00Z"):
         assert parse_utc_iso(bad) is None
     with pytest.raises(ValueError):

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -67,7 +66,7 @@ class LessonFilter:
 
 def day_start(day: date, zone: str) -> datetime:
     """The instant `day` begins on the wall clock of `zone` (a bad zone reads as UTC)."""
-    return datetime.combine(day, time(0), tzinfo=ZoneInfo(timefmt.safe_zone(zone)))
+    return datetime.combine(day, time(0), tzinfo=timefmt.zone(zone))
 
 
 def _conditions(tutor_id: str, wanted: LessonFilter) -> list[sa.ColumnElement[bool]]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import TypedDict
 
 from tutor_app.core import timefmt
@@ -32,13 +33,23 @@ class TimeOption(TypedDict):
 
 def day_counts(starts: Iterable[str], tz: str) -> dict[str, int]:
     """Free starts per day (`YYYY-MM-DD` in `tz`), in the order of `starts` (sorted: by day)."""
-    counts: dict[str, int] = {}
+    return {key: len(day) for key, day in _by_day(tuple(starts), tz).items()}
+
+
+# A wizard event asks for the days of one slot list several times (the calendar, its day
+# count, the chosen day's times, the handler's own checks); grouping them once per list and
+# zone turns those scans into lookups. Lists are per tutor and length, so a few dozen cover
+# every student a worker serves at once.
+@lru_cache(maxsize=32)
+def _by_day(starts: tuple[str, ...], tz: str) -> dict[str, list[datetime]]:
+    """The parsable starts of `starts` grouped by their day in `tz`, both in given order."""
+    zone = timefmt.zone(tz)
+    days: dict[str, list[datetime]] = {}
     for iso in starts:
         parsed = timefmt.parse_utc_iso(iso)
         if parsed is not None:
-            key = timefmt.day_key(parsed, tz)
-            counts[key] = counts.get(key, 0) + 1
-    return counts
+            days.setdefault(parsed.astimezone(zone).date().isoformat(), []).append(parsed)
+    return days
 
 
 def calendar_cells(slot_days: Mapping[str, int], today: date,
@@ -84,11 +95,7 @@ def day_times(starts: Iterable[str], day: str, tz: str) -> list[TimeOption]:
     In the repeated hour of a fall-back two starts read the same; those get the zone's
     abbreviation so the viewer can tell them apart.
     """
-    picked: list[datetime] = []
-    for iso in starts:
-        parsed = timefmt.parse_utc_iso(iso)
-        if parsed is not None and timefmt.day_key(parsed, tz) == day:
-            picked.append(parsed)
+    picked = _by_day(tuple(starts), tz).get(day, [])
     labels = [timefmt.format_time(p, tz) for p in picked]
     options: list[TimeOption] = []
     for parsed, label in zip(picked, labels, strict=True):

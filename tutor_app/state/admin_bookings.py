@@ -15,7 +15,6 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any, TypedDict
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 import reflex as rx
 from reflex.event import EventSpec
@@ -357,5 +356,5 @@ def _start_in(text: str, zone: str) -> datetime:
     except ValueError:
         raise ActionRefused(BAD_START) from None
     if value.tzinfo is None:
-        value = value.replace(tzinfo=ZoneInfo(timefmt.safe_zone(zone)))
+        value = value.replace(tzinfo=timefmt.zone(zone))
     return value.astimezone(UTC)

@@ -128,7 +128,7 @@ def monthly_earnings(db: Session, *, tutor: Tutor, first: date, last: date
                      ) -> list[MonthEarnings]:
     """The tutor's earnings for every month from `first` to `last` (see the module
     docstring), oldest first."""
-    zone = ZoneInfo(timefmt.safe_zone(tutor.timezone))
+    zone = timefmt.zone(tutor.timezone)
     wanted = months(first, last)
     bounds = [_boundary(m, zone) for m in [*wanted, next_month(wanted[-1])]]
     start = col(Booking.start_time)
