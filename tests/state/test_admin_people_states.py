@@ -14,6 +14,7 @@ from tests.state.handlers import run, state_on
 from tutor_app.admin.audit import REASON_REQUIRED
 from tutor_app.core import routes
 from tutor_app.core.models import AuditEntry, Role, Tutor, User
+from tutor_app.pages import admin_tutors as admin_tutors_page
 from tutor_app.state.admin_audit import AdminAuditState
 from tutor_app.state.admin_tutors import AdminTutorsState
 from tutor_app.state.admin_users import AdminUsersState
@@ -88,6 +89,14 @@ def test_every_handler_refuses_a_non_admin(
     assert tutor is not None and tutor.active
     assert session.get(Tutor, "ada") is None
     assert len(session.exec(select(AuditEntry)).all()) == 1  # only the one made above
+
+
+def test_the_new_tutor_form_offers_every_zone_without_keeping_them_in_state() -> None:
+    # The zones are the same for everyone: in the page, not in each visitor's state (where
+    # they were loaded and saved in Redis around every event of every visitor).
+    form = str(admin_tutors_page._create_form())
+    assert all(zone in form for zone in ("UTC", "Europe/Rome", "America/New_York"))
+    assert not any("Europe/Rome" in str(value) for value in AdminTutorsState().dict().values())
 
 
 def test_an_admin_deactivates_a_tutor_with_a_reason(session: Session, database: Any) -> None:

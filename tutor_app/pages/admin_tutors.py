@@ -20,7 +20,7 @@ from tutor_app.components.admin_forms import (
 from tutor_app.components.admin_nav import admin_page
 from tutor_app.core import routes
 from tutor_app.core.settings import PRODUCT_NAME
-from tutor_app.state.admin_tutors import AdminTutorsState
+from tutor_app.state.admin_tutors import ZONE_OPTIONS, AdminTutorsState
 from tutor_app.state.typed import Row, array, cond_value, page
 
 S = AdminTutorsState
@@ -33,7 +33,7 @@ def _zone_option(zone: rx.Var[str]) -> rx.Component:
 def _create_form() -> rx.Component:
     return action_form(
         text_input("name", "Tutor's name"),
-        rx.el.select(rx.foreach(S.zone_options, _zone_option), name="timezone",
+        rx.el.select(rx.foreach(rx.Var.create(list(ZONE_OPTIONS)), _zone_option), name="timezone",
                      default_value="UTC", aria_label="Time zone"),
         reason_input(),
         rx.button("Create profile", type="submit", size="2"),

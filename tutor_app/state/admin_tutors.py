@@ -119,6 +119,11 @@ def _set_active(admin: User, tutor_id: str, active: bool, reason: str) -> str:
         return tutor.name
 
 
+# The same for everyone, so a constant of the page rather than a var: as a var its 600 names
+# were kept in every visitor's state in Redis, and loaded and saved with it.
+ZONE_OPTIONS: tuple[str, ...] = account_settings.selectable_zones()
+
+
 class AdminTutorsState(AdminState):
     """The tutors page: its rows, the lessons to follow up, and the outcome of the last
     action (`message` or `error`)."""
@@ -127,10 +132,6 @@ class AdminTutorsState(AdminState):
     follow_ups: list[FollowUpView] = []
     message: str = ""
     error: str = ""
-
-    @rx.var
-    def zone_options(self) -> list[str]:
-        return list(account_settings.selectable_zones())
 
     async def _refresh(self) -> None:
         self.rows, self.follow_ups = await asyncio.to_thread(read_tutors)
