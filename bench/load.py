@@ -79,6 +79,9 @@ class Result:
     cpu_seconds: float = 0.0  # the workers' CPU time (user + system) from sign-ups' end to all done
     redis_bytes: int = 0
     redis_keys: int = 0
+    generator_cpu_seconds: float = 0.0  # this process's CPU: the simulated students
+    machine_busy_seconds: float = 0.0  # every core's non-idle time over the run
+    redis_per_state: dict[str, int] = field(default_factory=dict)  # bytes per state path
     seconds: float = 0.0
 
     @property
@@ -202,20 +205,32 @@ def cpu(pids: list[int]) -> float:
     return total
 
 
-def redis_state(redis_url: str, tokens: list[str]) -> tuple[int, int]:
-    """(bytes, keys) of the Redis keys that hold these tabs' states (MEMORY USAGE each)."""
+def _machine_busy() -> float:
+    """CPU seconds all cores have spent busy so far (whatever ran: app, database, us)."""
+    import psutil
+
+    times = psutil.cpu_times()
+    return sum(times) - times.idle - getattr(times, "iowait", 0.0)
+
+
+def redis_state(redis_url: str, tokens: list[str]) -> tuple[int, int, dict[str, int]]:
+    """(bytes, keys, bytes per state path) of the Redis keys that hold these tabs' states
+    (MEMORY USAGE each)."""
     import redis
 
     client = redis.Redis.from_url(redis_url)
     try:
         wanted = set(tokens)
         total = keys = 0
+        per_state: dict[str, int] = {}
         for key in client.scan_iter(count=1000):
-            text = key.decode(errors="replace")
-            if text.split("_", 1)[0] in wanted:  # Reflex keys a state "<token>_<state path>"
+            token, _, path = key.decode(errors="replace").partition("_")
+            if token in wanted:  # Reflex keys a state "<token>_<state path>"
+                size = int(client.memory_usage(key) or 0)
                 keys += 1
-                total += int(client.memory_usage(key) or 0)
-        return total, keys
+                total += size
+                per_state[path] = per_state.get(path, 0) + size
+        return total, keys, per_state
     finally:
         client.close()
 
@@ -260,6 +275,7 @@ async def _run(n: int, urls: list[str], tutors: list[tuple[str, int]], run_tag: 
     await asyncio.sleep(1.0)
     result.rss_idle = rss(pids)
     cpu_before = cpu(pids)
+    generator_before, machine_before = time.process_time(), _machine_busy()
     done = asyncio.Event()
     arrived = [0]
     started = time.monotonic()
@@ -282,7 +298,9 @@ async def _run(n: int, urls: list[str], tutors: list[tuple[str, int]], run_tag: 
     result.seconds = time.monotonic() - started
     result.rss_loaded = rss(pids)
     result.cpu_seconds = cpu(pids) - cpu_before
-    result.redis_bytes, result.redis_keys = await asyncio.to_thread(
+    result.generator_cpu_seconds = time.process_time() - generator_before
+    result.machine_busy_seconds = _machine_busy() - machine_before
+    result.redis_bytes, result.redis_keys, result.redis_per_state = await asyncio.to_thread(
         redis_state, redis_url, tally.tokens)
     done.set()
     await asyncio.wait(tasks, timeout=EVENT_TIMEOUT)
@@ -356,8 +374,14 @@ def _print_result(r: Result) -> None:
           f"{sum(r.rss_loaded) / 2**20:.0f}/{sum(r.rss_after) / 2**20:.0f}); "
           f"Redis {r.redis_kb_per_student:.1f} KB/student ({r.redis_keys} keys); "
           f"{r.seconds:.0f} s", flush=True)
-    print(f"    worker CPU {r.cpu_seconds:.1f} s = {r.cpu_ms_per_event:.1f} ms per event",
+    print(f"    worker CPU {r.cpu_seconds:.1f} s = {r.cpu_ms_per_event:.1f} ms per event; "
+          f"the load generator {r.generator_cpu_seconds:.1f} s; all cores busy "
+          f"{r.machine_busy_seconds:.1f} s of {r.seconds * (os.cpu_count() or 1):.1f}",
           flush=True)
+    largest = sorted(r.redis_per_state.items(), key=lambda item: -item[1])[:6]
+    print("    Redis KB per student, largest states: " + ", ".join(
+        f"{path.rsplit('.', 1)[-1]} {size / r.students / 1024:.1f}" for path, size in largest),
+        flush=True)
     per_event = ", ".join(f"{label} {percentile([t * 1000 for t in times], 95):.0f}"
                           for label, times in r.tally.round_trips.items())
     print(f"    p95 per event (ms): {per_event}", flush=True)
