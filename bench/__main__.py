@@ -1,5 +1,5 @@
-"""`python -m bench [availability] [webhook] [wizard] [admin] [load]`: run the benchmarks, print the
-figures.
+"""`python -m bench [availability] [webhook] [wizard] [admin] [load] [connections]`: run the
+benchmarks, print the figures.
 
 With no argument every benchmark runs. `--backends sqlite` limits the database ones.
 """
@@ -13,7 +13,7 @@ import time
 
 from bench import Report
 
-BENCHES = ("availability", "webhook", "wizard", "admin", "load")
+BENCHES = ("availability", "webhook", "wizard", "admin", "load", "connections")
 
 
 def main(argv: list[str] | None = None) -> int:

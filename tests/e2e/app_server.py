@@ -197,6 +197,12 @@ class ReflexApp(StartStop):
                     last = type(exc).__name__
                 time.sleep(0.5)
 
+    def process_group(self) -> int:
+        """The app's process group (`reflex run`, Granian and its workers); it must be running."""
+        if self._proc is None:
+            raise AppStartError(f"{self.name} is not running")
+        return self._proc.pid
+
     def log_tail(self, lines: int = 60) -> str:
         try:
             text = self.log_path.read_text(errors="replace")
