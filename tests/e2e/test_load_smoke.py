@@ -9,6 +9,7 @@ Collected only in the PostgreSQL run (`TEST_DATABASE=postgresql`, see tests/conf
 
 from __future__ import annotations
 
+import contextvars
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
@@ -36,11 +37,12 @@ def test_ten_students_book_over_the_websocket(
     env = {"CATALOG_FILE": str(TEST_CATALOG_FILE),
            "CLOCK_SHIFT_SECONDS": str(app_clock_shift.total_seconds())}
     # In a thread of its own: the bench runs its own event loops, and Playwright's (the other
-    # browser tests') owns this thread's.
+    # browser tests') owns this thread's. With this thread's context: Reflex registers state
+    # classes in a ContextVar, which a new thread would not see when it imports the first.
     with ThreadPoolExecutor(max_workers=1) as pool:
         [result] = pool.submit(
-            run_on, "1x1", database_url, (STUDENTS,), redis_url=REDIS_URL,
-            log_dir=artifacts_dir, warmup=0, env=env,
+            contextvars.copy_context().run, run_on, "1x1", database_url, (STUDENTS,),
+            redis_url=REDIS_URL, log_dir=artifacts_dir, warmup=0, env=env,
         ).result()
     tally = result.tally
     assert tally.errors == []
