@@ -10,9 +10,12 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -35,6 +38,7 @@ from tests.stripe_helpers import (
 from tutor_app.core import db as app_db
 from tutor_app.core.models import BookingStatus, HoldStatus, Refund, StripeEvent
 from tutor_app.core.settings import Settings
+from tutor_app.payments import stripe_events
 from tutor_app.payments.dev_gateway import sign_payload
 from tutor_app.scheduling import slots
 
@@ -305,6 +309,42 @@ def test_fifty_concurrent_events_for_one_session_book_once(url: str, session: Se
     assert results.count("already_booked") == 49
     assert len(all_bookings(session)) == 1
     assert len(event_ids(session)) == 50
+
+
+def test_a_burst_is_handled_a_few_at_a_time_and_every_event_books(
+    url: str, session: Session, configure: ConfigureFn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    configure(WEBHOOK_CONCURRENCY="3")
+    handle = stripe_events.handle_or_record_failure
+    lock = threading.Lock()
+    running = [0]
+    most = [0]
+
+    def counted(event: dict[str, Any]) -> str:
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        try:
+            time.sleep(0.05)  # long enough for the burst to pile up behind the first three
+            return handle(event)
+        finally:
+            with lock:
+                running[0] -= 1
+
+    monkeypatch.setattr(stripe_events, "handle_or_record_failure", counted)
+    payloads = []
+    for index in range(12):
+        user = make_user(session, email=f"burst{index}@example.com")
+        start = FIRST_SLOT + timedelta(days=index)
+        obj = session_object(user_id=user.id, start=start, session_id=f"cs_test_burst{index}")
+        payloads.append(json.dumps(event(obj)).encode())
+
+    responses = asyncio.run(_deliver_concurrently(url, payloads))
+
+    assert [r.status_code for r in responses] == [200] * 12
+    assert [r.json()["result"] for r in responses] == ["booked"] * 12
+    assert most[0] == 3
+    assert len(all_bookings(session)) == 12
 
 
 # --- the database is down ----------------------------------------------------------------

@@ -156,6 +156,12 @@ def test_password_hashing_runs_a_few_at_once_unless_told_otherwise() -> None:
     assert "PASSWORD_HASH_CONCURRENCY" in _refusal({"PASSWORD_HASH_CONCURRENCY": "0"})
 
 
+def test_webhooks_are_handled_a_few_at_once_unless_told_otherwise() -> None:
+    assert Settings.from_env({}).webhook_concurrency == 4
+    assert Settings.from_env({"WEBHOOK_CONCURRENCY": "16"}).webhook_concurrency == 16
+    assert "WEBHOOK_CONCURRENCY" in _refusal({"WEBHOOK_CONCURRENCY": "0"})
+
+
 def test_get_settings_reads_the_environment_again_on_reload(
     configure: Callable[..., Settings],
 ) -> None:

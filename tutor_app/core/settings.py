@@ -174,6 +174,8 @@ class Settings:
     # trusted and the address is the connection's own; a node reachable by anyone else than its
     # proxy must keep it 0, or a client could name any address.
     trusted_proxy_hops: int = 0
+    # How many Stripe events one worker handles at once (`api.stripe`); more wait their turn.
+    webhook_concurrency: int = 4
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "database_url", sqlalchemy_url(self.database_url))
@@ -277,6 +279,9 @@ class Settings:
             configured_log_format=(opt("LOG_FORMAT") or "").lower() or None,
             metrics_token=opt("METRICS_TOKEN"),
             trusted_proxy_hops=int(opt("TRUSTED_PROXY_HOPS") or 0),
+            webhook_concurrency=int(
+                opt("WEBHOOK_CONCURRENCY") or defaults.webhook_concurrency
+            ),
         )
         settings.check()
         return settings
@@ -287,6 +292,8 @@ class Settings:
             raise SettingsError("REFUND_SHARE_PERCENT must be between 0 and 100")
         if not 0 <= self.trusted_proxy_hops <= 5:
             raise SettingsError("TRUSTED_PROXY_HOPS must be between 0 and 5")
+        if self.webhook_concurrency < 1:
+            raise SettingsError("WEBHOOK_CONCURRENCY must be at least 1")
         if self.password_hash_concurrency < 1:
             raise SettingsError("PASSWORD_HASH_CONCURRENCY must be at least 1")
         if self.configured_log_format not in (None, "json", "text"):
