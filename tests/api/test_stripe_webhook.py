@@ -35,6 +35,7 @@ from tests.stripe_helpers import (
     post_event,
     signed_headers,
 )
+from tutor_app.api import stripe as stripe_api
 from tutor_app.core import db as app_db
 from tutor_app.core.models import BookingStatus, HoldStatus, Refund, StripeEvent
 from tutor_app.core.settings import Settings
@@ -345,6 +346,34 @@ def test_a_burst_is_handled_a_few_at_a_time_and_every_event_books(
     assert [r.json()["result"] for r in responses] == ["booked"] * 12
     assert most[0] == 3
     assert len(all_bookings(session)) == 12
+
+
+def test_an_event_that_waits_too_long_for_a_turn_is_answered_503_and_books_on_redelivery(
+    url: str, session: Session, configure: ConfigureFn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    configure(WEBHOOK_CONCURRENCY="1")
+    monkeypatch.setattr(stripe_api, "WEBHOOK_TURN_SECONDS", 0.3)
+    handle = stripe_events.handle_or_record_failure
+
+    def slow(event: dict[str, Any]) -> str:
+        time.sleep(1.0)  # the database is slow: the second event cannot get a turn in time
+        return handle(event)
+
+    monkeypatch.setattr(stripe_events, "handle_or_record_failure", slow)
+    first = json.dumps(event(session_object(user_id=make_user(session).id))).encode()
+    second_obj = session_object(user_id=make_user(session, email="later@example.com").id,
+                                start=FIRST_SLOT + timedelta(days=1), session_id="cs_test_late")
+    second = json.dumps(event(second_obj)).encode()
+
+    responses = asyncio.run(_deliver_concurrently(url, [first, second]))
+
+    assert sorted(r.status_code for r in responses) == [200, 503]
+    [busy] = [r for r in responses if r.status_code == 503]
+    assert busy.headers["Retry-After"] == "30"
+    assert len(all_bookings(session)) == 1
+    refused = first if responses[0].status_code == 503 else second
+    assert _post_raw(url, refused, signed_headers(refused)).json()["result"] == "booked"
+    assert len(all_bookings(session)) == 2
 
 
 # --- the database is down ----------------------------------------------------------------

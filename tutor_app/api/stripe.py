@@ -61,6 +61,11 @@ def checkout_request_id(event: Mapping[str, Any]) -> str | None:
     return request_context.valid_request_id(metadata.get(checkout.REQUEST_ID_KEY))
 
 
+# How long an event waits for its turn before answering 503 (Stripe redelivers it later):
+# well inside Stripe's own wait for an answer, so a backlog ends as retries, not timeouts.
+WEBHOOK_TURN_SECONDS = 8.0
+BUSY_RETRY_AFTER_SECONDS = 30
+
 # Per event loop (one per worker; tests run several): the semaphore and the size it was made
 # for, so a changed setting takes effect.
 _webhook_semaphores: weakref.WeakKeyDictionary[
@@ -70,7 +75,8 @@ _webhook_semaphores: weakref.WeakKeyDictionary[
 
 def _webhook_slots() -> asyncio.Semaphore:
     """At most `settings.webhook_concurrency` events of this worker in their transaction at
-    once; the others wait here, on the event loop, for nothing but their turn.
+    once; the others wait here, on the event loop, for their turn (at most
+    WEBHOOK_TURN_SECONDS, then 503 and Stripe redelivers).
 
     Stripe sends bursts (dozens of events at once after an outage). Given all at once to the
     thread pool, they contended for the GIL, the connection pool and the database's cores, and
@@ -103,15 +109,25 @@ async def _handle_webhook(request: Request) -> JSONResponse:
     with request_context.bound_request_id(checkout_request_id(event) or delivery_id):
         log.info("stripe webhook: event %s (%s), delivery %s", event["id"], event["type"],
                  delivery_id, extra={"event_id": event["id"], "delivery_id": delivery_id})
+        slots = _webhook_slots()
         try:
-            async with _webhook_slots():
-                result = await run_in_threadpool(stripe_events.handle_or_record_failure, event)
+            await asyncio.wait_for(slots.acquire(), WEBHOOK_TURN_SECONDS)
+        except TimeoutError:  # a backlog (the database slow or down): Stripe retries later
+            log.warning("stripe webhook event %s: no turn in %.0f s, Stripe will retry",
+                        event["id"], WEBHOOK_TURN_SECONDS)
+            busy = error_json(503, "busy")
+            busy.headers["Retry-After"] = str(BUSY_RETRY_AFTER_SECONDS)
+            return busy
+        try:
+            result = await run_in_threadpool(stripe_events.handle_or_record_failure, event)
         except SQLAlchemyError as exc:  # only the database: a 503 makes Stripe retry later
             return error_response(
                 exc,
                 context=f"stripe webhook event {event['id']} ({event['type']}), "
                         "Stripe will retry",
             )
+        finally:
+            slots.release()
     return JSONResponse({"received": True, "result": result})
 
 
