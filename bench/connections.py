@@ -21,8 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench import Report, Row, fresh_database, verdict
-from bench.load import KB_TARGET, REDIS_BASE, bookable_tutors, rss, worker_processes
+from bench import Report, Row, fresh_database, load_nodes, verdict
+from bench.load import KB_TARGET, LOG_DIR, REDIS_BASE, bookable_tutors, rss, worker_processes
 from bench.load_client import Tab, Tally, sign_up_in_database, source_address, state_names
 from tests.e2e.app_server import PROJECT_ROOT, ReflexApp
 from tutor_app.cluster import group_pids
@@ -33,9 +33,9 @@ AT_ONCE = 10
 WARMUP = 5
 TIMEOUT = 60.0
 APP_REDIS_DB, BLANK_REDIS_DB = 7, 8
-LOG_DIR = PROJECT_ROOT / "test-artifacts"
-DROPPED_ENV = ("STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "STRIPE_API_BASE", "SECRET_KEY",
-               "CATALOG_FILE", "REDIS_URL")
+# What the app must not take from a developer's environment (as the load bench's nodes), and
+# REDIS_URL: each app is given a Redis database of its own here.
+DROPPED_ENV = (*load_nodes.DROPPED_ENV, "REDIS_URL")
 
 
 @dataclass

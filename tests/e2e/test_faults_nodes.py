@@ -202,8 +202,7 @@ def _rows(engine: sa.Engine, checkout: Checkout) -> tuple[list[Booking], int, in
 
 def _group_pids(app: ReflexApp) -> set[int]:
     """The pids of the node's process group (the reflex process and its workers)."""
-    assert app._proc is not None
-    return set(group_pids(os.getpgid(app._proc.pid)))
+    return set(group_pids(app.process_group()))
 
 
 def test_sigkill_mid_webhook_leaves_nothing_and_redelivery_books_once(

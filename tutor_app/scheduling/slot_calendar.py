@@ -43,12 +43,11 @@ def day_counts(starts: Iterable[str], tz: str) -> dict[str, int]:
 @lru_cache(maxsize=32)
 def _by_day(starts: tuple[str, ...], tz: str) -> dict[str, list[datetime]]:
     """The parsable starts of `starts` grouped by their day in `tz`, both in given order."""
-    zone = timefmt.zone(tz)
     days: dict[str, list[datetime]] = {}
     for iso in starts:
         parsed = timefmt.parse_utc_iso(iso)
         if parsed is not None:
-            days.setdefault(parsed.astimezone(zone).date().isoformat(), []).append(parsed)
+            days.setdefault(timefmt.day_key(parsed, tz), []).append(parsed)
     return days
 
 
