@@ -6,6 +6,7 @@ import reflex as rx
 
 from tutor_app.core.settings import get_settings
 from tutor_app.dev_server import DevServerPlugin
+from tutor_app.shared_chunks import SharedChunksPlugin
 
 _settings = get_settings()
 
@@ -31,6 +32,7 @@ config = rx.Config(
     show_built_with_reflex=False,
     # DevServerPlugin: in `make dev` only (Reflex's development mode, local dev), the dev
     # server forwards the backend's paths and sets the pre-sign-in cookie (dev_server.py).
-    plugins=[rx.plugins.RadixThemesPlugin(), DevServerPlugin()],
+    # SharedChunksPlugin: the libraries most pages use in one script file (shared_chunks.py).
+    plugins=[rx.plugins.RadixThemesPlugin(), DevServerPlugin(), SharedChunksPlugin()],
     disable_plugins=[rx.plugins.SitemapPlugin],
 )

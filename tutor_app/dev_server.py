@@ -34,28 +34,22 @@ from reflex_base.config import get_config
 from reflex_base.constants import Env
 from reflex_base.environment import environment
 
+from tutor_app import vite_config
 from tutor_app.core import routes
 from tutor_app.core.settings import get_settings, url_origin
 
 log = logging.getLogger(__name__)
 
-VITE_CONFIG = "vite.config.js"
 JS_SOURCE = Path(__file__).with_name("dev_server.js")
 JS_NAME = "tutorly-dev-server.js"  # its name in Reflex's web directory
 LOOPBACK = "127.0.0.1"  # where the backend listens (`make dev`'s --backend-host)
 # Where the dev server listens: loopback, under the name APP_URL uses, so that the address
 # Reflex prints is the one whose origin sign-in accepts.
 DEV_SERVER_HOST = "localhost"
-# The line of Reflex's vite.config.js template that exports the config.
-_EXPORT = "export default defineConfig("
 APP_URL_MISMATCH = (
     "APP_URL is %s but the dev server's pages are on %s: sign-in and the websocket accept "
     "only APP_URL's origin. Set APP_URL=%s (make dev does)."
 )
-
-
-class DevServerError(RuntimeError):
-    """Reflex's vite.config.js no longer looks as this module expects (a Reflex upgrade)."""
 
 
 def dev_server_active() -> bool:
@@ -74,20 +68,12 @@ def plugin_options(backend_port: int) -> dict[str, Any]:
     }
 
 
-def with_dev_server(vite_config: str, options: dict[str, Any]) -> str:
+def with_dev_server(config_text: str, options: dict[str, Any]) -> str:
     """Reflex's `vite.config.js` with the dev server plugin first among its plugins."""
-    if vite_config.count(_EXPORT) != 1:
-        raise DevServerError(f"{VITE_CONFIG} has no single `{_EXPORT}`: Reflex changed it")
-    body = vite_config.replace(_EXPORT, "const reflexViteConfig = defineConfig(", 1)
-    return (
-        f'import tutorlyDevServer from "./{JS_NAME}";\n'
-        + body
-        + "\n\nexport default defineConfig((env) => {\n"
-        + "  const config = reflexViteConfig(env);\n"
-        + f"  config.plugins = [tutorlyDevServer({json.dumps(options)}), "
-        + "...config.plugins];\n"
-        + "  return config;\n"
-        + "});\n"
+    return vite_config.extend(
+        config_text, "devServer",
+        f"  config.plugins = [tutorlyDevServer({json.dumps(options)}), ...config.plugins];\n",
+        imports=f'import tutorlyDevServer from "./{JS_NAME}";\n',
     )
 
 
@@ -107,4 +93,5 @@ class DevServerPlugin(Plugin):
         _check_app_url(config.frontend_port)
         options = plugin_options(config.backend_port or 8000)
         context["add_save_task"](lambda: (JS_NAME, JS_SOURCE.read_text(encoding="utf-8")))
-        context["add_modify_task"](VITE_CONFIG, lambda text: with_dev_server(text, options))
+        context["add_modify_task"](vite_config.VITE_CONFIG,
+                                   lambda text: with_dev_server(text, options))

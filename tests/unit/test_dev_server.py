@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from reflex_base.compiler.templates import vite_config_template
 
-from tutor_app import dev_server
+from tutor_app import dev_server, vite_config
 from tutor_app.api import api_routes
 from tutor_app.core import routes
 from tutor_app.core.settings import Settings
@@ -56,7 +56,7 @@ def test_the_plugin_itself_is_an_es_module(tmp_path: Path) -> None:
 
 
 def test_a_vite_config_of_another_shape_is_refused() -> None:
-    with pytest.raises(dev_server.DevServerError):
+    with pytest.raises(vite_config.ViteConfigError):
         dev_server.with_dev_server("module.exports = {};", dev_server.plugin_options(8000))
 
 
@@ -83,7 +83,7 @@ def test_in_development_on_a_developers_machine_the_plugin_is_added(
 
     assert dev_server.dev_server_active()
     assert context.saved == [(dev_server.JS_NAME, dev_server.JS_SOURCE.read_text())]
-    modified = context.modified[dev_server.VITE_CONFIG](_reflex_vite_config())
+    modified = context.modified[vite_config.VITE_CONFIG](_reflex_vite_config())
     assert "tutorlyDevServer(" in modified
 
 
