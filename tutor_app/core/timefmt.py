@@ -28,8 +28,9 @@ EN_DASH = "\u2013"  # between the start and the end of a range
 def safe_zone(name: str | None) -> str:
     """`name` when it is a known IANA zone, else "UTC".
 
-    The browser reports its zone through `Intl`, which can be missing, odd ("Etc/Unknown") or
-    tampered with; a bad value must degrade the display to UTC, not break the page.
+    The browser reports its zone (`Temporal` or `Intl`), which can be missing, odd
+    ("Etc/Unknown") or tampered with; a bad value must degrade the display to UTC, not break
+    the page.
     """
     if not name or not isinstance(name, str) or len(name) > 64:
         return DEFAULT_ZONE
