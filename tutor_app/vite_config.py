@@ -17,14 +17,14 @@ class ViteConfigError(RuntimeError):
     """Reflex's vite.config.js no longer looks as this module expects (a Reflex upgrade)."""
 
 
-def extend(vite_config: str, name: str, statements: str, imports: str = "") -> str:
-    """`vite_config` with its exported config changed by `statements` (JS that edits
-    `config`), after `imports` (JS import lines). `name`, a JS identifier, keeps each
-    extension's wrapped config apart, so two plugins may extend one file."""
-    if vite_config.count(_EXPORT) != 1:
+def extend(config_text: str, name: str, statements: str, imports: str = "") -> str:
+    """`config_text` (a `vite.config.js`) with its exported config changed by `statements`
+    (JS that edits `config`), after `imports` (JS import lines). `name`, a JS identifier,
+    keeps each extension's wrapped config apart, so two plugins may extend one file."""
+    if config_text.count(_EXPORT) != 1:
         raise ViteConfigError(f"{VITE_CONFIG} has no single `{_EXPORT}`: Reflex changed it")
     wrapped = f"{name}ViteConfig"
-    body = vite_config.replace(_EXPORT, f"const {wrapped} = defineConfig(", 1)
+    body = config_text.replace(_EXPORT, f"const {wrapped} = defineConfig(", 1)
     return (
         imports
         + body
